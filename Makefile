@@ -1,0 +1,119 @@
+# h5batch -- plain Makefile.  `make run` and `make test` install what is
+# missing (Debian packages) and need nothing else on a fresh machine.
+
+# ---- settings -------------------------------------------------------------
+PREFIX    ?= /usr/local
+CC        := mpicc
+HOSTCC    ?= gcc
+PYTHON    ?= /usr/bin/python3
+NP        ?= 3
+SANITIZE  ?=
+
+PKGS      := hdf5-serial inih
+WARN      := -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes \
+             -Wmissing-prototypes -Wformat=2 -Wno-format-nonliteral -Wno-format-truncation
+CSTD      := -std=c11 -D_POSIX_C_SOURCE=200809L
+OPT       ?= -O2 -g
+ifeq ($(SANITIZE),1)
+OPT       := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+BUILD     := build/asan
+else
+BUILD     := build
+endif
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CFLAGS    := $(CSTD) $(OPT) $(WARN) -Iinclude -Isrc -MMD -MP
+LDLIBS     = $(PKG_LIBS) -lm
+
+MPIRUN_ENV := OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+MPIRUN     := $(MPIRUN_ENV) mpirun --oversubscribe -q
+
+# Debian packages: what building, running and testing need.
+DEB_PKGS  := openmpi-bin libopenmpi-dev libhdf5-dev hdf5-tools libinih-dev \
+             libcmocka-dev pkg-config python3-h5py python3-numpy make gcc
+
+# ---- sources --------------------------------------------------------------
+# Logic modules: no MPI, no HDF5; unit-tested without mpirun.
+LOGIC     := err job plan wire op op_moments results summary progress cli
+# Modules that talk to HDF5 or MPI.
+SYSTEM    := h5util source output transport worker master run
+OBJS      := $(addprefix $(BUILD)/obj/,$(addsuffix .o,$(LOGIC) $(SYSTEM)))
+LOGIC_OBJS := $(addprefix $(BUILD)/obj/,$(addsuffix .o,$(LOGIC)))
+UNIT      := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
+UNIT_BINS := $(addprefix $(BUILD)/tests/,$(UNIT))
+
+.PHONY: all run test unit integration bad deps install clean check-deps
+all: $(BUILD)/h5batch $(BUILD)/h5batch-gen
+
+# ---- build ----------------------------------------------------------------
+$(BUILD)/obj/%.o: src/%.c Makefile | $(BUILD)/obj
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c $< -o $@
+
+$(BUILD)/h5batch: $(BUILD)/obj/main.o $(OBJS)
+	$(CC) $(OPT) $^ -o $@ $(LDLIBS)
+
+$(BUILD)/h5batch-gen: src/gen.c Makefile | $(BUILD)/obj
+	$(HOSTCC) $(CSTD) $(OPT) $(WARN) $(shell pkg-config --cflags hdf5-serial) \
+	    -MMD -MP -MF $(BUILD)/obj/gen.d $< -o $@ \
+	    $(shell pkg-config --libs hdf5-serial) -lm
+
+$(BUILD)/tests/%: tests/unit/%.c $(LOGIC_OBJS) Makefile | $(BUILD)/tests
+	$(HOSTCC) $(CFLAGS) $(shell pkg-config --cflags cmocka) $< $(LOGIC_OBJS) \
+	    -o $@ $(shell pkg-config --libs cmocka) $(LDLIBS)
+
+$(BUILD)/obj $(BUILD)/tests:
+	mkdir -p $@
+
+# Logic objects are built by mpicc too (same flags); they never include mpi.h.
+
+-include $(wildcard $(BUILD)/obj/*.d $(BUILD)/tests/*.d)
+
+# ---- dependencies ---------------------------------------------------------
+# Install the Debian packages that are missing (needs root or sudo).
+deps:
+	@missing=""; for p in $(DEB_PKGS); do \
+	    dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" \
+	        || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	    echo "installing:$$missing"; \
+	    SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	    $$SUDO apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	fi
+
+# ---- demo -----------------------------------------------------------------
+data/demo.h5: | $(BUILD)/h5batch-gen
+	mkdir -p data
+	$(BUILD)/h5batch-gen -o $@ -d /sensors/temperature -t f32 \
+	    -s 4000000x16 -c 16384x16 -z 1 --shuffle -D sensor --nan-frac 0.001 \
+	    --seed 42
+
+run: deps
+	$(MAKE) all
+	$(MAKE) data/demo.h5
+	mkdir -p results
+	$(MPIRUN) -n $(NP) $(BUILD)/h5batch jobs/demo.ini
+
+# ---- tests ----------------------------------------------------------------
+test: deps
+	$(MAKE) all
+	$(MAKE) unit integration bad
+
+unit: $(UNIT_BINS)
+	@fail=0; for t in $(UNIT_BINS); do \
+	    timeout 120 $$t || fail=1; done; exit $$fail
+
+integration: all
+	$(PYTHON) tests/integration/run.py --bin $(BUILD)/h5batch --gen $(BUILD)/h5batch-gen
+
+bad: all
+	$(PYTHON) tests/bad/run.py --bin $(BUILD)/h5batch
+
+# ---- install / clean ------------------------------------------------------
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/include/h5batch
+	install -m 755 $(BUILD)/h5batch $(BUILD)/h5batch-gen $(DESTDIR)$(PREFIX)/bin/
+	install -m 644 include/h5batch/operator.h $(DESTDIR)$(PREFIX)/include/h5batch/
+
+clean:
+	rm -rf build

@@ -1,0 +1,105 @@
+/* h5util.c -- HDF5 error stack, type mapping. */
+#include "h5util.h"
+
+#include <stdio.h>
+#include <string.h>
+
+void h5util_quiet(void)
+{
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+}
+
+struct detail {
+    char *buf;
+    size_t n;
+    int done;
+};
+
+/* Walk callback: keep the first (innermost) entry's description. */
+static herr_t take_first(unsigned n, const H5E_error2_t *e, void *data)
+{
+    struct detail *d = data;
+    (void)n;
+    if (d->done)
+        return 0;
+    char minor[160] = "";
+    H5Eget_msg(e->min_num, NULL, minor, sizeof minor);
+    if (e->desc && *e->desc)
+        snprintf(d->buf, d->n, "%s (%s)", e->desc, minor);
+    else
+        snprintf(d->buf, d->n, "%s", minor);
+    d->done = 1;
+    return 0;
+}
+
+const char *h5util_detail(char *buf, size_t n)
+{
+    struct detail d = {buf, n, 0};
+    buf[0] = '\0';
+    H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, take_first, &d);
+    H5Eclear2(H5E_DEFAULT);
+    return buf;
+}
+
+hid_t h5util_native(h5b_type t)
+{
+    switch (t) {
+    case H5B_INT8: return H5T_NATIVE_INT8;
+    case H5B_UINT8: return H5T_NATIVE_UINT8;
+    case H5B_INT16: return H5T_NATIVE_INT16;
+    case H5B_UINT16: return H5T_NATIVE_UINT16;
+    case H5B_INT32: return H5T_NATIVE_INT32;
+    case H5B_UINT32: return H5T_NATIVE_UINT32;
+    case H5B_INT64: return H5T_NATIVE_INT64;
+    case H5B_UINT64: return H5T_NATIVE_UINT64;
+    case H5B_FLOAT32: return H5T_NATIVE_FLOAT;
+    case H5B_FLOAT64: return H5T_NATIVE_DOUBLE;
+    }
+    return H5I_INVALID_HID;
+}
+
+static const char *class_name(H5T_class_t c)
+{
+    switch (c) {
+    case H5T_STRING: return "string";
+    case H5T_COMPOUND: return "compound";
+    case H5T_ENUM: return "enum";
+    case H5T_VLEN: return "variable-length";
+    case H5T_ARRAY: return "array";
+    case H5T_OPAQUE: return "opaque";
+    case H5T_BITFIELD: return "bitfield";
+    case H5T_REFERENCE: return "reference";
+    case H5T_TIME: return "time";
+    default: return "unknown";
+    }
+}
+
+h5b_type h5util_classify(hid_t dtype, const char **why)
+{
+    static const h5b_type ints[2][4] = {
+        {H5B_UINT8, H5B_UINT16, H5B_UINT32, H5B_UINT64},
+        {H5B_INT8, H5B_INT16, H5B_INT32, H5B_INT64}};
+    H5T_class_t c = H5Tget_class(dtype);
+    size_t size = H5Tget_size(dtype);
+    *why = class_name(c);
+    if (c == H5T_INTEGER) {
+        int sgn = H5Tget_sign(dtype) == H5T_SGN_2;
+        int k = size == 1 ? 0 : size == 2 ? 1 : size == 4 ? 2
+              : size == 8 ? 3 : -1;
+        *why = "integer of unsupported size";
+        return k < 0 ? 0 : ints[sgn][k];
+    }
+    if (c == H5T_FLOAT) {
+        *why = "float of unsupported size";
+        return size == 4 ? H5B_FLOAT32 : size == 8 ? H5B_FLOAT64 : 0;
+    }
+    return 0;
+}
+
+const char *h5util_type_name(h5b_type t)
+{
+    static const char *const names[] = {
+        "?", "int8", "uint8", "int16", "uint16", "int32", "uint32",
+        "int64", "uint64", "float32", "float64"};
+    return (unsigned)t <= H5B_FLOAT64 ? names[t] : "?";
+}

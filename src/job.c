@@ -1,0 +1,566 @@
+/* job.c -- job file parsing (with inih), overrides and validation.
+ *
+ * Every key goes through job_apply(), whether it comes from the file, from
+ * --set or from rank 0 over the wire, so a value is validated the same way
+ * wherever it came from.  The key table below is the whole job-file
+ * schema.  inih is built with 200-character lines and multi-line values,
+ * so before parsing we reject NUL bytes and longer lines ourselves (inih
+ * would silently split them) and check section headers (inih never reports
+ * a section that holds no key).  A list key may continue on indented
+ * lines; any other key given twice in a file is an error.
+ */
+#define _DEFAULT_SOURCE
+#include "job.h"
+
+#include <errno.h>
+#include <glob.h>
+#include <ini.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "err.h"
+#include "op.h"
+
+#define MAX_LINE 198            /* what inih (INI_MAX_LINE 200) can take */
+#define LIST_SEPARATORS " \t,"
+
+typedef int (*check_fn)(const char *value, char *why, size_t whylen);
+
+struct keydef {
+    const char *section, *key;
+    int list;                   /* may continue over several lines */
+    check_fn check;
+};
+
+static int check_nonempty(const char *v, char *why, size_t n);
+static int check_size(const char *v, char *why, size_t n);
+static int check_ops(const char *v, char *why, size_t n);
+static int check_axis(const char *v, char *why, size_t n);
+static int check_ddof(const char *v, char *why, size_t n);
+static int check_prefetch(const char *v, char *why, size_t n);
+
+static const struct keydef keydefs[] = {
+    {"job", "name", 0, check_nonempty},
+    {"input", "files", 1, check_nonempty},
+    {"input", "dataset", 0, check_nonempty},
+    {"input", "partition_size", 0, check_size},
+    {"reduce", "ops", 1, check_ops},
+    {"reduce", "axis", 0, check_axis},
+    {"reduce", "ddof", 0, check_ddof},
+    {"run", "prefetch", 0, check_prefetch},
+    {"output", "file", 0, check_nonempty},
+};
+
+#define NKEYDEFS (sizeof keydefs / sizeof keydefs[0])
+
+static int known_section(const char *s)
+{
+    for (size_t i = 0; i < NKEYDEFS; i++)
+        if (strcmp(keydefs[i].section, s) == 0)
+            return 1;
+    return 0;
+}
+
+static const struct keydef *find_key(const char *section, const char *key)
+{
+    for (size_t i = 0; i < NKEYDEFS; i++)
+        if (strcmp(keydefs[i].section, section) == 0 &&
+            strcmp(keydefs[i].key, key) == 0)
+            return &keydefs[i];
+    return NULL;
+}
+
+int job_parse_size(const char *s, uint64_t *bytes)
+{
+    char *end;
+    if (!s || *s < '0' || *s > '9')
+        return -1;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno)
+        return -1;
+    int shift = 0;
+    switch (*end) {
+    case 'k': case 'K': shift = 10; end++; break;
+    case 'm': case 'M': shift = 20; end++; break;
+    case 'g': case 'G': shift = 30; end++; break;
+    case 't': case 'T': shift = 40; end++; break;
+    }
+    if (shift && (*end == 'i' || *end == 'I'))
+        end++;
+    if (*end == 'b' || *end == 'B')
+        end++;
+    if (*end || (shift && v > (UINT64_MAX >> shift)))
+        return -1;
+    *bytes = (uint64_t)v << shift;
+    return 0;
+}
+
+/* Parse a whole decimal int in [lo, hi]. */
+static int parse_int(const char *s, long lo, long hi, long *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < lo || v > hi)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int check_nonempty(const char *v, char *why, size_t n)
+{
+    if (*v)
+        return 0;
+    snprintf(why, n, "empty value");
+    return -1;
+}
+
+static int check_size(const char *v, char *why, size_t n)
+{
+    uint64_t b;
+    if (job_parse_size(v, &b) < 0 || b == 0) {
+        snprintf(why, n, "'%s' is not a size (a positive number of bytes "
+                 "with an optional K, M or G suffix)", v);
+        return -1;
+    }
+    if (b > JOB_MAX_PARTITION) {
+        snprintf(why, n, "'%s' is larger than the 1G limit of one message",
+                 v);
+        return -1;
+    }
+    return 0;
+}
+
+static int check_ops(const char *v, char *why, size_t n)
+{
+    char buf[1024];
+    snprintf(buf, sizeof buf, "%s", v);
+    size_t count = 0;
+    for (char *save = NULL, *t = strtok_r(buf, LIST_SEPARATORS, &save); t;
+         t = strtok_r(NULL, LIST_SEPARATORS, &save), count++) {
+        if (!op_known_output(t)) {
+            snprintf(why, n, "unknown operator '%s' (known: %s)", t,
+                     op_output_names());
+            return -1;
+        }
+    }
+    if (count == 0 || count > JOB_MAX_OPS || strlen(v) >= sizeof buf) {
+        snprintf(why, n, "expected 1 to %d operator names", JOB_MAX_OPS);
+        return -1;
+    }
+    return 0;
+}
+
+static int check_axis(const char *v, char *why, size_t n)
+{
+    if (strcmp(v, "0") == 0 || strcmp(v, "all") == 0)
+        return 0;
+    snprintf(why, n, "'%s' is not a supported axis (0 or all)", v);
+    return -1;
+}
+
+static int check_ddof(const char *v, char *why, size_t n)
+{
+    long d;
+    if (parse_int(v, 0, 1, &d) == 0)
+        return 0;
+    snprintf(why, n, "'%s' is not 0 or 1", v);
+    return -1;
+}
+
+static int check_prefetch(const char *v, char *why, size_t n)
+{
+    long d;
+    if (parse_int(v, 1, JOB_MAX_PREFETCH, &d) == 0)
+        return 0;
+    snprintf(why, n, "'%s' is not a whole number from 1 to %d", v,
+             JOB_MAX_PREFETCH);
+    return -1;
+}
+
+static struct job_entry *find_entry(const struct job *job,
+                                    const char *section, const char *key)
+{
+    for (size_t i = 0; i < job->nentries; i++)
+        if (strcmp(job->entries[i].section, section) == 0 &&
+            strcmp(job->entries[i].key, key) == 0)
+            return &job->entries[i];
+    return NULL;
+}
+
+const char *job_get(const struct job *job, const char *section,
+                    const char *key)
+{
+    const struct job_entry *e = find_entry(job, section, key);
+    return e ? e->value : NULL;
+}
+
+/* Store section.key = value, replacing any earlier value. */
+static int store(struct job *job, const char *section, const char *key,
+                 const char *value, struct h5b_error *err)
+{
+    char *v = strdup(value);
+    struct job_entry *e = find_entry(job, section, key);
+    if (v && e) {
+        free(e->value);
+        e->value = v;
+        return 0;
+    }
+    struct job_entry *grown = v ? realloc(job->entries,
+                                          (job->nentries + 1) * sizeof *grown)
+                                : NULL;
+    if (!grown) {
+        free(v);
+        return err_set(err, H5B_ERUN, "out of memory storing %s.%s",
+                       section, key);
+    }
+    job->entries = grown;
+    e = &job->entries[job->nentries];
+    e->section = strdup(section);
+    e->key = strdup(key);
+    e->value = v;
+    if (!e->section || !e->key) {
+        free(e->section);
+        free(e->key);
+        free(v);
+        return err_set(err, H5B_ERUN, "out of memory");
+    }
+    job->nentries++;
+    return 0;
+}
+
+int job_apply(struct job *job, const char *section, const char *key,
+              const char *value, const char *origin, struct h5b_error *err)
+{
+    char why[400];
+    const char *sep = *origin ? ": " : "";
+    if (!*section)
+        return err_set(err, H5B_EINPUT, "%s%skey '%s' outside any section",
+                       origin, sep, key);
+    if (!known_section(section))
+        return err_set(err, H5B_EINPUT, "%s%sunknown section [%s]", origin,
+                       sep, section);
+    const struct keydef *d = find_key(section, key);
+    if (!d)
+        return err_set(err, H5B_EINPUT, "%s%sunknown key '%s' in section "
+                       "[%s]", origin, sep, key, section);
+    if (d->check(value, why, sizeof why) < 0)
+        return err_set(err, H5B_EINPUT, "%s%s[%s] %s: %s", origin, sep,
+                       section, key, why);
+    return store(job, section, key, value, err);
+}
+
+int job_override(struct job *job, const char *assignment,
+                 struct h5b_error *err)
+{
+    char buf[1024], origin[1100];
+    const char *eq = strchr(assignment, '=');
+    const char *dot = strchr(assignment, '.');
+    snprintf(origin, sizeof origin, "--set %s", assignment);
+    if (!eq || !dot || dot > eq || strlen(assignment) >= sizeof buf)
+        return err_set(err, H5B_EINPUT, "%s: expected section.key=value",
+                       origin);
+    memcpy(buf, assignment, strlen(assignment) + 1);
+    buf[eq - assignment] = '\0';
+    buf[dot - assignment] = '\0';
+    return job_apply(job, buf, buf + (dot - assignment) + 1, eq + 1, origin,
+                     err);
+}
+
+struct parse_ctx {
+    struct job *job;
+    struct h5b_error err;
+    int failed;
+};
+
+/* inih callback: a list key seen again appends (continuation lines); any
+ * other repeat is an error.  The first error is kept; inih reports its
+ * line. */
+static int on_key(void *user, const char *section, const char *key,
+                  const char *value)
+{
+    struct parse_ctx *ctx = user;
+    char joined[1024];
+    if (ctx->failed)
+        return 1;
+    const struct keydef *d = find_key(section, key);
+    const char *old = job_get(ctx->job, section, key);
+    if (old && d && !d->list) {
+        err_set(&ctx->err, H5B_EINPUT, "key '%s' in [%s] given twice",
+                key, section);
+        ctx->failed = 1;
+        return 0;
+    }
+    if (old && d) {
+        if (snprintf(joined, sizeof joined, "%s %s", old, value) >=
+            (int)sizeof joined) {
+            err_set(&ctx->err, H5B_EINPUT, "[%s] %s: list longer than %zu "
+                    "characters", section, key, sizeof joined - 1);
+            ctx->failed = 1;
+            return 0;
+        }
+        value = joined;
+    }
+    if (job_apply(ctx->job, section, key, value, "", &ctx->err) < 0) {
+        ctx->failed = 1;
+        return 0;
+    }
+    return 1;
+}
+
+/* Reject what inih would misread: NUL bytes, over-long lines, and unknown
+ * or malformed section headers.  *line gets the offending line. */
+static int scan_text(const char *text, size_t len, int *line,
+                     struct h5b_error *err)
+{
+    const char *p = text, *end = text + len;
+    for (*line = 1; p < end; (*line)++) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        const char *eol = nl ? nl : end;
+        if (memchr(p, '\0', (size_t)(eol - p)))
+            return err_set(err, H5B_EINPUT, "NUL byte in the file");
+        if (eol - p > MAX_LINE)
+            return err_set(err, H5B_EINPUT, "line longer than %d characters "
+                           "(continue a long list on indented lines)",
+                           MAX_LINE);
+        const char *s = p;
+        while (s < eol && (*s == ' ' || *s == '\t'))
+            s++;
+        if (s < eol && *s == '[') {
+            const char *close = memchr(s, ']', (size_t)(eol - s));
+            char name[MAX_LINE + 1];
+            if (!close)
+                return err_set(err, H5B_EINPUT, "section header without "
+                               "']'");
+            snprintf(name, sizeof name, "%.*s", (int)(close - s - 1), s + 1);
+            if (!known_section(name))
+                return err_set(err, H5B_EINPUT, "unknown section [%s]",
+                               name);
+        }
+        p = eol + 1;
+    }
+    return 0;
+}
+
+/* Read the whole file at path into a NUL-terminated buffer. */
+static int read_text(const char *path, char **text, size_t *len,
+                     struct h5b_error *err)
+{
+    int rc = 0;
+    FILE *f = fopen(path, "rb");
+    char *buf = NULL;
+    if (!f)
+        return err_set(err, H5B_EINPUT, "%s: cannot open job file: %s", path,
+                       strerror(errno));
+    buf = malloc(JOB_MAX_TEXT + 1);
+    if (!buf) {
+        rc = err_set(err, H5B_ERUN, "%s: out of memory", path);
+        goto done;
+    }
+    *len = fread(buf, 1, JOB_MAX_TEXT + 1, f);
+    if (ferror(f)) {
+        rc = err_set(err, H5B_EINPUT, "%s: cannot read job file: %s", path,
+                     strerror(errno ? errno : EIO));
+        goto done;
+    }
+    if (*len > JOB_MAX_TEXT) {
+        rc = err_set(err, H5B_EINPUT, "%s: job file larger than 1 MiB",
+                     path);
+        goto done;
+    }
+    buf[*len] = '\0';
+    *text = buf;
+    buf = NULL;
+done:
+    free(buf);
+    fclose(f);
+    return rc;
+}
+
+int job_load(struct job *job, const char *path, struct h5b_error *err)
+{
+    size_t len = 0;
+    int line = 0;
+    struct parse_ctx ctx = {.job = job};
+    job->path = strdup(path);
+    if (!job->path)
+        return err_set(err, H5B_ERUN, "out of memory");
+    int rc = read_text(path, &job->text, &len, err);
+    if (rc < 0)
+        return rc;
+    if (scan_text(job->text, len, &line, err) < 0)
+        return err_prefix(err, H5B_EINPUT, "%s:%d", path, line);
+    line = ini_parse_string(job->text, on_key, &ctx);
+    if (line > 0 && ctx.failed) {
+        *err = ctx.err;
+        return err_prefix(err, H5B_EINPUT, "%s:%d", path, line);
+    }
+    if (line > 0)
+        return err_set(err, H5B_EINPUT, "%s:%d: syntax error (expected "
+                       "'[section]' or 'key = value')", path, line);
+    if (line < 0)
+        return err_set(err, H5B_ERUN, "%s: out of memory parsing", path);
+    return 0;
+}
+
+/* The job file's name without directory or extension. */
+static void file_stem(const char *path, char *out, size_t n)
+{
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    snprintf(out, n, "%s", base);
+    char *dot = strrchr(out, '.');
+    if (dot && dot != out)
+        *dot = '\0';
+}
+
+/* Split the ops list into job->ops, dropping repeats. */
+static int split_ops(struct job *job, struct h5b_error *err)
+{
+    size_t n = 0;
+    free(job->ops_buf);
+    job->ops_buf = strdup(job_get(job, "reduce", "ops"));
+    if (!job->ops_buf)
+        return err_set(err, H5B_ERUN, "out of memory");
+    for (char *save = NULL, *t = strtok_r(job->ops_buf, LIST_SEPARATORS,
+                                          &save);
+         t && n < JOB_MAX_OPS; t = strtok_r(NULL, LIST_SEPARATORS, &save)) {
+        size_t i = 0;
+        while (i < n && strcmp(job->ops[i], t) != 0)
+            i++;
+        if (i == n)
+            job->ops[n++] = t;
+    }
+    job->ops[n] = NULL;
+    return 0;
+}
+
+int job_finish(struct job *job, struct h5b_error *err)
+{
+    static const char *const required[][2] = {
+        {"input", "files"}, {"input", "dataset"}, {"output", "file"}};
+    const char *where = job->path ? job->path : "job";
+    for (size_t i = 0; i < 3; i++)
+        if (!job_get(job, required[i][0], required[i][1]))
+            return err_set(err, H5B_EINPUT, "%s: missing required key '%s' "
+                           "in section [%s]", where, required[i][1],
+                           required[i][0]);
+    int rc = 0;
+    if (!job_get(job, "job", "name")) {
+        char stem[256];
+        file_stem(job->path ? job->path : "job", stem, sizeof stem);
+        rc = store(job, "job", "name", stem, err);
+    }
+    if (rc == 0 && !job_get(job, "reduce", "ops"))
+        rc = store(job, "reduce", "ops", "count sum mean var std min max",
+                   err);
+    if (rc == 0)
+        rc = split_ops(job, err);
+    if (rc < 0)
+        return rc;
+    const char *ps = job_get(job, "input", "partition_size");
+    const char *axis = job_get(job, "reduce", "axis");
+    const char *ddof = job_get(job, "reduce", "ddof");
+    const char *pf = job_get(job, "run", "prefetch");
+    job->name = job_get(job, "job", "name");
+    job->files = job_get(job, "input", "files");
+    job->dataset = job_get(job, "input", "dataset");
+    job->output = job_get(job, "output", "file");
+    job->partition_bytes = JOB_DEFAULT_PARTITION;
+    if (ps)
+        job_parse_size(ps, &job->partition_bytes);
+    job->axis_all = axis && strcmp(axis, "all") == 0;
+    job->ddof = ddof ? atoi(ddof) : 0;
+    job->prefetch = pf ? atoi(pf) : JOB_DEFAULT_PREFETCH;
+    return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Add every match of one pattern to g (glob's own append mode). */
+static int glob_one(const char *pattern, glob_t *g, int first,
+                    struct h5b_error *err)
+{
+    int rc = glob(pattern, first ? 0 : GLOB_APPEND, NULL, g);
+    if (rc == GLOB_NOMATCH)
+        return err_set(err, H5B_EINPUT, "[input] files: no file matches "
+                       "'%s'", pattern);
+    if (rc != 0)
+        return err_set(err, H5B_EINPUT, "[input] files: cannot expand "
+                       "'%s'", pattern);
+    return 0;
+}
+
+int job_expand_files(const struct job *job, char ***files, size_t *nfiles,
+                     struct h5b_error *err)
+{
+    glob_t g;
+    int rc = 0, first = 1;
+    char *buf = strdup(job->files);
+    memset(&g, 0, sizeof g);
+    *files = NULL;
+    *nfiles = 0;
+    if (!buf)
+        return err_set(err, H5B_ERUN, "out of memory");
+    for (char *save = NULL, *t = strtok_r(buf, LIST_SEPARATORS, &save);
+         t && rc == 0; t = strtok_r(NULL, LIST_SEPARATORS, &save), first = 0)
+        rc = glob_one(t, &g, first, err);
+    if (rc == 0 && first)
+        rc = err_set(err, H5B_EINPUT, "[input] files: no pattern given");
+    char **out = rc == 0 ? calloc(g.gl_pathc + 1, sizeof *out) : NULL;
+    if (rc == 0 && !out)
+        rc = err_set(err, H5B_ERUN, "out of memory");
+    for (size_t i = 0; rc == 0 && i < g.gl_pathc; i++) {
+        out[i] = strdup(g.gl_pathv[i]);
+        if (!out[i])
+            rc = err_set(err, H5B_ERUN, "out of memory");
+    }
+    if (rc < 0) {
+        job_free_files(out, g.gl_pathc);
+        goto done;
+    }
+    qsort(out, g.gl_pathc, sizeof *out, cmp_str);
+    size_t n = 0;
+    for (size_t i = 0; i < g.gl_pathc; i++) {
+        if (n && strcmp(out[n - 1], out[i]) == 0)
+            free(out[i]);
+        else
+            out[n++] = out[i];
+    }
+    *files = out;
+    *nfiles = n;
+done:
+    if (!first)
+        globfree(&g);
+    free(buf);
+    return rc;
+}
+
+void job_free_files(char **files, size_t nfiles)
+{
+    if (!files)
+        return;
+    for (size_t i = 0; i < nfiles; i++)
+        free(files[i]);
+    free(files);
+}
+
+void job_free(struct job *job)
+{
+    for (size_t i = 0; i < job->nentries; i++) {
+        free(job->entries[i].section);
+        free(job->entries[i].key);
+        free(job->entries[i].value);
+    }
+    free(job->entries);
+    free(job->path);
+    free(job->text);
+    free(job->ops_buf);
+    memset(job, 0, sizeof *job);
+}

@@ -1,0 +1,81 @@
+/* job.h -- the job file: parsing, overrides, validation, input globbing.
+ *
+ * A job is read from an INI file with inih, then `--set section.key=value`
+ * overrides are applied through the same per-key validation, then
+ * job_finish() checks required keys and fills defaults.  Each accepted
+ * key is also kept as a (section, key, value) entry, which is what rank 0
+ * ships to the workers and what operators read their arguments from; the
+ * typed fields are derived from the entries.  No MPI, no HDF5.
+ */
+#ifndef H5B_JOB_H
+#define H5B_JOB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "h5batch/operator.h"
+
+#define JOB_MAX_TEXT (1u << 20)     /* a job file is at most 1 MiB */
+#define JOB_MAX_OPS 32
+#define JOB_DEFAULT_PARTITION (1u << 20)
+#define JOB_MAX_PARTITION (1ull << 30)
+#define JOB_DEFAULT_PREFETCH 2
+#define JOB_MAX_PREFETCH 64
+
+struct job_entry {
+    char *section, *key, *value;
+};
+
+struct job {
+    char *path;             /* job file as given, or NULL */
+    char *text;             /* its text, NUL-terminated */
+    struct job_entry *entries;
+    size_t nentries;
+
+    /* Derived by job_finish(). */
+    const char *name;
+    const char *files;      /* the glob patterns, unexpanded */
+    const char *dataset;
+    const char *output;
+    uint64_t partition_bytes;
+    const char *ops[JOB_MAX_OPS + 1];   /* NULL-terminated output names */
+    char *ops_buf;
+    int axis_all;           /* 0: reduce along dim 0; 1: over everything */
+    int ddof;
+    int prefetch;
+};
+
+/* Read and parse the job file at path into job (zeroed by the caller or
+ * fresh).  Errors name the file and line.  job_free() is needed in every
+ * case. */
+int job_load(struct job *job, const char *path, struct h5b_error *err);
+
+/* Apply one entry, validating it; origin names where it came from for
+ * messages (e.g. "--set").  A later entry replaces an earlier one. */
+int job_apply(struct job *job, const char *section, const char *key,
+              const char *value, const char *origin, struct h5b_error *err);
+
+/* Apply an override of the form "section.key=value". */
+int job_override(struct job *job, const char *assignment,
+                 struct h5b_error *err);
+
+/* Check required keys and derive the typed fields. */
+int job_finish(struct job *job, struct h5b_error *err);
+
+/* The value of section.key, or NULL. */
+const char *job_get(const struct job *job, const char *section,
+                    const char *key);
+
+/* Expand the job's glob patterns: sorted, de-duplicated paths in *files
+ * (free with job_free_files).  No match is an error naming the pattern. */
+int job_expand_files(const struct job *job, char ***files, size_t *nfiles,
+                     struct h5b_error *err);
+
+void job_free_files(char **files, size_t nfiles);
+
+/* Parse a size such as "1M", "512K", "4096" into bytes.  Returns 0 or -1. */
+int job_parse_size(const char *s, uint64_t *bytes);
+
+void job_free(struct job *job);
+
+#endif

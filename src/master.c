@@ -1,0 +1,305 @@
+/* master.c -- rank 0: read partitions, hand them out, merge partials in order.
+ *
+ * Rank 0 reads each partition straight into the buffer it sends (a WORK
+ * header then the raw values), from a fixed pool of nworkers*prefetch+1
+ * buffers: one more than can be in flight, so the next partition is read
+ * while the workers compute.  Scheduling is dynamic: a worker holds at
+ * most `prefetch` partitions and gets the next when it returns a result.
+ * Partials are merged strictly in partition order; ones that arrive early
+ * wait in a window of W partitions, and nothing is dispatched beyond the
+ * window, so memory stays bounded even when one worker is slow.  Merging
+ * in a fixed order is what makes the result independent of the number of
+ * ranks and of arrival order.
+ *
+ * Shutdown is the same on success and on failure: STOP to every worker,
+ * then receive until each has answered DONE (its last message), then
+ * complete our own sends.  No rank is left waiting on another.
+ */
+#include "master.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "err.h"
+#include "transport.h"
+#include "wire.h"
+
+struct slot {
+    unsigned char *buf;
+    size_t len;             /* bytes of the message it holds */
+    MPI_Request req;        /* MPI_REQUEST_NULL when not being sent */
+};
+
+struct pend {
+    int have;
+    struct partial p;
+};
+
+struct master {
+    const struct master_args *a;
+    struct slot *slot;
+    int nslots, staged;     /* staged: slot read but not yet sent, or -1 */
+    size_t slot_bytes;
+    int *out;               /* partitions outstanding per worker */
+    int rr;                 /* where the next worker search starts */
+    struct pend *win;
+    uint64_t W, next_read, merged, done_bytes;
+    struct partial *acc;
+    struct tr_buf in;
+};
+
+/* Merge every partial that is next in order. */
+static int merge_ready(struct master *m, struct h5b_error *err)
+{
+    const struct master_args *a = m->a;
+    while (m->merged < a->plan->nparts && m->win[m->merged % m->W].have) {
+        struct pend *pd = &m->win[m->merged % m->W];
+        struct partition part;
+        int rc = opset_merge(a->set, m->acc, &pd->p, err);
+        opset_destroy(a->set, &pd->p);
+        pd->have = 0;
+        if (rc < 0)
+            return rc;
+        plan_get(a->plan, m->merged, &part);
+        m->done_bytes += part.count * a->plan->record_bytes;
+        m->merged++;
+        progress_update(a->prog, m->merged, m->done_bytes);
+    }
+    return 0;
+}
+
+/* Accept a RESULT from worker `from`. */
+static int on_result(struct master *m, int from, struct h5b_error *err)
+{
+    uint64_t idx;
+    const unsigned char *state;
+    size_t n;
+    int rc = wire_decode_result(m->in.data, m->in.len, &idx, &state, &n,
+                                err);
+    if (rc == 0 && (idx < m->merged || idx >= m->next_read ||
+                    m->win[idx % m->W].have))
+        rc = err_set(err, H5B_ERUN, "rank %d returned partition %llu, "
+                     "which is not outstanding", from,
+                     (unsigned long long)idx);
+    if (rc < 0)
+        return rc;
+    struct pend *pd = &m->win[idx % m->W];
+    rc = opset_create(m->a->set, &pd->p, err);
+    if (rc == 0)
+        rc = opset_decode(m->a->set, &pd->p, state, n, err);
+    if (rc < 0) {
+        opset_destroy(m->a->set, &pd->p);
+        return err_prefix(err, H5B_ERUN, "partial from rank %d", from);
+    }
+    pd->have = 1;
+    m->out[from - 1]--;
+    return merge_ready(m, err);
+}
+
+/* Receive one message from any worker and act on it. */
+static int receive_one(struct master *m, struct h5b_error *err)
+{
+    char msg[WIRE_MAX_STRING + 1];
+    int from = 0, kind = 0;
+    int32_t code = 0;
+    int rc = tr_recv(MPI_ANY_SOURCE, &m->in, &from, err);
+    if (rc == 0)
+        rc = wire_peek(m->in.data, m->in.len, &kind, err);
+    if (rc < 0)
+        return rc;
+    if (kind == WIRE_RESULT)
+        return on_result(m, from, err);
+    if (kind == WIRE_ERROR &&
+        wire_decode_error(m->in.data, m->in.len, &code, msg, sizeof msg,
+                          err) == 0)
+        return err_set(err, code == H5B_EINPUT ? H5B_EINPUT : H5B_ERUN,
+                       "rank %d: %s", from, msg);
+    return err_set(err, H5B_ERUN, "unexpected message of kind %d from "
+                   "rank %d", kind, from);
+}
+
+/* Complete the sends that are done, freeing their slots. */
+static int reap_sends(struct master *m, struct h5b_error *err)
+{
+    for (int s = 0; s < m->nslots; s++) {
+        int done = 0;
+        if (m->slot[s].req == MPI_REQUEST_NULL)
+            continue;
+        int rc = tr_check(MPI_Test(&m->slot[s].req, &done,
+                                   MPI_STATUS_IGNORE), "test", err);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* Read the next partition into a free slot, if the window allows. */
+static int stage(struct master *m, struct h5b_error *err)
+{
+    const struct master_args *a = m->a;
+    struct partition part;
+    int s = 0;
+    if (m->next_read >= a->plan->nparts || m->next_read >= m->merged + m->W)
+        return 0;
+    while (s < m->nslots && m->slot[s].req != MPI_REQUEST_NULL)
+        s++;
+    if (s == m->nslots)
+        return 0;
+    if (!m->slot[s].buf && !(m->slot[s].buf = malloc(m->slot_bytes)))
+        return err_set(err, H5B_ERUN, "out of memory for a %zu-byte "
+                       "partition buffer", m->slot_bytes);
+    plan_get(a->plan, m->next_read, &part);
+    struct wire_work wk = {part.index, part.global_start, part.count,
+                           part.count * a->plan->record_bytes, NULL};
+    wire_encode_work(m->slot[s].buf, &wk);
+    int rc = source_read(a->src, part.file, part.start, part.count,
+                         m->slot[s].buf + WIRE_WORK_HEADER, err);
+    if (rc < 0)
+        return rc;
+    m->slot[s].len = WIRE_WORK_HEADER + (size_t)wk.payload_len;
+    m->staged = s;
+    m->next_read++;
+    return 0;
+}
+
+/* Send the staged partition to the least loaded worker with room. */
+static int dispatch(struct master *m, struct h5b_error *err)
+{
+    int nw = m->a->nworkers, best = -1;
+    for (int k = 0; k < nw; k++) {
+        int w = (m->rr + k) % nw;
+        if (m->out[w] < m->a->prefetch && (best < 0 || m->out[w] < m->out[best]))
+            best = w;
+    }
+    if (best < 0)
+        return 0;
+    struct slot *sl = &m->slot[m->staged];
+    int rc = tr_isend(sl->buf, sl->len, best + 1, &sl->req, err);
+    if (rc < 0)
+        return rc;
+    m->out[best]++;
+    m->rr = (best + 1) % nw;
+    m->staged = -1;
+    return 1;
+}
+
+/* The main loop: until every partition is merged or something fails. */
+static int drive(struct master *m, struct h5b_error *err)
+{
+    int rc = 0;
+    while (rc >= 0 && m->merged < m->a->plan->nparts) {
+        rc = reap_sends(m, err);
+        if (rc == 0 && m->staged < 0)
+            rc = stage(m, err);
+        if (rc == 0 && m->staged >= 0)
+            rc = dispatch(m, err);
+        if (rc == 0)
+            rc = receive_one(m, err);
+    }
+    return rc < 0 ? rc : 0;
+}
+
+/* STOP every worker with status, collect their DONE, finish our sends.
+ * Messages other than DONE are dropped; a worker's error is kept in err
+ * only if err holds none yet. */
+static int shutdown_workers(struct master *m, int32_t status,
+                            struct h5b_error *err)
+{
+    unsigned char stop[WIRE_STOP_SIZE];
+    struct h5b_error e;
+    int done = 0, rc = 0;
+    wire_encode_stop(stop, status);
+    for (int w = 1; w <= m->a->nworkers && rc == 0; w++)
+        rc = tr_send(stop, sizeof stop, w, err);
+    while (rc == 0 && done < m->a->nworkers) {
+        int kind = 0;
+        rc = tr_recv(MPI_ANY_SOURCE, &m->in, NULL, err);
+        if (rc == 0 && wire_peek(m->in.data, m->in.len, &kind, &e) == 0)
+            done += kind == WIRE_DONE;
+    }
+    for (int s = 0; s < m->nslots && rc == 0; s++)
+        rc = tr_check(MPI_Wait(&m->slot[s].req, MPI_STATUS_IGNORE), "wait",
+                      err);
+    return rc;
+}
+
+static void master_free(struct master *m)
+{
+    for (int s = 0; m->slot && s < m->nslots; s++)
+        free(m->slot[s].buf);
+    for (uint64_t i = 0; m->win && i < m->W; i++)
+        if (m->win[i].have)
+            opset_destroy(m->a->set, &m->win[i].p);
+    free(m->slot);
+    free(m->out);
+    free(m->win);
+    tr_buf_free(&m->in);
+}
+
+/* Rank 0 with workers; rc is the status so far (a failure still stops
+ * the workers). */
+static int run_distributed(const struct master_args *a, struct partial *acc,
+                           int rc, struct h5b_error *err)
+{
+    struct master m = {.a = a, .staged = -1, .acc = acc};
+    m.nslots = a->nworkers * a->prefetch + 1;
+    m.slot_bytes = WIRE_WORK_HEADER + a->plan->max_part_records *
+                                      a->plan->record_bytes;
+    m.W = (uint64_t)m.nslots * 4 < 16 ? 16 : (uint64_t)m.nslots * 4;
+    m.slot = calloc((size_t)m.nslots, sizeof *m.slot);
+    m.out = calloc((size_t)a->nworkers, sizeof *m.out);
+    m.win = calloc(m.W, sizeof *m.win);
+    if (rc == 0 && (!m.slot || !m.out || !m.win))
+        rc = err_set(err, H5B_ERUN, "out of memory");
+    if (!m.slot)
+        m.nslots = 0;
+    for (int s = 0; s < m.nslots; s++)
+        m.slot[s].req = MPI_REQUEST_NULL;
+    if (rc == 0)
+        rc = drive(&m, err);
+    int src = shutdown_workers(&m, H5B_EXIT_CODE(rc), err);
+    master_free(&m);
+    return rc < 0 ? rc : src;
+}
+
+/* Rank 0 alone: the same partials, reduced here. */
+static int run_solo(const struct master_args *a, struct partial *acc,
+                    struct h5b_error *err)
+{
+    size_t bytes = a->plan->max_part_records * a->plan->record_bytes;
+    unsigned char *buf = malloc(bytes ? bytes : 1);
+    uint64_t done_bytes = 0;
+    int rc = buf ? 0 : err_set(err, H5B_ERUN, "out of memory for a "
+                               "%zu-byte partition buffer", bytes);
+    for (uint64_t i = 0; rc == 0 && i < a->plan->nparts; i++) {
+        struct partition part;
+        struct partial p;
+        size_t n;
+        plan_get(a->plan, i, &part);
+        n = part.count * a->plan->record_bytes;
+        rc = source_read(a->src, part.file, part.start, part.count, buf, err);
+        if (rc == 0)
+            rc = opset_reduce(a->set, buf, n, part.global_start, &p, err);
+        if (rc == 0) {
+            rc = opset_merge(a->set, acc, &p, err);
+            opset_destroy(a->set, &p);
+        }
+        done_bytes += n;
+        progress_update(a->prog, i + 1, done_bytes);
+    }
+    free(buf);
+    return rc;
+}
+
+int master_run(const struct master_args *a, struct partial *acc,
+               struct h5b_error *err)
+{
+    int rc = opset_create(a->set, acc, err);
+    if (a->nworkers)
+        rc = run_distributed(a, acc, rc, err);
+    else if (rc == 0)
+        rc = run_solo(a, acc, err);
+    if (rc < 0)
+        opset_destroy(a->set, acc);
+    return rc;
+}

@@ -1,0 +1,85 @@
+/* op.h -- the operator registry and the set of operators one job runs.
+ *
+ * Every operator, built-in or (later) loaded from a plugin, is a const
+ * h5b_operator table listed in one registry.  An opset is the operators a
+ * job needs plus the shared h5b_op_config; a "partial" is one state per
+ * operator in the set.  The opset moves partials through their life:
+ * create, update with a block of records, merge in partition order,
+ * encode/decode for the wire, finalize into a sink.  No MPI, no HDF5.
+ */
+#ifndef H5B_OP_H
+#define H5B_OP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "h5batch/operator.h"
+
+#define OPSET_MAX 16
+
+/* Built-in operators. */
+extern const h5b_operator op_moments;
+
+/* The operator that provides output `name` (e.g. "mean"), or NULL. */
+const h5b_operator *op_find_output(const char *name);
+
+/* Is `name` the name of an output some registered operator provides? */
+int op_known_output(const char *name);
+
+/* Space-separated list of every known output name, for messages. */
+const char *op_output_names(void);
+
+struct opset {
+    size_t nops;
+    const h5b_operator *ops[OPSET_MAX];
+    struct h5b_op_config cfg;
+};
+
+/* A partial result: one state per operator of the set. */
+struct partial {
+    void *state[OPSET_MAX];
+};
+
+/* Fill set with the operators providing each name in outputs
+ * (NULL-terminated, owned by the caller and kept alive), the moments
+ * operator always first.  cfg's type, ncell, cell shape and arg lookup are
+ * copied from `shape`. */
+int opset_init(struct opset *set, const struct h5b_op_config *shape,
+               const char *const *outputs, struct h5b_error *err);
+
+/* Create an empty partial.  On failure nothing is left allocated. */
+int opset_create(const struct opset *set, struct partial *p,
+                 struct h5b_error *err);
+
+/* Free every state of p (safe on a zeroed or half-created partial). */
+void opset_destroy(const struct opset *set, struct partial *p);
+
+int opset_update(const struct opset *set, struct partial *p,
+                 const struct h5b_block *blk, struct h5b_error *err);
+
+/* acc := acc (+) later, later covering the records right after acc's. */
+int opset_merge(const struct opset *set, struct partial *acc,
+                const struct partial *later, struct h5b_error *err);
+
+/* Bytes opset_encode will write for p. */
+size_t opset_encoded_size(const struct opset *set, const struct partial *p);
+
+/* Encode p as, per operator, a u64 length then its bytes. */
+int opset_encode(const struct opset *set, const struct partial *p,
+                 unsigned char *buf, size_t len, struct h5b_error *err);
+
+/* Decode bytes from opset_encode into a created partial; every length is
+ * checked against len. */
+int opset_decode(const struct opset *set, struct partial *p,
+                 const unsigned char *buf, size_t len, struct h5b_error *err);
+
+int opset_finalize(const struct opset *set, const struct partial *p,
+                   const struct h5b_sink *sink, struct h5b_error *err);
+
+/* Create p and fold into it nbytes of values, whole cfg.ncell-value
+ * records of cfg.type starting at record first_record.  The one path by
+ * which a partition becomes a partial, on a worker or on rank 0 alone. */
+int opset_reduce(const struct opset *set, const void *data, size_t nbytes,
+                 uint64_t first_record, struct partial *p,
+                 struct h5b_error *err);
+#endif

@@ -1,0 +1,549 @@
+/* op_moments.c -- count, sum, mean, var, std, min and max of each cell.
+ *
+ * One state per result cell: count, NaN count, a shift (the cell's first
+ * value), mean relative to the shift and M2 (sum of squared
+ * deviations), a Neumaier-compensated sum, and min/max kept in a 64-bit
+ * form of the input type (int64, uint64 or double), so integers above 2^53
+ * stay exact.  update() works in blocks: a first pass takes the block's
+ * count, sum, min and max, a second its M2 about the block mean, and the
+ * block is folded into the cell with Chan et al.'s pairwise formula.  That
+ * keeps every digit on data such as 1e9 + noise, with one division per
+ * block rather than per value.  The kernels are generated per element type
+ * by a macro, so there is no call or type switch per value.
+ *
+ * Invariant: min/max hold sentinels (type max / type min, +inf / -inf)
+ * while n == 0; finalize writes NaN for such cells.
+ */
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "h5batch/operator.h"
+#include "op.h"
+
+/* Values per block for 1-D data: small enough to stay in L1. */
+#define BLOCK 512
+/* Values per block for multi-cell data; the record count follows. */
+#define CELL_BLOCK 4096
+
+union ext {
+    int64_t i;
+    uint64_t u;
+    double f;
+};
+
+/* mean is relative to shift (the cell's first value): the true mean is
+ * shift + mean. */
+struct cell {
+    uint64_t n, nan;
+    double shift, mean, m2, sum, comp;
+    union ext min, max;
+};
+
+enum want {
+    W_SUM = 1, W_MEAN = 2, W_VAR = 4, W_STD = 8, W_MIN = 16, W_MAX = 32
+};
+
+struct moments {
+    const struct h5b_op_config *cfg;
+    unsigned want;
+    int ddof;
+    uint64_t ncell;
+    struct cell *c;
+    double *scratch;        /* 3 * ncell: block sums, M2s, counts */
+};
+
+#define CELL_BYTES 72
+
+static const char *const provides[] = {
+    "count", "sum", "mean", "var", "std", "min", "max", NULL
+};
+
+static int is_float(h5b_type t)
+{
+    return t == H5B_FLOAT32 || t == H5B_FLOAT64;
+}
+
+static int is_signed(h5b_type t)
+{
+    return t == H5B_INT8 || t == H5B_INT16 || t == H5B_INT32 ||
+           t == H5B_INT64;
+}
+
+/* Put a cell into its empty state. */
+static void cell_clear(struct cell *c, h5b_type t)
+{
+    memset(c, 0, sizeof *c);
+    if (is_float(t)) {
+        c->min.f = INFINITY;
+        c->max.f = -INFINITY;
+    } else if (is_signed(t)) {
+        c->min.i = INT64_MAX;
+        c->max.i = INT64_MIN;
+    } else {
+        c->min.u = UINT64_MAX;
+        c->max.u = 0;
+    }
+}
+
+/* sum += x with Neumaier's compensation kept in *comp. */
+static void neumaier(double *sum, double *comp, double x)
+{
+    double t = *sum + x;
+    if (fabs(*sum) >= fabs(x))
+        *comp += (*sum - t) + x;
+    else
+        *comp += (x - t) + *sum;
+    *sum = t;
+}
+
+/* Fold a block of nb values into c: their mean is c->shift + mb, M2 m2b,
+ * and their sum nb * shift + sb.  Both sides share c's shift, so the
+ * difference of means is exact to the last bit of the noise. */
+static void cell_combine(struct cell *c, uint64_t nb, double mb, double m2b,
+                         double sb)
+{
+    if (nb == 0)
+        return;
+    if (c->n == 0) {
+        c->mean = mb;
+        c->m2 = m2b;
+    } else {
+        uint64_t n = c->n + nb;
+        double d = mb - c->mean;
+        double f = (double)nb / (double)n;
+        c->mean += d * f;
+        c->m2 += m2b + d * d * (double)c->n * f;
+    }
+    c->n += nb;
+    neumaier(&c->sum, &c->comp, (double)nb * c->shift);
+    neumaier(&c->sum, &c->comp, sb);
+}
+
+/* Generate the update kernels for element type T, widened to W and kept
+ * in union member F.  SKIP(v) tells a NaN; it is constant 0 for integers.
+ * Values are shifted by the cell's first value, so sums and deviations
+ * are of small numbers even for 1e9 + noise. */
+#define MOMENTS_KERNELS(SUF, T, W, F, SKIP)                                  \
+/* Give an empty cell its shift: the first value of the block not NaN. */   \
+static void shift_##SUF(struct cell *c, const T *p, uint64_t len,           \
+                        uint64_t stride)                                     \
+{                                                                            \
+    for (uint64_t j = 0; c->n == 0 && j < len; j++) {                        \
+        W v = p[j * stride];                                                 \
+        if (!SKIP(v)) {                                                      \
+            c->shift = (double)v;                                            \
+            return;                                                          \
+        }                                                                    \
+    }                                                                        \
+}                                                                            \
+                                                                             \
+static void upd1_##SUF(struct cell *c, const T *x, uint64_t n)              \
+{                                                                            \
+    for (uint64_t i0 = 0; i0 < n; i0 += BLOCK) {                            \
+        uint64_t len = n - i0 < BLOCK ? n - i0 : BLOCK;                     \
+        const T *p = x + i0;                                                 \
+        W mn = c->min.F, mx = c->max.F;                                      \
+        double s = 0, q = 0, K;                                              \
+        uint64_t k = 0;                                                      \
+        shift_##SUF(c, p, len, 1);                                           \
+        K = c->shift;                                                        \
+        for (uint64_t j = 0; j < len; j++) {                                 \
+            W v = p[j];                                                      \
+            if (SKIP(v))                                                     \
+                continue;                                                    \
+            s += (double)v - K;                                              \
+            k++;                                                             \
+            mn = v < mn ? v : mn;                                            \
+            mx = v > mx ? v : mx;                                            \
+        }                                                                    \
+        c->min.F = mn;                                                       \
+        c->max.F = mx;                                                       \
+        c->nan += len - k;                                                   \
+        if (k == 0)                                                          \
+            continue;                                                        \
+        double mb = s / (double)k;                                           \
+        for (uint64_t j = 0; j < len; j++) {                                 \
+            W v = p[j];                                                      \
+            double d = ((double)v - K) - mb;                                 \
+            q += SKIP(v) ? 0.0 : d * d;                                      \
+        }                                                                    \
+        cell_combine(c, k, mb, q, s);                                        \
+    }                                                                        \
+}                                                                            \
+                                                                             \
+static void updn_##SUF(struct moments *m, const T *x, uint64_t nrec)        \
+{                                                                            \
+    uint64_t nc = m->ncell, rb = CELL_BLOCK / nc;                            \
+    double *bs = m->scratch, *bq = bs + nc, *bk = bq + nc;                   \
+    rb = rb < 8 ? 8 : rb;                                                    \
+    for (uint64_t r0 = 0; r0 < nrec; r0 += rb) {                            \
+        uint64_t len = nrec - r0 < rb ? nrec - r0 : rb;                     \
+        memset(bs, 0, 3 * nc * sizeof *bs);                                  \
+        for (uint64_t j = 0; j < nc; j++)                                    \
+            shift_##SUF(&m->c[j], x + r0 * nc + j, len, nc);                 \
+        for (uint64_t r = r0; r < r0 + len; r++) {                          \
+            const T *p = x + r * nc;                                         \
+            for (uint64_t j = 0; j < nc; j++) {                              \
+                W v = p[j];                                                  \
+                struct cell *c = &m->c[j];                                   \
+                if (SKIP(v))                                                 \
+                    continue;                                                \
+                bs[j] += (double)v - c->shift;                               \
+                bk[j] += 1.0;                                                \
+                c->min.F = v < c->min.F ? v : c->min.F;                      \
+                c->max.F = v > c->max.F ? v : c->max.F;                      \
+            }                                                                \
+        }                                                                    \
+        for (uint64_t r = r0; r < r0 + len; r++) {                          \
+            const T *p = x + r * nc;                                         \
+            for (uint64_t j = 0; j < nc; j++) {                              \
+                W v = p[j];                                                  \
+                double mb = bk[j] > 0 ? bs[j] / bk[j] : 0.0;                 \
+                double d = ((double)v - m->c[j].shift) - mb;                 \
+                bq[j] += SKIP(v) ? 0.0 : d * d;                              \
+            }                                                                \
+        }                                                                    \
+        for (uint64_t j = 0; j < nc; j++) {                                  \
+            uint64_t k = (uint64_t)bk[j];                                    \
+            m->c[j].nan += len - k;                                          \
+            if (k)                                                           \
+                cell_combine(&m->c[j], k, bs[j] / bk[j], bq[j], bs[j]);      \
+        }                                                                    \
+    }                                                                        \
+}
+
+#define NEVER(v) 0
+MOMENTS_KERNELS(i8, int8_t, int64_t, i, NEVER)
+MOMENTS_KERNELS(u8, uint8_t, uint64_t, u, NEVER)
+MOMENTS_KERNELS(i16, int16_t, int64_t, i, NEVER)
+MOMENTS_KERNELS(u16, uint16_t, uint64_t, u, NEVER)
+MOMENTS_KERNELS(i32, int32_t, int64_t, i, NEVER)
+MOMENTS_KERNELS(u32, uint32_t, uint64_t, u, NEVER)
+MOMENTS_KERNELS(i64, int64_t, int64_t, i, NEVER)
+MOMENTS_KERNELS(u64, uint64_t, uint64_t, u, NEVER)
+MOMENTS_KERNELS(f32, float, double, f, isnan)
+MOMENTS_KERNELS(f64, double, double, f, isnan)
+
+/* Which optional outputs cfg asks for. */
+static unsigned wanted(const struct h5b_op_config *cfg)
+{
+    static const char *const names[] = {"sum", "mean", "var", "std",
+                                        "min", "max"};
+    unsigned w = 0;
+    for (const char *const *o = cfg->outputs; o && *o; o++)
+        for (unsigned i = 0; i < 6; i++)
+            if (strcmp(*o, names[i]) == 0)
+                w |= 1u << i;
+    return w;
+}
+
+static void moments_destroy(void *state)
+{
+    struct moments *m = state;
+    if (!m)
+        return;
+    free(m->c);
+    free(m->scratch);
+    free(m);
+}
+
+static int moments_create(const struct h5b_op_config *cfg, void **state,
+                          struct h5b_error *err)
+{
+    *state = NULL;
+    const char *ddof = cfg->arg ? cfg->arg(cfg, "ddof") : NULL;
+    struct moments *m = calloc(1, sizeof *m);
+    if (!m || cfg->ncell == 0 || cfg->ncell > SIZE_MAX / (3 * sizeof(double)))
+        goto fail;
+    m->cfg = cfg;
+    m->want = wanted(cfg);
+    m->ddof = ddof ? atoi(ddof) : 0;
+    m->ncell = cfg->ncell;
+    m->c = malloc(m->ncell * sizeof *m->c);
+    if (!m->c)
+        goto fail;
+    if (m->ncell > 1) {
+        m->scratch = malloc(3 * m->ncell * sizeof *m->scratch);
+        if (!m->scratch)
+            goto fail;
+    }
+    for (uint64_t j = 0; j < m->ncell; j++)
+        cell_clear(&m->c[j], cfg->type);
+    *state = m;
+    return 0;
+fail:
+    moments_destroy(m);
+    return h5b_fail(err, "out of memory for %llu cells",
+                    (unsigned long long)cfg->ncell);
+}
+
+/* Dispatch one block to the kernel for its type. */
+#define DISPATCH(SUF, T)                                                     \
+    if (m->ncell == 1)                                                       \
+        upd1_##SUF(m->c, (const T *)blk->data, blk->nrec);                   \
+    else                                                                     \
+        updn_##SUF(m, (const T *)blk->data, blk->nrec);                      \
+    return 0
+
+static int moments_update(void *state, const struct h5b_block *blk,
+                          struct h5b_error *err)
+{
+    struct moments *m = state;
+    switch (m->cfg->type) {
+    case H5B_INT8: DISPATCH(i8, int8_t);
+    case H5B_UINT8: DISPATCH(u8, uint8_t);
+    case H5B_INT16: DISPATCH(i16, int16_t);
+    case H5B_UINT16: DISPATCH(u16, uint16_t);
+    case H5B_INT32: DISPATCH(i32, int32_t);
+    case H5B_UINT32: DISPATCH(u32, uint32_t);
+    case H5B_INT64: DISPATCH(i64, int64_t);
+    case H5B_UINT64: DISPATCH(u64, uint64_t);
+    case H5B_FLOAT32: DISPATCH(f32, float);
+    case H5B_FLOAT64: DISPATCH(f64, double);
+    }
+    return h5b_fail(err, "unsupported element type %d", (int)m->cfg->type);
+}
+
+/* x := x (+) y for one cell; y's mean is moved to x's shift exactly:
+ * shifts are data values, and (ys - xs) + (ym - xm) keeps the digits. */
+static void merge_cell(struct cell *x, const struct cell *y)
+{
+    if (y->n && !x->n) {
+        x->shift = y->shift;
+        x->mean = y->mean;
+        x->m2 = y->m2;
+        x->n = y->n;
+    } else if (y->n) {
+        uint64_t n = x->n + y->n;
+        double d = (y->shift - x->shift) + (y->mean - x->mean);
+        double f = (double)y->n / (double)n;
+        x->mean += d * f;
+        x->m2 += y->m2 + d * d * (double)x->n * f;
+        x->n = n;
+    }
+    neumaier(&x->sum, &x->comp, y->sum);
+    x->comp += y->comp;
+}
+
+static int moments_merge(void *acc, const void *later, struct h5b_error *err)
+{
+    struct moments *a = acc;
+    const struct moments *b = later;
+    if (a->ncell != b->ncell)
+        return h5b_fail(err, "cell counts differ (%llu vs %llu)",
+                        (unsigned long long)a->ncell,
+                        (unsigned long long)b->ncell);
+    int flt = is_float(a->cfg->type), sgn = is_signed(a->cfg->type);
+    for (uint64_t j = 0; j < a->ncell; j++) {
+        struct cell *x = &a->c[j];
+        const struct cell *y = &b->c[j];
+        merge_cell(x, y);
+        x->nan += y->nan;
+        if (flt) {
+            x->min.f = y->min.f < x->min.f ? y->min.f : x->min.f;
+            x->max.f = y->max.f > x->max.f ? y->max.f : x->max.f;
+        } else if (sgn) {
+            x->min.i = y->min.i < x->min.i ? y->min.i : x->min.i;
+            x->max.i = y->max.i > x->max.i ? y->max.i : x->max.i;
+        } else {
+            x->min.u = y->min.u < x->min.u ? y->min.u : x->min.u;
+            x->max.u = y->max.u > x->max.u ? y->max.u : x->max.u;
+        }
+    }
+    return 0;
+}
+
+static size_t moments_encoded_size(const void *state)
+{
+    const struct moments *m = state;
+    return 8 + (size_t)m->ncell * CELL_BYTES;
+}
+
+static int moments_encode(const void *state, void *buf, size_t len,
+                          struct h5b_error *err)
+{
+    const struct moments *m = state;
+    unsigned char *p = buf;
+    if (len != moments_encoded_size(m))
+        return h5b_fail(err, "encode buffer of %zu bytes, need %zu", len,
+                        moments_encoded_size(m));
+    h5b_put_u64(p, m->ncell);
+    p += 8;
+    for (uint64_t j = 0; j < m->ncell; j++, p += CELL_BYTES) {
+        const struct cell *c = &m->c[j];
+        h5b_put_u64(p, c->n);
+        h5b_put_u64(p + 8, c->nan);
+        h5b_put_f64(p + 16, c->shift);
+        h5b_put_f64(p + 24, c->mean);
+        h5b_put_f64(p + 32, c->m2);
+        h5b_put_f64(p + 40, c->sum);
+        h5b_put_f64(p + 48, c->comp);
+        h5b_put_u64(p + 56, c->min.u);
+        h5b_put_u64(p + 64, c->max.u);
+    }
+    return 0;
+}
+
+static int moments_decode(void *state, const void *buf, size_t len,
+                          struct h5b_error *err)
+{
+    struct moments *m = state;
+    const unsigned char *p = buf;
+    if (len != moments_encoded_size(m) || h5b_get_u64(p) != m->ncell)
+        return h5b_fail(err, "state of %zu bytes does not hold %llu cells",
+                        len, (unsigned long long)m->ncell);
+    p += 8;
+    for (uint64_t j = 0; j < m->ncell; j++, p += CELL_BYTES) {
+        struct cell *c = &m->c[j];
+        c->n = h5b_get_u64(p);
+        c->nan = h5b_get_u64(p + 8);
+        c->shift = h5b_get_f64(p + 16);
+        c->mean = h5b_get_f64(p + 24);
+        c->m2 = h5b_get_f64(p + 32);
+        c->sum = h5b_get_f64(p + 40);
+        c->comp = h5b_get_f64(p + 48);
+        c->min.u = h5b_get_u64(p + 56);
+        c->max.u = h5b_get_u64(p + 64);
+    }
+    return 0;
+}
+
+/* Write one float64 result computed per cell by f. */
+static int put_f64(const struct moments *m, const struct h5b_sink *sink,
+                   const char *name, double (*f)(const struct moments *,
+                                                 const struct cell *),
+                   struct h5b_error *err)
+{
+    double *v = malloc(m->ncell * sizeof *v);
+    if (!v)
+        return h5b_fail(err, "out of memory writing %s", name);
+    for (uint64_t j = 0; j < m->ncell; j++)
+        v[j] = f(m, &m->c[j]);
+    int rc = sink->put(sink->ctx, name, H5B_FLOAT64, m->cfg->cell_rank,
+                       m->cfg->cell_dims, v, err);
+    free(v);
+    return rc;
+}
+
+static double f_sum(const struct moments *m, const struct cell *c)
+{
+    (void)m;
+    return c->sum + c->comp;
+}
+
+static double f_mean(const struct moments *m, const struct cell *c)
+{
+    (void)m;
+    return c->n ? c->shift + c->mean : NAN;
+}
+
+static double f_var(const struct moments *m, const struct cell *c)
+{
+    return c->n > (uint64_t)m->ddof ? c->m2 / (double)(c->n - m->ddof) : NAN;
+}
+
+static double f_std(const struct moments *m, const struct cell *c)
+{
+    return sqrt(f_var(m, c));
+}
+
+/* Narrow a cell's min or max to the input type into dst[j]. */
+static void narrow(h5b_type t, void *dst, uint64_t j, union ext v)
+{
+    switch (t) {
+    case H5B_INT8: ((int8_t *)dst)[j] = (int8_t)v.i; break;
+    case H5B_UINT8: ((uint8_t *)dst)[j] = (uint8_t)v.u; break;
+    case H5B_INT16: ((int16_t *)dst)[j] = (int16_t)v.i; break;
+    case H5B_UINT16: ((uint16_t *)dst)[j] = (uint16_t)v.u; break;
+    case H5B_INT32: ((int32_t *)dst)[j] = (int32_t)v.i; break;
+    case H5B_UINT32: ((uint32_t *)dst)[j] = (uint32_t)v.u; break;
+    case H5B_INT64: ((int64_t *)dst)[j] = v.i; break;
+    case H5B_UINT64: ((uint64_t *)dst)[j] = v.u; break;
+    case H5B_FLOAT32: ((float *)dst)[j] = (float)v.f; break;
+    case H5B_FLOAT64: ((double *)dst)[j] = v.f; break;
+    }
+}
+
+/* Write min or max: in the input type, except that integer input with an
+ * empty cell is written as float64 with NaN (an integer has no NaN). */
+static int put_extreme(const struct moments *m, const struct h5b_sink *sink,
+                       int is_max, struct h5b_error *err)
+{
+    h5b_type t = m->cfg->type;
+    int as_f64 = 0;
+    for (uint64_t j = 0; j < m->ncell && !is_float(t); j++)
+        as_f64 |= m->c[j].n == 0;
+    h5b_type out = as_f64 ? H5B_FLOAT64 : t;
+    void *v = malloc(m->ncell * h5b_type_size(out));
+    if (!v)
+        return h5b_fail(err, "out of memory writing min/max");
+    for (uint64_t j = 0; j < m->ncell; j++) {
+        const struct cell *c = &m->c[j];
+        union ext e = is_max ? c->max : c->min;
+        if (c->n == 0 || as_f64)
+            e.f = NAN;
+        narrow(out, v, j, e);
+    }
+    int rc = sink->put(sink->ctx, is_max ? "max" : "min", out,
+                       m->cfg->cell_rank, m->cfg->cell_dims, v, err);
+    free(v);
+    return rc;
+}
+
+/* Write count (always) and nan_count (float input). */
+static int put_counts(const struct moments *m, const struct h5b_sink *sink,
+                      struct h5b_error *err)
+{
+    uint64_t *v = malloc(m->ncell * sizeof *v);
+    int rc = 0;
+    if (!v)
+        return h5b_fail(err, "out of memory writing count");
+    for (uint64_t j = 0; j < m->ncell; j++)
+        v[j] = m->c[j].n;
+    rc = sink->put(sink->ctx, "count", H5B_UINT64, m->cfg->cell_rank,
+                   m->cfg->cell_dims, v, err);
+    if (rc == 0 && is_float(m->cfg->type)) {
+        for (uint64_t j = 0; j < m->ncell; j++)
+            v[j] = m->c[j].nan;
+        rc = sink->put(sink->ctx, "nan_count", H5B_UINT64,
+                       m->cfg->cell_rank, m->cfg->cell_dims, v, err);
+    }
+    free(v);
+    return rc;
+}
+
+static int moments_finalize(const void *state, const struct h5b_sink *sink,
+                            struct h5b_error *err)
+{
+    const struct moments *m = state;
+    int rc = put_counts(m, sink, err);
+    if (rc == 0 && (m->want & W_SUM))
+        rc = put_f64(m, sink, "sum", f_sum, err);
+    if (rc == 0 && (m->want & W_MEAN))
+        rc = put_f64(m, sink, "mean", f_mean, err);
+    if (rc == 0 && (m->want & W_VAR))
+        rc = put_f64(m, sink, "var", f_var, err);
+    if (rc == 0 && (m->want & W_STD))
+        rc = put_f64(m, sink, "std", f_std, err);
+    if (rc == 0 && (m->want & W_MIN))
+        rc = put_extreme(m, sink, 0, err);
+    if (rc == 0 && (m->want & W_MAX))
+        rc = put_extreme(m, sink, 1, err);
+    return rc;
+}
+
+const h5b_operator op_moments = {
+    .abi = H5B_OPERATOR_ABI,
+    .name = "moments",
+    .provides = provides,
+    .create = moments_create,
+    .destroy = moments_destroy,
+    .update = moments_update,
+    .merge = moments_merge,
+    .encoded_size = moments_encoded_size,
+    .encode = moments_encode,
+    .decode = moments_decode,
+    .finalize = moments_finalize,
+};

@@ -1,0 +1,42 @@
+/* output.h -- the HDF5 results file, written atomically.
+ *
+ * The file is written under a temporary name in the target directory,
+ * flushed to disk and renamed into place only when complete, so a failed
+ * run never leaves a partial file nor touches an existing one.  Object
+ * modification times are not recorded, so two runs of the same job give
+ * the same bytes apart from the attributes that say when and on how many
+ * ranks it ran.
+ */
+#ifndef H5B_OUTPUT_H
+#define H5B_OUTPUT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "h5batch/operator.h"
+#include "job.h"
+#include "results.h"
+
+/* What the root attributes and the summary say about a run. */
+struct run_info {
+    const char *job_name, *job_text, *dataset, *output;
+    char *const *inputs;
+    size_t ninputs;
+    uint64_t rows, partitions, bytes;
+    int ranks;
+    char started[32], finished[32];     /* ISO 8601 UTC */
+    double elapsed;                     /* first read to results written */
+};
+
+/* Check that the directory of path exists and that we can create files in
+ * it (by creating and removing a probe file). */
+int output_check_dir(const char *path, struct h5b_error *err);
+
+/* Write rs and info to path atomically (see above). */
+int output_write(const char *path, const struct run_info *info,
+                 const struct results *rs, struct h5b_error *err);
+
+/* Current UTC time as "YYYY-MM-DDTHH:MM:SSZ". */
+void output_now(char *buf, size_t n);
+
+#endif

@@ -1,0 +1,82 @@
+/* plan.c -- computing partitions from their index. */
+#include "plan.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "err.h"
+
+/* Records per partition for one file: about target bytes, a multiple of
+ * chunk0 when chunked (unless one chunk row exceeds max_bytes), at least
+ * one record and at most max_bytes. */
+static uint64_t per_part(uint64_t record_bytes, uint64_t chunk0,
+                         uint64_t target, uint64_t max_bytes)
+{
+    uint64_t want = target / record_bytes;
+    uint64_t cap = max_bytes / record_bytes;
+    want = want ? want : 1;
+    if (chunk0 && chunk0 <= cap) {
+        uint64_t rows = want / chunk0 ? want / chunk0 : 1;
+        uint64_t cap_rows = cap / chunk0;
+        return (rows < cap_rows ? rows : cap_rows) * chunk0;
+    }
+    return want < cap ? want : cap;
+}
+
+int plan_build(struct plan *p, const uint64_t *nrec, const uint64_t *chunk0,
+               size_t nfiles, uint64_t record_bytes, uint64_t target,
+               uint64_t max_bytes, struct h5b_error *err)
+{
+    memset(p, 0, sizeof *p);
+    if (record_bytes == 0 || record_bytes > max_bytes)
+        return err_set(err, H5B_EINPUT, "a record of %llu bytes does not fit "
+                       "in one message (at most %llu bytes)",
+                       (unsigned long long)record_bytes,
+                       (unsigned long long)max_bytes);
+    p->file = calloc(nfiles ? nfiles : 1, sizeof *p->file);
+    if (!p->file)
+        return err_set(err, H5B_ERUN, "out of memory for the plan");
+    p->nfiles = nfiles;
+    p->record_bytes = record_bytes;
+    for (size_t i = 0; i < nfiles; i++) {
+        struct plan_file *f = &p->file[i];
+        f->nrec = nrec[i];
+        f->per_part = per_part(record_bytes, chunk0[i], target, max_bytes);
+        f->first_part = p->nparts;
+        f->first_record = p->nrec;
+        p->nparts += (f->nrec + f->per_part - 1) / f->per_part;
+        p->nrec += f->nrec;
+        uint64_t most = f->nrec < f->per_part ? f->nrec : f->per_part;
+        if (most > p->max_part_records)
+            p->max_part_records = most;
+    }
+    return 0;
+}
+
+void plan_get(const struct plan *p, uint64_t index, struct partition *out)
+{
+    size_t lo = 0, hi = p->nfiles;
+    /* Invariant: file[lo].first_part <= index < file[hi].first_part, so
+     * lo ends on the last such file, which skips empty files. */
+    while (hi - lo > 1) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (p->file[mid].first_part <= index)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    const struct plan_file *f = &p->file[lo];
+    uint64_t k = index - f->first_part;
+    out->index = index;
+    out->file = lo;
+    out->start = k * f->per_part;
+    out->count = f->nrec - out->start < f->per_part ? f->nrec - out->start
+                                                     : f->per_part;
+    out->global_start = f->first_record + out->start;
+}
+
+void plan_free(struct plan *p)
+{
+    free(p->file);
+    memset(p, 0, sizeof *p);
+}

@@ -1,0 +1,59 @@
+/* plan.h -- the partition plan: which records of which file partition i is.
+ *
+ * A partition is a run of whole records of one file, about the target size,
+ * starting and ending on chunk boundaries along dim 0 when the file is
+ * chunked (so no chunk is read by two partitions).  The plan depends only
+ * on the files' record counts, chunking, the record size and the target --
+ * never on the number of ranks.  It stores O(files) numbers: partition i is
+ * computed from its index, so ten million partitions cost nothing.  No MPI,
+ * no HDF5.
+ */
+#ifndef H5B_PLAN_H
+#define H5B_PLAN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "h5batch/operator.h"
+
+/* Largest payload one partition message may carry: MPI counts are int. */
+#define PLAN_MAX_MESSAGE ((uint64_t)0x7fffffff - 4096)
+
+struct plan_file {
+    uint64_t nrec;          /* records in the file */
+    uint64_t per_part;      /* records per partition (the last may be short) */
+    uint64_t first_part;    /* index of the file's first partition */
+    uint64_t first_record;  /* global index of the file's first record */
+};
+
+struct plan {
+    size_t nfiles;
+    struct plan_file *file;
+    uint64_t nparts;
+    uint64_t nrec;          /* records over all files */
+    uint64_t record_bytes;
+    uint64_t max_part_records;
+};
+
+struct partition {
+    uint64_t index;
+    size_t file;
+    uint64_t start;         /* first record within the file */
+    uint64_t count;         /* records */
+    uint64_t global_start;  /* first record over all files */
+};
+
+/* Build a plan for nfiles files with nrec[i] records and chunk0[i] records
+ * per chunk along dim 0 (0 for contiguous).  target is the partition size
+ * in bytes, max_bytes the largest a partition may be.  A record larger
+ * than max_bytes is an error.  On failure p holds nothing. */
+int plan_build(struct plan *p, const uint64_t *nrec, const uint64_t *chunk0,
+               size_t nfiles, uint64_t record_bytes, uint64_t target,
+               uint64_t max_bytes, struct h5b_error *err);
+
+/* Partition number index (< p->nparts) into *out. */
+void plan_get(const struct plan *p, uint64_t index, struct partition *out);
+
+void plan_free(struct plan *p);
+
+#endif

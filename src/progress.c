@@ -1,0 +1,75 @@
+/* progress.c -- terminal and log progress lines. */
+#define _DEFAULT_SOURCE
+#include "progress.h"
+
+#include <inttypes.h>
+#include <time.h>
+#include <unistd.h>
+
+double progress_clock(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+void progress_start(struct progress *p, FILE *out, int quiet,
+                    uint64_t bytes, uint64_t parts)
+{
+    p->out = quiet ? NULL : out;
+    p->tty = out && isatty(fileno(out));
+    p->t0 = p->last = progress_clock();
+    p->bytes = bytes;
+    p->parts = parts;
+}
+
+/* "YYYY-MM-DD HH:MM:SS" local time, for log lines. */
+static void stamp(char *buf, size_t n)
+{
+    time_t t = time(NULL);
+    struct tm tm;
+    localtime_r(&t, &tm);
+    strftime(buf, n, "%Y-%m-%d %H:%M:%S", &tm);
+}
+
+void progress_update(struct progress *p, uint64_t done_parts,
+                     uint64_t done_bytes)
+{
+    if (!p->out)
+        return;
+    double now = progress_clock(), dt = now - p->t0;
+    if (now - p->last < (p->tty ? 0.2 : PROGRESS_LOG_SECONDS))
+        return;
+    p->last = now;
+    double pct = p->bytes ? 100.0 * (double)done_bytes / (double)p->bytes
+                          : 100.0;
+    double rate = dt > 0 ? (double)done_bytes / dt : 0;
+    double eta = rate > 0 ? (double)(p->bytes - done_bytes) / rate : 0;
+    if (p->tty) {
+        fprintf(p->out, "\r\033[Kh5batch: %5.1f%%  %" PRIu64 "/%" PRIu64
+                " partitions  %.2f GB/s  ETA %.0fs", pct, done_parts,
+                p->parts, rate / 1e9, eta);
+    } else {
+        char ts[32];
+        stamp(ts, sizeof ts);
+        fprintf(p->out, "%s h5batch: %.1f%% %" PRIu64 "/%" PRIu64
+                " partitions, %.2f GB/s, ETA %.0f s\n", ts, pct, done_parts,
+                p->parts, rate / 1e9, eta);
+    }
+    fflush(p->out);
+}
+
+void progress_finish(struct progress *p, uint64_t bytes, int ranks)
+{
+    if (!p->out)
+        return;
+    double dt = progress_clock() - p->t0;
+    char ts[32] = "";
+    if (!p->tty)
+        stamp(ts, sizeof ts);
+    fprintf(p->out, "%s%s%sh5batch: done in %.2f s: %.3f GB at %.2f GB/s "
+            "on %d rank%s\n", p->tty ? "\r\033[K" : "", ts, *ts ? " " : "",
+            dt, (double)bytes / 1e9, dt > 0 ? (double)bytes / dt / 1e9 : 0.0,
+            ranks, ranks == 1 ? "" : "s");
+    fflush(p->out);
+}

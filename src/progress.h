@@ -1,0 +1,37 @@
+/* progress.h -- progress on stderr, for a terminal or for a batch log.
+ *
+ * On a terminal: one line rewritten in place at most five times a second
+ * (percent, partitions, GB/s, ETA).  Anywhere else, as in a Slurm output
+ * file: one plain timestamped line every PROGRESS_LOG_SECONDS, never a
+ * control character.  A final line gives elapsed time, bytes, throughput
+ * and ranks.  Disabled entirely by --quiet.
+ */
+#ifndef H5B_PROGRESS_H
+#define H5B_PROGRESS_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#define PROGRESS_LOG_SECONDS 10.0
+
+struct progress {
+    FILE *out;              /* NULL when quiet */
+    int tty;
+    double t0, last;
+    uint64_t bytes, parts;  /* totals */
+};
+
+/* Monotonic seconds. */
+double progress_clock(void);
+
+void progress_start(struct progress *p, FILE *out, int quiet,
+                    uint64_t bytes, uint64_t parts);
+
+/* Report that done_parts partitions (done_bytes bytes) are merged. */
+void progress_update(struct progress *p, uint64_t done_parts,
+                     uint64_t done_bytes);
+
+/* Final line; elapsed from the start. */
+void progress_finish(struct progress *p, uint64_t bytes, int ranks);
+
+#endif

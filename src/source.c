@@ -1,0 +1,275 @@
+/* source.c -- checking and reading the input dataset across files. */
+#define _DEFAULT_SOURCE
+#include "source.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "err.h"
+#include "h5util.h"
+
+/* Open path read-only as HDF5, with a message that says why not. */
+static int open_file(const char *path, hid_t *fid, struct h5b_error *err)
+{
+    char why[256];
+    struct stat st;
+    *fid = H5I_INVALID_HID;
+    if (stat(path, &st) != 0)
+        return err_set(err, H5B_EINPUT, "%s: %s", path, strerror(errno));
+    if (!S_ISREG(st.st_mode))
+        return err_set(err, H5B_EINPUT, "%s: not a regular file", path);
+    htri_t is = H5Fis_hdf5(path);
+    if (is == 0)
+        return err_set(err, H5B_EINPUT, "%s: not an HDF5 file", path);
+    if (is > 0)
+        *fid = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (*fid < 0)
+        return err_set(err, H5B_EINPUT, "%s: cannot open as HDF5 (truncated "
+                       "or corrupt?): %s", path,
+                       h5util_detail(why, sizeof why));
+    return 0;
+}
+
+/* Open the dataset with the chunk cache off (see source.h). */
+static int open_dataset(hid_t fid, const char *path, const char *dataset,
+                        hid_t *did, struct h5b_error *err)
+{
+    char why[256];
+    hid_t dapl = H5Pcreate(H5P_DATASET_ACCESS);
+    *did = H5I_INVALID_HID;
+    if (dapl >= 0 && H5Pset_chunk_cache(dapl, 1, 0, 1.0) >= 0)
+        *did = H5Dopen2(fid, dataset, dapl);
+    if (dapl >= 0)
+        H5Pclose(dapl);
+    if (*did < 0)
+        return err_set(err, H5B_EINPUT, "%s: cannot open dataset '%s': %s",
+                       path, dataset, h5util_detail(why, sizeof why));
+    return 0;
+}
+
+/* Describe the layout and filters of did into f->layout; set chunk0. */
+static void describe_layout(hid_t did, int rank, struct source_file *f)
+{
+    hsize_t cdims[H5B_MAX_RANK];
+    hid_t dcpl = H5Dget_create_plist(did);
+    size_t used = 0;
+    snprintf(f->layout, sizeof f->layout, "contiguous");
+    if (dcpl < 0)
+        return;
+    if (H5Pget_layout(dcpl) == H5D_CHUNKED &&
+        H5Pget_chunk(dcpl, rank, cdims) == rank) {
+        f->chunk0 = cdims[0];
+        used = (size_t)snprintf(f->layout, sizeof f->layout, "chunked ");
+        for (int i = 0; i < rank && used < sizeof f->layout; i++)
+            used += (size_t)snprintf(f->layout + used, sizeof f->layout - used,
+                                     "%s%llu", i ? "x" : "",
+                                     (unsigned long long)cdims[i]);
+        int nf = H5Pget_nfilters(dcpl);
+        for (int i = 0; i < nf && used < sizeof f->layout; i++) {
+            char name[32] = "";
+            unsigned flags, cd[8];
+            size_t ncd = 8;
+            H5Pget_filter2(dcpl, (unsigned)i, &flags, &ncd, cd, sizeof name,
+                           name, NULL);
+            used += (size_t)snprintf(f->layout + used, sizeof f->layout - used,
+                                     "%s%s", i ? "+" : ", ", name);
+        }
+    } else if (H5Pget_layout(dcpl) == H5D_COMPACT) {
+        snprintf(f->layout, sizeof f->layout, "compact");
+    }
+    H5Pclose(dcpl);
+}
+
+/* Read type and shape of did into s (first file) or check them against s
+ * (later files). */
+static int check_shape(struct source *s, size_t i, hid_t did,
+                       struct h5b_error *err)
+{
+    const char *path = s->file[i].path, *why = "";
+    hsize_t dims[H5B_MAX_RANK];
+    hid_t tid = H5Dget_type(did), sid = H5Dget_space(did);
+    int rc = H5B_EINPUT;
+    h5b_type t = tid >= 0 ? h5util_classify(tid, &why) : 0;
+    int rank = sid >= 0 ? H5Sget_simple_extent_ndims(sid) : -1;
+    if (!t) {
+        err_set(err, rc, "%s: dataset '%s' has %s type; only integer and "
+                "float datasets can be reduced", path, s->dataset, why);
+        goto done;
+    }
+    if (rank < 1 || H5Sget_simple_extent_type(sid) != H5S_SIMPLE ||
+        rank > H5B_MAX_RANK) {
+        err_set(err, rc, "%s: dataset '%s' is a scalar or has no "
+                "dimensions; need at least one", path, s->dataset);
+        goto done;
+    }
+    H5Sget_simple_extent_dims(sid, dims, NULL);
+    if (i == 0) {
+        s->type = t;
+        s->rank = rank;
+        for (int d = 0; d < rank; d++)
+            s->dims[d] = dims[d];
+    } else if (t != s->type) {
+        err_set(err, rc, "%s: dataset '%s' is %s but %s has %s", path,
+                s->dataset, h5util_type_name(t), s->file[0].path,
+                h5util_type_name(s->type));
+        goto done;
+    } else if (rank != s->rank ||
+               memcmp(dims + 1, s->dims + 1, (size_t)(rank - 1) *
+                      sizeof *dims) != 0) {
+        err_set(err, rc, "%s: dataset '%s' has other trailing dimensions "
+                "than in %s", path, s->dataset, s->file[0].path);
+        goto done;
+    }
+    s->file[i].nrec = dims[0];
+    s->file[i].big_endian = H5Tget_order(tid) == H5T_ORDER_BE;
+    rc = 0;
+done:
+    H5E_BEGIN_TRY {
+        H5Tclose(tid);
+        H5Sclose(sid);
+    } H5E_END_TRY;
+    return rc;
+}
+
+/* Record size and total size, refusing shapes whose sizes overflow. */
+static int check_sizes(struct source *s, struct h5b_error *err)
+{
+    uint64_t elems = 1, total = 0, bytes;
+    for (int d = 1; d < s->rank; d++)
+        if (__builtin_mul_overflow(elems, s->dims[d], &elems))
+            goto overflow;
+    if (__builtin_mul_overflow(elems, h5b_type_size(s->type), &bytes))
+        goto overflow;
+    for (size_t i = 0; i < s->nfiles; i++) {
+        uint64_t fb;
+        if (__builtin_mul_overflow(s->file[i].nrec, bytes, &fb) ||
+            __builtin_add_overflow(total, fb, &total))
+            goto overflow;
+        s->nrec += s->file[i].nrec;
+    }
+    s->record_elems = elems;
+    s->record_bytes = bytes;
+    return 0;
+overflow:
+    return err_set(err, H5B_EINPUT, "dataset '%s': dimensions too large "
+                   "(size overflows 64 bits)", s->dataset);
+}
+
+/* Open, check and close file i. */
+static int inspect_file(struct source *s, size_t i, struct h5b_error *err)
+{
+    hid_t fid = H5I_INVALID_HID, did = H5I_INVALID_HID;
+    int rc = open_file(s->file[i].path, &fid, err);
+    if (rc == 0)
+        rc = open_dataset(fid, s->file[i].path, s->dataset, &did, err);
+    if (rc == 0)
+        rc = check_shape(s, i, did, err);
+    if (rc == 0)
+        describe_layout(did, s->rank, &s->file[i]);
+    H5E_BEGIN_TRY {
+        if (did >= 0)
+            H5Dclose(did);
+        if (fid >= 0)
+            H5Fclose(fid);
+    } H5E_END_TRY;
+    return rc;
+}
+
+int source_open(struct source *s, char *const *files, size_t n,
+                const char *dataset, struct h5b_error *err)
+{
+    int rc = 0;
+    memset(s, 0, sizeof *s);
+    s->fid = s->did = H5I_INVALID_HID;
+    s->dataset = strdup(dataset);
+    s->file = calloc(n ? n : 1, sizeof *s->file);
+    if (!s->dataset || !s->file) {
+        rc = err_set(err, H5B_ERUN, "out of memory");
+        goto fail;
+    }
+    for (s->nfiles = 0; s->nfiles < n; s->nfiles++) {
+        s->file[s->nfiles].path = strdup(files[s->nfiles]);
+        if (!s->file[s->nfiles].path) {
+            rc = err_set(err, H5B_ERUN, "out of memory");
+            goto fail;
+        }
+    }
+    for (size_t i = 0; i < n && rc == 0; i++)
+        rc = inspect_file(s, i, err);
+    if (rc == 0)
+        rc = check_sizes(s, err);
+    if (rc == 0)
+        return 0;
+fail:
+    source_close(s);
+    return rc;
+}
+
+/* Make file i the open one. */
+static int switch_file(struct source *s, size_t i, struct h5b_error *err)
+{
+    if (s->fid >= 0 && s->cur == i)
+        return 0;
+    H5E_BEGIN_TRY {
+        if (s->did >= 0)
+            H5Dclose(s->did);
+        if (s->fid >= 0)
+            H5Fclose(s->fid);
+    } H5E_END_TRY;
+    s->did = s->fid = H5I_INVALID_HID;
+    int rc = open_file(s->file[i].path, &s->fid, err);
+    if (rc == 0)
+        rc = open_dataset(s->fid, s->file[i].path, s->dataset, &s->did, err);
+    s->cur = i;
+    return rc == 0 ? 0 : H5B_ERUN;
+}
+
+int source_read(struct source *s, size_t i, uint64_t start, uint64_t count,
+                void *buf, struct h5b_error *err)
+{
+    char why[256];
+    hsize_t off[H5B_MAX_RANK] = {0}, cnt[H5B_MAX_RANK];
+    hid_t fsp = H5I_INVALID_HID, msp = H5I_INVALID_HID;
+    int rc = switch_file(s, i, err);
+    if (rc < 0 || count == 0)
+        return rc;
+    off[0] = start;
+    cnt[0] = count;
+    for (int d = 1; d < s->rank; d++)
+        cnt[d] = s->dims[d];
+    fsp = H5Dget_space(s->did);
+    msp = H5Screate_simple(s->rank, cnt, NULL);
+    if (fsp < 0 || msp < 0 ||
+        H5Sselect_hyperslab(fsp, H5S_SELECT_SET, off, NULL, cnt, NULL) < 0 ||
+        H5Dread(s->did, h5util_native(s->type), msp, fsp, H5P_DEFAULT,
+                buf) < 0)
+        rc = err_set(err, H5B_ERUN, "%s: reading records %llu..%llu of "
+                     "'%s' failed: %s", s->file[i].path,
+                     (unsigned long long)start,
+                     (unsigned long long)(start + count - 1), s->dataset,
+                     h5util_detail(why, sizeof why));
+    H5E_BEGIN_TRY {
+        H5Sclose(fsp);
+        H5Sclose(msp);
+    } H5E_END_TRY;
+    return rc;
+}
+
+void source_close(struct source *s)
+{
+    H5E_BEGIN_TRY {
+        if (s->did >= 0)
+            H5Dclose(s->did);
+        if (s->fid >= 0)
+            H5Fclose(s->fid);
+    } H5E_END_TRY;
+    for (size_t i = 0; s->file && i < s->nfiles; i++)
+        free(s->file[i].path);
+    free(s->file);
+    free(s->dataset);
+    memset(s, 0, sizeof *s);
+    s->fid = s->did = H5I_INVALID_HID;
+}

@@ -1,0 +1,58 @@
+/* source.h -- the HDF5 input: one dataset over several files, read by records.
+ *
+ * source_open() opens every file once to check it (an HDF5 file, the
+ * dataset exists, a plain integer or float type, rank >= 1, and every
+ * file agrees on type and trailing dimensions), records what the plan
+ * needs (records, chunking along dim 0) and closes it again, so a job over
+ * ten thousand files never holds ten thousand handles.  source_read()
+ * keeps the file of the last read open, reads a hyperslab of whole records
+ * as native values straight into the caller's buffer, with the chunk
+ * cache off: partitions are aligned to chunk rows, so no chunk is read
+ * twice and caching only costs a copy.
+ */
+#ifndef H5B_SOURCE_H
+#define H5B_SOURCE_H
+
+#include <hdf5.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "h5batch/operator.h"
+
+struct source_file {
+    char *path;
+    uint64_t nrec;
+    uint64_t chunk0;        /* chunk length along dim 0; 0 if contiguous */
+    char layout[96];        /* e.g. "chunked 4096x16, deflate+shuffle" */
+    int big_endian;
+};
+
+struct source {
+    char *dataset;
+    size_t nfiles;
+    struct source_file *file;
+    h5b_type type;
+    int rank;               /* of the dataset, >= 1 */
+    uint64_t dims[H5B_MAX_RANK]; /* dims[0] is the first file's */
+    uint64_t record_elems;  /* product of dims[1..] */
+    uint64_t record_bytes;
+    uint64_t nrec;          /* over all files */
+    /* The file of the last read. */
+    size_t cur;
+    hid_t fid, did;
+};
+
+/* Check and describe dataset in files[0..n).  On failure (message naming
+ * the file and dataset) s holds nothing. */
+int source_open(struct source *s, char *const *files, size_t n,
+                const char *dataset, struct h5b_error *err);
+
+/* Read records [start, start+count) of file i into buf (count *
+ * record_bytes bytes, native order). */
+int source_read(struct source *s, size_t i, uint64_t start, uint64_t count,
+                void *buf, struct h5b_error *err);
+
+/* Close any open file and free s. */
+void source_close(struct source *s);
+
+#endif

@@ -1,0 +1,95 @@
+/* transport.c -- MPI point-to-point with checked return codes. */
+#include "transport.h"
+
+#include <limits.h>
+#include <stdlib.h>
+
+#include "err.h"
+
+static int broken;
+
+int tr_broken(void)
+{
+    return broken;
+}
+
+int tr_check(int mpirc, const char *what, struct h5b_error *err)
+{
+    if (mpirc == MPI_SUCCESS)
+        return 0;
+    broken = 1;
+    char s[MPI_MAX_ERROR_STRING];
+    int n = 0;
+    MPI_Error_string(mpirc, s, &n);
+    return err_set(err, H5B_ERUN, "MPI %s failed: %s", what, s);
+}
+
+int tr_init(int *rank, int *size, struct h5b_error *err)
+{
+    int rc = tr_check(MPI_Comm_set_errhandler(MPI_COMM_WORLD,
+                                              MPI_ERRORS_RETURN),
+                      "set_errhandler", err);
+    if (rc == 0)
+        rc = tr_check(MPI_Comm_rank(MPI_COMM_WORLD, rank), "rank", err);
+    if (rc == 0)
+        rc = tr_check(MPI_Comm_size(MPI_COMM_WORLD, size), "size", err);
+    return rc;
+}
+
+int tr_send(const void *buf, size_t len, int dest, struct h5b_error *err)
+{
+    if (len > INT_MAX)
+        return err_set(err, H5B_ERUN, "message of %zu bytes too large", len);
+    return tr_check(MPI_Send(buf, (int)len, MPI_BYTE, dest, TR_TAG,
+                             MPI_COMM_WORLD), "send", err);
+}
+
+int tr_isend(const void *buf, size_t len, int dest, MPI_Request *req,
+             struct h5b_error *err)
+{
+    if (len > INT_MAX)
+        return err_set(err, H5B_ERUN, "message of %zu bytes too large", len);
+    return tr_check(MPI_Isend(buf, (int)len, MPI_BYTE, dest, TR_TAG,
+                              MPI_COMM_WORLD, req), "isend", err);
+}
+
+int tr_recv(int src, struct tr_buf *b, int *from, struct h5b_error *err)
+{
+    MPI_Status st;
+    int count = 0;
+    int rc = tr_check(MPI_Probe(src, TR_TAG, MPI_COMM_WORLD, &st), "probe",
+                      err);
+    if (rc == 0)
+        rc = tr_check(MPI_Get_count(&st, MPI_BYTE, &count), "get_count", err);
+    if (rc < 0)
+        return rc;
+    if ((size_t)count > b->cap) {
+        unsigned char *p = realloc(b->data, (size_t)count);
+        if (!p)
+            return err_set(err, H5B_ERUN, "out of memory for a message of "
+                           "%d bytes", count);
+        b->data = p;
+        b->cap = (size_t)count;
+    }
+    rc = tr_check(MPI_Recv(b->data, count, MPI_BYTE, st.MPI_SOURCE, TR_TAG,
+                           MPI_COMM_WORLD, MPI_STATUS_IGNORE), "recv", err);
+    b->len = (size_t)count;
+    if (from)
+        *from = st.MPI_SOURCE;
+    return rc;
+}
+
+int tr_pending(int src, struct h5b_error *err)
+{
+    int flag = 0;
+    int rc = tr_check(MPI_Iprobe(src, TR_TAG, MPI_COMM_WORLD, &flag,
+                                 MPI_STATUS_IGNORE), "iprobe", err);
+    return rc < 0 ? rc : flag;
+}
+
+void tr_buf_free(struct tr_buf *b)
+{
+    free(b->data);
+    b->data = NULL;
+    b->cap = b->len = 0;
+}

@@ -1,0 +1,324 @@
+/* wire.c -- encoding and checked decoding of the messages in wire.h.
+ *
+ * Decoding reads through a cursor that refuses to move past the end of the
+ * received bytes; a failed read leaves the cursor marked bad, so a decoder
+ * makes all its reads and checks once at the end.
+ */
+#include "wire.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "err.h"
+
+struct cursor {
+    const unsigned char *p, *end;
+    int bad;
+};
+
+static uint64_t get_u64(struct cursor *c)
+{
+    if (c->bad || c->end - c->p < 8) {
+        c->bad = 1;
+        return 0;
+    }
+    uint64_t v = h5b_get_u64(c->p);
+    c->p += 8;
+    return v;
+}
+
+static uint32_t get_u32(struct cursor *c)
+{
+    if (c->bad || c->end - c->p < 4) {
+        c->bad = 1;
+        return 0;
+    }
+    uint32_t v = (uint32_t)c->p[0] | (uint32_t)c->p[1] << 8 |
+                 (uint32_t)c->p[2] << 16 | (uint32_t)c->p[3] << 24;
+    c->p += 4;
+    return v;
+}
+
+/* A length-prefixed string copied out with malloc, or NULL (cursor bad). */
+static char *get_str(struct cursor *c)
+{
+    uint32_t n = get_u32(c);
+    if (c->bad || n > WIRE_MAX_STRING || (size_t)(c->end - c->p) < n) {
+        c->bad = 1;
+        return NULL;
+    }
+    char *s = malloc((size_t)n + 1);
+    if (!s) {
+        c->bad = 1;
+        return NULL;
+    }
+    memcpy(s, c->p, n);
+    s[n] = '\0';
+    c->p += n;
+    return s;
+}
+
+static unsigned char *put_u32(unsigned char *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
+    return p + 4;
+}
+
+static unsigned char *put_u64(unsigned char *p, uint64_t v)
+{
+    h5b_put_u64(p, v);
+    return p + 8;
+}
+
+static unsigned char *put_str(unsigned char *p, const char *s)
+{
+    size_t n = strlen(s);
+    n = n > WIRE_MAX_STRING ? WIRE_MAX_STRING : n;
+    p = put_u32(p, (uint32_t)n);
+    memcpy(p, s, n);
+    return p + n;
+}
+
+static unsigned char *put_header(unsigned char *p, int kind)
+{
+    p = put_u32(p, WIRE_MAGIC);
+    p[0] = WIRE_VERSION & 0xff;
+    p[1] = WIRE_VERSION >> 8;
+    p[2] = (unsigned char)kind;
+    p[3] = 0;
+    return p + 4;
+}
+
+int wire_peek(const unsigned char *buf, size_t len, int *kind,
+              struct h5b_error *err)
+{
+    struct cursor c = {buf, buf + len, 0};
+    uint32_t magic = get_u32(&c);
+    uint32_t vk = get_u32(&c);
+    if (c.bad || magic != WIRE_MAGIC)
+        return err_set(err, H5B_ERUN, "corrupt message (%zu bytes, bad "
+                       "magic)", len);
+    if ((vk & 0xffff) != WIRE_VERSION)
+        return err_set(err, H5B_ERUN, "message version %u, expected %u",
+                       vk & 0xffff, WIRE_VERSION);
+    *kind = (int)(vk >> 16);
+    if (*kind < WIRE_SETUP || *kind > WIRE_DONE)
+        return err_set(err, H5B_ERUN, "unknown message kind %d", *kind);
+    return 0;
+}
+
+/* Check the header of buf is of kind `want`; position c after it. */
+static int expect(struct cursor *c, const unsigned char *buf, size_t len,
+                  int want, const char *what, struct h5b_error *err)
+{
+    int kind = 0;
+    if (wire_peek(buf, len, &kind, err) < 0)
+        return H5B_ERUN;
+    if (kind != want)
+        return err_set(err, H5B_ERUN, "expected a %s message, got kind %d",
+                       what, kind);
+    c->p = buf + WIRE_HEADER;
+    c->end = buf + len;
+    c->bad = 0;
+    return 0;
+}
+
+void wire_encode_work(unsigned char *buf, const struct wire_work *w)
+{
+    unsigned char *p = put_header(buf, WIRE_WORK);
+    p = put_u64(p, w->index);
+    p = put_u64(p, w->first_record);
+    p = put_u64(p, w->nrec);
+    put_u64(p, w->payload_len);
+}
+
+int wire_decode_work(const unsigned char *buf, size_t len,
+                     struct wire_work *w, struct h5b_error *err)
+{
+    struct cursor c;
+    if (expect(&c, buf, len, WIRE_WORK, "work", err) < 0)
+        return H5B_ERUN;
+    w->index = get_u64(&c);
+    w->first_record = get_u64(&c);
+    w->nrec = get_u64(&c);
+    w->payload_len = get_u64(&c);
+    w->payload = c.p;
+    if (c.bad || w->payload_len != (uint64_t)(c.end - c.p))
+        return err_set(err, H5B_ERUN, "work message of %zu bytes does not "
+                       "match its header", len);
+    return 0;
+}
+
+void wire_encode_result(unsigned char *buf, uint64_t index,
+                        uint64_t state_len)
+{
+    unsigned char *p = put_header(buf, WIRE_RESULT);
+    p = put_u64(p, index);
+    put_u64(p, state_len);
+}
+
+int wire_decode_result(const unsigned char *buf, size_t len,
+                       uint64_t *index, const unsigned char **state,
+                       size_t *state_len, struct h5b_error *err)
+{
+    struct cursor c;
+    if (expect(&c, buf, len, WIRE_RESULT, "result", err) < 0)
+        return H5B_ERUN;
+    *index = get_u64(&c);
+    uint64_t n = get_u64(&c);
+    if (c.bad || n != (uint64_t)(c.end - c.p))
+        return err_set(err, H5B_ERUN, "result message of %zu bytes does "
+                       "not match its header", len);
+    *state = c.p;
+    *state_len = (size_t)n;
+    return 0;
+}
+
+size_t wire_error_size(const char *msg)
+{
+    size_t n = strlen(msg);
+    return WIRE_HEADER + 4 + 4 + (n > WIRE_MAX_STRING ? WIRE_MAX_STRING : n);
+}
+
+void wire_encode_error(unsigned char *buf, int32_t code, const char *msg)
+{
+    unsigned char *p = put_header(buf, WIRE_ERROR);
+    p = put_u32(p, (uint32_t)code);
+    put_str(p, msg);
+}
+
+int wire_decode_error(const unsigned char *buf, size_t len, int32_t *code,
+                      char *msg, size_t msglen, struct h5b_error *err)
+{
+    struct cursor c;
+    if (expect(&c, buf, len, WIRE_ERROR, "error", err) < 0)
+        return H5B_ERUN;
+    *code = (int32_t)get_u32(&c);
+    char *s = get_str(&c);
+    if (c.bad || c.p != c.end) {
+        free(s);
+        return err_set(err, H5B_ERUN, "error message of %zu bytes is "
+                       "malformed", len);
+    }
+    snprintf(msg, msglen, "%s", s);
+    free(s);
+    return 0;
+}
+
+void wire_encode_stop(unsigned char *buf, int32_t status)
+{
+    put_u32(put_header(buf, WIRE_STOP), (uint32_t)status);
+}
+
+int wire_decode_stop(const unsigned char *buf, size_t len, int32_t *status,
+                     struct h5b_error *err)
+{
+    struct cursor c;
+    if (expect(&c, buf, len, WIRE_STOP, "stop", err) < 0)
+        return H5B_ERUN;
+    *status = (int32_t)get_u32(&c);
+    if (c.bad || c.p != c.end)
+        return err_set(err, H5B_ERUN, "stop message of %zu bytes is "
+                       "malformed", len);
+    return 0;
+}
+
+void wire_encode_done(unsigned char *buf)
+{
+    put_header(buf, WIRE_DONE);
+}
+
+static size_t str_size(const char *s)
+{
+    size_t n = strlen(s);
+    return 4 + (n > WIRE_MAX_STRING ? WIRE_MAX_STRING : n);
+}
+
+size_t wire_setup_size(const struct wire_setup *s)
+{
+    size_t n = WIRE_HEADER + 4 + 4 + 8 + 4 + 4 + 8 + 8 * (size_t)s->cell_rank
+               + 4;
+    for (size_t i = 0; i < s->nentries; i++)
+        n += str_size(s->entries[i].section) + str_size(s->entries[i].key) +
+             str_size(s->entries[i].value);
+    return n;
+}
+
+void wire_encode_setup(unsigned char *buf, const struct wire_setup *s)
+{
+    unsigned char *p = put_header(buf, WIRE_SETUP);
+    p = put_u32(p, (uint32_t)s->status);
+    p = put_u32(p, (uint32_t)s->type);
+    p = put_u64(p, s->ncell);
+    p = put_u32(p, s->cell_rank);
+    p = put_u32(p, s->prefetch);
+    p = put_u64(p, s->max_payload);
+    for (uint32_t i = 0; i < s->cell_rank; i++)
+        p = put_u64(p, s->cell_dims[i]);
+    p = put_u32(p, (uint32_t)s->nentries);
+    for (size_t i = 0; i < s->nentries; i++) {
+        p = put_str(p, s->entries[i].section);
+        p = put_str(p, s->entries[i].key);
+        p = put_str(p, s->entries[i].value);
+    }
+}
+
+/* Read the entries of a SETUP message into s (fresh copies). */
+static void get_entries(struct cursor *c, struct wire_setup *s)
+{
+    uint32_t n = get_u32(c);
+    if (c->bad || n > (size_t)(c->end - c->p) / 12) {
+        c->bad = 1;
+        return;
+    }
+    s->entries = calloc(n ? n : 1, sizeof *s->entries);
+    if (!s->entries) {
+        c->bad = 1;
+        return;
+    }
+    for (s->nentries = 0; s->nentries < n && !c->bad; s->nentries++) {
+        struct job_entry *e = &s->entries[s->nentries];
+        e->section = get_str(c);
+        e->key = get_str(c);
+        e->value = get_str(c);
+    }
+}
+
+int wire_decode_setup(const unsigned char *buf, size_t len,
+                      struct wire_setup *s, struct h5b_error *err)
+{
+    struct cursor c;
+    memset(s, 0, sizeof *s);
+    if (expect(&c, buf, len, WIRE_SETUP, "setup", err) < 0)
+        return H5B_ERUN;
+    s->status = (int32_t)get_u32(&c);
+    s->type = (h5b_type)get_u32(&c);
+    s->ncell = get_u64(&c);
+    s->cell_rank = get_u32(&c);
+    s->prefetch = get_u32(&c);
+    s->max_payload = get_u64(&c);
+    if (s->cell_rank > H5B_MAX_RANK)
+        c.bad = 1;
+    for (uint32_t i = 0; i < s->cell_rank && !c.bad; i++)
+        s->cell_dims[i] = get_u64(&c);
+    get_entries(&c, s);
+    if (c.bad || c.p != c.end) {
+        wire_setup_free(s);
+        return err_set(err, H5B_ERUN, "setup message of %zu bytes is "
+                       "malformed", len);
+    }
+    return 0;
+}
+
+void wire_setup_free(struct wire_setup *s)
+{
+    for (size_t i = 0; s->entries && i < s->nentries; i++) {
+        free(s->entries[i].section);
+        free(s->entries[i].key);
+        free(s->entries[i].value);
+    }
+    free(s->entries);
+    s->entries = NULL;
+    s->nentries = 0;
+}

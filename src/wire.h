@@ -1,0 +1,94 @@
+/* wire.h -- the messages between rank 0 and the workers, as bytes.
+ *
+ * Every message starts with an 8-byte header: magic "H5BW" (u32), format
+ * version (u16) and kind (u16).  All integers are little-endian fixed
+ * width; no struct is ever sent raw.  Decoders check the magic, version,
+ * kind and every length against the received size and reject anything
+ * else with a message.  A WORK message is its header followed directly by
+ * the partition's raw values, so rank 0 reads HDF5 data straight into the
+ * buffer it sends.  No MPI here: the transport moves the bytes.
+ *
+ *   SETUP   rank 0 -> worker: status, then the job entries and data shape
+ *   WORK    rank 0 -> worker: partition index, first record, records, bytes
+ *   RESULT  worker -> rank 0: partition index and the encoded partial
+ *   ERROR   worker -> rank 0: exit code and one-line message
+ *   STOP    rank 0 -> worker: no more work (status says why)
+ *   DONE    worker -> rank 0: nothing more will follow from this worker
+ */
+#ifndef H5B_WIRE_H
+#define H5B_WIRE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "h5batch/operator.h"
+#include "job.h"
+
+#define WIRE_MAGIC 0x57423548u      /* "H5BW" little-endian */
+#define WIRE_VERSION 1
+#define WIRE_HEADER 8
+#define WIRE_WORK_HEADER 40
+#define WIRE_RESULT_HEADER 24
+#define WIRE_STOP_SIZE 12
+#define WIRE_DONE_SIZE 8
+#define WIRE_MAX_STRING 4096
+
+enum wire_kind {
+    WIRE_SETUP = 1, WIRE_WORK, WIRE_RESULT, WIRE_ERROR, WIRE_STOP, WIRE_DONE
+};
+
+struct wire_work {
+    uint64_t index, first_record, nrec, payload_len;
+    const unsigned char *payload;   /* into the decoded buffer */
+};
+
+struct wire_setup {
+    int32_t status;                 /* 0: run; else the exit code */
+    h5b_type type;
+    uint64_t ncell;
+    uint32_t cell_rank;
+    uint64_t cell_dims[H5B_MAX_RANK];
+    uint64_t max_payload;           /* largest WORK payload to expect */
+    uint32_t prefetch;
+    size_t nentries;
+    struct job_entry *entries;      /* owned after decode: wire_setup_free */
+};
+
+/* Check magic and version; *kind gets the message kind. */
+int wire_peek(const unsigned char *buf, size_t len, int *kind,
+              struct h5b_error *err);
+
+/* Write the WORK header; the payload_len bytes follow at buf+WORK_HEADER. */
+void wire_encode_work(unsigned char *buf, const struct wire_work *w);
+int wire_decode_work(const unsigned char *buf, size_t len,
+                     struct wire_work *w, struct h5b_error *err);
+
+/* Write the RESULT header; state_len bytes follow at buf+RESULT_HEADER. */
+void wire_encode_result(unsigned char *buf, uint64_t index,
+                        uint64_t state_len);
+int wire_decode_result(const unsigned char *buf, size_t len,
+                       uint64_t *index, const unsigned char **state,
+                       size_t *state_len, struct h5b_error *err);
+
+/* ERROR: size needed for msg, encode into buf (exactly that size). */
+size_t wire_error_size(const char *msg);
+void wire_encode_error(unsigned char *buf, int32_t code, const char *msg);
+/* Decode into *code and msg (NUL-terminated, truncated to msglen). */
+int wire_decode_error(const unsigned char *buf, size_t len, int32_t *code,
+                      char *msg, size_t msglen, struct h5b_error *err);
+
+void wire_encode_stop(unsigned char *buf, int32_t status);
+int wire_decode_stop(const unsigned char *buf, size_t len, int32_t *status,
+                     struct h5b_error *err);
+
+void wire_encode_done(unsigned char *buf);
+
+/* SETUP: s->entries are read, not owned, by size and encode. */
+size_t wire_setup_size(const struct wire_setup *s);
+void wire_encode_setup(unsigned char *buf, const struct wire_setup *s);
+/* On success s->entries is a fresh copy; on failure s holds nothing. */
+int wire_decode_setup(const unsigned char *buf, size_t len,
+                      struct wire_setup *s, struct h5b_error *err);
+void wire_setup_free(struct wire_setup *s);
+
+#endif

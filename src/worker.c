@@ -1,0 +1,163 @@
+/* worker.c -- a worker rank: receive partitions, reduce, send partials.
+ *
+ * The worker keeps `prefetch` receives posted, in a FIFO: MPI matches
+ * messages to receives in the order posted, so waiting on the oldest
+ * receive handles rank 0's messages in the order sent.  Each WORK message
+ * becomes a partial sent back as a RESULT.  After a failure the worker
+ * sends one ERROR and then only drains WORK until rank 0's STOP, so rank
+ * 0 never waits on a send nobody receives.  STOP is answered with DONE,
+ * the worker's last message; the receives still posted are cancelled.
+ */
+#include "worker.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "err.h"
+#include "transport.h"
+#include "wire.h"
+
+struct wslot {
+    unsigned char *buf;
+    MPI_Request req;
+};
+
+struct worker {
+    const struct opset *set;
+    size_t slot_bytes;
+    int nslots;
+    struct wslot *slot;
+    int *fifo;              /* slot indices in the order posted */
+    int head;
+    int failed;
+    struct tr_buf out;
+};
+
+static int post(struct worker *w, int s, struct h5b_error *err)
+{
+    return tr_check(MPI_Irecv(w->slot[s].buf, (int)w->slot_bytes, MPI_BYTE,
+                              0, TR_TAG, MPI_COMM_WORLD, &w->slot[s].req),
+                    "irecv", err);
+}
+
+/* Reduce one WORK message and send its RESULT. */
+static int do_work(struct worker *w, const unsigned char *msg, size_t len,
+                   struct h5b_error *err)
+{
+    struct wire_work wk;
+    struct partial p;
+    int rc = wire_decode_work(msg, len, &wk, err);
+    if (rc == 0)
+        rc = opset_reduce(w->set, wk.payload, (size_t)wk.payload_len,
+                          wk.first_record, &p, err);
+    if (rc < 0)
+        return rc;
+    size_t n = WIRE_RESULT_HEADER + opset_encoded_size(w->set, &p);
+    if (n > w->out.cap) {
+        unsigned char *grown = realloc(w->out.data, n);
+        if (!grown)
+            rc = err_set(err, H5B_ERUN, "out of memory for a result of %zu "
+                         "bytes", n);
+        else {
+            w->out.data = grown;
+            w->out.cap = n;
+        }
+    }
+    if (rc == 0) {
+        wire_encode_result(w->out.data, wk.index, n - WIRE_RESULT_HEADER);
+        rc = opset_encode(w->set, &p, w->out.data + WIRE_RESULT_HEADER,
+                          n - WIRE_RESULT_HEADER, err);
+    }
+    opset_destroy(w->set, &p);
+    if (rc == 0)
+        rc = tr_send(w->out.data, n, 0, err);
+    return rc;
+}
+
+/* Tell rank 0 about a failure (once). */
+static void report(struct worker *w, int code, const char *msg)
+{
+    struct h5b_error ignored;
+    size_t n = wire_error_size(msg);
+    unsigned char *buf = malloc(n);
+    if (w->failed++ || !buf) {
+        free(buf);
+        return;
+    }
+    wire_encode_error(buf, code, msg);
+    tr_send(buf, n, 0, &ignored);
+    free(buf);
+}
+
+/* Cancel the receives still posted and answer STOP with DONE. */
+static int finish(struct worker *w, struct h5b_error *err)
+{
+    unsigned char done[WIRE_DONE_SIZE];
+    for (int k = 1; k < w->nslots; k++) {
+        MPI_Request *r = &w->slot[w->fifo[(w->head + k) % w->nslots]].req;
+        MPI_Cancel(r);
+        MPI_Wait(r, MPI_STATUS_IGNORE);
+    }
+    wire_encode_done(done);
+    return tr_send(done, sizeof done, 0, err);
+}
+
+/* Handle messages until STOP; *status gets STOP's status. */
+static int serve(struct worker *w, int32_t *status, struct h5b_error *err)
+{
+    for (;;) {
+        struct h5b_error e = {""};
+        MPI_Status st;
+        int count = 0, kind = 0, s = w->fifo[w->head];
+        int rc = tr_check(MPI_Wait(&w->slot[s].req, &st), "wait", err);
+        if (rc == 0)
+            rc = tr_check(MPI_Get_count(&st, MPI_BYTE, &count), "count", err);
+        if (rc < 0)
+            return rc;
+        if (wire_peek(w->slot[s].buf, (size_t)count, &kind, &e) == 0 &&
+            kind == WIRE_STOP) {
+            rc = wire_decode_stop(w->slot[s].buf, (size_t)count, status, err);
+            return rc == 0 ? finish(w, err) : rc;
+        }
+        if (!w->failed) {
+            if (kind != WIRE_WORK && !e.msg[0])
+                err_set(&e, H5B_ERUN, "unexpected message kind %d", kind);
+            if (e.msg[0] || do_work(w, w->slot[s].buf, (size_t)count, &e) < 0)
+                report(w, H5B_ERUN, e.msg);
+        }
+        rc = post(w, s, err);
+        if (rc < 0)
+            return rc;
+        w->head = (w->head + 1) % w->nslots;
+    }
+}
+
+int worker_run(const struct opset *set, size_t slot_bytes, int prefetch,
+               const char *failed_setup, int32_t *status,
+               struct h5b_error *err)
+{
+    struct worker w = {.set = set, .slot_bytes = slot_bytes,
+                       .nslots = prefetch};
+    int rc = 0;
+    w.slot = calloc((size_t)prefetch, sizeof *w.slot);
+    w.fifo = calloc((size_t)prefetch, sizeof *w.fifo);
+    if (!w.slot || !w.fifo)
+        rc = err_set(err, H5B_ERUN, "out of memory");
+    for (int s = 0; rc == 0 && s < prefetch; s++) {
+        w.slot[s].buf = malloc(slot_bytes);
+        w.fifo[s] = s;
+        rc = w.slot[s].buf ? post(&w, s, err)
+                           : err_set(err, H5B_ERUN, "out of memory for a "
+                                     "%zu-byte receive buffer", slot_bytes);
+    }
+    if (rc == 0 && failed_setup)
+        report(&w, H5B_ERUN, failed_setup);
+    if (rc == 0)
+        rc = serve(&w, status, err);
+    for (int s = 0; w.slot && s < prefetch; s++)
+        free(w.slot[s].buf);
+    free(w.slot);
+    free(w.fifo);
+    tr_buf_free(&w.out);
+    return rc;
+}
