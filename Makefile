@@ -17,6 +17,12 @@ OPT       ?= -O2 -g
 ifeq ($(SANITIZE),1)
 OPT       := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
 BUILD     := build/asan
+# Open MPI's own one-time allocations are suppressed by library name; the
+# slow unwinder and keeping MCA components loaded let LSan see those names.
+export ASAN_OPTIONS := fast_unwind_on_malloc=0:detect_leaks=1
+export LSAN_OPTIONS := suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0
+export UBSAN_OPTIONS := print_stacktrace=1:halt_on_error=1
+export OMPI_MCA_mca_base_component_disable_dlclose := 1
 else
 BUILD     := build
 endif

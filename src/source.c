@@ -37,16 +37,18 @@ static int open_file(const char *path, hid_t *fid, struct h5b_error *err)
 static int open_dataset(hid_t fid, const char *path, const char *dataset,
                         hid_t *did, struct h5b_error *err)
 {
-    char why[256];
+    char why[256] = "";
     hid_t dapl = H5Pcreate(H5P_DATASET_ACCESS);
     *did = H5I_INVALID_HID;
     if (dapl >= 0 && H5Pset_chunk_cache(dapl, 1, 0, 1.0) >= 0)
         *did = H5Dopen2(fid, dataset, dapl);
+    if (*did < 0)
+        h5util_detail(why, sizeof why);
     if (dapl >= 0)
         H5Pclose(dapl);
     if (*did < 0)
         return err_set(err, H5B_EINPUT, "%s: cannot open dataset '%s': %s",
-                       path, dataset, h5util_detail(why, sizeof why));
+                       path, dataset, why);
     return 0;
 }
 
