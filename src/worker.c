@@ -7,6 +7,9 @@
  * sends one ERROR and then only drains WORK until rank 0's STOP, so rank
  * 0 never waits on a send nobody receives.  STOP is answered with DONE,
  * the worker's last message; the receives still posted are cancelled.
+ *
+ * For the tests of this error path, H5BATCH_TEST_FAIL_PARTITION=N makes a
+ * worker fail on partition N as a failed reduction would.
  */
 #include "worker.h"
 
@@ -31,6 +34,7 @@ struct worker {
     int head;
     int failed;
     struct tr_buf out;
+    long long fail_at;      /* test hook: partition to fail on, or -1 */
 };
 
 static int post(struct worker *w, int s, struct h5b_error *err)
@@ -47,6 +51,9 @@ static int do_work(struct worker *w, const unsigned char *msg, size_t len,
     struct wire_work wk;
     struct partial p;
     int rc = wire_decode_work(msg, len, &wk, err);
+    if (rc == 0 && (long long)wk.index == w->fail_at)
+        rc = err_set(err, H5B_ERUN, "partition %llu: failure injected by "
+                     "H5BATCH_TEST_FAIL_PARTITION", (unsigned long long)wk.index);
     if (rc == 0)
         rc = opset_reduce(w->set, wk.payload, (size_t)wk.payload_len,
                           wk.first_record, &p, err);
@@ -137,8 +144,11 @@ int worker_run(const struct opset *set, size_t slot_bytes, int prefetch,
                struct h5b_error *err)
 {
     struct worker w = {.set = set, .slot_bytes = slot_bytes,
-                       .nslots = prefetch};
+                       .nslots = prefetch, .fail_at = -1};
+    const char *hook = getenv("H5BATCH_TEST_FAIL_PARTITION");
     int rc = 0;
+    if (hook)
+        w.fail_at = atoll(hook);
     w.slot = calloc((size_t)prefetch, sizeof *w.slot);
     w.fifo = calloc((size_t)prefetch, sizeof *w.fifo);
     if (!w.slot || !w.fifo)
