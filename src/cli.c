@@ -56,9 +56,15 @@ static int on_option(struct cli *c, int opt, const char *arg, char **argv,
         return err_set(err, H5B_EINPUT, "--format: '%s' is not text or json",
                        arg);
     case ':':
+        if (strncmp(argv[optind - 1], "--", 2) != 0)
+            return err_set(err, H5B_EINPUT, "option -%c needs a value",
+                           optopt);
         return err_set(err, H5B_EINPUT, "option %s needs a value",
                        argv[optind - 1]);
     default:
+        if (optopt)
+            return err_set(err, H5B_EINPUT, "unknown option '-%c' (see "
+                           "--help)", optopt);
         return err_set(err, H5B_EINPUT, "unknown option '%s' (see --help)",
                        argv[optind - 1]);
     }
@@ -78,7 +84,7 @@ int cli_parse(struct cli *c, int argc, char **argv, struct h5b_error *err)
     int rc = 0;
     memset(c, 0, sizeof *c);
     opterr = 0;
-    optind = 1;
+    optind = 0;             /* 0, not 1: also resets glibc's cluster state */
     while (rc == 0) {
         int opt = getopt_long(argc, argv, ":o:qhV", longopts, NULL);
         if (opt == -1)

@@ -311,12 +311,23 @@ static int on_key(void *user, const char *section, const char *key,
     return 1;
 }
 
+/* Is the line [p, eol) a section header as inih sees it?  An indented
+ * line right after a key is a continuation of its value, even with '['. */
+static int is_header(const char *p, const char *eol, int after_key)
+{
+    const char *s = p;
+    while (s < eol && (*s == ' ' || *s == '\t'))
+        s++;
+    return s < eol && *s == '[' && !(s > p && after_key);
+}
+
 /* Reject what inih would misread: NUL bytes, over-long lines, and unknown
  * or malformed section headers.  *line gets the offending line. */
 static int scan_text(const char *text, size_t len, int *line,
                      struct h5b_error *err)
 {
     const char *p = text, *end = text + len;
+    int after_key = 0;
     for (*line = 1; p < end; (*line)++) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         const char *eol = nl ? nl : end;
@@ -326,10 +337,8 @@ static int scan_text(const char *text, size_t len, int *line,
             return err_set(err, H5B_EINPUT, "line longer than %d characters "
                            "(continue a long list on indented lines)",
                            MAX_LINE);
-        const char *s = p;
-        while (s < eol && (*s == ' ' || *s == '\t'))
-            s++;
-        if (s < eol && *s == '[') {
+        if (is_header(p, eol, after_key)) {
+            const char *s = memchr(p, '[', (size_t)(eol - p));
             const char *close = memchr(s, ']', (size_t)(eol - s));
             char name[MAX_LINE + 1];
             if (!close)
@@ -339,6 +348,10 @@ static int scan_text(const char *text, size_t len, int *line,
             if (!known_section(name))
                 return err_set(err, H5B_EINPUT, "unknown section [%s]",
                                name);
+            after_key = 0;
+        } else if (memchr(p, '=', (size_t)(eol - p)) && *p != ';' &&
+                   *p != '#') {
+            after_key = 1;
         }
         p = eol + 1;
     }

@@ -87,11 +87,14 @@ static void cell_clear(struct cell *c, h5b_type t)
     }
 }
 
-/* sum += x with Neumaier's compensation kept in *comp. */
+/* sum += x with Neumaier's compensation kept in *comp.  Once the sum is
+ * infinite or NaN the compensation stops (inf - inf would make it NaN). */
 static void neumaier(double *sum, double *comp, double x)
 {
     double t = *sum + x;
-    if (fabs(*sum) >= fabs(x))
+    if (!isfinite(t))
+        ;
+    else if (fabs(*sum) >= fabs(x))
         *comp += (*sum - t) + x;
     else
         *comp += (x - t) + *sum;
@@ -126,13 +129,13 @@ static void cell_combine(struct cell *c, uint64_t nb, double mb, double m2b,
  * Values are shifted by the cell's first value, so sums and deviations
  * are of small numbers even for 1e9 + noise. */
 #define MOMENTS_KERNELS(SUF, T, W, F, SKIP)                                  \
-/* Give an empty cell its shift: the first value of the block not NaN. */   \
+/* Give an empty cell its shift: the first finite value of the block. */   \
 static void shift_##SUF(struct cell *c, const T *p, uint64_t len,           \
                         uint64_t stride)                                     \
 {                                                                            \
     for (uint64_t j = 0; c->n == 0 && j < len; j++) {                        \
         W v = p[j * stride];                                                 \
-        if (!SKIP(v)) {                                                      \
+        if (!SKIP(v) && isfinite((double)v)) {                               \
             c->shift = (double)v;                                            \
             return;                                                          \
         }                                                                    \
