@@ -1,0 +1,48 @@
+"""HDF5 and other files that the bad-input cases point at (via @TMP@).
+
+Built with h5py at run time so the repository holds no binary fixtures.
+"""
+
+import h5py
+import numpy as np
+
+from data import corrupt_chunks, normal
+
+
+def build_fixtures(tmp):
+    """Create every fixture under tmp (a fresh directory)."""
+    good = normal("f8", (100, 3, 4), 1)
+    with h5py.File(tmp / "good.h5", "w") as f:
+        f.create_dataset("group/values", data=good, chunks=(16, 3, 4))
+    (tmp / "not-hdf5.h5").write_text("this is a text file, not HDF5\n" * 20)
+    (tmp / "truncated.h5").write_bytes((tmp / "good.h5").read_bytes()[:1000])
+    build_types(tmp / "types.h5")
+    build_pair(tmp / "mismatch-type", good[:10], good[:10].astype("i4"))
+    build_pair(tmp / "mismatch-dims", good[:10], good[:10].reshape(10, 4, 3))
+    with h5py.File(tmp / "corrupt.h5", "w") as f:
+        f.create_dataset("group/values", data=good, chunks=(16, 3, 4),
+                         compression="gzip", shuffle=True)
+    corrupt_chunks(tmp / "corrupt.h5", "/group/values")
+    (tmp / "jobdir.ini").mkdir()
+    (tmp / "out").mkdir()
+
+
+def build_types(path):
+    """Datasets of element types that are not numbers h5batch reduces."""
+    with h5py.File(path, "w") as f:
+        f.create_dataset("strings", data=np.array([b"alpha", b"beta", b"gamma"], dtype="S8"))
+        pair = np.dtype([("x", "f8"), ("n", "i4")])
+        f.create_dataset("compound", data=np.zeros(5, dtype=pair))
+        colour = h5py.enum_dtype({"red": 0, "green": 1, "blue": 2}, basetype="i4")
+        f.create_dataset("enum", data=np.array([0, 1, 2, 1], dtype="i4"), dtype=colour)
+        ragged = f.create_dataset("vlen", shape=(3,), dtype=h5py.vlen_dtype(np.int32))
+        for i in range(3):
+            ragged[i] = np.arange(i + 1, dtype=np.int32)
+
+
+def build_pair(directory, first, second):
+    """directory/a.h5 and b.h5 holding /group/values."""
+    directory.mkdir()
+    for name, data in (("a.h5", first), ("b.h5", second)):
+        with h5py.File(directory / name, "w") as f:
+            f.create_dataset("group/values", data=data)

@@ -1,0 +1,106 @@
+"""Command-line behaviour that a data case cannot express.
+
+Each check gets a fresh directory holding the standard fixture (float64
+(500,3,4), deflate+shuffle, 5% NaN) and its job file, and raises Failure.
+--set overrides and the default job name are data cases (see cases.py).
+"""
+
+from pathlib import Path
+
+import h5py
+
+from cases import DataCase, expected_for, prepare_case
+from data import Input, corrupt_chunks, normal, with_nans
+from harness import expect, expect_ok, tool_stderr_lines
+from verify import as_text, check_result_file
+
+
+def standard(case_dir):
+    """Write the fixture and job; return (job, expected results)."""
+    data = with_nans(normal("f8", (500, 3, 4), 11, 2.0, 1.0), 0.05, 11)
+    case = DataCase("cli", [Input("data/v.h5", data, "deflate", (64, 3, 4))])
+    job = prepare_case(case_dir, case, None)
+    return job, expected_for(case_dir, job)
+
+
+def results_listing(case_dir):
+    return sorted(p.name for p in (case_dir / "results").iterdir())
+
+
+def dry_run(tool, ranks, case_dir):
+    standard(case_dir)
+    run = tool.run(ranks, ["--dry-run", "job.ini"], case_dir)
+    expect_ok(run)
+    expect(run.stdout.strip(), "--dry-run printed no plan on stdout")
+    expect(not results_listing(case_dir), f"--dry-run wrote {results_listing(case_dir)}")
+
+
+def dry_run_reads_no_data(tool, ranks, case_dir):
+    """Every chunk is garbage, so only a run that reads no data can succeed."""
+    standard(case_dir)
+    corrupt_chunks(case_dir / "data/v.h5", "/group/values")
+    dry_run_ok = tool.run(ranks, ["--dry-run", "job.ini"], case_dir)
+    expect_ok(dry_run_ok)
+    expect(not results_listing(case_dir), f"--dry-run wrote {results_listing(case_dir)}")
+
+
+def output_override(flag):
+    def check(tool, ranks, case_dir):
+        job, exp = standard(case_dir)
+        expect_ok(tool.run(ranks, [flag, "results/other.h5", "job.ini"], case_dir))
+        expect(results_listing(case_dir) == ["other.h5"],
+               f"{flag}: results/ holds {results_listing(case_dir)}, expected [other.h5]")
+        check_result_file(case_dir / "results/other.h5", exp, job_ops(job), job, ranks)
+    return check
+
+
+def job_ops(job):
+    return job.settings["reduce"]["ops"].replace(",", " ").split()
+
+
+def quiet(tool, ranks, case_dir):
+    """-q silences progress (stderr); the summary on stdout is not progress."""
+    job, exp = standard(case_dir)
+    run = tool.run(ranks, ["-q", "job.ini"], case_dir)
+    expect_ok(run)
+    noise = tool_stderr_lines(run.stderr)
+    expect(not noise, f"-q still wrote to stderr: {' | '.join(noise)[:150]!r}")
+    check_result_file(case_dir / "results/out.h5", exp, job_ops(job), job, ranks)
+
+
+def help_text(tool, ranks, case_dir):
+    standard(case_dir)
+    run = tool.run(ranks, ["-h"], case_dir)
+    expect_ok(run)
+    expect("usage" in run.stdout.lower(), f"-h printed no usage: {run.stdout[:100]!r}")
+    expect(not results_listing(case_dir), "-h wrote an output file")
+
+
+def version(tool, ranks, case_dir):
+    """-V prints the version that result files record."""
+    standard(case_dir)
+    expect_ok(tool.run(ranks, ["job.ini"], case_dir))
+    with h5py.File(case_dir / "results/out.h5", "r") as f:
+        recorded = as_text(f.attrs["h5batch_version"]).strip()
+    run = tool.run(ranks, ["-V"], case_dir)
+    expect_ok(run)
+    expect(recorded in run.stdout, f"-V printed {run.stdout.strip()!r}, files record {recorded!r}")
+
+
+def overwrite_existing(tool, ranks, case_dir):
+    job, exp = standard(case_dir)
+    Path(case_dir / "results/out.h5").write_bytes(b"stale output from an earlier run\n")
+    expect_ok(tool.run(ranks, ["job.ini"], case_dir))
+    check_result_file(case_dir / "results/out.h5", exp, job_ops(job), job, ranks)
+
+
+CLI_CASES = [
+    ("cli/dry-run", dry_run),
+    ("cli/dry-run-reads-no-data", dry_run_reads_no_data),
+    ("cli/-o", output_override("-o")),
+    ("cli/--output", output_override("--output")),
+    ("cli/quiet", quiet),
+    ("cli/help", help_text),
+    ("cli/version", version),
+    ("cli/overwrite-existing-output", overwrite_existing),
+]

@@ -1,0 +1,111 @@
+#!/usr/bin/python3
+"""Integration tests of h5batch: reduce h5py-written files, compare with numpy.
+
+Each data case (cases.py) is run once per rank mode (--ranks; 0 = without
+mpirun), alternating text and JSON output; every result file is checked
+against the oracle (oracle.py), and the files of all rank modes must be
+byte-identical once started/finished/ranks are blanked.  Then the CLI checks
+(cli_cases.py).  One line per check, closing with "N passed, N failed".
+"""
+
+import argparse
+import re
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+sys.dont_write_bytecode = True
+
+from cases import all_data_cases, expected_for, ops_of, prepare_case, setting
+from cli_cases import CLI_CASES
+from harness import (Failure, Report, Skip, Tool, expect_ok, parse_ranks,
+                     rank_label)
+from oracle import ATOL_DOC
+from verify import check_identical, check_json, check_result_file
+
+REPO = Path(__file__).resolve().parents[2]
+TIMEOUT_S = 120
+
+
+def parse_args():
+    p = argparse.ArgumentParser(description=__doc__, epilog="Tolerances:\n" + ATOL_DOC,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--bin", default=str(REPO / "build/h5batch"), help="h5batch binary")
+    p.add_argument("--gen", default=str(REPO / "build/h5batch-gen"), help="h5batch-gen binary")
+    p.add_argument("-k", dest="filter", default="", help="run only cases whose name contains this")
+    p.add_argument("--ranks", default="0,1,2,3,4", type=parse_ranks,
+                   help="rank counts, comma separated; 0 = run without mpirun (default 0,1,2,3,4)")
+    p.add_argument("--keep", action="store_true", help="keep the temp dir and print its path")
+    return p.parse_args()
+
+
+def slug(name):
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", name)
+
+
+def run_data_case(tool, gen, ranks_list, case, tmp, report):
+    case_dir = tmp / slug(case.name)
+    try:
+        job = prepare_case(case_dir, case, gen)
+        exp = expected_for(case_dir, job)
+    except Skip as exc:
+        report.skip(case.name, exc)
+        return
+    except Failure as exc:
+        report.fail(f"{case.name} [setup]", exc)
+        return
+    kept = {}
+    for i, ranks in enumerate(ranks_list):
+        fmt = "json" if i % 2 else "text"
+        label = rank_label(ranks) + (", json" if fmt == "json" else "")
+        report.check(f"{case.name} [{label}]", run_one, tool, case, job, exp, ranks, fmt,
+                     case_dir, kept)
+    if len(kept) >= 2:
+        report.check(f"{case.name} [identical: {', '.join(kept)}]", check_identical, kept, case_dir)
+
+
+def run_one(tool, case, job, exp, ranks, fmt, case_dir, kept):
+    """One h5batch run of a prepared case, its result checked and kept for later."""
+    out = case_dir / setting(job, "output", "file", "results/out.h5")
+    out.unlink(missing_ok=True)
+    args = ["--format", "json"] if fmt == "json" else []
+    args += [a for s in case.sets for a in ("--set", s)] + [case.job_file]
+    run = tool.run(ranks, args, case_dir, case_dir / ".log" / slug(rank_label(ranks)))
+    expect_ok(run)
+    check_result_file(out, exp, ops_of(job), job, ranks, case.min_partitions)
+    if fmt == "json":
+        check_json(run.stdout, out, exp, job, ranks)
+    kept_path = out.with_name(f"kept.{slug(rank_label(ranks))}.h5")
+    out.rename(kept_path)
+    kept[rank_label(ranks)] = kept_path
+
+
+def run_cli_case(tool, ranks_list, name, func, tmp, report):
+    for ranks in ranks_list:
+        case_dir = tmp / slug(name) / slug(rank_label(ranks))
+        report.check(f"{name} [{rank_label(ranks)}]", func, tool, ranks, case_dir)
+
+
+def main():
+    args = parse_args()
+    tool = Tool(Path(args.bin).resolve(), TIMEOUT_S)
+    gen = Tool(Path(args.gen).resolve(), TIMEOUT_S)
+    tmp = Path(tempfile.mkdtemp(prefix="h5batch-it-"))
+    print(f"# h5batch integration: bin={tool.binary} ranks={args.ranks} tmp={tmp}", flush=True)
+    report = Report()
+    for case in all_data_cases():
+        if args.filter in case.name:
+            run_data_case(tool, gen, args.ranks, case, tmp, report)
+    for name, func in CLI_CASES:
+        if args.filter in name:
+            run_cli_case(tool, args.ranks, name, func, tmp, report)
+    if args.keep:
+        print(f"# kept {tmp}", flush=True)
+    else:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return report.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
