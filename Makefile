@@ -40,9 +40,9 @@ DEB_PKGS  := openmpi-bin libopenmpi-dev libhdf5-dev hdf5-tools libinih-dev \
 
 # ---- sources --------------------------------------------------------------
 # Logic modules: no MPI, no HDF5; unit-tested without mpirun.
-LOGIC     := err job plan wire op op_moments results summary progress cli
+LOGIC     := err job plan wire op op_moments table results summary progress cli
 # Modules that talk to HDF5 or MPI.
-SYSTEM    := h5util source output transport worker master run
+SYSTEM    := h5util srctype source output transport worker master run
 OBJS      := $(addprefix $(BUILD)/obj/,$(addsuffix .o,$(LOGIC) $(SYSTEM)))
 LOGIC_OBJS := $(addprefix $(BUILD)/obj/,$(addsuffix .o,$(LOGIC)))
 UNIT      := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))

@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <glob.h>
 #include <ini.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,15 +41,26 @@ static int check_ops(const char *v, char *why, size_t n);
 static int check_axis(const char *v, char *why, size_t n);
 static int check_ddof(const char *v, char *why, size_t n);
 static int check_prefetch(const char *v, char *why, size_t n);
+static int check_cf(const char *v, char *why, size_t n);
+static int check_bins(const char *v, char *why, size_t n);
+static int check_range(const char *v, char *why, size_t n);
+static int check_quantiles(const char *v, char *why, size_t n);
+static int check_accuracy(const char *v, char *why, size_t n);
 
 static const struct keydef keydefs[] = {
     {"job", "name", 0, check_nonempty},
     {"input", "files", 1, check_nonempty},
     {"input", "dataset", 0, check_nonempty},
     {"input", "partition_size", 0, check_size},
+    {"input", "fields", 1, check_nonempty},
+    {"input", "cf", 0, check_cf},
     {"reduce", "ops", 1, check_ops},
     {"reduce", "axis", 0, check_axis},
     {"reduce", "ddof", 0, check_ddof},
+    {"reduce", "histogram_bins", 0, check_bins},
+    {"reduce", "histogram_range", 0, check_range},
+    {"reduce", "quantiles", 1, check_quantiles},
+    {"reduce", "quantile_accuracy", 0, check_accuracy},
     {"run", "prefetch", 0, check_prefetch},
     {"output", "file", 0, check_nonempty},
 };
@@ -178,6 +190,80 @@ static int check_prefetch(const char *v, char *why, size_t n)
         return 0;
     snprintf(why, n, "'%s' is not a whole number from 1 to %d", v,
              JOB_MAX_PREFETCH);
+    return -1;
+}
+
+static int check_cf(const char *v, char *why, size_t n)
+{
+    if (strcmp(v, "auto") == 0 || strcmp(v, "off") == 0)
+        return 0;
+    snprintf(why, n, "'%s' is not auto or off", v);
+    return -1;
+}
+
+static int check_bins(const char *v, char *why, size_t n)
+{
+    long d;
+    if (parse_int(v, 1, JOB_MAX_BINS, &d) == 0)
+        return 0;
+    snprintf(why, n, "'%s' is not a whole number from 1 to %d", v,
+             JOB_MAX_BINS);
+    return -1;
+}
+
+/* Parse up to max numbers separated by commas or blanks into out; the
+ * count, or -1 if anything is not a finite number. */
+static int parse_numbers(const char *v, double *out, int max)
+{
+    char buf[1024];
+    int k = 0;
+    if (strlen(v) >= sizeof buf)
+        return -1;
+    memcpy(buf, v, strlen(v) + 1);
+    for (char *save = NULL, *t = strtok_r(buf, LIST_SEPARATORS, &save); t;
+         t = strtok_r(NULL, LIST_SEPARATORS, &save)) {
+        char *end;
+        errno = 0;
+        double d = strtod(t, &end);
+        if (k == max || errno || *end || !isfinite(d))
+            return -1;
+        out[k++] = d;
+    }
+    return k;
+}
+
+static int check_range(const char *v, char *why, size_t n)
+{
+    double r[2];
+    if (strcmp(v, "auto") == 0)
+        return 0;
+    if (parse_numbers(v, r, 2) == 2 && r[0] < r[1])
+        return 0;
+    snprintf(why, n, "'%s' is not 'auto' or two numbers LO, HI with "
+             "LO < HI", v);
+    return -1;
+}
+
+static int check_quantiles(const char *v, char *why, size_t n)
+{
+    double q[JOB_MAX_QUANTILES];
+    int k = parse_numbers(v, q, JOB_MAX_QUANTILES);
+    for (int i = 0; i < k; i++)
+        if (!(q[i] >= 0.0 && q[i] <= 1.0))
+            k = -1;
+    if (k > 0)
+        return 0;
+    snprintf(why, n, "'%s' is not a list of 1 to %d probabilities in "
+             "[0, 1]", v, JOB_MAX_QUANTILES);
+    return -1;
+}
+
+static int check_accuracy(const char *v, char *why, size_t n)
+{
+    double a;
+    if (parse_numbers(v, &a, 1) == 1 && a > 0.0 && a < 0.5)
+        return 0;
+    snprintf(why, n, "'%s' is not a number in (0, 0.5)", v);
     return -1;
 }
 
@@ -478,6 +564,7 @@ int job_finish(struct job *job, struct h5b_error *err)
     const char *axis = job_get(job, "reduce", "axis");
     const char *ddof = job_get(job, "reduce", "ddof");
     const char *pf = job_get(job, "run", "prefetch");
+    const char *cf = job_get(job, "input", "cf");
     job->name = job_get(job, "job", "name");
     job->files = job_get(job, "input", "files");
     job->dataset = job_get(job, "input", "dataset");
@@ -488,6 +575,8 @@ int job_finish(struct job *job, struct h5b_error *err)
     job->axis_all = axis && strcmp(axis, "all") == 0;
     job->ddof = ddof ? atoi(ddof) : 0;
     job->prefetch = pf ? atoi(pf) : JOB_DEFAULT_PREFETCH;
+    job->fields = job_get(job, "input", "fields");
+    job->cf = !cf || strcmp(cf, "auto") == 0;
     return 0;
 }
 

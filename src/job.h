@@ -21,6 +21,8 @@
 #define JOB_MAX_PARTITION (1ull << 30)
 #define JOB_DEFAULT_PREFETCH 2
 #define JOB_MAX_PREFETCH 64
+#define JOB_MAX_BINS 1000000
+#define JOB_MAX_QUANTILES 64
 
 struct job_entry {
     char *section, *key, *value;
@@ -43,6 +45,8 @@ struct job {
     int axis_all;           /* 0: reduce along dim 0; 1: over everything */
     int ddof;
     int prefetch;
+    const char *fields;     /* compound fields to reduce, or NULL for all */
+    int cf;                 /* apply CF conventions (auto) */
 };
 
 /* Read and parse the job file at path into job (zeroed by the caller or

@@ -32,7 +32,7 @@ struct slot {
 
 struct pend {
     int have;
-    struct partial p;
+    struct table_partial p;
 };
 
 struct master {
@@ -44,7 +44,7 @@ struct master {
     int rr;                 /* where the next worker search starts */
     struct pend *win;
     uint64_t W, next_read, merged, done_bytes;
-    struct partial *acc;
+    struct table_partial *acc;
     struct tr_buf in;
 };
 
@@ -55,8 +55,8 @@ static int merge_ready(struct master *m, struct h5b_error *err)
     while (m->merged < a->plan->nparts && m->win[m->merged % m->W].have) {
         struct pend *pd = &m->win[m->merged % m->W];
         struct partition part;
-        int rc = opset_merge(a->set, m->acc, &pd->p, err);
-        opset_destroy(a->set, &pd->p);
+        int rc = table_merge(a->table, m->acc, &pd->p, err);
+        table_destroy(a->table, &pd->p);
         pd->have = 0;
         if (rc < 0)
             return rc;
@@ -84,11 +84,11 @@ static int on_result(struct master *m, int from, struct h5b_error *err)
     if (rc < 0)
         return rc;
     struct pend *pd = &m->win[idx % m->W];
-    rc = opset_create(m->a->set, &pd->p, err);
+    rc = table_create(m->a->table, &pd->p, err);
     if (rc == 0)
-        rc = opset_decode(m->a->set, &pd->p, state, n, err);
+        rc = table_decode(m->a->table, &pd->p, state, n, err);
     if (rc < 0) {
-        opset_destroy(m->a->set, &pd->p);
+        table_destroy(m->a->table, &pd->p);
         return err_prefix(err, H5B_ERUN, "partial from rank %d", from);
     }
     pd->have = 1;
@@ -229,7 +229,7 @@ static void master_free(struct master *m)
         free(m->slot[s].buf);
     for (uint64_t i = 0; m->win && i < m->W; i++)
         if (m->win[i].have)
-            opset_destroy(m->a->set, &m->win[i].p);
+            table_destroy(m->a->table, &m->win[i].p);
     free(m->slot);
     free(m->out);
     free(m->win);
@@ -238,7 +238,7 @@ static void master_free(struct master *m)
 
 /* Rank 0 with workers; rc is the status so far (a failure still stops
  * the workers). */
-static int run_distributed(const struct master_args *a, struct partial *acc,
+static int run_distributed(const struct master_args *a, struct table_partial *acc,
                            int rc, struct h5b_error *err)
 {
     struct master m = {.a = a, .staged = -1, .acc = acc};
@@ -263,7 +263,7 @@ static int run_distributed(const struct master_args *a, struct partial *acc,
 }
 
 /* Rank 0 alone: the same partials, reduced here. */
-static int run_solo(const struct master_args *a, struct partial *acc,
+static int run_solo(const struct master_args *a, struct table_partial *acc,
                     struct h5b_error *err)
 {
     size_t bytes = a->plan->max_part_records * a->plan->record_bytes;
@@ -273,16 +273,16 @@ static int run_solo(const struct master_args *a, struct partial *acc,
                                "%zu-byte partition buffer", bytes);
     for (uint64_t i = 0; rc == 0 && i < a->plan->nparts; i++) {
         struct partition part;
-        struct partial p;
+        struct table_partial p;
         size_t n;
         plan_get(a->plan, i, &part);
         n = part.count * a->plan->record_bytes;
         rc = source_read(a->src, part.file, part.start, part.count, buf, err);
         if (rc == 0)
-            rc = opset_reduce(a->set, buf, n, part.global_start, &p, err);
+            rc = table_reduce(a->table, buf, n, part.global_start, &p, err);
         if (rc == 0) {
-            rc = opset_merge(a->set, acc, &p, err);
-            opset_destroy(a->set, &p);
+            rc = table_merge(a->table, acc, &p, err);
+            table_destroy(a->table, &p);
         }
         done_bytes += n;
         progress_update(a->prog, i + 1, done_bytes);
@@ -291,15 +291,15 @@ static int run_solo(const struct master_args *a, struct partial *acc,
     return rc;
 }
 
-int master_run(const struct master_args *a, struct partial *acc,
+int master_run(const struct master_args *a, struct table_partial *acc,
                struct h5b_error *err)
 {
-    int rc = opset_create(a->set, acc, err);
+    int rc = table_create(a->table, acc, err);
     if (a->nworkers)
         rc = run_distributed(a, acc, rc, err);
     else if (rc == 0)
         rc = run_solo(a, acc, err);
     if (rc < 0)
-        opset_destroy(a->set, acc);
+        table_destroy(a->table, acc);
     return rc;
 }

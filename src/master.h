@@ -2,13 +2,13 @@
 #ifndef H5B_MASTER_H
 #define H5B_MASTER_H
 
-#include "op.h"
+#include "table.h"
 #include "plan.h"
 #include "progress.h"
 #include "source.h"
 
 struct master_args {
-    const struct opset *set;
+    struct table *table;
     struct source *src;
     const struct plan *plan;
     int nworkers;           /* ranks 1..nworkers; 0: rank 0 works alone */
@@ -19,7 +19,7 @@ struct master_args {
 /* Reduce every partition of the plan into *acc (created here), merging in
  * partition order, and stop every worker whatever happens.  On failure
  * *acc is freed and err says which rank or file failed. */
-int master_run(const struct master_args *a, struct partial *acc,
+int master_run(const struct master_args *a, struct table_partial *acc,
                struct h5b_error *err);
 
 #endif

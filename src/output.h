@@ -22,6 +22,7 @@ struct run_info {
     const char *job_name, *job_text, *dataset, *output;
     char *const *inputs;
     size_t ninputs;
+    const char *skipped;                /* non-numeric fields left out */
     uint64_t rows, partitions, bytes;
     int ranks;
     char started[32], finished[32];     /* ISO 8601 UTC */

@@ -19,7 +19,7 @@
 #include "h5util.h"
 #include "job.h"
 #include "master.h"
-#include "op.h"
+#include "table.h"
 #include "output.h"
 #include "plan.h"
 #include "progress.h"
@@ -42,7 +42,7 @@ struct prep {
     size_t nfiles;
     struct source src;
     struct plan plan;
-    struct opset set;
+    struct table table;
 };
 
 static const char *reduce_arg(const struct h5b_op_config *cfg,
@@ -51,13 +51,12 @@ static const char *reduce_arg(const struct h5b_op_config *cfg,
     return job_get(cfg->arg_ctx, "reduce", key);
 }
 
-/* The operator configuration for data of type t whose records have
- * record_elems values shaped dims[0..rank). */
+/* The operator configuration for records of elements shaped
+ * dims[0..rank) (the column's type is filled in by the table). */
 static void op_shape(struct h5b_op_config *cfg, const struct job *job,
-                     h5b_type t, int rank, const uint64_t *dims)
+                     int rank, const uint64_t *dims)
 {
     memset(cfg, 0, sizeof *cfg);
-    cfg->type = t;
     cfg->ncell = 1;
     cfg->arg = reduce_arg;
     cfg->arg_ctx = job;
@@ -68,6 +67,18 @@ static void op_shape(struct h5b_op_config *cfg, const struct job *job,
         cfg->cell_dims[d] = dims[d];
         cfg->ncell *= dims[d];
     }
+}
+
+/* The table of columns with their operators (rank 0 and workers). */
+static int build_table(struct table *t, uint32_t elem_bytes, uint64_t elems,
+                       const struct column_desc *cols, size_t ncol,
+                       const struct h5b_op_config *shape,
+                       const char *const *ops, struct h5b_error *err)
+{
+    int rc = table_init(t, elem_bytes, elems, err);
+    for (size_t i = 0; rc == 0 && i < ncol; i++)
+        rc = table_add(t, &cols[i], shape, ops, err);
+    return rc;
 }
 
 /* Rank 0: everything up to the plan.  Errors name what is wrong. */
@@ -90,7 +101,8 @@ static int prepare(struct prep *p, int argc, char **argv,
     if (rc == 0)
         rc = output_check_dir(p->job.output, err);
     if (rc == 0)
-        rc = source_open(&p->src, p->files, p->nfiles, p->job.dataset, err);
+        rc = source_open(&p->src, p->files, p->nfiles, p->job.dataset,
+                         p->job.fields, p->job.cf, err);
     if (rc < 0)
         return rc;
     uint64_t *nrec = calloc(p->nfiles, sizeof *nrec);
@@ -107,12 +119,14 @@ static int prepare(struct prep *p, int argc, char **argv,
     free(chunk0);
     if (rc < 0)
         return err_prefix(err, rc, "dataset '%s'", p->job.dataset);
-    op_shape(&shape, &p->job, p->src.type, p->src.rank - 1, p->src.dims + 1);
-    return opset_init(&p->set, &shape, p->job.ops, err);
+    op_shape(&shape, &p->job, p->src.rank - 1, p->src.dims + 1);
+    return build_table(&p->table, p->src.elem_bytes, p->src.record_elems,
+                       p->src.col, p->src.ncol, &shape, p->job.ops, err);
 }
 
 static void prep_free(struct prep *p)
 {
+    table_free(&p->table);
     source_close(&p->src);
     plan_free(&p->plan);
     job_free_files(p->files, p->nfiles);
@@ -126,10 +140,14 @@ static int send_setup(const struct prep *p, int size, int32_t status,
 {
     struct wire_setup s = {.status = status};
     if (status == 0) {
-        s.type = p->set.cfg.type;
-        s.ncell = p->set.cfg.ncell;
-        s.cell_rank = (uint32_t)p->set.cfg.cell_rank;
-        memcpy(s.cell_dims, p->set.cfg.cell_dims, sizeof s.cell_dims);
+        const struct h5b_op_config *cfg = &p->table.col[0].set.cfg;
+        s.elem_bytes = p->src.elem_bytes;
+        s.elems = p->src.record_elems;
+        s.ncol = p->src.ncol;
+        s.cols = (struct column_desc *)p->src.col;
+        s.ncell = cfg->ncell;
+        s.cell_rank = (uint32_t)cfg->cell_rank;
+        memcpy(s.cell_dims, cfg->cell_dims, sizeof s.cell_dims);
         s.max_payload = p->plan.max_part_records * p->plan.record_bytes;
         s.prefetch = (uint32_t)p->job.prefetch;
         s.entries = p->job.entries;
@@ -146,14 +164,33 @@ static int send_setup(const struct prep *p, int size, int32_t status,
     return rc;
 }
 
+/* One line per column: name, type, and what CF does to it. */
+static void print_columns(const struct source *s, FILE *out)
+{
+    for (size_t i = 0; i < s->ncol; i++) {
+        const struct column_desc *c = &s->col[i];
+        fprintf(out, "  column %s: %s", c->name, h5util_type_name(c->type));
+        if (c->cf.flags)
+            fprintf(out, ", CF:%s%s%s%s%s", c->cf.flags & CF_FILL ?
+                    " _FillValue" : "", c->cf.flags & CF_MISSING ?
+                    " missing_value" : "", c->cf.flags & CF_VMIN ?
+                    " valid_min" : "", c->cf.flags & CF_VMAX ? " valid_max"
+                    : "", c->cf.flags & CF_SCALE ? " scale/offset" : "");
+        fputc('\n', out);
+    }
+    if (s->skipped[0])
+        fprintf(out, "  skipped non-numeric fields: %s\n", s->skipped);
+}
+
 static void print_plan(const struct prep *p, FILE *out)
 {
     const struct source *s = &p->src;
-    fprintf(out, "job %s: dataset %s, %s, %zu file%s, %llu records of %llu "
-            "bytes\n", p->job.name, s->dataset, h5util_type_name(s->type),
-            s->nfiles, s->nfiles == 1 ? "" : "s",
+    fprintf(out, "job %s: dataset %s, %zu column%s, %zu file%s, %llu "
+            "records of %llu bytes\n", p->job.name, s->dataset, s->ncol,
+            s->ncol == 1 ? "" : "s", s->nfiles, s->nfiles == 1 ? "" : "s",
             (unsigned long long)s->nrec,
             (unsigned long long)s->record_bytes);
+    print_columns(s, out);
     for (size_t i = 0; i < s->nfiles; i++)
         fprintf(out, "  %s: %llu records, %s%s\n", s->file[i].path,
                 (unsigned long long)s->file[i].nrec, s->file[i].layout,
@@ -166,38 +203,28 @@ static void print_plan(const struct prep *p, FILE *out)
             (unsigned long long)(s->nrec * s->record_bytes));
     fprintf(out, "reduce: %s, axis %s, %llu cell%s per result\n",
             job_get(&p->job, "reduce", "ops"), p->job.axis_all ? "all" : "0",
-            (unsigned long long)p->set.cfg.ncell,
-            p->set.cfg.ncell == 1 ? "" : "s");
+            (unsigned long long)p->table.col[0].set.cfg.ncell,
+            p->table.col[0].set.cfg.ncell == 1 ? "" : "s");
     fprintf(out, "output: %s\n", p->job.output);
-}
-
-/* The dataset's last path component: the results group. */
-static const char *group_name(const char *dataset)
-{
-    const char *slash = strrchr(dataset, '/');
-    const char *g = slash ? slash + 1 : dataset;
-    return *g ? g : "data";
 }
 
 /* Reduce, then write the results file and the summary. */
 static int execute(struct prep *p, int size, struct h5b_error *err)
 {
     struct progress prog;
-    struct partial acc;
+    struct table_partial acc;
     struct results rs = {0};
     struct run_info in = {0};
-    struct master_args a = {&p->set, &p->src, &p->plan, size - 1,
+    struct master_args a = {&p->table, &p->src, &p->plan, size - 1,
                             p->job.prefetch, &prog};
-    struct h5b_sink sink = results_sink(&rs);
     in.bytes = p->src.nrec * p->src.record_bytes;
     output_now(in.started, sizeof in.started);
     progress_start(&prog, stderr, p->cli.quiet, in.bytes, p->plan.nparts);
     int rc = master_run(&a, &acc, err);
     if (rc < 0)
         return rc;
-    rs.group = group_name(p->job.dataset);
-    rc = opset_finalize(&p->set, &acc, &sink, err);
-    opset_destroy(&p->set, &acc);
+    rc = table_finalize(&p->table, &acc, &rs, err);
+    table_destroy(&p->table, &acc);
     in.job_name = p->job.name;
     in.job_text = p->job.text;
     in.dataset = p->job.dataset;
@@ -206,6 +233,7 @@ static int execute(struct prep *p, int size, struct h5b_error *err)
     in.ninputs = p->nfiles;
     in.rows = p->src.nrec;
     in.partitions = p->plan.nparts;
+    in.skipped = p->src.skipped;
     in.ranks = size;
     output_now(in.finished, sizeof in.finished);
     if (rc == 0)
@@ -247,14 +275,35 @@ static int run_master(int argc, char **argv, int size)
     return H5B_EXIT_CODE(rc);
 }
 
+/* A worker's table from SETUP: the job through the same validation as
+ * the job file, then the columns. */
+static int worker_table(const struct wire_setup *s, struct job *job,
+                        struct table *t, struct h5b_error *err)
+{
+    struct h5b_op_config shape;
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < s->nentries; i++)
+        rc = job_apply(job, s->entries[i].section, s->entries[i].key,
+                       s->entries[i].value, "setup", err);
+    if (rc == 0)
+        rc = job_finish(job, err);
+    if (rc < 0)
+        return rc;
+    op_shape(&shape, job, (int)s->cell_rank, s->cell_dims);
+    if (shape.ncell != s->ncell)
+        return err_set(err, H5B_ERUN, "setup: inconsistent shape");
+    return build_table(t, s->elem_bytes, s->elems, s->cols, s->ncol, &shape,
+                       job->ops, err);
+}
+
 /* A worker's whole run; the exit status. */
 static int run_worker(struct h5b_error *err)
 {
     struct tr_buf in = {0};
     struct wire_setup s;
     struct job job = {0};
-    struct opset set;
-    struct h5b_op_config shape;
+    struct table table = {0};
+    struct h5b_error setup_err = {""};
     int32_t status = 0;
     int rc = tr_recv(0, &in, NULL, err);
     if (rc == 0)
@@ -266,19 +315,11 @@ static int run_worker(struct h5b_error *err)
         wire_setup_free(&s);
         return s.status == SETUP_EXIT_OK ? 0 : s.status;
     }
-    struct h5b_error setup_err = {""};
-    int bad = 0;
-    for (size_t i = 0; !bad && i < s.nentries; i++)
-        bad = job_apply(&job, s.entries[i].section, s.entries[i].key,
-                        s.entries[i].value, "setup", &setup_err) < 0;
-    bad = bad || job_finish(&job, &setup_err) < 0;
-    op_shape(&shape, &job, s.type, (int)s.cell_rank, s.cell_dims);
-    if (!bad && !job.axis_all && shape.ncell != s.ncell)
-        bad = err_set(&setup_err, H5B_ERUN, "setup: inconsistent shape") < 0;
-    bad = bad || opset_init(&set, &shape, job.ops, &setup_err) < 0;
-    rc = worker_run(&set, WIRE_WORK_HEADER + (size_t)s.max_payload,
+    int bad = worker_table(&s, &job, &table, &setup_err) < 0;
+    rc = worker_run(&table, WIRE_WORK_HEADER + (size_t)s.max_payload,
                     (int)s.prefetch, bad ? setup_err.msg : NULL, &status,
                     err);
+    table_free(&table);
     wire_setup_free(&s);
     job_free(&job);
     return rc < 0 ? rc : status;

@@ -10,6 +10,7 @@
 
 #include "err.h"
 #include "h5util.h"
+#include "srctype.h"
 
 /* Open path read-only as HDF5, with a message that says why not. */
 static int open_file(const char *path, hid_t *fid, struct h5b_error *err)
@@ -85,22 +86,20 @@ static void describe_layout(hid_t did, int rank, struct source_file *f)
     H5Pclose(dcpl);
 }
 
-/* Read type and shape of did into s (first file) or check them against s
- * (later files). */
+/* Read columns and shape of did into s (first file) or check them
+ * against s (later files). */
 static int check_shape(struct source *s, size_t i, hid_t did,
-                       struct h5b_error *err)
+                       const char *fields, int cf, struct h5b_error *err)
 {
-    const char *path = s->file[i].path, *why = "";
+    const char *path = s->file[i].path;
     hsize_t dims[H5B_MAX_RANK];
     hid_t tid = H5Dget_type(did), sid = H5Dget_space(did);
-    int rc = H5B_EINPUT;
-    h5b_type t = tid >= 0 ? h5util_classify(tid, &why) : 0;
     int rank = sid >= 0 ? H5Sget_simple_extent_ndims(sid) : -1;
-    if (!t) {
-        err_set(err, rc, "%s: dataset '%s' has %s type; only integer and "
-                "float datasets can be reduced", path, s->dataset, why);
+    int rc = i == 0 ? srctype_describe(s, did, path, fields, cf, err)
+                    : srctype_check(s, did, path, fields, cf, err);
+    if (rc < 0)
         goto done;
-    }
+    rc = H5B_EINPUT;
     if (rank < 1 || H5Sget_simple_extent_type(sid) != H5S_SIMPLE ||
         rank > H5B_MAX_RANK) {
         err_set(err, rc, "%s: dataset '%s' is a scalar or has no "
@@ -109,15 +108,9 @@ static int check_shape(struct source *s, size_t i, hid_t did,
     }
     H5Sget_simple_extent_dims(sid, dims, NULL);
     if (i == 0) {
-        s->type = t;
         s->rank = rank;
         for (int d = 0; d < rank; d++)
             s->dims[d] = dims[d];
-    } else if (t != s->type) {
-        err_set(err, rc, "%s: dataset '%s' is %s but %s has %s", path,
-                s->dataset, h5util_type_name(t), s->file[0].path,
-                h5util_type_name(s->type));
-        goto done;
     } else if (rank != s->rank ||
                memcmp(dims + 1, s->dims + 1, (size_t)(rank - 1) *
                       sizeof *dims) != 0) {
@@ -143,7 +136,7 @@ static int check_sizes(struct source *s, struct h5b_error *err)
     for (int d = 1; d < s->rank; d++)
         if (__builtin_mul_overflow(elems, s->dims[d], &elems))
             goto overflow;
-    if (__builtin_mul_overflow(elems, h5b_type_size(s->type), &bytes))
+    if (__builtin_mul_overflow(elems, (uint64_t)s->elem_bytes, &bytes))
         goto overflow;
     for (size_t i = 0; i < s->nfiles; i++) {
         uint64_t fb;
@@ -161,14 +154,15 @@ overflow:
 }
 
 /* Open, check and close file i. */
-static int inspect_file(struct source *s, size_t i, struct h5b_error *err)
+static int inspect_file(struct source *s, size_t i, const char *fields,
+                        int cf, struct h5b_error *err)
 {
     hid_t fid = H5I_INVALID_HID, did = H5I_INVALID_HID;
     int rc = open_file(s->file[i].path, &fid, err);
     if (rc == 0)
         rc = open_dataset(fid, s->file[i].path, s->dataset, &did, err);
     if (rc == 0)
-        rc = check_shape(s, i, did, err);
+        rc = check_shape(s, i, did, fields, cf, err);
     if (rc == 0)
         describe_layout(did, s->rank, &s->file[i]);
     H5E_BEGIN_TRY {
@@ -181,11 +175,12 @@ static int inspect_file(struct source *s, size_t i, struct h5b_error *err)
 }
 
 int source_open(struct source *s, char *const *files, size_t n,
-                const char *dataset, struct h5b_error *err)
+                const char *dataset, const char *fields, int cf,
+                struct h5b_error *err)
 {
     int rc = 0;
     memset(s, 0, sizeof *s);
-    s->fid = s->did = H5I_INVALID_HID;
+    s->fid = s->did = s->memtype = H5I_INVALID_HID;
     s->dataset = strdup(dataset);
     s->file = calloc(n ? n : 1, sizeof *s->file);
     if (!s->dataset || !s->file) {
@@ -200,7 +195,7 @@ int source_open(struct source *s, char *const *files, size_t n,
         }
     }
     for (size_t i = 0; i < n && rc == 0; i++)
-        rc = inspect_file(s, i, err);
+        rc = inspect_file(s, i, fields, cf, err);
     if (rc == 0)
         rc = check_sizes(s, err);
     if (rc == 0)
@@ -246,8 +241,7 @@ int source_read(struct source *s, size_t i, uint64_t start, uint64_t count,
     msp = H5Screate_simple(s->rank, cnt, NULL);
     if (fsp < 0 || msp < 0 ||
         H5Sselect_hyperslab(fsp, H5S_SELECT_SET, off, NULL, cnt, NULL) < 0 ||
-        H5Dread(s->did, h5util_native(s->type), msp, fsp, H5P_DEFAULT,
-                buf) < 0)
+        H5Dread(s->did, s->memtype, msp, fsp, H5P_DEFAULT, buf) < 0)
         rc = err_set(err, H5B_ERUN, "%s: reading records %llu..%llu of "
                      "'%s' failed: %s", s->file[i].path,
                      (unsigned long long)start,
@@ -263,6 +257,8 @@ int source_read(struct source *s, size_t i, uint64_t start, uint64_t count,
 void source_close(struct source *s)
 {
     H5E_BEGIN_TRY {
+        if (s->memtype >= 0)
+            H5Tclose(s->memtype);
         if (s->did >= 0)
             H5Dclose(s->did);
         if (s->fid >= 0)
@@ -273,5 +269,5 @@ void source_close(struct source *s)
     free(s->file);
     free(s->dataset);
     memset(s, 0, sizeof *s);
-    s->fid = s->did = H5I_INVALID_HID;
+    s->fid = s->did = s->memtype = H5I_INVALID_HID;
 }

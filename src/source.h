@@ -1,5 +1,12 @@
 /* source.h -- the HDF5 input: one dataset over several files, read by records.
  *
+ * The dataset is a plain integer or float dataset (one result column) or
+ * a compound one, such as a PyTables or pandas table (one column per
+ * selected numeric field; other fields are skipped and listed).  With CF
+ * conventions on, a plain dataset's _FillValue, missing_value, valid_min,
+ * valid_max, valid_range, scale_factor and add_offset attributes become
+ * its column's CF description (see table.h).
+ *
  * source_open() opens every file once to check it (an HDF5 file, the
  * dataset exists, a plain integer or float type, rank >= 1, and every
  * file agrees on type and trailing dimensions), records what the plan
@@ -18,6 +25,7 @@
 #include <stdint.h>
 
 #include "h5batch/operator.h"
+#include "table.h"
 
 struct source_file {
     char *path;
@@ -31,10 +39,15 @@ struct source {
     char *dataset;
     size_t nfiles;
     struct source_file *file;
-    h5b_type type;
+    size_t ncol;
+    struct column_desc col[TABLE_MAX_COLUMNS];
+    char skipped[512];      /* non-numeric fields left out, for the summary */
+    hid_t memtype;          /* what a read produces: native, packed */
+    uint32_t elem_bytes;    /* its size */
+    int compound;
     int rank;               /* of the dataset, >= 1 */
     uint64_t dims[H5B_MAX_RANK]; /* dims[0] is the first file's */
-    uint64_t record_elems;  /* product of dims[1..] */
+    uint64_t record_elems;  /* elements per record: product of dims[1..] */
     uint64_t record_bytes;
     uint64_t nrec;          /* over all files */
     /* The file of the last read. */
@@ -42,10 +55,13 @@ struct source {
     hid_t fid, did;
 };
 
-/* Check and describe dataset in files[0..n).  On failure (message naming
- * the file and dataset) s holds nothing. */
+/* Check and describe dataset in files[0..n).  fields (NULL for all
+ * numeric fields) selects the fields of a compound dataset; cf turns CF
+ * attribute handling on.  On failure (message naming the file, dataset,
+ * field or attribute) s holds nothing. */
 int source_open(struct source *s, char *const *files, size_t n,
-                const char *dataset, struct h5b_error *err);
+                const char *dataset, const char *fields, int cf,
+                struct h5b_error *err);
 
 /* Read records [start, start+count) of file i into buf (count *
  * record_bytes bytes, native order). */

@@ -45,6 +45,20 @@ static void put_jstr(FILE *out, const char *s)
     fputc('"', out);
 }
 
+/* The items of a ", "-separated list as JSON strings. */
+static void put_jlist(FILE *out, const char *list)
+{
+    char item[512];
+    for (const char *p = list; *p;) {
+        const char *sep = strstr(p, ", ");
+        size_t n = sep ? (size_t)(sep - p) : strlen(p);
+        snprintf(item, sizeof item, "%.*s", (int)n, p);
+        fputs(p == list ? "" : ", ", out);
+        put_jstr(out, item);
+        p += n + (sep ? 2 : 0);
+    }
+}
+
 /* Nested JSON lists for dims[d..] starting at element *j. */
 static void put_nested(FILE *out, const struct result *r, int d, uint64_t *j)
 {
@@ -93,7 +107,9 @@ void summary_json(FILE *out, const struct run_info *in,
             ", \"output\": ", in->rows, in->partitions, in->ranks,
             in->elapsed, in->bytes);
     put_jstr(out, in->output);
-    fputs(", \"results\": {", out);
+    fputs(", \"skipped_fields\": [", out);
+    put_jlist(out, in->skipped ? in->skipped : "");
+    fputs("], \"results\": {", out);
     for (size_t i = 0; i < rs->n; i++) {
         int first = i == 0 || strcmp(rs->r[i - 1].group, rs->r[i].group);
         if (first) {
@@ -135,6 +151,8 @@ void summary_text(FILE *out, const struct run_info *in,
             " partitions, %d rank%s\n", in->job_name, in->dataset,
             in->ninputs, in->ninputs == 1 ? "" : "s", in->rows,
             in->partitions, in->ranks, in->ranks == 1 ? "" : "s");
+    if (in->skipped && *in->skipped)
+        fprintf(out, "skipped non-numeric fields: %s\n", in->skipped);
     for (size_t i = 0; i < rs->n; i++) {
         if (i == 0 || strcmp(rs->r[i - 1].group, rs->r[i].group))
             fprintf(out, "%s:\n", rs->r[i].group);

@@ -235,32 +235,105 @@ static size_t str_size(const char *s)
     return 4 + (n > WIRE_MAX_STRING ? WIRE_MAX_STRING : n);
 }
 
+/* Bytes of one column in SETUP: name, type, offset, CF flags, 6 numbers. */
+static size_t column_size(const struct column_desc *c)
+{
+    return str_size(c->name) + 4 + 4 + 4 + 6 * 8;
+}
+
 size_t wire_setup_size(const struct wire_setup *s)
 {
-    size_t n = WIRE_HEADER + 4 + 4 + 8 + 4 + 4 + 8 + 8 * (size_t)s->cell_rank
-               + 4;
+    size_t n = WIRE_HEADER + 4 + 4 + 8 + 8 + 4 + 4 + 8 +
+               8 * (size_t)s->cell_rank + 4 + 4;
+    for (size_t i = 0; i < s->ncol; i++)
+        n += column_size(&s->cols[i]);
     for (size_t i = 0; i < s->nentries; i++)
         n += str_size(s->entries[i].section) + str_size(s->entries[i].key) +
              str_size(s->entries[i].value);
     return n;
 }
 
+static unsigned char *put_f64(unsigned char *p, double d)
+{
+    h5b_put_f64(p, d);
+    return p + 8;
+}
+
+static unsigned char *put_column(unsigned char *p, const struct column_desc *c)
+{
+    p = put_str(p, c->name);
+    p = put_u32(p, (uint32_t)c->type);
+    p = put_u32(p, c->offset);
+    p = put_u32(p, c->cf.flags);
+    p = put_f64(p, c->cf.fill);
+    p = put_f64(p, c->cf.missing);
+    p = put_f64(p, c->cf.vmin);
+    p = put_f64(p, c->cf.vmax);
+    p = put_f64(p, c->cf.scale);
+    return put_f64(p, c->cf.offset);
+}
+
 void wire_encode_setup(unsigned char *buf, const struct wire_setup *s)
 {
     unsigned char *p = put_header(buf, WIRE_SETUP);
     p = put_u32(p, (uint32_t)s->status);
-    p = put_u32(p, (uint32_t)s->type);
+    p = put_u32(p, s->elem_bytes);
+    p = put_u64(p, s->elems);
     p = put_u64(p, s->ncell);
     p = put_u32(p, s->cell_rank);
     p = put_u32(p, s->prefetch);
     p = put_u64(p, s->max_payload);
     for (uint32_t i = 0; i < s->cell_rank; i++)
         p = put_u64(p, s->cell_dims[i]);
+    p = put_u32(p, (uint32_t)s->ncol);
+    for (size_t i = 0; i < s->ncol; i++)
+        p = put_column(p, &s->cols[i]);
     p = put_u32(p, (uint32_t)s->nentries);
     for (size_t i = 0; i < s->nentries; i++) {
         p = put_str(p, s->entries[i].section);
         p = put_str(p, s->entries[i].key);
         p = put_str(p, s->entries[i].value);
+    }
+}
+
+static double get_f64(struct cursor *c)
+{
+    uint64_t v = get_u64(c);
+    double d;
+    memcpy(&d, &v, sizeof d);
+    return d;
+}
+
+/* Read the columns of a SETUP message into s (a fresh array). */
+static void get_columns(struct cursor *c, struct wire_setup *s)
+{
+    uint32_t n = get_u32(c);
+    if (c->bad || n > TABLE_MAX_COLUMNS) {
+        c->bad = 1;
+        return;
+    }
+    s->cols = calloc(n ? n : 1, sizeof *s->cols);
+    if (!s->cols) {
+        c->bad = 1;
+        return;
+    }
+    for (s->ncol = 0; s->ncol < n && !c->bad; s->ncol++) {
+        struct column_desc *d = &s->cols[s->ncol];
+        char *name = get_str(c);
+        if (!name || strlen(name) >= sizeof d->name)
+            c->bad = 1;
+        else
+            memcpy(d->name, name, strlen(name) + 1);
+        free(name);
+        d->type = (h5b_type)get_u32(c);
+        d->offset = get_u32(c);
+        d->cf.flags = get_u32(c);
+        d->cf.fill = get_f64(c);
+        d->cf.missing = get_f64(c);
+        d->cf.vmin = get_f64(c);
+        d->cf.vmax = get_f64(c);
+        d->cf.scale = get_f64(c);
+        d->cf.offset = get_f64(c);
     }
 }
 
@@ -293,7 +366,8 @@ int wire_decode_setup(const unsigned char *buf, size_t len,
     if (expect(&c, buf, len, WIRE_SETUP, "setup", err) < 0)
         return H5B_ERUN;
     s->status = (int32_t)get_u32(&c);
-    s->type = (h5b_type)get_u32(&c);
+    s->elem_bytes = get_u32(&c);
+    s->elems = get_u64(&c);
     s->ncell = get_u64(&c);
     s->cell_rank = get_u32(&c);
     s->prefetch = get_u32(&c);
@@ -302,6 +376,7 @@ int wire_decode_setup(const unsigned char *buf, size_t len,
         c.bad = 1;
     for (uint32_t i = 0; i < s->cell_rank && !c.bad; i++)
         s->cell_dims[i] = get_u64(&c);
+    get_columns(&c, s);
     get_entries(&c, s);
     if (c.bad || c.p != c.end) {
         wire_setup_free(s);
@@ -319,6 +394,8 @@ void wire_setup_free(struct wire_setup *s)
         free(s->entries[i].value);
     }
     free(s->entries);
+    free(s->cols);
     s->entries = NULL;
-    s->nentries = 0;
+    s->cols = NULL;
+    s->nentries = s->ncol = 0;
 }

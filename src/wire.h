@@ -8,7 +8,8 @@
  * the partition's raw values, so rank 0 reads HDF5 data straight into the
  * buffer it sends.  No MPI here: the transport moves the bytes.
  *
- *   SETUP   rank 0 -> worker: status, then the job entries and data shape
+ *   SETUP   rank 0 -> worker: status, then the record layout, columns and
+ *           job entries
  *   WORK    rank 0 -> worker: partition index, first record, records, bytes
  *   RESULT  worker -> rank 0: partition index and the encoded partial
  *   ERROR   worker -> rank 0: exit code and one-line message
@@ -23,6 +24,7 @@
 
 #include "h5batch/operator.h"
 #include "job.h"
+#include "table.h"
 
 #define WIRE_MAGIC 0x57423548u      /* "H5BW" little-endian */
 #define WIRE_VERSION 1
@@ -44,7 +46,10 @@ struct wire_work {
 
 struct wire_setup {
     int32_t status;                 /* 0: run; else the exit code */
-    h5b_type type;
+    uint32_t elem_bytes;            /* one element of a record */
+    uint64_t elems;                 /* elements per record */
+    size_t ncol;
+    struct column_desc *cols;       /* owned after decode */
     uint64_t ncell;
     uint32_t cell_rank;
     uint64_t cell_dims[H5B_MAX_RANK];
@@ -83,10 +88,11 @@ int wire_decode_stop(const unsigned char *buf, size_t len, int32_t *status,
 
 void wire_encode_done(unsigned char *buf);
 
-/* SETUP: s->entries are read, not owned, by size and encode. */
+/* SETUP: s->entries and s->cols are read, not owned, by size/encode. */
 size_t wire_setup_size(const struct wire_setup *s);
 void wire_encode_setup(unsigned char *buf, const struct wire_setup *s);
-/* On success s->entries is a fresh copy; on failure s holds nothing. */
+/* On success s->entries and s->cols are fresh copies; on failure s holds
+ * nothing. */
 int wire_decode_setup(const unsigned char *buf, size_t len,
                       struct wire_setup *s, struct h5b_error *err);
 void wire_setup_free(struct wire_setup *s);

@@ -26,7 +26,7 @@ struct wslot {
 };
 
 struct worker {
-    const struct opset *set;
+    struct table *table;
     size_t slot_bytes;
     int nslots;
     struct wslot *slot;
@@ -49,17 +49,17 @@ static int do_work(struct worker *w, const unsigned char *msg, size_t len,
                    struct h5b_error *err)
 {
     struct wire_work wk;
-    struct partial p;
+    struct table_partial p;
     int rc = wire_decode_work(msg, len, &wk, err);
     if (rc == 0 && (long long)wk.index == w->fail_at)
         rc = err_set(err, H5B_ERUN, "partition %llu: failure injected by "
                      "H5BATCH_TEST_FAIL_PARTITION", (unsigned long long)wk.index);
     if (rc == 0)
-        rc = opset_reduce(w->set, wk.payload, (size_t)wk.payload_len,
+        rc = table_reduce(w->table, wk.payload, (size_t)wk.payload_len,
                           wk.first_record, &p, err);
     if (rc < 0)
         return rc;
-    size_t n = WIRE_RESULT_HEADER + opset_encoded_size(w->set, &p);
+    size_t n = WIRE_RESULT_HEADER + table_encoded_size(w->table, &p);
     if (n > w->out.cap) {
         unsigned char *grown = realloc(w->out.data, n);
         if (!grown)
@@ -72,10 +72,10 @@ static int do_work(struct worker *w, const unsigned char *msg, size_t len,
     }
     if (rc == 0) {
         wire_encode_result(w->out.data, wk.index, n - WIRE_RESULT_HEADER);
-        rc = opset_encode(w->set, &p, w->out.data + WIRE_RESULT_HEADER,
+        rc = table_encode(w->table, &p, w->out.data + WIRE_RESULT_HEADER,
                           n - WIRE_RESULT_HEADER, err);
     }
-    opset_destroy(w->set, &p);
+    table_destroy(w->table, &p);
     if (rc == 0)
         rc = tr_send(w->out.data, n, 0, err);
     return rc;
@@ -139,11 +139,11 @@ static int serve(struct worker *w, int32_t *status, struct h5b_error *err)
     }
 }
 
-int worker_run(const struct opset *set, size_t slot_bytes, int prefetch,
+int worker_run(struct table *table, size_t slot_bytes, int prefetch,
                const char *failed_setup, int32_t *status,
                struct h5b_error *err)
 {
-    struct worker w = {.set = set, .slot_bytes = slot_bytes,
+    struct worker w = {.table = table, .slot_bytes = slot_bytes,
                        .nslots = prefetch, .fail_at = -1};
     const char *hook = getenv("H5BATCH_TEST_FAIL_PARTITION");
     int rc = 0;

@@ -5,14 +5,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "op.h"
+#include "table.h"
 
 /* Serve rank 0 until its STOP, with `prefetch` receive buffers of
  * slot_bytes each.  If failed_setup is non-NULL the worker could not set
  * itself up: it reports that message to rank 0 and only drains.  *status
  * gets STOP's status (0, or the exit code rank 0 ends the run with).  A
  * negative return means MPI itself failed. */
-int worker_run(const struct opset *set, size_t slot_bytes, int prefetch,
+int worker_run(struct table *table, size_t slot_bytes, int prefetch,
                const char *failed_setup, int32_t *status,
                struct h5b_error *err);
 

@@ -31,8 +31,12 @@ def build_types(path):
     """Datasets of element types that are not numbers h5batch reduces."""
     with h5py.File(path, "w") as f:
         f.create_dataset("strings", data=np.array([b"alpha", b"beta", b"gamma"], dtype="S8"))
-        pair = np.dtype([("x", "f8"), ("n", "i4")])
-        f.create_dataset("compound", data=np.zeros(5, dtype=pair))
+        words = np.dtype([("name", "S8"), ("tag", "S4")])
+        f.create_dataset("compound", data=np.zeros(5, dtype=words))
+        row = np.dtype([("x", "f8"), ("name", "S8"), ("n", "i4")])
+        f.create_dataset("table", data=np.zeros(5, dtype=row))
+        scaled = f.create_dataset("scaled", data=np.arange(10, dtype="i2"))
+        scaled.attrs["scale_factor"] = "0.01"
         colour = h5py.enum_dtype({"red": 0, "green": 1, "blue": 2}, basetype="i4")
         f.create_dataset("enum", data=np.array([0, 1, 2, 1], dtype="i4"), dtype=colour)
         ragged = f.create_dataset("vlen", shape=(3,), dtype=h5py.vlen_dtype(np.int32))

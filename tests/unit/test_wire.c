@@ -13,8 +13,8 @@
 #include "wire.h"
 
 /* Offsets inside a SETUP message (see wire_encode_setup). */
-#define SETUP_CELL_RANK 24
-#define SETUP_DIMS 40
+#define SETUP_CELL_RANK 32
+#define SETUP_DIMS 48
 
 /* A heap copy of the first len bytes of src, exactly len bytes long. */
 static unsigned char *exact_copy(const unsigned char *src, size_t len)
@@ -160,9 +160,16 @@ static struct job_entry sample_entries[] = {
     {"job", "name", ""},
 };
 
+static struct column_desc sample_cols[] = {
+    {.name = "tas", .type = H5B_INT16, .offset = 0,
+     .cf = {.flags = CF_FILL | CF_SCALE, .fill = -32767, .scale = 0.01,
+            .offset = 273.15}},
+};
+
 static struct wire_setup sample_setup_struct(void)
 {
-    struct wire_setup s = {.status = -7, .type = H5B_UINT16,
+    struct wire_setup s = {.status = -7, .elem_bytes = 2, .elems = 12,
+                           .ncol = 1, .cols = sample_cols,
                            .ncell = 12, .cell_rank = 2,
                            .cell_dims = {3, 4}, .max_payload = 1ull << 33,
                            .prefetch = 5, .nentries = 3,
@@ -350,7 +357,14 @@ static void test_setup_round_trip(void **state)
     struct h5b_error err = {""};
     assert_int_equal(wire_decode_setup(buf, n, &s, &err), 0);
     assert_int_equal(s.status, -7);
-    assert_int_equal(s.type, H5B_UINT16);
+    assert_int_equal(s.elem_bytes, 2);
+    assert_int_equal(s.elems, 12);
+    assert_int_equal(s.ncol, 1);
+    assert_string_equal(s.cols[0].name, "tas");
+    assert_int_equal(s.cols[0].type, H5B_INT16);
+    assert_int_equal(s.cols[0].cf.flags, CF_FILL | CF_SCALE);
+    assert_true(s.cols[0].cf.fill == -32767 && s.cols[0].cf.scale == 0.01 &&
+                s.cols[0].cf.offset == 273.15);
     assert_int_equal(s.ncell, 12);
     assert_int_equal(s.cell_rank, 2);
     assert_int_equal(s.cell_dims[0], 3);
@@ -372,7 +386,7 @@ static void test_setup_round_trip(void **state)
 static void test_setup_max_rank_no_entries(void **state)
 {
     (void)state;
-    struct wire_setup s = {.type = H5B_FLOAT64, .ncell = 1,
+    struct wire_setup s = {.elem_bytes = 8, .elems = 1, .ncell = 1,
                            .cell_rank = H5B_MAX_RANK}, d;
     for (int i = 0; i < H5B_MAX_RANK; i++)
         s.cell_dims[i] = (uint64_t)i + 1;
@@ -580,10 +594,15 @@ static void test_error_string_over_max_string(void **state)
     free(msg);
 }
 
-/* Offset of the length of the first entry's section string. */
+/* Offset of the length of the first entry's section string: after the
+ * dims, the column count and columns (name, type, offset, CF flags and six
+ * numbers each), and the entry count. */
 static size_t first_string_offset(const struct wire_setup *s)
 {
-    return SETUP_DIMS + 8 * (size_t)s->cell_rank + 4;
+    size_t off = SETUP_DIMS + 8 * (size_t)s->cell_rank + 4;
+    for (size_t i = 0; i < s->ncol; i++)
+        off += 4 + strlen(s->cols[i].name) + 4 + 4 + 4 + 6 * 8;
+    return off + 4;
 }
 
 static void test_setup_string_len_past_end(void **state)
@@ -627,7 +646,7 @@ static void test_setup_cell_rank_over_max(void **state)
 {
     (void)state;
     /* A rank of 33 with all 33 dims present: only the rank check fails. */
-    struct wire_setup s = {.type = H5B_FLOAT64, .ncell = 1};
+    struct wire_setup s = {.elem_bytes = 8, .elems = 1, .ncell = 1};
     size_t n = wire_setup_size(&s) + 8 * (H5B_MAX_RANK + 1);
     unsigned char *msg = calloc(n, 1);
     assert_non_null(msg);

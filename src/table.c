@@ -1,0 +1,360 @@
+/* table.c -- columns of a record: extraction, CF masking, per-column opsets.
+ *
+ * A column whose values are the whole element (a plain dataset without
+ * CF) is reduced in place, with no copy.  Otherwise its values are
+ * gathered from the strided elements into scratch and, for CF columns,
+ * converted: masked values become NaN (counted per cell in `missing`) and
+ * scaled values become float64.  Since the operators count those NaNs as
+ * NaN, table_finalize() takes the missing counts back out of nan_count.
+ */
+#include "table.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "err.h"
+
+h5b_type table_value_type(h5b_type t, const struct cf *c)
+{
+    if (!c || !c->flags)
+        return t;
+    if ((c->flags & CF_SCALE) || (t != H5B_FLOAT32 && t != H5B_FLOAT64))
+        return H5B_FLOAT64;
+    return t;
+}
+
+int table_init(struct table *t, uint32_t elem_bytes, uint64_t elems,
+               struct h5b_error *err)
+{
+    memset(t, 0, sizeof *t);
+    if (elem_bytes == 0 || elems == 0)
+        return err_set(err, H5B_ERUN, "table: empty element");
+    t->elem_bytes = elem_bytes;
+    t->elems = elems;
+    t->col = calloc(TABLE_MAX_COLUMNS, sizeof *t->col);
+    return t->col ? 0 : err_set(err, H5B_ERUN, "out of memory");
+}
+
+int table_add(struct table *t, const struct column_desc *d,
+              const struct h5b_op_config *shape, const char *const *outputs,
+              struct h5b_error *err)
+{
+    size_t size = h5b_type_size(d->type);
+    if (t->ncol == TABLE_MAX_COLUMNS)
+        return err_set(err, H5B_EINPUT, "more than %d columns",
+                       TABLE_MAX_COLUMNS);
+    if (!size || d->offset > t->elem_bytes - size ||
+        !memchr(d->name, '\0', sizeof d->name))
+        return err_set(err, H5B_ERUN, "column %zu does not fit its element",
+                       t->ncol);
+    struct column *c = &t->col[t->ncol];
+    struct h5b_op_config cfg = *shape;
+    c->d = *d;
+    cfg.type = table_value_type(d->type, &d->cf);
+    int rc = opset_init(&c->set, &cfg, outputs, err);
+    if (rc == 0)
+        t->ncol++;
+    return rc;
+}
+
+void table_free(struct table *t)
+{
+    free(t->col);
+    free(t->scratch);
+    memset(t, 0, sizeof *t);
+}
+
+static uint64_t ncell_of(const struct table *t)
+{
+    return t->ncol ? t->col[0].set.cfg.ncell : 1;
+}
+
+static int has_cf(const struct table *t)
+{
+    for (size_t i = 0; i < t->ncol; i++)
+        if (t->col[i].d.cf.flags)
+            return 1;
+    return 0;
+}
+
+void table_destroy(const struct table *t, struct table_partial *tp)
+{
+    for (size_t i = 0; tp->p && i < t->ncol; i++)
+        opset_destroy(&t->col[i].set, &tp->p[i]);
+    free(tp->p);
+    free(tp->missing);
+    tp->p = NULL;
+    tp->missing = NULL;
+}
+
+int table_create(const struct table *t, struct table_partial *tp,
+                 struct h5b_error *err)
+{
+    int rc = 0;
+    tp->p = calloc(t->ncol ? t->ncol : 1, sizeof *tp->p);
+    tp->missing = has_cf(t) ? calloc(t->ncol * ncell_of(t),
+                                     sizeof *tp->missing) : NULL;
+    if (!tp->p || (has_cf(t) && !tp->missing))
+        rc = err_set(err, H5B_ERUN, "out of memory for a partial");
+    for (size_t i = 0; rc == 0 && i < t->ncol; i++)
+        rc = opset_create(&t->col[i].set, &tp->p[i], err);
+    if (rc < 0)
+        table_destroy(t, tp);
+    return rc;
+}
+
+/* Make room for n bytes of scratch. */
+static int reserve(struct table *t, size_t n, struct h5b_error *err)
+{
+    if (n <= t->scratch_cap)
+        return 0;
+    unsigned char *p = realloc(t->scratch, n);
+    if (!p)
+        return err_set(err, H5B_ERUN, "out of memory for %zu bytes of "
+                       "column scratch", n);
+    t->scratch = p;
+    t->scratch_cap = n;
+    return 0;
+}
+
+/* Copy the `size`-byte field at offset of n elements of stride bytes. */
+static void gather(const unsigned char *src, uint64_t n, uint32_t stride,
+                   uint32_t offset, size_t size, unsigned char *dst)
+{
+    src += offset;
+    switch (size) {
+    case 1:
+        for (uint64_t i = 0; i < n; i++)
+            dst[i] = src[i * stride];
+        break;
+    case 2:
+        for (uint64_t i = 0; i < n; i++)
+            memcpy(dst + 2 * i, src + i * stride, 2);
+        break;
+    case 4:
+        for (uint64_t i = 0; i < n; i++)
+            memcpy(dst + 4 * i, src + i * stride, 4);
+        break;
+    default:
+        for (uint64_t i = 0; i < n; i++)
+            memcpy(dst + 8 * i, src + i * stride, 8);
+        break;
+    }
+}
+
+/* Is stored value v masked by c? */
+static int cf_masked(const struct cf *c, double v)
+{
+    return ((c->flags & CF_FILL) && v == c->fill) ||
+           ((c->flags & CF_MISSING) && v == c->missing) ||
+           ((c->flags & CF_VMIN) && v < c->vmin) ||
+           ((c->flags & CF_VMAX) && v > c->vmax);
+}
+
+/* CF conversion of n stored values of type T at src into dst (float or
+ * double, as OUT), counting masked values per cell into missing. */
+#define CF_CONVERT(SUF, T)                                                   \
+static void cf_##SUF(const struct cf *c, const T *src, uint64_t n,         \
+                     uint64_t ncell, int to_f32, void *dst,                  \
+                     uint64_t *missing)                                      \
+{                                                                            \
+    double scale = (c->flags & CF_SCALE) ? c->scale : 1.0;                   \
+    double add = (c->flags & CF_SCALE) ? c->offset : 0.0;                    \
+    uint64_t cell = 0;                                                       \
+    for (uint64_t i = 0; i < n; i++) {                                       \
+        double v = (double)src[i];                                           \
+        if (cf_masked(c, v)) {                                               \
+            missing[cell]++;                                                 \
+            v = NAN;                                                         \
+        } else if (c->flags & CF_SCALE) {                                    \
+            v = v * scale + add;                                             \
+        }                                                                    \
+        if (to_f32)                                                          \
+            ((float *)dst)[i] = (float)v;                                    \
+        else                                                                 \
+            ((double *)dst)[i] = v;                                          \
+        cell = cell + 1 == ncell ? 0 : cell + 1;                             \
+    }                                                                        \
+}
+
+CF_CONVERT(i8, int8_t)
+CF_CONVERT(u8, uint8_t)
+CF_CONVERT(i16, int16_t)
+CF_CONVERT(u16, uint16_t)
+CF_CONVERT(i32, int32_t)
+CF_CONVERT(u32, uint32_t)
+CF_CONVERT(i64, int64_t)
+CF_CONVERT(u64, uint64_t)
+CF_CONVERT(f32, float)
+CF_CONVERT(f64, double)
+
+static void cf_apply(const struct column *c, const void *src, uint64_t n,
+                     uint64_t ncell, void *dst, uint64_t *missing)
+{
+    const struct cf *cf = &c->d.cf;
+    int f = c->set.cfg.type == H5B_FLOAT32;
+    switch (c->d.type) {
+    case H5B_INT8: cf_i8(cf, src, n, ncell, f, dst, missing); break;
+    case H5B_UINT8: cf_u8(cf, src, n, ncell, f, dst, missing); break;
+    case H5B_INT16: cf_i16(cf, src, n, ncell, f, dst, missing); break;
+    case H5B_UINT16: cf_u16(cf, src, n, ncell, f, dst, missing); break;
+    case H5B_INT32: cf_i32(cf, src, n, ncell, f, dst, missing); break;
+    case H5B_UINT32: cf_u32(cf, src, n, ncell, f, dst, missing); break;
+    case H5B_INT64: cf_i64(cf, src, n, ncell, f, dst, missing); break;
+    case H5B_UINT64: cf_u64(cf, src, n, ncell, f, dst, missing); break;
+    case H5B_FLOAT32: cf_f32(cf, src, n, ncell, f, dst, missing); break;
+    case H5B_FLOAT64: cf_f64(cf, src, n, ncell, f, dst, missing); break;
+    }
+}
+
+/* The values column i's operators see for n elements at data: data
+ * itself when the column is the whole element, else scratch. */
+static int column_values(struct table *t, size_t i, const unsigned char *data,
+                         uint64_t n, uint64_t *missing, const void **out,
+                         struct h5b_error *err)
+{
+    const struct column *c = &t->col[i];
+    size_t size = h5b_type_size(c->d.type);
+    int direct = c->d.offset == 0 && t->elem_bytes == size;
+    if (direct && !c->d.cf.flags) {
+        *out = data;
+        return 0;
+    }
+    if (reserve(t, (size_t)n * 16, err) < 0)
+        return H5B_ERUN;
+    const unsigned char *vals = data;
+    if (!direct) {
+        gather(data, n, t->elem_bytes, c->d.offset, size, t->scratch);
+        vals = t->scratch;
+    }
+    if (c->d.cf.flags) {
+        cf_apply(c, vals, n, ncell_of(t), t->scratch + (size_t)n * 8,
+                 missing);
+        vals = t->scratch + (size_t)n * 8;
+    }
+    *out = vals;
+    return 0;
+}
+
+int table_reduce(struct table *t, const void *data, size_t nbytes,
+                 uint64_t first_record, struct table_partial *tp,
+                 struct h5b_error *err)
+{
+    size_t rec = (size_t)t->elem_bytes * (size_t)t->elems;
+    if (nbytes % rec != 0)
+        return err_set(err, H5B_ERUN, "partition of %zu bytes is not whole "
+                       "records of %zu bytes", nbytes, rec);
+    uint64_t n = nbytes / t->elem_bytes;
+    int rc = table_create(t, tp, err);
+    for (size_t i = 0; rc == 0 && i < t->ncol; i++) {
+        const void *vals = NULL;
+        const struct column *c = &t->col[i];
+        uint64_t *miss = tp->missing ? tp->missing + i * ncell_of(t) : NULL;
+        struct h5b_block blk = {NULL, 0, first_record};
+        rc = column_values(t, i, data, n, miss, &vals, err);
+        blk.data = vals;
+        blk.nrec = n / c->set.cfg.ncell;
+        if (rc == 0)
+            rc = opset_update(&c->set, &tp->p[i], &blk, err);
+    }
+    if (rc < 0)
+        table_destroy(t, tp);
+    return rc;
+}
+
+int table_merge(const struct table *t, struct table_partial *acc,
+                const struct table_partial *later, struct h5b_error *err)
+{
+    uint64_t nm = acc->missing ? t->ncol * ncell_of(t) : 0;
+    for (size_t i = 0; i < t->ncol; i++)
+        if (opset_merge(&t->col[i].set, &acc->p[i], &later->p[i], err) < 0)
+            return err_prefix(err, H5B_ERUN, "column %s", t->col[i].d.name);
+    for (uint64_t j = 0; j < nm; j++)
+        acc->missing[j] += later->missing[j];
+    return 0;
+}
+
+size_t table_encoded_size(const struct table *t,
+                          const struct table_partial *tp)
+{
+    size_t n = tp->missing ? 8 * (size_t)(t->ncol * ncell_of(t)) : 0;
+    for (size_t i = 0; i < t->ncol; i++)
+        n += 8 + opset_encoded_size(&t->col[i].set, &tp->p[i]);
+    return n;
+}
+
+int table_encode(const struct table *t, const struct table_partial *tp,
+                 unsigned char *buf, size_t len, struct h5b_error *err)
+{
+    size_t off = 0;
+    if (len != table_encoded_size(t, tp))
+        return err_set(err, H5B_ERUN, "table encode: buffer of %zu bytes",
+                       len);
+    for (size_t i = 0; i < t->ncol; i++) {
+        size_t n = opset_encoded_size(&t->col[i].set, &tp->p[i]);
+        h5b_put_u64(buf + off, n);
+        if (opset_encode(&t->col[i].set, &tp->p[i], buf + off + 8, n,
+                         err) < 0)
+            return err_prefix(err, H5B_ERUN, "column %s", t->col[i].d.name);
+        off += 8 + n;
+    }
+    for (uint64_t j = 0; tp->missing && j < t->ncol * ncell_of(t); j++)
+        h5b_put_u64(buf + off + 8 * j, tp->missing[j]);
+    return 0;
+}
+
+int table_decode(const struct table *t, struct table_partial *tp,
+                 const unsigned char *buf, size_t len, struct h5b_error *err)
+{
+    size_t off = 0;
+    for (size_t i = 0; i < t->ncol; i++) {
+        uint64_t n = len - off >= 8 ? h5b_get_u64(buf + off) : UINT64_MAX;
+        if (n > len - off - 8)
+            return err_set(err, H5B_ERUN, "partial of %zu bytes truncated "
+                           "at column %s", len, t->col[i].d.name);
+        if (opset_decode(&t->col[i].set, &tp->p[i], buf + off + 8,
+                         (size_t)n, err) < 0)
+            return err_prefix(err, H5B_ERUN, "column %s", t->col[i].d.name);
+        off += 8 + (size_t)n;
+    }
+    size_t nm = tp->missing ? (size_t)(t->ncol * ncell_of(t)) : 0;
+    if (len - off != 8 * nm)
+        return err_set(err, H5B_ERUN, "partial of %zu bytes has a bad "
+                       "missing-count section", len);
+    for (size_t j = 0; j < nm; j++)
+        tp->missing[j] = h5b_get_u64(buf + off + 8 * j);
+    return 0;
+}
+
+/* For a CF column: nan_count -= missing, and put missing_count. */
+static int put_missing(const struct column *c, const uint64_t *missing,
+                       struct results *rs, struct h5b_error *err)
+{
+    for (size_t i = 0; i < rs->n; i++) {
+        struct result *r = &rs->r[i];
+        if (strcmp(r->group, c->d.name) != 0 || strcmp(r->name, "nan_count"))
+            continue;
+        for (uint64_t j = 0; j < r->nelem; j++)
+            ((uint64_t *)r->data)[j] -= missing[j];
+    }
+    struct h5b_sink sink = results_sink(rs);
+    return sink.put(sink.ctx, "missing_count", H5B_UINT64,
+                    c->set.cfg.cell_rank, c->set.cfg.cell_dims, missing, err);
+}
+
+int table_finalize(const struct table *t, const struct table_partial *tp,
+                   struct results *rs, struct h5b_error *err)
+{
+    struct h5b_sink sink = results_sink(rs);
+    for (size_t i = 0; i < t->ncol; i++) {
+        const struct column *c = &t->col[i];
+        rs->group = c->d.name;
+        int rc = opset_finalize(&c->set, &tp->p[i], &sink, err);
+        if (rc == 0 && c->d.cf.flags)
+            rc = put_missing(c, tp->missing + i * ncell_of(t), rs, err);
+        if (rc < 0)
+            return err_prefix(err, rc, "column %s", c->d.name);
+    }
+    return 0;
+}

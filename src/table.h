@@ -1,0 +1,114 @@
+/* table.h -- the result columns of a record and the operators on each.
+ *
+ * A plain numeric dataset is a table of one column; a compound dataset
+ * (a PyTables or pandas table) has one column per selected numeric field.
+ * A record is `elems` elements of `elem_bytes` each (the trailing
+ * dimensions); a column is one typed field at `offset` in every element.
+ * Every column has its own opset and its results go to a group named
+ * after it.  Optionally a column applies CF conventions first: values
+ * equal to _FillValue or missing_value, or outside valid_min/valid_max,
+ * are skipped and counted in missing_count; scale_factor and add_offset
+ * turn packed integers into float64.
+ *
+ * A table partial holds one opset partial per column plus the per-cell
+ * missing counts of CF columns.  No MPI, no HDF5.
+ */
+#ifndef H5B_TABLE_H
+#define H5B_TABLE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "h5batch/operator.h"
+#include "op.h"
+#include "results.h"
+
+#define TABLE_MAX_COLUMNS 256
+#define TABLE_NAME_MAX 128
+
+/* CF attributes present on a column. */
+enum cf_flag {
+    CF_FILL = 1, CF_MISSING = 2, CF_VMIN = 4, CF_VMAX = 8, CF_SCALE = 16
+};
+
+struct cf {
+    unsigned flags;         /* 0: no CF processing */
+    double fill, missing, vmin, vmax;   /* compared in stored units */
+    double scale, offset;   /* value = stored * scale + offset */
+};
+
+/* What a column is, as the input describes it and SETUP carries it. */
+struct column_desc {
+    char name[TABLE_NAME_MAX];
+    h5b_type type;          /* as stored in the record, native order */
+    uint32_t offset;        /* byte offset within one element */
+    struct cf cf;
+};
+
+struct column {
+    struct column_desc d;
+    struct opset set;       /* cfg.type is what the operators see */
+};
+
+struct table {
+    uint32_t elem_bytes;    /* bytes of one element */
+    uint64_t elems;         /* elements per record */
+    size_t ncol;
+    struct column *col;
+    /* Scratch for extracted columns, grown as needed. */
+    unsigned char *scratch;
+    size_t scratch_cap;
+};
+
+struct table_partial {
+    struct partial *p;      /* one per column */
+    uint64_t *missing;      /* ncol * ncell, for CF columns */
+};
+
+/* The type the operators see for a column of type t with CF c. */
+h5b_type table_value_type(h5b_type t, const struct cf *c);
+
+/* Start an empty table for elements of elem_bytes, elems per record. */
+int table_init(struct table *t, uint32_t elem_bytes, uint64_t elems,
+               struct h5b_error *err);
+
+/* Add column d; shape gives ncell, cell shape and the argument lookup
+ * (its type is replaced by the column's value type); outputs are the
+ * requested output names (kept alive by the caller). */
+int table_add(struct table *t, const struct column_desc *d,
+              const struct h5b_op_config *shape, const char *const *outputs,
+              struct h5b_error *err);
+
+void table_free(struct table *t);
+
+/* Create an empty partial (all columns). */
+int table_create(const struct table *t, struct table_partial *tp,
+                 struct h5b_error *err);
+
+void table_destroy(const struct table *t, struct table_partial *tp);
+
+/* Create tp and reduce nbytes of whole records into it. */
+int table_reduce(struct table *t, const void *data, size_t nbytes,
+                 uint64_t first_record, struct table_partial *tp,
+                 struct h5b_error *err);
+
+/* acc := acc (+) later, later covering the records right after acc's. */
+int table_merge(const struct table *t, struct table_partial *acc,
+                const struct table_partial *later, struct h5b_error *err);
+
+size_t table_encoded_size(const struct table *t,
+                          const struct table_partial *tp);
+
+int table_encode(const struct table *t, const struct table_partial *tp,
+                 unsigned char *buf, size_t len, struct h5b_error *err);
+
+/* Decode into a created partial; every length is checked. */
+int table_decode(const struct table *t, struct table_partial *tp,
+                 const unsigned char *buf, size_t len, struct h5b_error *err);
+
+/* Write every column's results into rs, one group per column, with
+ * missing_count beside count for CF columns. */
+int table_finalize(const struct table *t, const struct table_partial *tp,
+                   struct results *rs, struct h5b_error *err);
+
+#endif
