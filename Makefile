@@ -40,7 +40,8 @@ DEB_PKGS  := openmpi-bin libopenmpi-dev libhdf5-dev hdf5-tools libinih-dev \
 
 # ---- sources --------------------------------------------------------------
 # Logic modules: no MPI, no HDF5; unit-tested without mpirun.
-LOGIC     := err job plan wire op op_moments table results summary progress cli
+LOGIC     := err job plan wire op op_moments op_hist op_quantile table results \
+             summary progress cli
 # Modules that talk to HDF5 or MPI.
 SYSTEM    := h5util srctype source output transport worker master run
 OBJS      := $(addprefix $(BUILD)/obj/,$(addsuffix .o,$(LOGIC) $(SYSTEM)))
@@ -123,3 +124,6 @@ install: all
 
 clean:
 	rm -rf build
+
+# ---- more suites, each in its own fragment --------------------------------
+-include tests/fuzz/fuzz.mk tests/slurm/slurm.mk tests/bench/bench.mk

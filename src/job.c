@@ -215,7 +215,7 @@ static int check_bins(const char *v, char *why, size_t n)
  * count, or -1 if anything is not a finite number. */
 static int parse_numbers(const char *v, double *out, int max)
 {
-    char buf[1024];
+    char buf[4096];
     int k = 0;
     if (strlen(v) >= sizeof buf)
         return -1;
@@ -237,7 +237,7 @@ static int check_range(const char *v, char *why, size_t n)
     double r[2];
     if (strcmp(v, "auto") == 0)
         return 0;
-    if (parse_numbers(v, r, 2) == 2 && r[0] < r[1])
+    if (parse_numbers(v, r, 2) == 2 && r[0] < r[1] && isfinite(r[1] - r[0]))
         return 0;
     snprintf(why, n, "'%s' is not 'auto' or two numbers LO, HI with "
              "LO < HI", v);
@@ -261,9 +261,9 @@ static int check_quantiles(const char *v, char *why, size_t n)
 static int check_accuracy(const char *v, char *why, size_t n)
 {
     double a;
-    if (parse_numbers(v, &a, 1) == 1 && a > 0.0 && a < 0.5)
+    if (parse_numbers(v, &a, 1) == 1 && a >= 1e-6 && a < 0.5)
         return 0;
-    snprintf(why, n, "'%s' is not a number in (0, 0.5)", v);
+    snprintf(why, n, "'%s' is not a number in [1e-6, 0.5)", v);
     return -1;
 }
 
@@ -479,17 +479,22 @@ done:
     return rc;
 }
 
-int job_load(struct job *job, const char *path, struct h5b_error *err)
+int job_parse_text(struct job *job, const char *path, const char *text,
+                   size_t len, struct h5b_error *err)
 {
-    size_t len = 0;
     int line = 0;
     struct parse_ctx ctx = {.job = job};
+    free(job->path);
+    free(job->text);
     job->path = strdup(path);
-    if (!job->path)
+    job->text = malloc(len + 1);
+    if (!job->path || !job->text)
         return err_set(err, H5B_ERUN, "out of memory");
-    int rc = read_text(path, &job->text, &len, err);
-    if (rc < 0)
-        return rc;
+    memcpy(job->text, text, len);
+    job->text[len] = '\0';
+    if (len > JOB_MAX_TEXT)
+        return err_set(err, H5B_EINPUT, "%s: job file larger than 1 MiB",
+                       path);
     if (scan_text(job->text, len, &line, err) < 0)
         return err_prefix(err, H5B_EINPUT, "%s:%d", path, line);
     line = ini_parse_string(job->text, on_key, &ctx);
@@ -505,6 +510,17 @@ int job_load(struct job *job, const char *path, struct h5b_error *err)
     return 0;
 }
 
+int job_load(struct job *job, const char *path, struct h5b_error *err)
+{
+    size_t len = 0;
+    char *text = NULL;
+    int rc = read_text(path, &text, &len, err);
+    if (rc == 0)
+        rc = job_parse_text(job, path, text, len, err);
+    free(text);
+    return rc;
+}
+
 /* The job file's name without directory or extension. */
 static void file_stem(const char *path, char *out, size_t n)
 {
@@ -516,7 +532,20 @@ static void file_stem(const char *path, char *out, size_t n)
         *dot = '\0';
 }
 
-/* Split the ops list into job->ops, dropping repeats. */
+/* Add output `name` to job->ops (n of them so far) unless present. */
+static size_t add_op(struct job *job, size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(job->ops[i], name) == 0)
+            return n;
+    if (n == JOB_MAX_OPS)
+        return n;
+    job->ops[n] = name;
+    return n + 1;
+}
+
+/* Split the ops list into job->ops, dropping repeats; giving a histogram
+ * or quantile key asks for that operator too. */
 static int split_ops(struct job *job, struct h5b_error *err)
 {
     size_t n = 0;
@@ -526,13 +555,14 @@ static int split_ops(struct job *job, struct h5b_error *err)
         return err_set(err, H5B_ERUN, "out of memory");
     for (char *save = NULL, *t = strtok_r(job->ops_buf, LIST_SEPARATORS,
                                           &save);
-         t && n < JOB_MAX_OPS; t = strtok_r(NULL, LIST_SEPARATORS, &save)) {
-        size_t i = 0;
-        while (i < n && strcmp(job->ops[i], t) != 0)
-            i++;
-        if (i == n)
-            job->ops[n++] = t;
-    }
+         t; t = strtok_r(NULL, LIST_SEPARATORS, &save))
+        n = add_op(job, n, t);
+    if (job_get(job, "reduce", "histogram_bins") ||
+        job_get(job, "reduce", "histogram_range"))
+        n = add_op(job, n, "histogram");
+    if (job_get(job, "reduce", "quantiles") ||
+        job_get(job, "reduce", "quantile_accuracy"))
+        n = add_op(job, n, "quantiles");
     job->ops[n] = NULL;
     return 0;
 }

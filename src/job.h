@@ -54,6 +54,12 @@ struct job {
  * case. */
 int job_load(struct job *job, const char *path, struct h5b_error *err);
 
+/* Parse len bytes of job-file text (which may hold NUL bytes: they are
+ * an error) as if read from path (used in messages).  job_free() is
+ * needed in every case. */
+int job_parse_text(struct job *job, const char *path, const char *text,
+                   size_t len, struct h5b_error *err);
+
 /* Apply one entry, validating it; origin names where it came from for
  * messages (e.g. "--set").  A later entry replaces an earlier one. */
 int job_apply(struct job *job, const char *section, const char *key,

@@ -48,6 +48,22 @@ struct master {
     struct tr_buf in;
 };
 
+/* The table for partition part: the short last tile has its own. */
+static struct table *table_of(const struct master_args *a,
+                              const struct partition *part)
+{
+    return a->plan->ntiles > 1 && part->ncols != a->plan->tile_width
+           ? a->tables[1] : a->tables[0];
+}
+
+/* The table for partition number index. */
+static struct table *table_at(const struct master_args *a, uint64_t index)
+{
+    struct partition part;
+    plan_get(a->plan, index, &part);
+    return table_of(a, &part);
+}
+
 /* Merge every partial that is next in order. */
 static int merge_ready(struct master *m, struct h5b_error *err)
 {
@@ -55,13 +71,14 @@ static int merge_ready(struct master *m, struct h5b_error *err)
     while (m->merged < a->plan->nparts && m->win[m->merged % m->W].have) {
         struct pend *pd = &m->win[m->merged % m->W];
         struct partition part;
-        int rc = table_merge(a->table, m->acc, &pd->p, err);
-        table_destroy(a->table, &pd->p);
+        plan_get(a->plan, m->merged, &part);
+        int rc = table_merge(table_of(a, &part), &m->acc[part.tile], &pd->p,
+                             err);
+        table_destroy(table_of(a, &part), &pd->p);
         pd->have = 0;
         if (rc < 0)
             return rc;
-        plan_get(a->plan, m->merged, &part);
-        m->done_bytes += part.count * a->plan->record_bytes;
+        m->done_bytes += part.bytes;
         m->merged++;
         progress_update(a->prog, m->merged, m->done_bytes);
     }
@@ -84,11 +101,12 @@ static int on_result(struct master *m, int from, struct h5b_error *err)
     if (rc < 0)
         return rc;
     struct pend *pd = &m->win[idx % m->W];
-    rc = table_create(m->a->table, &pd->p, err);
+    struct table *t = table_at(m->a, idx);
+    rc = table_create(t, &pd->p, err);
     if (rc == 0)
-        rc = table_decode(m->a->table, &pd->p, state, n, err);
+        rc = table_decode(t, &pd->p, state, n, err);
     if (rc < 0) {
-        table_destroy(m->a->table, &pd->p);
+        table_destroy(t, &pd->p);
         return err_prefix(err, H5B_ERUN, "partial from rank %d", from);
     }
     pd->have = 1;
@@ -150,9 +168,11 @@ static int stage(struct master *m, struct h5b_error *err)
                        "partition buffer", m->slot_bytes);
     plan_get(a->plan, m->next_read, &part);
     struct wire_work wk = {part.index, part.global_start, part.count,
-                           part.count * a->plan->record_bytes, NULL};
+                           a->plan->ntiles > 1 ? part.ncols : 0, part.bytes,
+                           NULL};
     wire_encode_work(m->slot[s].buf, &wk);
     int rc = source_read(a->src, part.file, part.start, part.count,
+                         part.col0, wk.ncols,
                          m->slot[s].buf + WIRE_WORK_HEADER, err);
     if (rc < 0)
         return rc;
@@ -229,7 +249,9 @@ static void master_free(struct master *m)
         free(m->slot[s].buf);
     for (uint64_t i = 0; m->win && i < m->W; i++)
         if (m->win[i].have)
-            table_destroy(m->a->table, &m->win[i].p);
+            table_destroy(table_at(m->a, m->merged + ((i + m->W -
+                                                      m->merged % m->W) %
+                                                     m->W)), &m->win[i].p);
     free(m->slot);
     free(m->out);
     free(m->win);
@@ -243,8 +265,7 @@ static int run_distributed(const struct master_args *a, struct table_partial *ac
 {
     struct master m = {.a = a, .staged = -1, .acc = acc};
     m.nslots = a->nworkers * a->prefetch + 1;
-    m.slot_bytes = WIRE_WORK_HEADER + a->plan->max_part_records *
-                                      a->plan->record_bytes;
+    m.slot_bytes = WIRE_WORK_HEADER + a->plan->max_part_bytes;
     m.W = (uint64_t)m.nslots * 4 < 16 ? 16 : (uint64_t)m.nslots * 4;
     m.slot = calloc((size_t)m.nslots, sizeof *m.slot);
     m.out = calloc((size_t)a->nworkers, sizeof *m.out);
@@ -257,7 +278,9 @@ static int run_distributed(const struct master_args *a, struct table_partial *ac
         m.slot[s].req = MPI_REQUEST_NULL;
     if (rc == 0)
         rc = drive(&m, err);
-    int src = shutdown_workers(&m, H5B_EXIT_CODE(rc), err);
+    int32_t status = rc < 0 ? H5B_EXIT_CODE(rc) : a->more ? WIRE_STOP_MORE
+                                                        : 0;
+    int src = shutdown_workers(&m, status, err);
     master_free(&m);
     return rc < 0 ? rc : src;
 }
@@ -266,7 +289,7 @@ static int run_distributed(const struct master_args *a, struct table_partial *ac
 static int run_solo(const struct master_args *a, struct table_partial *acc,
                     struct h5b_error *err)
 {
-    size_t bytes = a->plan->max_part_records * a->plan->record_bytes;
+    size_t bytes = a->plan->max_part_bytes;
     unsigned char *buf = malloc(bytes ? bytes : 1);
     uint64_t done_bytes = 0;
     int rc = buf ? 0 : err_set(err, H5B_ERUN, "out of memory for a "
@@ -274,32 +297,61 @@ static int run_solo(const struct master_args *a, struct table_partial *acc,
     for (uint64_t i = 0; rc == 0 && i < a->plan->nparts; i++) {
         struct partition part;
         struct table_partial p;
-        size_t n;
         plan_get(a->plan, i, &part);
-        n = part.count * a->plan->record_bytes;
-        rc = source_read(a->src, part.file, part.start, part.count, buf, err);
+        struct table *t = table_of(a, &part);
+        rc = source_read(a->src, part.file, part.start, part.count,
+                         part.col0, a->plan->ntiles > 1 ? part.ncols : 0,
+                         buf, err);
         if (rc == 0)
-            rc = table_reduce(a->table, buf, n, part.global_start, &p, err);
+            rc = table_reduce(t, buf, part.bytes, part.global_start, &p, err);
         if (rc == 0) {
-            rc = table_merge(a->table, acc, &p, err);
-            table_destroy(a->table, &p);
+            rc = table_merge(t, &acc[part.tile], &p, err);
+            table_destroy(t, &p);
         }
-        done_bytes += n;
+        done_bytes += part.bytes;
         progress_update(a->prog, i + 1, done_bytes);
     }
     free(buf);
     return rc;
 }
 
+/* The table of tile t. */
+static struct table *tile_table(const struct master_args *a, uint64_t t)
+{
+    int last = a->plan->ntiles > 1 && t == a->plan->ntiles - 1 &&
+               a->plan->dim1 % a->plan->tile_width;
+    return a->tables[last];
+}
+
+/* Create one empty accumulator per tile; on failure none is left. */
+static int create_accs(const struct master_args *a, struct table_partial *acc,
+                       struct h5b_error *err)
+{
+    int rc = 0;
+    uint64_t t = 0;
+    for (; rc == 0 && t < a->plan->ntiles; t++)
+        rc = table_create(tile_table(a, t), &acc[t], err);
+    if (rc < 0)
+        master_free_accs(a, acc, t - 1);
+    return rc;
+}
+
+void master_free_accs(const struct master_args *a, struct table_partial *acc,
+                      uint64_t n)
+{
+    for (uint64_t t = 0; t < n; t++)
+        table_destroy(tile_table(a, t), &acc[t]);
+}
+
 int master_run(const struct master_args *a, struct table_partial *acc,
                struct h5b_error *err)
 {
-    int rc = table_create(a->table, acc, err);
+    int rc = create_accs(a, acc, err);
     if (a->nworkers)
         rc = run_distributed(a, acc, rc, err);
     else if (rc == 0)
         rc = run_solo(a, acc, err);
     if (rc < 0)
-        table_destroy(a->table, acc);
+        master_free_accs(a, acc, a->plan->ntiles);
     return rc;
 }

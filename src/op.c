@@ -14,6 +14,8 @@
 
 static const h5b_operator *const registry[] = {
     &op_moments,
+    &op_hist,
+    &op_quantile,
 };
 
 #define NREGISTRY (sizeof registry / sizeof registry[0])

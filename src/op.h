@@ -17,8 +17,13 @@
 
 #define OPSET_MAX 16
 
+/* Most memory the counts of one column's histogram may take. */
+#define OP_HIST_MAX_BYTES ((uint64_t)256 << 20)
+
 /* Built-in operators. */
 extern const h5b_operator op_moments;
+extern const h5b_operator op_hist;
+extern const h5b_operator op_quantile;
 
 /* The operator that provides output `name` (e.g. "mean"), or NULL. */
 const h5b_operator *op_find_output(const char *name);

@@ -424,8 +424,7 @@ static int put_f64(const struct moments *m, const struct h5b_sink *sink,
         return h5b_fail(err, "out of memory writing %s", name);
     for (uint64_t j = 0; j < m->ncell; j++)
         v[j] = f(m, &m->c[j]);
-    int rc = sink->put(sink->ctx, name, H5B_FLOAT64, m->cfg->cell_rank,
-                       m->cfg->cell_dims, v, err);
+    int rc = sink->put_cells(sink->ctx, name, H5B_FLOAT64, 0, NULL, v, err);
     free(v);
     return rc;
 }
@@ -489,8 +488,8 @@ static int put_extreme(const struct moments *m, const struct h5b_sink *sink,
             e.f = NAN;
         narrow(out, v, j, e);
     }
-    int rc = sink->put(sink->ctx, is_max ? "max" : "min", out,
-                       m->cfg->cell_rank, m->cfg->cell_dims, v, err);
+    int rc = sink->put_cells(sink->ctx, is_max ? "max" : "min", out, 0,
+                             NULL, v, err);
     free(v);
     return rc;
 }
@@ -505,13 +504,12 @@ static int put_counts(const struct moments *m, const struct h5b_sink *sink,
         return h5b_fail(err, "out of memory writing count");
     for (uint64_t j = 0; j < m->ncell; j++)
         v[j] = m->c[j].n;
-    rc = sink->put(sink->ctx, "count", H5B_UINT64, m->cfg->cell_rank,
-                   m->cfg->cell_dims, v, err);
+    rc = sink->put_cells(sink->ctx, "count", H5B_UINT64, 0, NULL, v, err);
     if (rc == 0 && is_float(m->cfg->type)) {
         for (uint64_t j = 0; j < m->ncell; j++)
             v[j] = m->c[j].nan;
-        rc = sink->put(sink->ctx, "nan_count", H5B_UINT64,
-                       m->cfg->cell_rank, m->cfg->cell_dims, v, err);
+        rc = sink->put_cells(sink->ctx, "nan_count", H5B_UINT64, 0, NULL, v,
+                             err);
     }
     free(v);
     return rc;

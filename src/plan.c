@@ -23,12 +23,52 @@ static uint64_t per_part(uint64_t record_bytes, uint64_t chunk0,
     return want < cap ? want : cap;
 }
 
+/* Choose the tile width along dim 1: whole records unless fewer than
+ * PLAN_TILE_MIN_ROWS of them fit the target. */
+static void choose_tiles(struct plan *p, const struct plan_tiling *tiling,
+                         uint64_t target)
+{
+    p->ntiles = 1;
+    p->dim1 = 1;
+    p->tile_width = 1;
+    if (!tiling || tiling->dim1 < 2 ||
+        target / p->record_bytes >= PLAN_TILE_MIN_ROWS)
+        return;
+    uint64_t inner = p->record_bytes / tiling->dim1;
+    uint64_t w = target / (PLAN_TILE_MIN_ROWS * inner);
+    uint64_t c = tiling->chunk1;
+    w = w ? w : 1;
+    if (c && c < tiling->dim1)
+        w = w > c ? w / c * c : c;
+    if (w >= tiling->dim1)
+        return;
+    p->dim1 = tiling->dim1;
+    p->tile_width = w;
+    p->ntiles = (tiling->dim1 + w - 1) / w;
+}
+
+/* The target for a tiled partition: at least PLAN_TILE_MIN_ROWS rows
+ * (rounded up to whole chunks), even if that exceeds the target. */
+static uint64_t tile_target(uint64_t unit, uint64_t chunk0, uint64_t target)
+{
+    uint64_t rows = PLAN_TILE_MIN_ROWS;
+    if (chunk0)
+        rows = (rows + chunk0 - 1) / chunk0 * chunk0;
+    return rows * unit > target ? rows * unit : target;
+}
+
 int plan_build(struct plan *p, const uint64_t *nrec, const uint64_t *chunk0,
                size_t nfiles, uint64_t record_bytes, uint64_t target,
-               uint64_t max_bytes, struct h5b_error *err)
+               uint64_t max_bytes, const struct plan_tiling *tiling,
+               struct h5b_error *err)
 {
     memset(p, 0, sizeof *p);
-    if (record_bytes == 0 || record_bytes > max_bytes)
+    p->record_bytes = record_bytes;
+    if (record_bytes)
+        choose_tiles(p, tiling, target);
+    uint64_t unit = p->ntiles > 1 ? record_bytes / p->dim1 * p->tile_width
+                                  : record_bytes;
+    if (unit == 0 || unit > max_bytes)
         return err_set(err, H5B_EINPUT, "a record of %llu bytes does not fit "
                        "in one message (at most %llu bytes)",
                        (unsigned long long)record_bytes,
@@ -37,19 +77,21 @@ int plan_build(struct plan *p, const uint64_t *nrec, const uint64_t *chunk0,
     if (!p->file)
         return err_set(err, H5B_ERUN, "out of memory for the plan");
     p->nfiles = nfiles;
-    p->record_bytes = record_bytes;
     for (size_t i = 0; i < nfiles; i++) {
         struct plan_file *f = &p->file[i];
         f->nrec = nrec[i];
-        f->per_part = per_part(record_bytes, chunk0[i], target, max_bytes);
+        f->per_part = per_part(unit, chunk0[i], p->ntiles > 1
+                               ? tile_target(unit, chunk0[i], target) : target,
+                               max_bytes);
         f->first_part = p->nparts;
         f->first_record = p->nrec;
-        p->nparts += (f->nrec + f->per_part - 1) / f->per_part;
+        p->nparts += (f->nrec + f->per_part - 1) / f->per_part * p->ntiles;
         p->nrec += f->nrec;
         uint64_t most = f->nrec < f->per_part ? f->nrec : f->per_part;
         if (most > p->max_part_records)
             p->max_part_records = most;
     }
+    p->max_part_bytes = p->max_part_records * unit;
     return 0;
 }
 
@@ -69,10 +111,16 @@ void plan_get(const struct plan *p, uint64_t index, struct partition *out)
     uint64_t k = index - f->first_part;
     out->index = index;
     out->file = lo;
-    out->start = k * f->per_part;
+    out->start = k / p->ntiles * f->per_part;
     out->count = f->nrec - out->start < f->per_part ? f->nrec - out->start
                                                      : f->per_part;
     out->global_start = f->first_record + out->start;
+    out->tile = k % p->ntiles;
+    out->col0 = out->tile * p->tile_width;
+    out->ncols = p->ntiles == 1 ? p->dim1
+                 : p->dim1 - out->col0 < p->tile_width ? p->dim1 - out->col0
+                                                       : p->tile_width;
+    out->bytes = out->count * (p->record_bytes / p->dim1) * out->ncols;
 }
 
 void plan_free(struct plan *p)

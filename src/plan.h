@@ -5,8 +5,14 @@
  * chunked (so no chunk is read by two partitions).  The plan depends only
  * on the files' record counts, chunking, the record size and the target --
  * never on the number of ranks.  It stores O(files) numbers: partition i is
- * computed from its index, so ten million partitions cost nothing.  No MPI,
- * no HDF5.
+ * computed from its index, so ten million partitions cost nothing.
+ *
+ * Records with many cells (a time step of a large lat x lon field) are
+ * also split along dim 1 into tiles, so that a partition holds at least
+ * PLAN_TILE_MIN_ROWS records and its partial state -- tens of bytes per
+ * cell -- stays small next to its data.  Tiles are chunk-aligned along
+ * dim 1 too.  Partition index = row block * ntiles + tile, per file.  No
+ * MPI, no HDF5.
  */
 #ifndef H5B_PLAN_H
 #define H5B_PLAN_H
@@ -18,6 +24,17 @@
 
 /* Largest payload one partition message may carry: MPI counts are int. */
 #define PLAN_MAX_MESSAGE ((uint64_t)0x7fffffff - 4096)
+
+/* Fewest records a tiled partition aims for: with 8-byte values and a
+ * 72-byte moments state per cell, a tile's state is then at most about a
+ * seventh of its data. */
+#define PLAN_TILE_MIN_ROWS 64
+
+/* How records may be split along dim 1 (NULL: never). */
+struct plan_tiling {
+    uint64_t dim1;          /* length of dim 1 */
+    uint64_t chunk1;        /* chunk length along dim 1; 0 if contiguous */
+};
 
 struct plan_file {
     uint64_t nrec;          /* records in the file */
@@ -33,6 +50,10 @@ struct plan {
     uint64_t nrec;          /* records over all files */
     uint64_t record_bytes;
     uint64_t max_part_records;
+    uint64_t max_part_bytes;
+    uint64_t ntiles;        /* tiles per record; 1 when not split */
+    uint64_t tile_width;    /* along dim 1 (the last tile may be short) */
+    uint64_t dim1;          /* 1 when not split */
 };
 
 struct partition {
@@ -41,15 +62,21 @@ struct partition {
     uint64_t start;         /* first record within the file */
     uint64_t count;         /* records */
     uint64_t global_start;  /* first record over all files */
+    uint64_t tile;          /* tile index */
+    uint64_t col0, ncols;   /* its range along dim 1 */
+    uint64_t bytes;         /* of data */
 };
 
 /* Build a plan for nfiles files with nrec[i] records and chunk0[i] records
  * per chunk along dim 0 (0 for contiguous).  target is the partition size
- * in bytes, max_bytes the largest a partition may be.  A record larger
- * than max_bytes is an error.  On failure p holds nothing. */
+ * in bytes, max_bytes the largest a partition may be.  With tiling
+ * (non-NULL), records of fewer than PLAN_TILE_MIN_ROWS per target are
+ * split along dim 1.  A partition larger than max_bytes is an error.  On
+ * failure p holds nothing. */
 int plan_build(struct plan *p, const uint64_t *nrec, const uint64_t *chunk0,
                size_t nfiles, uint64_t record_bytes, uint64_t target,
-               uint64_t max_bytes, struct h5b_error *err);
+               uint64_t max_bytes, const struct plan_tiling *tiling,
+               struct h5b_error *err);
 
 /* Partition number index (< p->nparts) into *out. */
 void plan_get(const struct plan *p, uint64_t index, struct partition *out);

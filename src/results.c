@@ -5,16 +5,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int results_put(void *ctx, const char *name, h5b_type type, int rank,
-                       const uint64_t *dims, const void *data,
-                       struct h5b_error *err)
+/* Append a result of the given shape to rs: a copy of data, or zeros
+ * when data is NULL.  *out (if non-NULL) gets the new result. */
+static int append(struct results *rs, const char *group, const char *name,
+                  h5b_type type, int per_cell, int rank,
+                  const uint64_t *dims, const void *data,
+                  struct result **out, struct h5b_error *err)
 {
-    struct results *rs = ctx;
     uint64_t nelem = 1;
     if (rank < 0 || rank > H5B_MAX_RANK || !h5b_type_size(type))
         return h5b_fail(err, "result '%s': bad rank or type", name);
     for (int d = 0; d < rank; d++)
-        if (__builtin_mul_overflow(nelem, dims[d], &nelem))
+        if (__builtin_mul_overflow(nelem, dims[d], &nelem) ||
+            nelem > SIZE_MAX / 8)
             return h5b_fail(err, "result '%s': size overflows", name);
     struct result *grown = realloc(rs->r, (rs->n + 1) * sizeof *grown);
     if (!grown)
@@ -23,39 +26,104 @@ static int results_put(void *ctx, const char *name, h5b_type type, int rank,
     struct result *r = &rs->r[rs->n];
     memset(r, 0, sizeof *r);
     size_t bytes = (size_t)nelem * h5b_type_size(type);
-    r->group = strdup(rs->group ? rs->group : "results");
+    r->group = strdup(group ? group : "results");
     r->name = strdup(name);
-    r->data = malloc(bytes ? bytes : 1);
+    r->data = data ? malloc(bytes ? bytes : 1) : calloc(bytes ? bytes : 1, 1);
     if (!r->group || !r->name || !r->data) {
         free(r->group);
         free(r->name);
         free(r->data);
         return h5b_fail(err, "out of memory for result '%s'", name);
     }
-    memcpy(r->data, data, bytes);
+    if (data)
+        memcpy(r->data, data, bytes);
     r->type = type;
+    r->per_cell = per_cell;
     r->rank = rank;
     r->nelem = nelem;
     for (int d = 0; d < rank; d++)
         r->dims[d] = dims[d];
     rs->n++;
+    if (out)
+        *out = r;
     return 0;
+}
+
+static int results_put(void *ctx, const char *name, h5b_type type, int rank,
+                       const uint64_t *dims, const void *data,
+                       struct h5b_error *err)
+{
+    struct results *rs = ctx;
+    return append(rs, rs->group, name, type, 0, rank, dims, data, NULL, err);
+}
+
+static int results_put_cells(void *ctx, const char *name, h5b_type type,
+                             int extra_rank, const uint64_t *extra_dims,
+                             const void *data, struct h5b_error *err)
+{
+    struct results *rs = ctx;
+    uint64_t dims[H5B_MAX_RANK];
+    int rank = rs->cell_rank + extra_rank;
+    if (extra_rank < 0 || rank > H5B_MAX_RANK)
+        return h5b_fail(err, "result '%s': more than %d dimensions", name,
+                        H5B_MAX_RANK);
+    memcpy(dims, rs->cell_dims, (size_t)rs->cell_rank * sizeof *dims);
+    for (int d = 0; d < extra_rank; d++)
+        dims[rs->cell_rank + d] = extra_dims[d];
+    return append(rs, rs->group, name, type, 1, rank, dims, data, NULL, err);
 }
 
 struct h5b_sink results_sink(struct results *rs)
 {
-    struct h5b_sink s = {.ctx = rs, .put = results_put};
+    struct h5b_sink s = {.ctx = rs, .put_cells = results_put_cells,
+                         .put = results_put};
     return s;
 }
 
-const struct result *results_find(const struct results *rs,
-                                  const char *group, const char *name)
+/* The result group/name in rs, mutable, or NULL. */
+static struct result *find(struct results *rs, const char *group,
+                           const char *name)
 {
     for (size_t i = 0; i < rs->n; i++)
         if (strcmp(rs->r[i].group, group) == 0 &&
             strcmp(rs->r[i].name, name) == 0)
             return &rs->r[i];
     return NULL;
+}
+
+int results_stitch(struct results *rs, const struct results *tile,
+                   uint64_t col0, uint64_t dim1, struct h5b_error *err)
+{
+    for (size_t i = 0; i < tile->n; i++) {
+        const struct result *t = &tile->r[i];
+        struct result *r = find(rs, t->group, t->name);
+        if (!t->per_cell || t->rank == 0) {
+            if (!r && append(rs, t->group, t->name, t->type, 0, t->rank,
+                             t->dims, t->data, NULL, err) < 0)
+                return -1;
+            continue;
+        }
+        uint64_t dims[H5B_MAX_RANK];
+        memcpy(dims, t->dims, sizeof dims);
+        dims[0] = dim1;
+        if (!r && append(rs, t->group, t->name, t->type, 1, t->rank, dims,
+                         NULL, &r, err) < 0)
+            return -1;
+        if (r->rank != t->rank || r->type != t->type || col0 > dim1 ||
+            t->dims[0] > dim1 - col0)
+            return h5b_fail(err, "result '%s/%s': tiles disagree", t->group,
+                            t->name);
+        size_t row = (size_t)(t->nelem / t->dims[0]) * h5b_type_size(t->type);
+        memcpy((unsigned char *)r->data + col0 * row, t->data,
+               (size_t)t->dims[0] * row);
+    }
+    return 0;
+}
+
+const struct result *results_find(const struct results *rs,
+                                  const char *group, const char *name)
+{
+    return find((struct results *)rs, group, name);
 }
 
 double results_value(const struct result *r, uint64_t j)

@@ -16,6 +16,7 @@
 struct result {
     char *group, *name;     /* name may contain '/' */
     h5b_type type;
+    int per_cell;           /* leading dims are the cell shape */
     int rank;
     uint64_t dims[H5B_MAX_RANK];
     uint64_t nelem;
@@ -26,10 +27,19 @@ struct results {
     struct result *r;
     size_t n;
     const char *group;      /* group for the next put(); caller-owned */
+    int cell_rank;          /* cell shape for put_cells(); caller-set */
+    uint64_t cell_dims[H5B_MAX_RANK];
 };
 
-/* A sink whose put() appends a copy to rs under rs->group. */
+/* A sink that appends a copy of each result to rs under rs->group. */
 struct h5b_sink results_sink(struct results *rs);
+
+/* Copy the results of one tile of cells into rs.  A tile covers indices
+ * [col0, col0 + w) of the first cell dimension, whose full length is
+ * dim1; per-cell results are placed at their offset in arrays of the full
+ * shape (created on first use), others are taken from the first tile. */
+int results_stitch(struct results *rs, const struct results *tile,
+                   uint64_t col0, uint64_t dim1, struct h5b_error *err);
 
 /* The result group/name, or NULL. */
 const struct result *results_find(const struct results *rs,

@@ -10,6 +10,7 @@
  */
 #include "run.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,9 +32,6 @@
 #include "wire.h"
 #include "worker.h"
 
-/* SETUP status telling workers to exit 0 without running (--help,
- * --version, --dry-run). */
-#define SETUP_EXIT_OK 1000
 
 struct prep {
     struct cli cli;
@@ -42,7 +40,8 @@ struct prep {
     size_t nfiles;
     struct source src;
     struct plan plan;
-    struct table table;
+    struct table table[2];  /* whole records or full tiles; short last tile */
+    struct h5b_op_config shape; /* of whole records */
 };
 
 static const char *reduce_arg(const struct h5b_op_config *cfg,
@@ -69,23 +68,101 @@ static void op_shape(struct h5b_op_config *cfg, const struct job *job,
     }
 }
 
-/* The table of columns with their operators (rank 0 and workers). */
+/* The table of columns with their operators for records of `elems`
+ * elements shaped like `shape`, or for tiles of `width` indices along the
+ * first cell dimension of length dim1 (width 0: whole records). */
 static int build_table(struct table *t, uint32_t elem_bytes, uint64_t elems,
                        const struct column_desc *cols, size_t ncol,
-                       const struct h5b_op_config *shape,
-                       const char *const *ops, struct h5b_error *err)
+                       const struct h5b_op_config *shape, uint64_t width,
+                       uint64_t dim1, const char *const *ops,
+                       struct h5b_error *err)
 {
+    struct h5b_op_config tile = *shape;
+    if (width) {
+        elems = elems / dim1 * width;
+        tile.ncell = tile.ncell / dim1 * width;
+        tile.cell_dims[0] = width;
+    }
     int rc = table_init(t, elem_bytes, elems, err);
     for (size_t i = 0; rc == 0 && i < ncol; i++)
-        rc = table_add(t, &cols[i], shape, ops, err);
+        rc = table_add(t, &cols[i], &tile, ops, err);
     return rc;
+}
+
+/* Both tables of a run: t[0] for whole records or full tiles of
+ * tile_width, t[1] for a short last tile (left empty if none). */
+static int build_tables(struct table t[2], uint32_t elem_bytes,
+                        uint64_t elems, const struct column_desc *cols,
+                        size_t ncol, const struct h5b_op_config *shape,
+                        uint64_t tile_width, uint64_t dim1,
+                        const char *const *ops, struct h5b_error *err)
+{
+    int rc = build_table(&t[0], elem_bytes, elems, cols, ncol, shape,
+                         tile_width, dim1, ops, err);
+    if (rc == 0 && tile_width && dim1 % tile_width)
+        rc = build_table(&t[1], elem_bytes, elems, cols, ncol, shape,
+                         dim1 % tile_width, dim1, ops, err);
+    return rc;
+}
+
+/* Pointers to the tables for master/worker: [1] NULL when unused. */
+static void table_ptrs(struct table t[2], struct table *out[2])
+{
+    out[0] = &t[0];
+    out[1] = t[1].ncol ? &t[1] : NULL;
+}
+
+/* The plan's tile width, or 0 when records are not split. */
+static uint64_t tile_width(const struct plan *plan)
+{
+    return plan->ntiles > 1 ? plan->tile_width : 0;
+}
+
+/* Plan the partitions of the opened source. */
+static int make_plan(struct prep *p, struct h5b_error *err)
+{
+    const struct source *s = &p->src;
+    struct plan_tiling tiling = {s->rank > 1 ? s->dims[1] : 1,
+                                 s->nfiles ? s->file[0].chunk1 : 0};
+    uint64_t *nrec = calloc(p->nfiles ? p->nfiles : 1, sizeof *nrec);
+    uint64_t *chunk0 = calloc(p->nfiles ? p->nfiles : 1, sizeof *chunk0);
+    for (size_t i = 0; nrec && chunk0 && i < p->nfiles; i++) {
+        nrec[i] = s->file[i].nrec;
+        chunk0[i] = s->file[i].chunk0;
+    }
+    int rc = nrec && chunk0
+         ? plan_build(&p->plan, nrec, chunk0, p->nfiles, s->record_bytes,
+                      p->job.partition_bytes, PLAN_MAX_MESSAGE,
+                      p->job.axis_all ? NULL : &tiling, err)
+         : err_set(err, H5B_ERUN, "out of memory");
+    free(nrec);
+    free(chunk0);
+    return rc < 0 ? err_prefix(err, rc, "dataset '%s'", p->job.dataset) : 0;
+}
+
+/* Refuse a histogram whose counts over all cells (all tiles) would take
+ * more than OP_HIST_MAX_BYTES. */
+static int check_histogram(const struct job *job, uint64_t ncell,
+                           struct h5b_error *err)
+{
+    const char *b = job_get(job, "reduce", "histogram_bins");
+    uint64_t bins = b ? (uint64_t)atol(b) : 64;
+    int wanted = 0;
+    for (size_t i = 0; job->ops[i]; i++)
+        wanted |= strcmp(job->ops[i], "histogram") == 0;
+    if (!wanted || ncell <= OP_HIST_MAX_BYTES / 8 / (bins + 2))
+        return 0;
+    return err_set(err, H5B_EINPUT, "[reduce] histogram_bins: %llu bins for "
+                   "each of %llu cells need more than the %llu MiB limit; "
+                   "use fewer bins or axis = all",
+                   (unsigned long long)bins, (unsigned long long)ncell,
+                   (unsigned long long)(OP_HIST_MAX_BYTES >> 20));
 }
 
 /* Rank 0: everything up to the plan.  Errors name what is wrong. */
 static int prepare(struct prep *p, int argc, char **argv,
                    struct h5b_error *err)
 {
-    struct h5b_op_config shape;
     int rc = cli_parse(&p->cli, argc, argv, err);
     if (rc < 0 || p->cli.help || p->cli.version)
         return rc;
@@ -103,30 +180,32 @@ static int prepare(struct prep *p, int argc, char **argv,
     if (rc == 0)
         rc = source_open(&p->src, p->files, p->nfiles, p->job.dataset,
                          p->job.fields, p->job.cf, err);
+    if (rc == 0)
+        rc = make_plan(p, err);
     if (rc < 0)
         return rc;
-    uint64_t *nrec = calloc(p->nfiles, sizeof *nrec);
-    uint64_t *chunk0 = calloc(p->nfiles, sizeof *chunk0);
-    for (size_t i = 0; nrec && chunk0 && i < p->nfiles; i++) {
-        nrec[i] = p->src.file[i].nrec;
-        chunk0[i] = p->src.file[i].chunk0;
-    }
-    rc = nrec && chunk0
-         ? plan_build(&p->plan, nrec, chunk0, p->nfiles, p->src.record_bytes,
-                      p->job.partition_bytes, PLAN_MAX_MESSAGE, err)
-         : err_set(err, H5B_ERUN, "out of memory");
-    free(nrec);
-    free(chunk0);
-    if (rc < 0)
-        return err_prefix(err, rc, "dataset '%s'", p->job.dataset);
-    op_shape(&shape, &p->job, p->src.rank - 1, p->src.dims + 1);
-    return build_table(&p->table, p->src.elem_bytes, p->src.record_elems,
-                       p->src.col, p->src.ncol, &shape, p->job.ops, err);
+    op_shape(&p->shape, &p->job, p->src.rank - 1, p->src.dims + 1);
+    return check_histogram(&p->job, p->shape.ncell, err);
+}
+
+/* Rank 0's tables for running the operators of `job` (p->job, or the
+ * first pass's) over p's source and plan. */
+static int prep_tables(struct prep *p, const struct job *job,
+                       struct h5b_error *err)
+{
+    struct h5b_op_config shape = p->shape;
+    shape.arg_ctx = job;
+    table_free(&p->table[0]);
+    table_free(&p->table[1]);
+    return build_tables(p->table, p->src.elem_bytes, p->src.record_elems,
+                        p->src.col, p->src.ncol, &shape,
+                        tile_width(&p->plan), p->plan.dim1, job->ops, err);
 }
 
 static void prep_free(struct prep *p)
 {
-    table_free(&p->table);
+    table_free(&p->table[0]);
+    table_free(&p->table[1]);
     source_close(&p->src);
     plan_free(&p->plan);
     job_free_files(p->files, p->nfiles);
@@ -135,12 +214,12 @@ static void prep_free(struct prep *p)
 }
 
 /* Send SETUP to every worker: status, and when running, the job. */
-static int send_setup(const struct prep *p, int size, int32_t status,
-                      struct h5b_error *err)
+static int send_setup(const struct prep *p, const struct job *job, int size,
+                      int32_t status, struct h5b_error *err)
 {
     struct wire_setup s = {.status = status};
     if (status == 0) {
-        const struct h5b_op_config *cfg = &p->table.col[0].set.cfg;
+        const struct h5b_op_config *cfg = &p->shape;
         s.elem_bytes = p->src.elem_bytes;
         s.elems = p->src.record_elems;
         s.ncol = p->src.ncol;
@@ -148,10 +227,12 @@ static int send_setup(const struct prep *p, int size, int32_t status,
         s.ncell = cfg->ncell;
         s.cell_rank = (uint32_t)cfg->cell_rank;
         memcpy(s.cell_dims, cfg->cell_dims, sizeof s.cell_dims);
-        s.max_payload = p->plan.max_part_records * p->plan.record_bytes;
-        s.prefetch = (uint32_t)p->job.prefetch;
-        s.entries = p->job.entries;
-        s.nentries = p->job.nentries;
+        s.max_payload = p->plan.max_part_bytes;
+        s.tile_width = tile_width(&p->plan);
+        s.dim1 = p->plan.dim1;
+        s.prefetch = (uint32_t)job->prefetch;
+        s.entries = job->entries;
+        s.nentries = job->nentries;
     }
     size_t n = wire_setup_size(&s);
     unsigned char *buf = malloc(n);
@@ -198,33 +279,72 @@ static void print_plan(const struct prep *p, FILE *out)
     fprintf(out, "partitions: %llu, up to %llu records (%llu bytes) each; "
             "%llu bytes in all\n", (unsigned long long)p->plan.nparts,
             (unsigned long long)p->plan.max_part_records,
-            (unsigned long long)(p->plan.max_part_records *
-                                 p->plan.record_bytes),
+            (unsigned long long)p->plan.max_part_bytes,
             (unsigned long long)(s->nrec * s->record_bytes));
     fprintf(out, "reduce: %s, axis %s, %llu cell%s per result\n",
             job_get(&p->job, "reduce", "ops"), p->job.axis_all ? "all" : "0",
-            (unsigned long long)p->table.col[0].set.cfg.ncell,
-            p->table.col[0].set.cfg.ncell == 1 ? "" : "s");
+            (unsigned long long)p->shape.ncell,
+            p->shape.ncell == 1 ? "" : "s");
+    if (p->plan.ntiles > 1)
+        fprintf(out, "tiles: %llu along dim 1, %llu wide\n",
+                (unsigned long long)p->plan.ntiles,
+                (unsigned long long)p->plan.tile_width);
     fprintf(out, "output: %s\n", p->job.output);
 }
 
-/* Reduce, then write the results file and the summary. */
-static int execute(struct prep *p, int size, struct h5b_error *err)
+/* Results of every tile's accumulator, assembled into rs. */
+static int finalize_tiles(const struct master_args *a,
+                          const struct table_partial *acc,
+                          struct results *rs, struct h5b_error *err)
 {
-    struct progress prog;
-    struct table_partial acc;
+    const struct plan *plan = a->plan;
+    if (plan->ntiles == 1)
+        return table_finalize(a->tables[0], &acc[0], rs, err);
+    int rc = 0;
+    for (uint64_t t = 0; rc == 0 && t < plan->ntiles; t++) {
+        struct results part = {0};
+        int last = t == plan->ntiles - 1 && a->tables[1];
+        rc = table_finalize(a->tables[last], &acc[t], &part, err);
+        if (rc == 0)
+            rc = results_stitch(rs, &part, t * plan->tile_width, plan->dim1,
+                                err);
+        results_free(&part);
+    }
+    return rc;
+}
+
+/* Run every partition through the workers (or alone) with p's tables
+ * and put the results into rs.  more: the workers will get another
+ * SETUP after this pass. */
+static int reduce_all(struct prep *p, int size, int more,
+                      struct progress *prog, struct results *rs,
+                      struct h5b_error *err)
+{
+    struct master_args a = {{NULL, NULL}, &p->src, &p->plan, size - 1,
+                            p->job.prefetch, more, prog};
+    struct table_partial *acc = calloc(p->plan.ntiles, sizeof *acc);
+    if (!acc)
+        return err_set(err, H5B_ERUN, "out of memory");
+    table_ptrs(p->table, a.tables);
+    int rc = master_run(&a, acc, err);
+    if (rc == 0) {
+        rc = finalize_tiles(&a, acc, rs, err);
+        master_free_accs(&a, acc, p->plan.ntiles);
+    }
+    free(acc);
+    return rc;
+}
+
+/* Reduce, then write the results file and the summary. */
+static int execute(struct prep *p, int size, struct progress *prog,
+                   struct h5b_error *err)
+{
     struct results rs = {0};
     struct run_info in = {0};
-    struct master_args a = {&p->table, &p->src, &p->plan, size - 1,
-                            p->job.prefetch, &prog};
     in.bytes = p->src.nrec * p->src.record_bytes;
     output_now(in.started, sizeof in.started);
-    progress_start(&prog, stderr, p->cli.quiet, in.bytes, p->plan.nparts);
-    int rc = master_run(&a, &acc, err);
-    if (rc < 0)
-        return rc;
-    rc = table_finalize(&p->table, &acc, &rs, err);
-    table_destroy(&p->table, &acc);
+    progress_start(prog, stderr, p->cli.quiet, in.bytes, p->plan.nparts);
+    int rc = reduce_all(p, size, 0, prog, &rs, err);
     in.job_name = p->job.name;
     in.job_text = p->job.text;
     in.dataset = p->job.dataset;
@@ -238,12 +358,91 @@ static int execute(struct prep *p, int size, struct h5b_error *err)
     output_now(in.finished, sizeof in.finished);
     if (rc == 0)
         rc = output_write(p->job.output, &in, &rs, err);
-    in.elapsed = progress_clock() - prog.t0;
+    in.elapsed = progress_clock() - prog->t0;
     if (rc == 0) {
-        progress_finish(&prog, in.bytes, size);
+        progress_finish(prog, in.bytes, size);
         (p->cli.json ? summary_json : summary_text)(stdout, &in, &rs);
     }
     results_free(&rs);
+    return rc;
+}
+
+/* Does the job want a histogram without a range (a first pass)? */
+static int needs_range_pass(const struct job *job)
+{
+    const char *r = job_get(job, "reduce", "histogram_range");
+    for (size_t i = 0; job->ops[i]; i++)
+        if (strcmp(job->ops[i], "histogram") == 0)
+            return !r || strcmp(r, "auto") == 0;
+    return 0;
+}
+
+/* The job of the first pass: the same input, only min and max. */
+static int range_job(const struct job *job, struct job *j1,
+                     struct h5b_error *err)
+{
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < job->nentries; i++) {
+        const struct job_entry *e = &job->entries[i];
+        if (strcmp(e->section, "reduce") != 0 || strcmp(e->key, "ddof") == 0)
+            rc = job_apply(j1, e->section, e->key, e->value, "pass 1", err);
+    }
+    if (rc == 0)
+        rc = job_apply(j1, "reduce", "ops", "min max", "pass 1", err);
+    return rc == 0 ? job_finish(j1, err) : rc;
+}
+
+/* numpy's range for a histogram of values from lo to hi (NaN: none). */
+static void range_text(double lo, double hi, char *out, size_t n)
+{
+    if (isnan(lo) || isnan(hi)) {
+        lo = 0.0;
+        hi = 1.0;
+    } else if (lo == hi) {
+        lo -= 0.5;
+        hi += 0.5;
+    }
+    snprintf(out, n, "%.17g, %.17g", lo, hi);
+}
+
+/* Each column's histogram range from the first pass's min and max. */
+static void set_ranges(struct prep *p, const struct results *rs)
+{
+    for (size_t i = 0; i < p->src.ncol; i++) {
+        struct column_desc *c = &p->src.col[i];
+        const struct result *mn = results_find(rs, c->name, "min");
+        const struct result *mx = results_find(rs, c->name, "max");
+        double lo = NAN, hi = NAN;
+        for (uint64_t j = 0; mn && mx && j < mn->nelem; j++) {
+            double a = results_value(mn, j), b = results_value(mx, j);
+            lo = isnan(lo) || a < lo ? a : lo;
+            hi = isnan(hi) || b > hi ? b : hi;
+        }
+        range_text(lo, hi, c->hist_range, sizeof c->hist_range);
+    }
+}
+
+/* The first pass for histogram_range = auto: min and max of every
+ * column, read with the same plan.  On success the workers wait for the
+ * next SETUP; on failure they have been stopped. */
+static int range_pass(struct prep *p, int size, struct progress *prog,
+                      struct h5b_error *err)
+{
+    struct job j1 = {0};
+    struct results rs = {0};
+    int rc = range_job(&p->job, &j1, err);
+    if (rc == 0)
+        rc = prep_tables(p, &j1, err);
+    if (send_setup(p, &j1, size, rc < 0 ? H5B_EXIT_CODE(rc) : 0, err) < 0)
+        rc = H5B_ERUN;
+    progress_start(prog, stderr, p->cli.quiet,
+                   p->src.nrec * p->src.record_bytes, p->plan.nparts);
+    if (rc == 0)
+        rc = reduce_all(p, size, 1, prog, &rs, err);
+    if (rc == 0)
+        set_ranges(p, &rs);
+    results_free(&rs);
+    job_free(&j1);
     return rc;
 }
 
@@ -251,13 +450,22 @@ static int execute(struct prep *p, int size, struct h5b_error *err)
 static int run_master(int argc, char **argv, int size)
 {
     struct prep p;
+    struct progress prog;
     struct h5b_error err = {""};
     memset(&p, 0, sizeof p);
     h5util_quiet();
     int rc = prepare(&p, argc, argv, &err);
     int quit = rc == 0 && (p.cli.help || p.cli.version || p.cli.dry_run);
-    int32_t status = rc < 0 ? H5B_EXIT_CODE(rc) : quit ? SETUP_EXIT_OK : 0;
-    if (send_setup(&p, size, status, &err) < 0 && rc == 0)
+    int setup_sent = 0;
+    if (rc == 0 && !quit && needs_range_pass(&p.job)) {
+        rc = range_pass(&p, size, &prog, &err);
+        setup_sent = rc < 0;
+    }
+    if (rc == 0 && !quit)
+        rc = prep_tables(&p, &p.job, &err);
+    int32_t status = rc < 0 ? H5B_EXIT_CODE(rc) : quit ? WIRE_SETUP_QUIT : 0;
+    if (!setup_sent && send_setup(&p, &p.job, size, status, &err) < 0 &&
+        rc == 0)
         rc = H5B_ERUN;
     if (rc == 0 && p.cli.help)
         cli_usage(stdout);
@@ -266,7 +474,7 @@ static int run_master(int argc, char **argv, int size)
     else if (rc == 0 && p.cli.dry_run)
         print_plan(&p, stdout);
     else if (rc == 0)
-        rc = execute(&p, size, &err);
+        rc = execute(&p, size, &prog, &err);
     if (rc < 0)
         fprintf(stderr, "h5batch: error: %s\n", err.msg);
     prep_free(&p);
@@ -275,10 +483,10 @@ static int run_master(int argc, char **argv, int size)
     return H5B_EXIT_CODE(rc);
 }
 
-/* A worker's table from SETUP: the job through the same validation as
+/* A worker's tables from SETUP: the job through the same validation as
  * the job file, then the columns. */
-static int worker_table(const struct wire_setup *s, struct job *job,
-                        struct table *t, struct h5b_error *err)
+static int worker_tables(const struct wire_setup *s, struct job *job,
+                         struct table t[2], struct h5b_error *err)
 {
     struct h5b_op_config shape;
     int rc = 0;
@@ -290,21 +498,23 @@ static int worker_table(const struct wire_setup *s, struct job *job,
     if (rc < 0)
         return rc;
     op_shape(&shape, job, (int)s->cell_rank, s->cell_dims);
-    if (shape.ncell != s->ncell)
+    if (shape.ncell != s->ncell || (s->tile_width && (s->cell_rank < 1 ||
+        s->dim1 != s->cell_dims[0] || s->tile_width >= s->dim1)))
         return err_set(err, H5B_ERUN, "setup: inconsistent shape");
-    return build_table(t, s->elem_bytes, s->elems, s->cols, s->ncol, &shape,
-                       job->ops, err);
+    return build_tables(t, s->elem_bytes, s->elems, s->cols, s->ncol, &shape,
+                        s->tile_width, s->dim1, job->ops, err);
 }
 
-/* A worker's whole run; the exit status. */
-static int run_worker(struct h5b_error *err)
+/* One SETUP and the work after it.  *status gets the exit status or
+ * WIRE_STOP_MORE when another SETUP follows. */
+static int serve_setup(int32_t *status, struct h5b_error *err)
 {
     struct tr_buf in = {0};
     struct wire_setup s;
     struct job job = {0};
-    struct table table = {0};
+    struct table table[2];
+    struct table *tables[2];
     struct h5b_error setup_err = {""};
-    int32_t status = 0;
     int rc = tr_recv(0, &in, NULL, err);
     if (rc == 0)
         rc = wire_decode_setup(in.data, in.len, &s, err);
@@ -312,16 +522,31 @@ static int run_worker(struct h5b_error *err)
     if (rc < 0)
         return rc;
     if (s.status != 0) {
+        *status = s.status == WIRE_SETUP_QUIT ? 0 : s.status;
         wire_setup_free(&s);
-        return s.status == SETUP_EXIT_OK ? 0 : s.status;
+        return 0;
     }
-    int bad = worker_table(&s, &job, &table, &setup_err) < 0;
-    rc = worker_run(&table, WIRE_WORK_HEADER + (size_t)s.max_payload,
-                    (int)s.prefetch, bad ? setup_err.msg : NULL, &status,
+    memset(table, 0, sizeof table);
+    int bad = worker_tables(&s, &job, table, &setup_err) < 0;
+    table_ptrs(table, tables);
+    rc = worker_run(tables, s.tile_width,
+                    WIRE_WORK_HEADER + (size_t)s.max_payload,
+                    (int)s.prefetch, bad ? setup_err.msg : NULL, status,
                     err);
-    table_free(&table);
+    table_free(&table[0]);
+    table_free(&table[1]);
     wire_setup_free(&s);
     job_free(&job);
+    return rc;
+}
+
+/* A worker's whole run; the exit status. */
+static int run_worker(struct h5b_error *err)
+{
+    int32_t status = WIRE_STOP_MORE;
+    int rc = 0;
+    while (rc == 0 && status == WIRE_STOP_MORE)
+        rc = serve_setup(&status, err);
     return rc < 0 ? rc : status;
 }
 

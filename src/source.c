@@ -65,6 +65,7 @@ static void describe_layout(hid_t did, int rank, struct source_file *f)
     if (H5Pget_layout(dcpl) == H5D_CHUNKED &&
         H5Pget_chunk(dcpl, rank, cdims) == rank) {
         f->chunk0 = cdims[0];
+        f->chunk1 = rank > 1 ? cdims[1] : 0;
         used = (size_t)snprintf(f->layout, sizeof f->layout, "chunked ");
         for (int i = 0; i < rank && used < sizeof f->layout; i++)
             used += (size_t)snprintf(f->layout + used, sizeof f->layout - used,
@@ -225,7 +226,8 @@ static int switch_file(struct source *s, size_t i, struct h5b_error *err)
 }
 
 int source_read(struct source *s, size_t i, uint64_t start, uint64_t count,
-                void *buf, struct h5b_error *err)
+                uint64_t col0, uint64_t ncols, void *buf,
+                struct h5b_error *err)
 {
     char why[256];
     hsize_t off[H5B_MAX_RANK] = {0}, cnt[H5B_MAX_RANK];
@@ -237,6 +239,10 @@ int source_read(struct source *s, size_t i, uint64_t start, uint64_t count,
     cnt[0] = count;
     for (int d = 1; d < s->rank; d++)
         cnt[d] = s->dims[d];
+    if (ncols && s->rank > 1) {
+        off[1] = col0;
+        cnt[1] = ncols;
+    }
     fsp = H5Dget_space(s->did);
     msp = H5Screate_simple(s->rank, cnt, NULL);
     if (fsp < 0 || msp < 0 ||

@@ -31,6 +31,7 @@ struct source_file {
     char *path;
     uint64_t nrec;
     uint64_t chunk0;        /* chunk length along dim 0; 0 if contiguous */
+    uint64_t chunk1;        /* and along dim 1 (0 if contiguous or 1-D) */
     char layout[96];        /* e.g. "chunked 4096x16, deflate+shuffle" */
     int big_endian;
 };
@@ -63,10 +64,12 @@ int source_open(struct source *s, char *const *files, size_t n,
                 const char *dataset, const char *fields, int cf,
                 struct h5b_error *err);
 
-/* Read records [start, start+count) of file i into buf (count *
- * record_bytes bytes, native order). */
+/* Read records [start, start+count) of file i into buf, native order:
+ * whole records when ncols is 0, else indices [col0, col0+ncols) of dim 1
+ * of each (a tile). */
 int source_read(struct source *s, size_t i, uint64_t start, uint64_t count,
-                void *buf, struct h5b_error *err);
+                uint64_t col0, uint64_t ncols, void *buf,
+                struct h5b_error *err);
 
 /* Close any open file and free s. */
 void source_close(struct source *s);

@@ -36,6 +36,16 @@ int table_init(struct table *t, uint32_t elem_bytes, uint64_t elems,
     return t->col ? 0 : err_set(err, H5B_ERUN, "out of memory");
 }
 
+/* Argument lookup of a column's operators (see struct column). */
+static const char *column_arg(const struct h5b_op_config *cfg,
+                              const char *key)
+{
+    const struct column *c = cfg->arg_ctx;
+    if (strcmp(key, "histogram_range") == 0 && c->d.hist_range[0])
+        return c->d.hist_range;
+    return c->base.arg ? c->base.arg(&c->base, key) : NULL;
+}
+
 int table_add(struct table *t, const struct column_desc *d,
               const struct h5b_op_config *shape, const char *const *outputs,
               struct h5b_error *err)
@@ -51,7 +61,10 @@ int table_add(struct table *t, const struct column_desc *d,
     struct column *c = &t->col[t->ncol];
     struct h5b_op_config cfg = *shape;
     c->d = *d;
+    c->base = *shape;
     cfg.type = table_value_type(d->type, &d->cf);
+    cfg.arg = column_arg;
+    cfg.arg_ctx = c;
     int rc = opset_init(&c->set, &cfg, outputs, err);
     if (rc == 0)
         t->ncol++;
@@ -339,8 +352,8 @@ static int put_missing(const struct column *c, const uint64_t *missing,
             ((uint64_t *)r->data)[j] -= missing[j];
     }
     struct h5b_sink sink = results_sink(rs);
-    return sink.put(sink.ctx, "missing_count", H5B_UINT64,
-                    c->set.cfg.cell_rank, c->set.cfg.cell_dims, missing, err);
+    return sink.put_cells(sink.ctx, "missing_count", H5B_UINT64, 0, NULL,
+                          missing, err);
 }
 
 int table_finalize(const struct table *t, const struct table_partial *tp,
@@ -350,6 +363,8 @@ int table_finalize(const struct table *t, const struct table_partial *tp,
     for (size_t i = 0; i < t->ncol; i++) {
         const struct column *c = &t->col[i];
         rs->group = c->d.name;
+        rs->cell_rank = c->set.cfg.cell_rank;
+        memcpy(rs->cell_dims, c->set.cfg.cell_dims, sizeof rs->cell_dims);
         int rc = opset_finalize(&c->set, &tp->p[i], &sink, err);
         if (rc == 0 && c->d.cf.flags)
             rc = put_missing(c, tp->missing + i * ncell_of(t), rs, err);

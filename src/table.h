@@ -43,10 +43,15 @@ struct column_desc {
     h5b_type type;          /* as stored in the record, native order */
     uint32_t offset;        /* byte offset within one element */
     struct cf cf;
+    char hist_range[64];    /* this column's histogram_range, or "" */
 };
 
+/* A column's operators read their arguments through the column, which
+ * answers histogram_range itself (a range found by a first pass) and asks
+ * `base` (the job) for the rest. */
 struct column {
     struct column_desc d;
+    struct h5b_op_config base;
     struct opset set;       /* cfg.type is what the operators see */
 };
 

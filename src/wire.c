@@ -130,6 +130,7 @@ void wire_encode_work(unsigned char *buf, const struct wire_work *w)
     p = put_u64(p, w->index);
     p = put_u64(p, w->first_record);
     p = put_u64(p, w->nrec);
+    p = put_u64(p, w->ncols);
     put_u64(p, w->payload_len);
 }
 
@@ -142,6 +143,7 @@ int wire_decode_work(const unsigned char *buf, size_t len,
     w->index = get_u64(&c);
     w->first_record = get_u64(&c);
     w->nrec = get_u64(&c);
+    w->ncols = get_u64(&c);
     w->payload_len = get_u64(&c);
     w->payload = c.p;
     if (c.bad || w->payload_len != (uint64_t)(c.end - c.p))
@@ -238,12 +240,12 @@ static size_t str_size(const char *s)
 /* Bytes of one column in SETUP: name, type, offset, CF flags, 6 numbers. */
 static size_t column_size(const struct column_desc *c)
 {
-    return str_size(c->name) + 4 + 4 + 4 + 6 * 8;
+    return str_size(c->name) + 4 + 4 + 4 + 6 * 8 + str_size(c->hist_range);
 }
 
 size_t wire_setup_size(const struct wire_setup *s)
 {
-    size_t n = WIRE_HEADER + 4 + 4 + 8 + 8 + 4 + 4 + 8 +
+    size_t n = WIRE_HEADER + 4 + 4 + 8 + 8 + 4 + 4 + 8 + 8 + 8 +
                8 * (size_t)s->cell_rank + 4 + 4;
     for (size_t i = 0; i < s->ncol; i++)
         n += column_size(&s->cols[i]);
@@ -270,7 +272,8 @@ static unsigned char *put_column(unsigned char *p, const struct column_desc *c)
     p = put_f64(p, c->cf.vmin);
     p = put_f64(p, c->cf.vmax);
     p = put_f64(p, c->cf.scale);
-    return put_f64(p, c->cf.offset);
+    p = put_f64(p, c->cf.offset);
+    return put_str(p, c->hist_range);
 }
 
 void wire_encode_setup(unsigned char *buf, const struct wire_setup *s)
@@ -283,6 +286,8 @@ void wire_encode_setup(unsigned char *buf, const struct wire_setup *s)
     p = put_u32(p, s->cell_rank);
     p = put_u32(p, s->prefetch);
     p = put_u64(p, s->max_payload);
+    p = put_u64(p, s->tile_width);
+    p = put_u64(p, s->dim1);
     for (uint32_t i = 0; i < s->cell_rank; i++)
         p = put_u64(p, s->cell_dims[i]);
     p = put_u32(p, (uint32_t)s->ncol);
@@ -304,6 +309,17 @@ static double get_f64(struct cursor *c)
     return d;
 }
 
+/* Read a string that must fit in dst[n]. */
+static void get_fixed(struct cursor *c, char *dst, size_t n)
+{
+    char *s = get_str(c);
+    if (!s || strlen(s) >= n)
+        c->bad = 1;
+    else
+        memcpy(dst, s, strlen(s) + 1);
+    free(s);
+}
+
 /* Read the columns of a SETUP message into s (a fresh array). */
 static void get_columns(struct cursor *c, struct wire_setup *s)
 {
@@ -319,12 +335,7 @@ static void get_columns(struct cursor *c, struct wire_setup *s)
     }
     for (s->ncol = 0; s->ncol < n && !c->bad; s->ncol++) {
         struct column_desc *d = &s->cols[s->ncol];
-        char *name = get_str(c);
-        if (!name || strlen(name) >= sizeof d->name)
-            c->bad = 1;
-        else
-            memcpy(d->name, name, strlen(name) + 1);
-        free(name);
+        get_fixed(c, d->name, sizeof d->name);
         d->type = (h5b_type)get_u32(c);
         d->offset = get_u32(c);
         d->cf.flags = get_u32(c);
@@ -334,6 +345,7 @@ static void get_columns(struct cursor *c, struct wire_setup *s)
         d->cf.vmax = get_f64(c);
         d->cf.scale = get_f64(c);
         d->cf.offset = get_f64(c);
+        get_fixed(c, d->hist_range, sizeof d->hist_range);
     }
 }
 
@@ -372,6 +384,8 @@ int wire_decode_setup(const unsigned char *buf, size_t len,
     s->cell_rank = get_u32(&c);
     s->prefetch = get_u32(&c);
     s->max_payload = get_u64(&c);
+    s->tile_width = get_u64(&c);
+    s->dim1 = get_u64(&c);
     if (s->cell_rank > H5B_MAX_RANK)
         c.bad = 1;
     for (uint32_t i = 0; i < s->cell_rank && !c.bad; i++)

@@ -10,7 +10,8 @@
  *
  *   SETUP   rank 0 -> worker: status, then the record layout, columns and
  *           job entries
- *   WORK    rank 0 -> worker: partition index, first record, records, bytes
+ *   WORK    rank 0 -> worker: partition index, first record, records, tile
+ *           width, bytes
  *   RESULT  worker -> rank 0: partition index and the encoded partial
  *   ERROR   worker -> rank 0: exit code and one-line message
  *   STOP    rank 0 -> worker: no more work (status says why)
@@ -29,18 +30,25 @@
 #define WIRE_MAGIC 0x57423548u      /* "H5BW" little-endian */
 #define WIRE_VERSION 1
 #define WIRE_HEADER 8
-#define WIRE_WORK_HEADER 40
+#define WIRE_WORK_HEADER 48
 #define WIRE_RESULT_HEADER 24
 #define WIRE_STOP_SIZE 12
 #define WIRE_DONE_SIZE 8
 #define WIRE_MAX_STRING 4096
+
+/* SETUP status: exit 0 without running (--help, --version, --dry-run). */
+#define WIRE_SETUP_QUIT 1000
+/* STOP status: this pass is over, another SETUP follows. */
+#define WIRE_STOP_MORE 1001
 
 enum wire_kind {
     WIRE_SETUP = 1, WIRE_WORK, WIRE_RESULT, WIRE_ERROR, WIRE_STOP, WIRE_DONE
 };
 
 struct wire_work {
-    uint64_t index, first_record, nrec, payload_len;
+    uint64_t index, first_record, nrec;
+    uint64_t ncols;                 /* tile width along dim 1; 0: whole */
+    uint64_t payload_len;
     const unsigned char *payload;   /* into the decoded buffer */
 };
 
@@ -54,6 +62,8 @@ struct wire_setup {
     uint32_t cell_rank;
     uint64_t cell_dims[H5B_MAX_RANK];
     uint64_t max_payload;           /* largest WORK payload to expect */
+    uint64_t tile_width;            /* tiles along dim 1; 0: none */
+    uint64_t dim1;
     uint32_t prefetch;
     size_t nentries;
     struct job_entry *entries;      /* owned after decode: wire_setup_free */

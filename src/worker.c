@@ -26,7 +26,8 @@ struct wslot {
 };
 
 struct worker {
-    struct table *table;
+    struct table *table[2];     /* full tiles, short last tile */
+    uint64_t tile_width;
     size_t slot_bytes;
     int nslots;
     struct wslot *slot;
@@ -54,12 +55,18 @@ static int do_work(struct worker *w, const unsigned char *msg, size_t len,
     if (rc == 0 && (long long)wk.index == w->fail_at)
         rc = err_set(err, H5B_ERUN, "partition %llu: failure injected by "
                      "H5BATCH_TEST_FAIL_PARTITION", (unsigned long long)wk.index);
+    struct table *t = wk.ncols && wk.ncols != w->tile_width ? w->table[1]
+                                                             : w->table[0];
+    if (rc == 0 && !t)
+        rc = err_set(err, H5B_ERUN, "partition %llu: tile of %llu columns "
+                     "was not announced", (unsigned long long)wk.index,
+                     (unsigned long long)wk.ncols);
     if (rc == 0)
-        rc = table_reduce(w->table, wk.payload, (size_t)wk.payload_len,
+        rc = table_reduce(t, wk.payload, (size_t)wk.payload_len,
                           wk.first_record, &p, err);
     if (rc < 0)
         return rc;
-    size_t n = WIRE_RESULT_HEADER + table_encoded_size(w->table, &p);
+    size_t n = WIRE_RESULT_HEADER + table_encoded_size(t, &p);
     if (n > w->out.cap) {
         unsigned char *grown = realloc(w->out.data, n);
         if (!grown)
@@ -72,10 +79,10 @@ static int do_work(struct worker *w, const unsigned char *msg, size_t len,
     }
     if (rc == 0) {
         wire_encode_result(w->out.data, wk.index, n - WIRE_RESULT_HEADER);
-        rc = table_encode(w->table, &p, w->out.data + WIRE_RESULT_HEADER,
+        rc = table_encode(t, &p, w->out.data + WIRE_RESULT_HEADER,
                           n - WIRE_RESULT_HEADER, err);
     }
-    table_destroy(w->table, &p);
+    table_destroy(t, &p);
     if (rc == 0)
         rc = tr_send(w->out.data, n, 0, err);
     return rc;
@@ -139,11 +146,12 @@ static int serve(struct worker *w, int32_t *status, struct h5b_error *err)
     }
 }
 
-int worker_run(struct table *table, size_t slot_bytes, int prefetch,
-               const char *failed_setup, int32_t *status,
-               struct h5b_error *err)
+int worker_run(struct table *const tables[2], uint64_t tile_width,
+               size_t slot_bytes, int prefetch, const char *failed_setup,
+               int32_t *status, struct h5b_error *err)
 {
-    struct worker w = {.table = table, .slot_bytes = slot_bytes,
+    struct worker w = {.table = {tables[0], tables[1]},
+                       .tile_width = tile_width, .slot_bytes = slot_bytes,
                        .nslots = prefetch, .fail_at = -1};
     const char *hook = getenv("H5BATCH_TEST_FAIL_PARTITION");
     int rc = 0;

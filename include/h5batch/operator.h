@@ -67,10 +67,21 @@ struct h5b_block {
     uint64_t first_record;  /* global index of the first record */
 };
 
-/* Where finalize() writes results.  put() copies the data; `name` may hold
- * '/' to nest (e.g. "histogram/counts").  rank 0 means a scalar. */
+/* Where finalize() writes results.  Both calls copy the data; `name` may
+ * hold '/' to nest (e.g. "histogram/counts").
+ *
+ * put_cells() writes a per-cell result: its shape is the config's cell
+ * shape followed by extra_dims (extra_rank 0: one value per cell), values
+ * cell-major.  Use it for everything computed per cell: h5batch may
+ * reduce a large field in tiles of cells and assembles such results.
+ *
+ * put() writes a result that is the same for every cell (e.g. histogram
+ * edges), of any shape; rank 0 means a scalar. */
 struct h5b_sink {
     void *ctx;
+    int (*put_cells)(void *ctx, const char *name, h5b_type type,
+                     int extra_rank, const uint64_t *extra_dims,
+                     const void *data, struct h5b_error *err);
     int (*put)(void *ctx, const char *name, h5b_type type, int rank,
                const uint64_t *dims, const void *data, struct h5b_error *err);
 };

@@ -37,6 +37,7 @@ def build_types(path):
         f.create_dataset("table", data=np.zeros(5, dtype=row))
         scaled = f.create_dataset("scaled", data=np.arange(10, dtype="i2"))
         scaled.attrs["scale_factor"] = "0.01"
+        f.create_dataset("wide", data=np.zeros((4, 40)))
         colour = h5py.enum_dtype({"red": 0, "green": 1, "blue": 2}, basetype="i4")
         f.create_dataset("enum", data=np.array([0, 1, 2, 1], dtype="i4"), dtype=colour)
         ragged = f.create_dataset("vlen", shape=(3,), dtype=h5py.vlen_dtype(np.int32))

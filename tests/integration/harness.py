@@ -52,10 +52,10 @@ class Run:
         return f"rc={self.rc} in {self.elapsed:.1f}s, stderr: {err or '(empty)'}"
 
 
-@dataclass
 LSAN_TRACER_CRASH = "LeakSanitizer has encountered a fatal error"
 
 
+@dataclass
 class Tool:
     """A binary to run under a launcher with a timeout."""
     binary: Path

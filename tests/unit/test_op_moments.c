@@ -33,6 +33,8 @@ struct result {
 struct capture {
     size_t n;
     struct result r[MAX_RESULTS];
+    int cell_rank;                  /* shape put_cells() prefixes */
+    uint64_t cell_dims[H5B_MAX_RANK];
 };
 
 static int capture_put(void *ctx, const char *name, h5b_type type, int rank,
@@ -57,6 +59,21 @@ static int capture_put(void *ctx, const char *name, h5b_type type, int rank,
     assert_non_null(r->data);
     memcpy(r->data, data, bytes);
     return 0;
+}
+
+/* put_cells(): the cell shape of the config, then the extra dims. */
+static int capture_put_cells(void *ctx, const char *name, h5b_type type,
+                             int extra_rank, const uint64_t *extra_dims,
+                             const void *data, struct h5b_error *err)
+{
+    struct capture *cap = ctx;
+    uint64_t dims[H5B_MAX_RANK];
+    int rank = cap->cell_rank + extra_rank;
+    assert_true(extra_rank >= 0 && rank <= H5B_MAX_RANK);
+    memcpy(dims, cap->cell_dims, (size_t)cap->cell_rank * sizeof *dims);
+    for (int d = 0; d < extra_rank; d++)
+        dims[cap->cell_rank + d] = extra_dims[d];
+    return capture_put(ctx, name, type, rank, dims, data, err);
 }
 
 static void capture_free(struct capture *cap)
@@ -145,8 +162,10 @@ static void finalize(const struct opset *set, const struct partial *p,
                      struct capture *cap)
 {
     struct h5b_error err = {""};
-    struct h5b_sink sink = {cap, capture_put};
+    struct h5b_sink sink = {cap, capture_put_cells, capture_put};
     memset(cap, 0, sizeof *cap);
+    cap->cell_rank = set->cfg.cell_rank;
+    memcpy(cap->cell_dims, set->cfg.cell_dims, sizeof cap->cell_dims);
     if (opset_finalize(set, p, &sink, &err) != 0)
         fail_msg("opset_finalize: %s", err.msg);
 }

@@ -60,7 +60,7 @@ static void build_ok(struct plan *p, const uint64_t *nrec,
                      uint64_t max_bytes)
 {
     struct h5b_error err = {""};
-    if (plan_build(p, nrec, chunk0, nfiles, record_bytes, target, max_bytes,
+    if (plan_build(p, nrec, chunk0, nfiles, record_bytes, target, max_bytes, NULL,
                    &err) != 0)
         fail_msg("plan_build failed: %s", err.msg);
 }
@@ -288,7 +288,7 @@ static void test_record_larger_than_max_bytes(void **state)
     const uint64_t nrec[] = {10}, chunk0[] = {0};
     struct plan p;
     struct h5b_error err = {""};
-    assert_int_equal(plan_build(&p, nrec, chunk0, 1, 1001, 4096, 1000, &err),
+    assert_int_equal(plan_build(&p, nrec, chunk0, 1, 1001, 4096, 1000, NULL, &err),
                      H5B_EINPUT);
     assert_contains(err.msg, "1001");
     assert_contains(err.msg, "1000");

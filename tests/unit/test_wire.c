@@ -14,7 +14,7 @@
 
 /* Offsets inside a SETUP message (see wire_encode_setup). */
 #define SETUP_CELL_RANK 32
-#define SETUP_DIMS 48
+#define SETUP_DIMS 64
 
 /* A heap copy of the first len bytes of src, exactly len bytes long. */
 static unsigned char *exact_copy(const unsigned char *src, size_t len)
@@ -540,9 +540,9 @@ static void test_work_payload_len_too_big(void **state)
     (void)state;
     unsigned char msg[WIRE_WORK_HEADER + WORK_PAYLOAD];
     size_t n = sample_work(msg);
-    put_le64(msg + 32, WORK_PAYLOAD + 1);
+    put_le64(msg + 40, WORK_PAYLOAD + 1);
     expect_reject(dec_work, msg, n, "work");
-    put_le64(msg + 32, UINT64_MAX);
+    put_le64(msg + 40, UINT64_MAX);
     expect_reject(dec_work, msg, n, "work");
 }
 
@@ -551,7 +551,7 @@ static void test_work_payload_len_too_small(void **state)
     (void)state;
     unsigned char msg[WIRE_WORK_HEADER + WORK_PAYLOAD];
     size_t n = sample_work(msg);
-    put_le64(msg + 32, WORK_PAYLOAD - 1);
+    put_le64(msg + 40, WORK_PAYLOAD - 1);
     expect_reject(dec_work, msg, n, "work");
 }
 
@@ -601,7 +601,8 @@ static size_t first_string_offset(const struct wire_setup *s)
 {
     size_t off = SETUP_DIMS + 8 * (size_t)s->cell_rank + 4;
     for (size_t i = 0; i < s->ncol; i++)
-        off += 4 + strlen(s->cols[i].name) + 4 + 4 + 4 + 6 * 8;
+        off += 4 + strlen(s->cols[i].name) + 4 + 4 + 4 + 6 * 8 + 4 +
+               strlen(s->cols[i].hist_range);
     return off + 4;
 }
 

@@ -1,0 +1,459 @@
+/* op_hist.c -- histogram of each cell over B uniform bins in [LO, HI].
+ *
+ * Bins reproduce numpy.histogram(x, bins=B, range=(LO, HI)) of numpy 1.24
+ * bit for bit, with values converted to double first: numpy does that for
+ * integer input; for float32 input numpy would bin in float32 against
+ * float32 edges, where we bin every type against the float64 edges we
+ * write, i.e. like numpy on x.astype(float64).  numpy's uniform-bin path
+ * computes the index as trunc((x - LO) * norm), norm = B / (HI - LO),
+ * maps B to B - 1, then corrects it once against the edges: down one if
+ * x < e[k], up one if x >= e[k+1] and k is not the last bin.  The edges
+ * are numpy's linspace: e[i] = i * step + LO with step = (HI - LO) / B,
+ * e[B] = HI.
+ * We do the same operations in the same order, one rounding each: a fused
+ * multiply-add would move an edge by an ulp, so linspace() forces the
+ * product to be rounded (the kernel has no product followed by a sum, so
+ * nothing there can be fused).  Values below LO count as underflow,
+ * above HI as overflow; NaN counts nowhere.
+ *
+ * State: one array of ncell * (B + 2) uint64 -- the bin counts cell-major
+ * (ncell x B, the layout of histogram/counts), then ncell underflow
+ * counts, then ncell overflow counts -- so finalize hands each result to
+ * the sink without a copy.  create() refuses a state above
+ * HIST_MAX_COUNT_BYTES.  Invariant: every bin index computed lies in
+ * [0, B): x >= LO makes the decrement impossible at k = 0, and
+ * (x - LO) * norm < B + 1 because create() rejects ranges whose width or
+ * norm is not finite.
+ *
+ * Encoding, little-endian u64 words: B, ncell, a format word, then either
+ * (format 0, dense) all ncell * (B + 2) counts in state order, or
+ * (format 1, sparse) nnz and nnz (index, count) pairs with strictly
+ * increasing indices and non-zero counts.  encode() picks whichever is
+ * smaller, so the bytes are a function of the counts alone: any split of
+ * the records merges to the same bytes.
+ */
+#include <ctype.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "h5batch/operator.h"
+#include "op.h"
+
+/* Most bytes of counts (bins, underflow, overflow) a state may hold. */
+#define HIST_MAX_COUNT_BYTES OP_HIST_MAX_BYTES
+#define HIST_DEFAULT_BINS 64
+#define HIST_MAX_BINS 1000000
+
+#define FMT_DENSE 0
+#define FMT_SPARSE 1
+/* B, ncell and the format word. */
+#define HEADER_BYTES 24
+
+struct hist {
+    const struct h5b_op_config *cfg;
+    uint64_t nbins, ncell;
+    uint64_t n;             /* ncell * (nbins + 2), the length of count */
+    double lo, hi, norm;    /* norm = nbins / (hi - lo), as numpy */
+    double *edges;          /* nbins + 1 */
+    uint64_t *count;        /* bins (ncell x nbins), underflow, overflow */
+};
+
+static const char *const provides[] = {"histogram", NULL};
+
+/* cfg's job-file argument key, NULL if absent or cfg has no lookup. */
+static const char *cfg_arg(const struct h5b_op_config *cfg, const char *key)
+{
+    return cfg->arg ? cfg->arg(cfg, key) : NULL;
+}
+
+/* Parse histogram_bins: decimal digits, an optional '+' and surrounding
+ * blanks (what the job file's check lets through), in [1, HIST_MAX_BINS].
+ * Absent means HIST_DEFAULT_BINS. */
+static int parse_bins(const char *s, uint64_t *bins, struct h5b_error *err)
+{
+    uint64_t v = 0;
+    const char *p = s;
+    if (!s) {
+        *bins = HIST_DEFAULT_BINS;
+        return 0;
+    }
+    while (isspace((unsigned char)*p))
+        p++;
+    p += *p == '+';
+    const char *digits = p;
+    for (; isdigit((unsigned char)*p) && v <= HIST_MAX_BINS; p++)
+        v = v * 10 + (uint64_t)(*p - '0');
+    while (isspace((unsigned char)*p))
+        p++;
+    if (p == digits || *p || v < 1 || v > HIST_MAX_BINS)
+        return h5b_fail(err, "histogram_bins '%s' is not an integer in "
+                        "[1, %d]", s, HIST_MAX_BINS);
+    *bins = v;
+    return 0;
+}
+
+/* Parse "LO, HI": two finite numbers separated by commas or blanks, as the
+ * job file's list syntax allows, with LO < HI.  strtod rounds correctly,
+ * as Python's float() does (in the C locale h5batch runs in). */
+static int parse_range(const char *s, double *lo, double *hi,
+                       struct h5b_error *err)
+{
+    static const char sep[] = " \t,";
+    double v[2] = {0, 0};
+    int k = 0;
+    if (!s)
+        return h5b_fail(err, "histogram needs histogram_range = LO, HI in "
+                        "[reduce]");
+    const char *p = s + strspn(s, sep);
+    while (*p && k < 2) {
+        char *end = NULL;
+        v[k] = strtod(p, &end);
+        if (end == p || (*end && !strchr(sep, *end)) || !isfinite(v[k]))
+            break;
+        k++;
+        p = end + strspn(end, sep);
+    }
+    if (k != 2 || *p)
+        return h5b_fail(err, "histogram_range '%s' is not two finite "
+                        "numbers LO, HI", s);
+    if (!(v[0] < v[1]))
+        return h5b_fail(err, "histogram_range '%s': LO must be less than HI",
+                        s);
+    *lo = v[0];
+    *hi = v[1];
+    return 0;
+}
+
+/* Refuse what the state cannot hold: an output rank above H5B_MAX_RANK,
+ * counts above HIST_MAX_COUNT_BYTES, a range too wide or too narrow for
+ * double. */
+static int check_limits(const struct h5b_op_config *cfg, uint64_t bins,
+                        double lo, double hi, struct h5b_error *err)
+{
+    uint64_t per_cell = bins + 2;
+    if (cfg->ncell == 0 || cfg->cell_rank < 0 ||
+        cfg->cell_rank >= H5B_MAX_RANK)
+        return h5b_fail(err, "histogram of %llu cells of rank %d is not "
+                        "supported", (unsigned long long)cfg->ncell,
+                        cfg->cell_rank);
+    if (cfg->ncell > HIST_MAX_COUNT_BYTES / 8 / per_cell)
+        return h5b_fail(err, "histogram_bins %llu over %llu cells needs "
+                        "%.0f MiB of counts, more than the %llu MiB limit; "
+                        "lower histogram_bins",
+                        (unsigned long long)bins,
+                        (unsigned long long)cfg->ncell,
+                        ceil((double)cfg->ncell * (double)per_cell * 8 /
+                             (1 << 20)),
+                        (unsigned long long)(HIST_MAX_COUNT_BYTES >> 20));
+    if (!isfinite(hi - lo) || !isfinite((double)bins / (hi - lo)))
+        return h5b_fail(err, "histogram_range %.17g, %.17g with %llu bins: "
+                        "the bin width does not fit in a double", lo, hi,
+                        (unsigned long long)bins);
+    return 0;
+}
+
+/* numpy 1.24's linspace(lo, hi, nbins + 1).  Its other branch, for a
+ * step that underflows to 0, is unreachable: check_limits has refused
+ * such ranges because nbins / (hi - lo) overflows first.  The volatile
+ * product keeps i * step + lo two roundings, as numpy's, even where the
+ * compiler would fuse them (-ffp-contract=fast, gcc's default in gnu
+ * modes, with FMA hardware). */
+static void linspace(double *e, uint64_t nbins, double lo, double hi)
+{
+    double step = (hi - lo) / (double)nbins;
+    for (uint64_t i = 0; i < nbins; i++) {
+        volatile double y = (double)i * step;
+        e[i] = y + lo;
+    }
+    e[nbins] = hi;
+}
+
+static void hist_destroy(void *state)
+{
+    struct hist *h = state;
+    if (!h)
+        return;
+    free(h->edges);
+    free(h->count);
+    free(h);
+}
+
+static int hist_create(const struct h5b_op_config *cfg, void **state,
+                       struct h5b_error *err)
+{
+    uint64_t bins = 0;
+    double lo = 0, hi = 0;
+    struct hist *h = NULL;
+    *state = NULL;
+    if (parse_bins(cfg_arg(cfg, "histogram_bins"), &bins, err) < 0 ||
+        parse_range(cfg_arg(cfg, "histogram_range"), &lo, &hi, err) < 0 ||
+        check_limits(cfg, bins, lo, hi, err) < 0)
+        return -1;
+    h = calloc(1, sizeof *h);
+    if (!h)
+        goto fail;
+    *h = (struct hist){.cfg = cfg, .nbins = bins, .ncell = cfg->ncell,
+                       .n = cfg->ncell * (bins + 2), .lo = lo, .hi = hi};
+    h->norm = (double)bins / (hi - lo);
+    h->edges = malloc((size_t)(bins + 1) * sizeof *h->edges);
+    h->count = calloc((size_t)h->n, sizeof *h->count);
+    if (!h->edges || !h->count)
+        goto fail;
+    linspace(h->edges, bins, lo, hi);
+    *state = h;
+    return 0;
+fail:
+    hist_destroy(h);
+    return h5b_fail(err, "out of memory for a histogram of %llu cells x %llu "
+                    "bins", (unsigned long long)cfg->ncell,
+                    (unsigned long long)bins);
+}
+
+/* Generate the update kernel for element type T: numpy's index, its one
+ * correction against the edges, and the count, inline for each value. */
+#define HIST_KERNEL(SUF, T)                                                  \
+static void upd_##SUF(struct hist *h, const T *x, uint64_t nrec)            \
+{                                                                            \
+    const uint64_t nc = h->ncell, nb = h->nbins;                             \
+    const double lo = h->lo, hi = h->hi, norm = h->norm;                     \
+    const double *e = h->edges;                                              \
+    uint64_t *bin = h->count, *under = bin + nc * nb, *over = under + nc;    \
+    for (uint64_t r = 0; r < nrec; r++, x += nc) {                           \
+        for (uint64_t j = 0; j < nc; j++) {                                  \
+            double v = (double)x[j];                                         \
+            if (v < lo) {                                                    \
+                under[j]++;                                                  \
+                continue;                                                    \
+            }                                                                \
+            if (v > hi) {                                                    \
+                over[j]++;                                                   \
+                continue;                                                    \
+            }                                                                \
+            if (v != v)                                                      \
+                continue;                                                    \
+            double f = v - lo;                                               \
+            f *= norm;                                                       \
+            uint64_t k = (uint64_t)f;                                        \
+            k = k >= nb ? nb - 1 : k;                                        \
+            k -= v < e[k];                                                   \
+            k += v >= e[k + 1] && k != nb - 1;                               \
+            bin[j * nb + k]++;                                               \
+        }                                                                    \
+    }                                                                        \
+}
+
+HIST_KERNEL(i8, int8_t)
+HIST_KERNEL(u8, uint8_t)
+HIST_KERNEL(i16, int16_t)
+HIST_KERNEL(u16, uint16_t)
+HIST_KERNEL(i32, int32_t)
+HIST_KERNEL(u32, uint32_t)
+HIST_KERNEL(i64, int64_t)
+HIST_KERNEL(u64, uint64_t)
+HIST_KERNEL(f32, float)
+HIST_KERNEL(f64, double)
+
+#define DISPATCH(SUF, T)                                                     \
+    upd_##SUF(h, (const T *)blk->data, blk->nrec);                           \
+    return 0
+
+static int hist_update(void *state, const struct h5b_block *blk,
+                       struct h5b_error *err)
+{
+    struct hist *h = state;
+    switch (h->cfg->type) {
+    case H5B_INT8: DISPATCH(i8, int8_t);
+    case H5B_UINT8: DISPATCH(u8, uint8_t);
+    case H5B_INT16: DISPATCH(i16, int16_t);
+    case H5B_UINT16: DISPATCH(u16, uint16_t);
+    case H5B_INT32: DISPATCH(i32, int32_t);
+    case H5B_UINT32: DISPATCH(u32, uint32_t);
+    case H5B_INT64: DISPATCH(i64, int64_t);
+    case H5B_UINT64: DISPATCH(u64, uint64_t);
+    case H5B_FLOAT32: DISPATCH(f32, float);
+    case H5B_FLOAT64: DISPATCH(f64, double);
+    }
+    return h5b_fail(err, "unsupported element type %d", (int)h->cfg->type);
+}
+
+static int hist_merge(void *acc, const void *later, struct h5b_error *err)
+{
+    struct hist *a = acc;
+    const struct hist *b = later;
+    if (a->nbins != b->nbins || a->ncell != b->ncell)
+        return h5b_fail(err, "histograms differ (%llu x %llu vs %llu x %llu "
+                        "cells x bins)", (unsigned long long)a->ncell,
+                        (unsigned long long)a->nbins,
+                        (unsigned long long)b->ncell,
+                        (unsigned long long)b->nbins);
+    for (uint64_t i = 0; i < a->n; i++)
+        a->count[i] += b->count[i];
+    return 0;
+}
+
+static uint64_t nonzero(const struct hist *h)
+{
+    uint64_t nnz = 0;
+    for (uint64_t i = 0; i < h->n; i++)
+        nnz += h->count[i] != 0;
+    return nnz;
+}
+
+static size_t dense_size(uint64_t n)
+{
+    return HEADER_BYTES + 8 * (size_t)n;
+}
+
+static size_t sparse_size(uint64_t nnz)
+{
+    return HEADER_BYTES + 8 + 16 * (size_t)nnz;
+}
+
+static int is_sparse(const struct hist *h, uint64_t nnz)
+{
+    return sparse_size(nnz) < dense_size(h->n);
+}
+
+static size_t hist_encoded_size(const void *state)
+{
+    const struct hist *h = state;
+    uint64_t nnz = nonzero(h);
+    return is_sparse(h, nnz) ? sparse_size(nnz) : dense_size(h->n);
+}
+
+static int hist_encode(const void *state, void *buf, size_t len,
+                       struct h5b_error *err)
+{
+    const struct hist *h = state;
+    unsigned char *p = buf;
+    uint64_t nnz = nonzero(h);
+    int sparse = is_sparse(h, nnz);
+    size_t need = sparse ? sparse_size(nnz) : dense_size(h->n);
+    if (len != need)
+        return h5b_fail(err, "encode buffer of %zu bytes, need %zu", len,
+                        need);
+    h5b_put_u64(p, h->nbins);
+    h5b_put_u64(p + 8, h->ncell);
+    h5b_put_u64(p + 16, sparse ? FMT_SPARSE : FMT_DENSE);
+    p += HEADER_BYTES;
+    if (sparse) {
+        h5b_put_u64(p, nnz);
+        p += 8;
+    }
+    for (uint64_t i = 0; i < h->n; i++) {
+        if (!sparse) {
+            h5b_put_u64(p, h->count[i]);
+            p += 8;
+        } else if (h->count[i]) {
+            h5b_put_u64(p, i);
+            h5b_put_u64(p + 8, h->count[i]);
+            p += 16;
+        }
+    }
+    return 0;
+}
+
+/* Check the pairs of a sparse body of nnz entries at p against h: indices
+ * strictly increasing and below h->n, counts non-zero. */
+static int check_sparse(const struct hist *h, const unsigned char *p,
+                        uint64_t nnz, struct h5b_error *err)
+{
+    for (uint64_t k = 0; k < nnz; k++, p += 16) {
+        uint64_t i = h5b_get_u64(p);
+        if (i >= h->n || (k > 0 && i <= h5b_get_u64(p - 16)))
+            return h5b_fail(err, "sparse entry %llu has index %llu out of "
+                            "order or range (%llu counts)",
+                            (unsigned long long)k, (unsigned long long)i,
+                            (unsigned long long)h->n);
+        if (h5b_get_u64(p + 8) == 0)
+            return h5b_fail(err, "sparse entry %llu has a zero count",
+                            (unsigned long long)k);
+    }
+    return 0;
+}
+
+/* Check a sparse body (after the header) of len bytes and load it. */
+static int decode_sparse(struct hist *h, const unsigned char *p, size_t len,
+                         struct h5b_error *err)
+{
+    uint64_t nnz = len >= 8 ? h5b_get_u64(p) : 0;
+    if (len < 8 || nnz > h->n || len - 8 != 16 * (size_t)nnz)
+        return h5b_fail(err, "sparse histogram body of %zu bytes is "
+                        "malformed", len);
+    if (check_sparse(h, p + 8, nnz, err) < 0)
+        return -1;
+    memset(h->count, 0, (size_t)h->n * sizeof *h->count);
+    for (p += 8; nnz > 0; nnz--, p += 16)
+        h->count[h5b_get_u64(p)] = h5b_get_u64(p + 8);
+    return 0;
+}
+
+/* On failure the state is left unchanged. */
+static int hist_decode(void *state, const void *buf, size_t len,
+                       struct h5b_error *err)
+{
+    struct hist *h = state;
+    const unsigned char *p = buf;
+    if (len < HEADER_BYTES)
+        return h5b_fail(err, "histogram state of %zu bytes is truncated",
+                        len);
+    if (h5b_get_u64(p) != h->nbins || h5b_get_u64(p + 8) != h->ncell)
+        return h5b_fail(err, "histogram state is of %llu cells x %llu bins, "
+                        "expected %llu x %llu",
+                        (unsigned long long)h5b_get_u64(p + 8),
+                        (unsigned long long)h5b_get_u64(p),
+                        (unsigned long long)h->ncell,
+                        (unsigned long long)h->nbins);
+    uint64_t fmt = h5b_get_u64(p + 16);
+    p += HEADER_BYTES;
+    len -= HEADER_BYTES;
+    if (fmt == FMT_SPARSE)
+        return decode_sparse(h, p, len, err);
+    if (fmt != FMT_DENSE)
+        return h5b_fail(err, "unknown histogram encoding %llu",
+                        (unsigned long long)fmt);
+    if (len != 8 * (size_t)h->n)
+        return h5b_fail(err, "dense histogram body of %zu bytes, expected "
+                        "%zu", len, 8 * (size_t)h->n);
+    for (uint64_t i = 0; i < h->n; i++, p += 8)
+        h->count[i] = h5b_get_u64(p);
+    return 0;
+}
+
+/* Counts, underflow and overflow are per cell (put_cells: the cell shape,
+ * then [B] for counts); the edges are shared by every cell (put). */
+static int hist_finalize(const void *state, const struct h5b_sink *sink,
+                         struct h5b_error *err)
+{
+    const struct hist *h = state;
+    const uint64_t *under = h->count + h->ncell * h->nbins;
+    uint64_t nedges = h->nbins + 1;
+    int rc = sink->put_cells(sink->ctx, "histogram/counts", H5B_UINT64, 1,
+                             &h->nbins, h->count, err);
+    if (rc == 0)
+        rc = sink->put(sink->ctx, "histogram/edges", H5B_FLOAT64, 1, &nedges,
+                       h->edges, err);
+    if (rc == 0)
+        rc = sink->put_cells(sink->ctx, "histogram/underflow", H5B_UINT64, 0,
+                             NULL, under, err);
+    if (rc == 0)
+        rc = sink->put_cells(sink->ctx, "histogram/overflow", H5B_UINT64, 0,
+                             NULL, under + h->ncell, err);
+    return rc;
+}
+
+const h5b_operator op_hist = {
+    .abi = H5B_OPERATOR_ABI,
+    .name = "histogram",
+    .provides = provides,
+    .create = hist_create,
+    .destroy = hist_destroy,
+    .update = hist_update,
+    .merge = hist_merge,
+    .encoded_size = hist_encoded_size,
+    .encode = hist_encode,
+    .decode = hist_decode,
+    .finalize = hist_finalize,
+};
