@@ -16,12 +16,14 @@ void cli_usage(FILE *out)
           "  -o, --output FILE        results file (overrides [output] file)\n"
           "      --dry-run            check everything and print the plan; "
           "read no data\n"
+          "      --resume             continue from the job's checkpoint\n"
           "      --format text|json   summary on stdout (default text)\n"
           "  -q, --quiet              no progress on stderr\n"
           "  -h, --help               this help\n"
           "  -V, --version            print the version\n\n"
           "Exit status: 0 success, 1 runtime failure (I/O, MPI, memory),\n"
-          "2 usage, job-file or input error.\n"
+          "2 usage, job-file or input error, 75 interrupted by a signal\n"
+          "after writing a checkpoint (run again with --resume).\n"
           "Run with: mpirun -n N h5batch job.ini  (or srun, or alone for "
           "one rank)\n", out);
 }
@@ -45,6 +47,7 @@ static int on_option(struct cli *c, int opt, const char *arg, char **argv,
     case 's': return add_set(c, arg, err);
     case 'o': c->output = arg; return 0;
     case 'd': c->dry_run = 1; return 0;
+    case 'r': c->resume = 1; return 0;
     case 'q': c->quiet = 1; return 0;
     case 'h': c->help = 1; return 0;
     case 'V': c->version = 1; return 0;
@@ -76,6 +79,7 @@ int cli_parse(struct cli *c, int argc, char **argv, struct h5b_error *err)
         {"set", required_argument, NULL, 's'},
         {"output", required_argument, NULL, 'o'},
         {"dry-run", no_argument, NULL, 'd'},
+        {"resume", no_argument, NULL, 'r'},
         {"format", required_argument, NULL, 'f'},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},

@@ -11,7 +11,7 @@ struct cli {
     const char *output;     /* -o: overrides [output] file */
     const char **sets;      /* --set values, in order */
     int nsets;
-    int dry_run, json, quiet, help, version;
+    int dry_run, json, quiet, help, version, resume;
 };
 
 /* Parse argv into c (pointers into argv).  Errors are one line, exit 2.

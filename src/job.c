@@ -42,6 +42,7 @@ static int check_axis(const char *v, char *why, size_t n);
 static int check_ddof(const char *v, char *why, size_t n);
 static int check_prefetch(const char *v, char *why, size_t n);
 static int check_cf(const char *v, char *why, size_t n);
+static int check_seconds(const char *v, char *why, size_t n);
 static int check_bins(const char *v, char *why, size_t n);
 static int check_range(const char *v, char *why, size_t n);
 static int check_quantiles(const char *v, char *why, size_t n);
@@ -62,6 +63,8 @@ static const struct keydef keydefs[] = {
     {"reduce", "quantiles", 1, check_quantiles},
     {"reduce", "quantile_accuracy", 0, check_accuracy},
     {"run", "prefetch", 0, check_prefetch},
+    {"run", "checkpoint", 0, check_nonempty},
+    {"run", "checkpoint_every", 0, check_seconds},
     {"output", "file", 0, check_nonempty},
 };
 
@@ -230,6 +233,16 @@ static int parse_numbers(const char *v, double *out, int max)
         out[k++] = d;
     }
     return k;
+}
+
+static int check_seconds(const char *v, char *why, size_t n)
+{
+    double d;
+    if (parse_numbers(v, &d, 1) == 1 && d >= 0 && d <= 1e9)
+        return 0;
+    snprintf(why, n, "'%s' is not a number of seconds (0 turns periodic "
+             "checkpoints off)", v);
+    return -1;
 }
 
 static int check_range(const char *v, char *why, size_t n)
@@ -606,6 +619,9 @@ int job_finish(struct job *job, struct h5b_error *err)
     job->ddof = ddof ? atoi(ddof) : 0;
     job->prefetch = pf ? atoi(pf) : JOB_DEFAULT_PREFETCH;
     job->fields = job_get(job, "input", "fields");
+    const char *every = job_get(job, "run", "checkpoint_every");
+    job->checkpoint_every = every ? strtod(every, NULL)
+                                  : JOB_DEFAULT_CHECKPOINT_EVERY;
     job->cf = !cf || strcmp(cf, "auto") == 0;
     return 0;
 }

@@ -22,6 +22,7 @@
 #define JOB_DEFAULT_PREFETCH 2
 #define JOB_MAX_PREFETCH 64
 #define JOB_MAX_BINS 1000000
+#define JOB_DEFAULT_CHECKPOINT_EVERY 60.0
 #define JOB_MAX_QUANTILES 64
 
 struct job_entry {
@@ -47,6 +48,7 @@ struct job {
     int prefetch;
     const char *fields;     /* compound fields to reduce, or NULL for all */
     int cf;                 /* apply CF conventions (auto) */
+    double checkpoint_every;    /* seconds; 0: only when interrupted */
 };
 
 /* Read and parse the job file at path into job (zeroed by the caller or

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "err.h"
+#include "interrupt.h"
 #include "transport.h"
 #include "wire.h"
 
@@ -44,6 +45,8 @@ struct master {
     int rr;                 /* where the next worker search starts */
     struct pend *win;
     uint64_t W, next_read, merged, done_bytes;
+    uint64_t inflight;      /* dispatched, result not yet received */
+    double last_save;
     struct table_partial *acc;
     struct tr_buf in;
 };
@@ -111,6 +114,7 @@ static int on_result(struct master *m, int from, struct h5b_error *err)
     }
     pd->have = 1;
     m->out[from - 1]--;
+    m->inflight--;
     return merge_ready(m, err);
 }
 
@@ -198,23 +202,56 @@ static int dispatch(struct master *m, struct h5b_error *err)
     if (rc < 0)
         return rc;
     m->out[best]++;
+    m->inflight++;
     m->rr = (best + 1) % nw;
     m->staged = -1;
     return 1;
 }
 
-/* The main loop: until every partition is merged or something fails. */
+/* Save a checkpoint if one is due (every > 0 seconds since the last). */
+static int maybe_save(const struct master_args *a, double *last,
+                      struct table_partial *acc, uint64_t merged,
+                      struct h5b_error *err)
+{
+    double now = progress_clock();
+    if (!a->save || a->ckpt_every <= 0 || now - *last < a->ckpt_every)
+        return 0;
+    *last = now;
+    return a->save(a->save_ctx, acc, merged, err);
+}
+
+/* After a stop request: save what is merged and say so. */
+static int interrupted(const struct master_args *a, struct table_partial *acc,
+                       uint64_t merged, struct h5b_error *err)
+{
+    int rc = a->save ? a->save(a->save_ctx, acc, merged, err) : 0;
+    if (rc < 0)
+        return rc;
+    return err_set(err, H5B_EINTR, "interrupted by signal %d after %llu of "
+                   "%llu partitions; checkpoint written, continue with "
+                   "--resume", interrupt_requested(),
+                   (unsigned long long)merged,
+                   (unsigned long long)a->plan->nparts);
+}
+
+/* The main loop: until every partition is merged, something fails, or a
+ * signal asks to stop (then the partitions in flight are still merged). */
 static int drive(struct master *m, struct h5b_error *err)
 {
     int rc = 0;
     while (rc >= 0 && m->merged < m->a->plan->nparts) {
+        int stopping = interrupt_requested() != 0;
+        if (stopping && m->inflight == 0)
+            return interrupted(m->a, m->acc, m->merged, err);
         rc = reap_sends(m, err);
-        if (rc == 0 && m->staged < 0)
+        if (rc == 0 && !stopping && m->staged < 0)
             rc = stage(m, err);
-        if (rc == 0 && m->staged >= 0)
+        if (rc == 0 && !stopping && m->staged >= 0)
             rc = dispatch(m, err);
-        if (rc == 0)
+        if (rc == 0 && m->inflight > 0)
             rc = receive_one(m, err);
+        if (rc == 0)
+            rc = maybe_save(m->a, &m->last_save, m->acc, m->merged, err);
     }
     return rc < 0 ? rc : 0;
 }
@@ -263,7 +300,9 @@ static void master_free(struct master *m)
 static int run_distributed(const struct master_args *a, struct table_partial *acc,
                            int rc, struct h5b_error *err)
 {
-    struct master m = {.a = a, .staged = -1, .acc = acc};
+    struct master m = {.a = a, .staged = -1, .acc = acc,
+                       .next_read = a->start, .merged = a->start,
+                       .last_save = progress_clock()};
     m.nslots = a->nworkers * a->prefetch + 1;
     m.slot_bytes = WIRE_WORK_HEADER + a->plan->max_part_bytes;
     m.W = (uint64_t)m.nslots * 4 < 16 ? 16 : (uint64_t)m.nslots * 4;
@@ -285,6 +324,25 @@ static int run_distributed(const struct master_args *a, struct table_partial *ac
     return rc < 0 ? rc : src;
 }
 
+/* Reduce partition part on rank 0 into acc, reading into buf. */
+static int solo_one(const struct master_args *a, const struct partition *part,
+                    unsigned char *buf, struct table_partial *acc,
+                    struct h5b_error *err)
+{
+    struct table_partial p;
+    struct table *t = table_of(a, part);
+    int rc = source_read(a->src, part->file, part->start, part->count,
+                         part->col0, a->plan->ntiles > 1 ? part->ncols : 0,
+                         buf, err);
+    if (rc == 0)
+        rc = table_reduce(t, buf, part->bytes, part->global_start, &p, err);
+    if (rc == 0) {
+        rc = table_merge(t, &acc[part->tile], &p, err);
+        table_destroy(t, &p);
+    }
+    return rc;
+}
+
 /* Rank 0 alone: the same partials, reduced here. */
 static int run_solo(const struct master_args *a, struct table_partial *acc,
                     struct h5b_error *err)
@@ -292,24 +350,21 @@ static int run_solo(const struct master_args *a, struct table_partial *acc,
     size_t bytes = a->plan->max_part_bytes;
     unsigned char *buf = malloc(bytes ? bytes : 1);
     uint64_t done_bytes = 0;
+    double last = progress_clock();
     int rc = buf ? 0 : err_set(err, H5B_ERUN, "out of memory for a "
                                "%zu-byte partition buffer", bytes);
-    for (uint64_t i = 0; rc == 0 && i < a->plan->nparts; i++) {
+    for (uint64_t i = a->start; rc == 0 && i < a->plan->nparts; i++) {
         struct partition part;
-        struct table_partial p;
-        plan_get(a->plan, i, &part);
-        struct table *t = table_of(a, &part);
-        rc = source_read(a->src, part.file, part.start, part.count,
-                         part.col0, a->plan->ntiles > 1 ? part.ncols : 0,
-                         buf, err);
-        if (rc == 0)
-            rc = table_reduce(t, buf, part.bytes, part.global_start, &p, err);
-        if (rc == 0) {
-            rc = table_merge(t, &acc[part.tile], &p, err);
-            table_destroy(t, &p);
+        if (interrupt_requested()) {
+            rc = interrupted(a, acc, i, err);
+            break;
         }
+        plan_get(a->plan, i, &part);
+        rc = solo_one(a, &part, buf, acc, err);
         done_bytes += part.bytes;
         progress_update(a->prog, i + 1, done_bytes);
+        if (rc == 0)
+            rc = maybe_save(a, &last, acc, i + 1, err);
     }
     free(buf);
     return rc;
@@ -323,9 +378,8 @@ static struct table *tile_table(const struct master_args *a, uint64_t t)
     return a->tables[last];
 }
 
-/* Create one empty accumulator per tile; on failure none is left. */
-static int create_accs(const struct master_args *a, struct table_partial *acc,
-                       struct h5b_error *err)
+int master_create_accs(const struct master_args *a,
+                       struct table_partial *acc, struct h5b_error *err)
 {
     int rc = 0;
     uint64_t t = 0;
@@ -344,14 +398,9 @@ void master_free_accs(const struct master_args *a, struct table_partial *acc,
 }
 
 int master_run(const struct master_args *a, struct table_partial *acc,
-               struct h5b_error *err)
+               int rc, struct h5b_error *err)
 {
-    int rc = create_accs(a, acc, err);
     if (a->nworkers)
-        rc = run_distributed(a, acc, rc, err);
-    else if (rc == 0)
-        rc = run_solo(a, acc, err);
-    if (rc < 0)
-        master_free_accs(a, acc, a->plan->ntiles);
-    return rc;
+        return run_distributed(a, acc, rc, err);
+    return rc == 0 ? run_solo(a, acc, err) : rc;
 }

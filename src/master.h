@@ -15,17 +15,29 @@ struct master_args {
     int prefetch;
     int more;               /* on success, STOP says another SETUP follows */
     struct progress *prog;
+    uint64_t start;         /* partitions [0, start) are in acc (resume) */
+    double ckpt_every;      /* seconds between checkpoints; 0: none */
+    /* Save acc, holding partitions [0, merged) merged in order. */
+    int (*save)(void *ctx, struct table_partial *acc, uint64_t merged,
+                struct h5b_error *err);
+    void *save_ctx;
 };
 
-/* Reduce every partition of the plan into acc[0..ntiles) (created here,
- * one per tile of cells), merging in partition order, and stop every
- * worker whatever happens.  On failure acc holds nothing and err says
- * which rank or file failed. */
-int master_run(const struct master_args *a, struct table_partial *acc,
-               struct h5b_error *err);
+/* Create acc[0..ntiles): one empty accumulator per tile of cells. */
+int master_create_accs(const struct master_args *a,
+                       struct table_partial *acc, struct h5b_error *err);
 
-/* Free acc[0..n) from master_run. */
+/* Free acc[0..n). */
 void master_free_accs(const struct master_args *a, struct table_partial *acc,
                       uint64_t n);
+
+/* Reduce partitions [a->start, nparts) into acc (one accumulator per
+ * tile, already holding [0, a->start)), merging in partition order, and
+ * stop every worker whatever happens (rc != 0: rank 0 already failed, only
+ * stop them).  A signal makes it merge what is in flight, save a
+ * checkpoint and return H5B_EINTR.  On failure err says which rank or
+ * file failed; acc is the caller's to free in every case. */
+int master_run(const struct master_args *a, struct table_partial *acc,
+               int rc, struct h5b_error *err);
 
 #endif

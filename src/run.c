@@ -14,10 +14,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include "checkpoint.h"
 #include "cli.h"
 #include "err.h"
 #include "h5util.h"
+#include "interrupt.h"
 #include "job.h"
 #include "master.h"
 #include "table.h"
@@ -42,6 +46,11 @@ struct prep {
     struct plan plan;
     struct table table[2];  /* whole records or full tiles; short last tile */
     struct h5b_op_config shape; /* of whole records */
+    uint64_t fingerprint;   /* of the job and its inputs, for checkpoints */
+    char ckpt_path[4096];
+    unsigned char *ckpt;    /* the checkpoint resumed from (--resume) */
+    size_t ckpt_len;
+    struct ckpt_info resumed;
 };
 
 static const char *reduce_arg(const struct h5b_op_config *cfg,
@@ -159,6 +168,60 @@ static int check_histogram(const struct job *job, uint64_t ncell,
                    (unsigned long long)(OP_HIST_MAX_BYTES >> 20));
 }
 
+/* A hash of everything a checkpoint depends on: the job's settings after
+ * overrides (but [run], which does not change results), each input
+ * file's size and modification time, the dataset's shape and columns,
+ * and the plan. */
+static uint64_t fingerprint(const struct prep *p)
+{
+    uint64_t h = CKPT_FNV_INIT;
+    for (size_t i = 0; i < p->job.nentries; i++) {
+        const struct job_entry *e = &p->job.entries[i];
+        if (strcmp(e->section, "run") == 0)
+            continue;
+        h = ckpt_hash(h, e->section, strlen(e->section) + 1);
+        h = ckpt_hash(h, e->key, strlen(e->key) + 1);
+        h = ckpt_hash(h, e->value, strlen(e->value) + 1);
+    }
+    for (size_t i = 0; i < p->nfiles; i++) {
+        struct stat st;
+        uint64_t v[3] = {0, 0, 0};
+        if (stat(p->files[i], &st) == 0) {
+            v[0] = (uint64_t)st.st_size;
+            v[1] = (uint64_t)st.st_mtim.tv_sec;
+            v[2] = (uint64_t)st.st_mtim.tv_nsec;
+        }
+        h = ckpt_hash(h, p->files[i], strlen(p->files[i]) + 1);
+        h = ckpt_hash(h, v, sizeof v);
+    }
+    const struct source *s = &p->src;
+    uint64_t shape[3] = {(uint64_t)s->rank, s->record_bytes, s->ncol};
+    h = ckpt_hash(h, shape, sizeof shape);
+    h = ckpt_hash(h, s->dims, (size_t)s->rank * sizeof *s->dims);
+    for (size_t i = 0; i < s->ncol; i++) {
+        uint64_t c[2] = {(uint64_t)s->col[i].type, s->col[i].offset};
+        h = ckpt_hash(h, s->col[i].name, strlen(s->col[i].name) + 1);
+        h = ckpt_hash(h, c, sizeof c);
+    }
+    uint64_t plan[3] = {p->plan.nparts, p->plan.ntiles, p->plan.tile_width};
+    return ckpt_hash(h, plan, sizeof plan);
+}
+
+/* --resume: read and check the checkpoint (its accumulators are decoded
+ * when the run starts); it also restores histogram ranges. */
+static int read_resume(struct prep *p, struct h5b_error *err)
+{
+    struct ckpt_info expect = {p->fingerprint, p->plan.nparts, 0,
+                               p->plan.ntiles};
+    int rc = ckpt_read_file(p->ckpt_path, SIZE_MAX / 2, &p->ckpt,
+                            &p->ckpt_len, err);
+    if (rc == 0)
+        rc = ckpt_peek(p->ckpt, p->ckpt_len, &expect, &p->resumed,
+                       p->src.col, p->src.ncol, err);
+    return rc < 0 ? err_prefix(err, H5B_EINPUT, "--resume: %s",
+                               p->ckpt_path) : 0;
+}
+
 /* Rank 0: everything up to the plan.  Errors name what is wrong. */
 static int prepare(struct prep *p, int argc, char **argv,
                    struct h5b_error *err)
@@ -184,6 +247,10 @@ static int prepare(struct prep *p, int argc, char **argv,
         rc = make_plan(p, err);
     if (rc < 0)
         return rc;
+    p->fingerprint = fingerprint(p);
+    const char *ck = job_get(&p->job, "run", "checkpoint");
+    snprintf(p->ckpt_path, sizeof p->ckpt_path, "%s%s", ck ? ck : p->job.output,
+             ck ? "" : ".ckpt");
     op_shape(&p->shape, &p->job, p->src.rank - 1, p->src.dims + 1);
     return check_histogram(&p->job, p->shape.ncell, err);
 }
@@ -204,6 +271,7 @@ static int prep_tables(struct prep *p, const struct job *job,
 
 static void prep_free(struct prep *p)
 {
+    free(p->ckpt);
     table_free(&p->table[0]);
     table_free(&p->table[1]);
     source_close(&p->src);
@@ -313,6 +381,39 @@ static int finalize_tiles(const struct master_args *a,
     return rc;
 }
 
+/* master_args.save: write acc, holding partitions [0, merged), as the
+ * checkpoint of the run p. */
+static int save_checkpoint(void *ctx, struct table_partial *acc,
+                           uint64_t merged, struct h5b_error *err)
+{
+    struct prep *p = ctx;
+    struct ckpt_info info = {p->fingerprint, p->plan.nparts, merged,
+                             p->plan.ntiles};
+    struct ckpt_tables tt = {{&p->table[0], p->table[1].ncol ? &p->table[1]
+                                                             : NULL},
+                             p->plan.ntiles};
+    unsigned char *buf = NULL;
+    size_t len = 0;
+    int rc = ckpt_encode(&info, &tt, acc, p->src.col, p->src.ncol, &buf,
+                         &len, err);
+    if (rc == 0)
+        rc = ckpt_write_file(p->ckpt_path, buf, len, err);
+    free(buf);
+    return rc;
+}
+
+/* The accumulators of the checkpoint being resumed, and where to go on. */
+static int load_accs(struct prep *p, struct master_args *a,
+                     struct table_partial *acc, struct h5b_error *err)
+{
+    struct ckpt_tables tt = {{a->tables[0], a->tables[1]}, p->plan.ntiles};
+    int rc = ckpt_decode_tiles(p->ckpt, p->ckpt_len, &tt, acc, err);
+    if (rc < 0)
+        return err_prefix(err, rc, "%s", p->ckpt_path);
+    a->start = p->resumed.merged;
+    return 0;
+}
+
 /* Run every partition through the workers (or alone) with p's tables
  * and put the results into rs.  more: the workers will get another
  * SETUP after this pass. */
@@ -321,16 +422,24 @@ static int reduce_all(struct prep *p, int size, int more,
                       struct h5b_error *err)
 {
     struct master_args a = {{NULL, NULL}, &p->src, &p->plan, size - 1,
-                            p->job.prefetch, more, prog};
+                            p->job.prefetch, more, prog, 0, 0, NULL, NULL};
     struct table_partial *acc = calloc(p->plan.ntiles, sizeof *acc);
     if (!acc)
         return err_set(err, H5B_ERUN, "out of memory");
     table_ptrs(p->table, a.tables);
-    int rc = master_run(&a, acc, err);
-    if (rc == 0) {
-        rc = finalize_tiles(&a, acc, rs, err);
-        master_free_accs(&a, acc, p->plan.ntiles);
+    if (!more) {
+        a.ckpt_every = p->job.checkpoint_every;
+        a.save = save_checkpoint;
+        a.save_ctx = p;
     }
+    int rc = !more && p->ckpt ? load_accs(p, &a, acc, err)
+                              : master_create_accs(&a, acc, err);
+    int made = rc == 0;
+    rc = master_run(&a, acc, rc, err);
+    if (rc == 0)
+        rc = finalize_tiles(&a, acc, rs, err);
+    if (made)
+        master_free_accs(&a, acc, p->plan.ntiles);
     free(acc);
     return rc;
 }
@@ -358,6 +467,8 @@ static int execute(struct prep *p, int size, struct progress *prog,
     output_now(in.finished, sizeof in.finished);
     if (rc == 0)
         rc = output_write(p->job.output, &in, &rs, err);
+    if (rc == 0)
+        unlink(p->ckpt_path);
     in.elapsed = progress_clock() - prog->t0;
     if (rc == 0) {
         progress_finish(prog, in.bytes, size);
@@ -457,7 +568,9 @@ static int run_master(int argc, char **argv, int size)
     int rc = prepare(&p, argc, argv, &err);
     int quit = rc == 0 && (p.cli.help || p.cli.version || p.cli.dry_run);
     int setup_sent = 0;
-    if (rc == 0 && !quit && needs_range_pass(&p.job)) {
+    if (rc == 0 && !quit && p.cli.resume)
+        rc = read_resume(&p, &err);
+    if (rc == 0 && !quit && !p.ckpt && needs_range_pass(&p.job)) {
         rc = range_pass(&p, size, &prog, &err);
         setup_sent = rc < 0;
     }
@@ -475,7 +588,9 @@ static int run_master(int argc, char **argv, int size)
         print_plan(&p, stdout);
     else if (rc == 0)
         rc = execute(&p, size, &prog, &err);
-    if (rc < 0)
+    if (rc == H5B_EINTR)
+        fprintf(stderr, "h5batch: %s (%s)\n", err.msg, p.ckpt_path);
+    else if (rc < 0)
         fprintf(stderr, "h5batch: error: %s\n", err.msg);
     prep_free(&p);
     if (tr_broken())
@@ -558,6 +673,7 @@ int run(int argc, char **argv)
         fprintf(stderr, "h5batch: error: %s\n", err.msg);
         return 1;
     }
+    interrupt_install(rank == 0);
     if (rank == 0)
         return run_master(argc, argv, size);
     int rc = run_worker(&err);
