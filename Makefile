@@ -49,7 +49,7 @@ LOGIC_OBJS := $(addprefix $(BUILD)/obj/,$(addsuffix .o,$(LOGIC)))
 UNIT      := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(addprefix $(BUILD)/tests/,$(UNIT))
 
-.PHONY: all run test unit integration bad deps install clean check-deps
+.PHONY: all run test unit integration bad faults deps install clean check-deps
 all: $(BUILD)/h5batch $(BUILD)/h5batch-gen
 
 # ---- build ----------------------------------------------------------------
@@ -104,7 +104,7 @@ run: deps
 # ---- tests ----------------------------------------------------------------
 test: deps
 	$(MAKE) all
-	$(MAKE) unit integration bad
+	$(MAKE) unit integration bad faults
 
 unit: $(UNIT_BINS)
 	@fail=0; for t in $(UNIT_BINS); do \
@@ -115,6 +115,9 @@ integration: all
 
 bad: all
 	$(PYTHON) tests/bad/run.py --bin $(BUILD)/h5batch
+
+faults: all
+	$(PYTHON) tests/faults/run.py --bin $(BUILD)/h5batch
 
 # ---- install / clean ------------------------------------------------------
 install: all

@@ -1,0 +1,264 @@
+#!/usr/bin/python3
+"""Fault tests of h5batch: signals, killed ranks, checkpoints and --resume.
+
+Each case interrupts a real run (SIGTERM or SIGUSR1 to rank 0, SIGUSR1 to
+mpirun, SIGKILL of a worker or of rank 0) at a point drawn from a fixed
+seed, then runs `h5batch --resume` on another number of ranks and checks
+that the results file is byte-identical (time and rank attributes aside) to
+that of an uninterrupted run.  Also: a corrupt, foreign or stale
+checkpoint is refused with exit 2, and no process is left running.
+Closes with `N passed, N failed`.
+"""
+
+import argparse
+import os
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.dont_write_bytecode = True
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]
+sys.path.insert(0, str(REPO / "tests/integration"))
+
+import h5py                                                    # noqa: E402
+import numpy as np                                             # noqa: E402
+from harness import Failure, Report, expect                   # noqa: E402
+from verify import check_identical                            # noqa: E402
+
+ENV = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1",
+           OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
+TIMEOUT_S = 120
+END_WITHIN_S = 15       # a killed job must be over this soon
+
+
+def parse_args():
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--bin", default=str(REPO / "build/h5batch"))
+    p.add_argument("-k", dest="filter", default="")
+    p.add_argument("--keep", action="store_true")
+    return p.parse_args()
+
+
+def make_data(tmp):
+    """A dataset slow enough to interrupt: quantile sketches cost ~10 ns a value."""
+    rng = np.random.default_rng(7)
+    x = rng.lognormal(0.0, 1.0, size=(10_000_000, 4))
+    x[rng.random(x.shape) < 0.001] = np.nan
+    with h5py.File(tmp / "in.h5", "w") as f:
+        f.create_dataset("series", data=x, chunks=(16384, 4))
+
+
+def write_job(tmp):
+    """The one job every case runs (its text is stored in the results)."""
+    job = tmp / "faults.ini"
+    job.write_text(f"""[job]
+name = faults
+[input]
+files = {tmp}/in.h5
+dataset = /series
+partition_size = 256K
+[reduce]
+ops = count mean std min max quantiles
+quantiles = 0.01, 0.5, 0.99
+[run]
+checkpoint_every = 0.1
+[output]
+file = {tmp}/out.h5
+""")
+    return job
+
+
+def launch(binary, ranks, args):
+    argv = ([] if ranks == 0 else ["mpirun", "-n", str(ranks), "--oversubscribe"])
+    argv += [str(binary), "-q"] + [str(a) for a in args]
+    return subprocess.Popen(argv, env=ENV, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+
+
+def finish(proc, timeout=TIMEOUT_S):
+    """Wait for proc (killing its session on timeout); (rc, stderr)."""
+    try:
+        _, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        raise Failure(f"did not end within {timeout} s")
+    return proc.returncode, err
+
+
+def ranks_of(job):
+    """{rank: pid} of the h5batch processes running job (from their environment)."""
+    found = {}
+    for d in Path("/proc").iterdir():
+        if not d.name.isdigit():
+            continue
+        try:
+            cmd = (d / "cmdline").read_bytes().split(b"\0")
+            env = (d / "environ").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if not cmd or not cmd[0].endswith(b"h5batch") or str(job).encode() not in cmd:
+            continue
+        rank = 0
+        for kv in env:
+            if kv.startswith(b"OMPI_COMM_WORLD_RANK="):
+                rank = int(kv.split(b"=", 1)[1])
+        found[rank] = int(d.name)
+    return found
+
+
+def wait_for_ranks(job, n, timeout=20):
+    end = time.time() + timeout
+    while time.time() < end:
+        found = ranks_of(job)
+        if len(found) >= n:
+            return found
+        time.sleep(0.05)
+    raise Failure(f"ranks of {job.name} did not start")
+
+
+def expect_nothing_left(job):
+    end = time.time() + 5
+    while ranks_of(job) and time.time() < end:
+        time.sleep(0.1)
+    expect(not ranks_of(job), f"processes left running: {ranks_of(job)}")
+
+
+class Suite:
+    def __init__(self, binary, tmp):
+        self.bin = Path(binary)
+        self.tmp = tmp
+        self.rng = random.Random(20261128)
+        self.job = write_job(tmp)
+        self.out = tmp / "out.h5"
+        self.ckpt = tmp / "out.h5.ckpt"
+        self.reference = tmp / "reference.h5"
+        rc, err = finish(launch(self.bin, 2, ["-o", self.reference, self.job]))
+        if rc != 0:
+            raise SystemExit(f"reference run failed: rc={rc} {err}")
+
+    def clean(self):
+        for f in (self.out, self.ckpt):
+            f.unlink(missing_ok=True)
+
+    def interrupt(self, ranks, how):
+        """Start the job, interrupt it `how`; (rc, stderr) after."""
+        self.clean()
+        job = self.job
+        proc = launch(self.bin, ranks, [job])
+        pids = wait_for_ranks(job, max(ranks, 1))
+        if how.startswith("kill"):
+            self.wait_for_checkpoint(proc)
+        time.sleep(self.rng.uniform(0.0, 0.6))
+        start = time.time()
+        if how == "kill-worker":
+            os.kill(pids[self.rng.randrange(1, ranks)], signal.SIGKILL)
+        elif how == "kill-rank0":
+            os.kill(pids[0], signal.SIGKILL)
+        elif how == "usr1-mpirun":
+            os.kill(proc.pid, signal.SIGUSR1)
+        else:
+            os.kill(pids[0], getattr(signal, how))
+        rc, err = finish(proc)
+        expect(time.time() - start < END_WITHIN_S,
+               f"job took {time.time() - start:.1f} s to end after {how}")
+        expect_nothing_left(job)
+        expect(not self.out.exists(), "output written by an interrupted run")
+        return rc, err
+
+    def wait_for_checkpoint(self, proc, timeout=30):
+        """Killing a rank loses the work since the last checkpoint: wait
+        for the first one so that there is something to resume from."""
+        end = time.time() + timeout
+        while not self.ckpt.exists() and proc.poll() is None:
+            if time.time() > end:
+                raise Failure("no checkpoint written")
+            time.sleep(0.02)
+
+    def resume(self, ranks):
+        expect(self.ckpt.exists(), "no checkpoint left to resume from")
+        rc, err = finish(launch(self.bin, ranks, ["--resume", self.job]))
+        expect(rc == 0, f"--resume rc={rc}: {err.strip()[-300:]}")
+        expect(not self.ckpt.exists(), "checkpoint not removed after success")
+        scratch = self.tmp / "scratch"
+        scratch.mkdir(exist_ok=True)
+        check_identical({"uninterrupted": self.reference, "resumed": self.out},
+                        scratch)
+
+    def signal_case(self, ranks, how, again):
+        rc, err = self.interrupt(ranks, how)
+        expect(rc == 75, f"rc={rc}, expected 75: {err.strip()[-300:]}")
+        expect("interrupted" in err and "--resume" in err, f"stderr: {err.strip()[-300:]}")
+        self.resume(again)
+
+    def kill_case(self, ranks, how, again):
+        rc, _ = self.interrupt(ranks, how)
+        expect(rc != 0, "a killed run exited 0")
+        self.resume(again)
+
+    def refused_case(self, spoil, fragment):
+        rc, _ = self.interrupt(0, "SIGTERM")
+        expect(rc == 75, f"rc={rc}")
+        extra = spoil(self.ckpt)
+        rc, err = finish(launch(self.bin, 0, ["--resume"] + extra + [self.job]))
+        expect(rc == 2, f"rc={rc}, expected 2")
+        expect(fragment in err, f"'{fragment}' not in: {err.strip()}")
+        expect(not self.out.exists(), "output written")
+
+
+def flip_byte(ckpt):
+    data = bytearray(ckpt.read_bytes())
+    data[len(data) // 2] ^= 0x40
+    ckpt.write_bytes(bytes(data))
+    return []
+
+
+def truncate(ckpt):
+    ckpt.write_bytes(ckpt.read_bytes()[:100])
+    return []
+
+
+def other_job(ckpt):
+    return ["--set", "reduce.ops=count mean"]
+
+
+def cases(s):
+    yield "sigterm-solo-resume-3", lambda: s.signal_case(0, "SIGTERM", 3)
+    yield "sigterm-rank0-of-3-resume-2", lambda: s.signal_case(3, "SIGTERM", 2)
+    yield "sigusr1-rank0-of-4-resume-1", lambda: s.signal_case(4, "SIGUSR1", 1)
+    yield "sigusr1-mpirun-of-2-resume-4", lambda: s.signal_case(2, "usr1-mpirun", 4)
+    yield "sigint-rank0-of-2-resume-solo", lambda: s.signal_case(2, "SIGINT", 0)
+    for ranks, again in [(2, 3), (3, 2), (4, 2), (3, 4)]:
+        yield f"kill-worker-of-{ranks}-resume-{again}", \
+            lambda r=ranks, a=again: s.kill_case(r, "kill-worker", a)
+    yield "kill-rank0-of-3-resume-2", lambda: s.kill_case(3, "kill-rank0", 2)
+    yield "corrupt-checkpoint-refused", lambda: s.refused_case(flip_byte, "checksum")
+    yield "truncated-checkpoint-refused", lambda: s.refused_case(truncate, "checkpoint")
+    yield "other-job-checkpoint-refused", lambda: s.refused_case(other_job, "another job")
+
+
+def main():
+    args = parse_args()
+    report = Report()
+    with tempfile.TemporaryDirectory(prefix="h5batch-faults-") as d:
+        tmp = Path(d)
+        if args.keep:
+            tmp = Path(tempfile.mkdtemp(prefix="h5batch-faults-keep-"))
+            print(f"# keeping {tmp}")
+        make_data(tmp)
+        suite = Suite(args.bin, tmp)
+        for name, case in cases(suite):
+            if args.filter in name:
+                report.check(name, case)
+    sys.exit(report.close())
+
+
+if __name__ == "__main__":
+    main()
