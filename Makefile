@@ -41,7 +41,7 @@ DEB_PKGS  := openmpi-bin libopenmpi-dev libhdf5-dev hdf5-tools libinih-dev \
 # ---- sources --------------------------------------------------------------
 # Logic modules: no MPI, no HDF5; unit-tested without mpirun.
 LOGIC     := err job plan wire op op_moments op_hist op_quantile table results \
-             summary progress cli checkpoint interrupt
+             summary progress cli checkpoint interrupt groupby
 # Modules that talk to HDF5 or MPI.
 SYSTEM    := h5util srctype source output transport worker master run
 OBJS      := $(addprefix $(BUILD)/obj/,$(addsuffix .o,$(LOGIC) $(SYSTEM)))

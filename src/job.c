@@ -58,6 +58,7 @@ static const struct keydef keydefs[] = {
     {"reduce", "ops", 1, check_ops},
     {"reduce", "axis", 0, check_axis},
     {"reduce", "ddof", 0, check_ddof},
+    {"reduce", "group_by", 0, check_nonempty},
     {"reduce", "histogram_bins", 0, check_bins},
     {"reduce", "histogram_range", 0, check_range},
     {"reduce", "quantiles", 1, check_quantiles},

@@ -83,7 +83,7 @@ static void op_shape(struct h5b_op_config *cfg, const struct job *job,
 static int build_table(struct table *t, uint32_t elem_bytes, uint64_t elems,
                        const struct column_desc *cols, size_t ncol,
                        const struct h5b_op_config *shape, uint64_t width,
-                       uint64_t dim1, const char *const *ops,
+                       uint64_t dim1, const struct job *job,
                        struct h5b_error *err)
 {
     struct h5b_op_config tile = *shape;
@@ -94,8 +94,8 @@ static int build_table(struct table *t, uint32_t elem_bytes, uint64_t elems,
     }
     int rc = table_init(t, elem_bytes, elems, err);
     for (size_t i = 0; rc == 0 && i < ncol; i++)
-        rc = table_add(t, &cols[i], &tile, ops, err);
-    return rc;
+        rc = table_add(t, &cols[i], &tile, job->ops, err);
+    return rc == 0 ? table_group(t, job->ops, job->ddof, err) : rc;
 }
 
 /* Both tables of a run: t[0] for whole records or full tiles of
@@ -104,13 +104,13 @@ static int build_tables(struct table t[2], uint32_t elem_bytes,
                         uint64_t elems, const struct column_desc *cols,
                         size_t ncol, const struct h5b_op_config *shape,
                         uint64_t tile_width, uint64_t dim1,
-                        const char *const *ops, struct h5b_error *err)
+                        const struct job *job, struct h5b_error *err)
 {
     int rc = build_table(&t[0], elem_bytes, elems, cols, ncol, shape,
-                         tile_width, dim1, ops, err);
+                         tile_width, dim1, job, err);
     if (rc == 0 && tile_width && dim1 % tile_width)
         rc = build_table(&t[1], elem_bytes, elems, cols, ncol, shape,
-                         dim1 % tile_width, dim1, ops, err);
+                         dim1 % tile_width, dim1, job, err);
     return rc;
 }
 
@@ -140,7 +140,8 @@ static int make_plan(struct prep *p, struct h5b_error *err)
         chunk0[i] = s->file[i].chunk0;
     }
     int rc = nrec && chunk0
-         ? plan_build(&p->plan, nrec, chunk0, p->nfiles, s->record_bytes,
+         ? plan_build(&p->plan, nrec, chunk0, p->nfiles,
+                      s->record_bytes + s->key_bytes,
                       p->job.partition_bytes, PLAN_MAX_MESSAGE,
                       p->job.axis_all ? NULL : &tiling, err)
          : err_set(err, H5B_ERUN, "out of memory");
@@ -226,6 +227,7 @@ static int read_resume(struct prep *p, struct h5b_error *err)
 static int prepare(struct prep *p, int argc, char **argv,
                    struct h5b_error *err)
 {
+    struct source_opts opts = {NULL, 0, NULL};
     int rc = cli_parse(&p->cli, argc, argv, err);
     if (rc < 0 || p->cli.help || p->cli.version)
         return rc;
@@ -240,9 +242,11 @@ static int prepare(struct prep *p, int argc, char **argv,
         rc = job_expand_files(&p->job, &p->files, &p->nfiles, err);
     if (rc == 0)
         rc = output_check_dir(p->job.output, err);
+    opts = (struct source_opts){p->job.fields, p->job.cf,
+                                job_get(&p->job, "reduce", "group_by")};
     if (rc == 0)
         rc = source_open(&p->src, p->files, p->nfiles, p->job.dataset,
-                         p->job.fields, p->job.cf, err);
+                         &opts, err);
     if (rc == 0)
         rc = make_plan(p, err);
     if (rc < 0)
@@ -266,7 +270,7 @@ static int prep_tables(struct prep *p, const struct job *job,
     table_free(&p->table[1]);
     return build_tables(p->table, p->src.elem_bytes, p->src.record_elems,
                         p->src.col, p->src.ncol, &shape,
-                        tile_width(&p->plan), p->plan.dim1, job->ops, err);
+                        tile_width(&p->plan), p->plan.dim1, job, err);
 }
 
 static void prep_free(struct prep *p)
@@ -318,7 +322,8 @@ static void print_columns(const struct source *s, FILE *out)
 {
     for (size_t i = 0; i < s->ncol; i++) {
         const struct column_desc *c = &s->col[i];
-        fprintf(out, "  column %s: %s", c->name, h5util_type_name(c->type));
+        fprintf(out, "  column %s: %s%s", c->name, h5util_type_name(c->type),
+                c->role != ROLE_VALUE ? ", the group_by key" : "");
         if (c->cf.flags)
             fprintf(out, ", CF:%s%s%s%s%s", c->cf.flags & CF_FILL ?
                     " _FillValue" : "", c->cf.flags & CF_MISSING ?
@@ -617,7 +622,7 @@ static int worker_tables(const struct wire_setup *s, struct job *job,
         s->dim1 != s->cell_dims[0] || s->tile_width >= s->dim1)))
         return err_set(err, H5B_ERUN, "setup: inconsistent shape");
     return build_tables(t, s->elem_bytes, s->elems, s->cols, s->ncol, &shape,
-                        s->tile_width, s->dim1, job->ops, err);
+                        s->tile_width, s->dim1, job, err);
 }
 
 /* One SETUP and the work after it.  *status gets the exit status or

@@ -90,14 +90,14 @@ static void describe_layout(hid_t did, int rank, struct source_file *f)
 /* Read columns and shape of did into s (first file) or check them
  * against s (later files). */
 static int check_shape(struct source *s, size_t i, hid_t did,
-                       const char *fields, int cf, struct h5b_error *err)
+                       const struct source_opts *o, struct h5b_error *err)
 {
     const char *path = s->file[i].path;
     hsize_t dims[H5B_MAX_RANK];
     hid_t tid = H5Dget_type(did), sid = H5Dget_space(did);
     int rank = sid >= 0 ? H5Sget_simple_extent_ndims(sid) : -1;
-    int rc = i == 0 ? srctype_describe(s, did, path, fields, cf, err)
-                    : srctype_check(s, did, path, fields, cf, err);
+    int rc = i == 0 ? srctype_describe(s, did, path, o, err)
+                    : srctype_check(s, did, path, o, err);
     if (rc < 0)
         goto done;
     rc = H5B_EINPUT;
@@ -155,18 +155,26 @@ overflow:
 }
 
 /* Open, check and close file i. */
-static int inspect_file(struct source *s, size_t i, const char *fields,
-                        int cf, struct h5b_error *err)
+static int inspect_file(struct source *s, size_t i,
+                        const struct source_opts *o, struct h5b_error *err)
 {
     hid_t fid = H5I_INVALID_HID, did = H5I_INVALID_HID;
+    hid_t kid = H5I_INVALID_HID;
     int rc = open_file(s->file[i].path, &fid, err);
     if (rc == 0)
         rc = open_dataset(fid, s->file[i].path, s->dataset, &did, err);
     if (rc == 0)
-        rc = check_shape(s, i, did, fields, cf, err);
+        rc = check_shape(s, i, did, o, err);
     if (rc == 0)
         describe_layout(did, s->rank, &s->file[i]);
+    if (rc == 0 && s->key_path)
+        rc = open_dataset(fid, s->file[i].path, s->key_path, &kid, err);
+    if (rc == 0 && s->key_path)
+        rc = srctype_key(s, kid, s->file[i].path, i == 0, s->file[i].nrec,
+                         err);
     H5E_BEGIN_TRY {
+        if (kid >= 0)
+            H5Dclose(kid);
         if (did >= 0)
             H5Dclose(did);
         if (fid >= 0)
@@ -176,12 +184,13 @@ static int inspect_file(struct source *s, size_t i, const char *fields,
 }
 
 int source_open(struct source *s, char *const *files, size_t n,
-                const char *dataset, const char *fields, int cf,
+                const char *dataset, const struct source_opts *o,
                 struct h5b_error *err)
 {
     int rc = 0;
     memset(s, 0, sizeof *s);
-    s->fid = s->did = s->memtype = H5I_INVALID_HID;
+    s->fid = s->did = s->kid = s->memtype = H5I_INVALID_HID;
+    s->key_path = o->group_by && o->group_by[0] == '/' ? o->group_by : NULL;
     s->dataset = strdup(dataset);
     s->file = calloc(n ? n : 1, sizeof *s->file);
     if (!s->dataset || !s->file) {
@@ -196,7 +205,7 @@ int source_open(struct source *s, char *const *files, size_t n,
         }
     }
     for (size_t i = 0; i < n && rc == 0; i++)
-        rc = inspect_file(s, i, fields, cf, err);
+        rc = inspect_file(s, i, o, err);
     if (rc == 0)
         rc = check_sizes(s, err);
     if (rc == 0)
@@ -206,21 +215,48 @@ fail:
     return rc;
 }
 
-/* Make file i the open one. */
-static int switch_file(struct source *s, size_t i, struct h5b_error *err)
+/* Close the file of the last read, if any. */
+static void close_current(struct source *s)
 {
-    if (s->fid >= 0 && s->cur == i)
-        return 0;
     H5E_BEGIN_TRY {
+        if (s->kid >= 0)
+            H5Dclose(s->kid);
         if (s->did >= 0)
             H5Dclose(s->did);
         if (s->fid >= 0)
             H5Fclose(s->fid);
     } H5E_END_TRY;
-    s->did = s->fid = H5I_INVALID_HID;
+    s->kid = s->did = s->fid = H5I_INVALID_HID;
+}
+
+/* Read the hyperslab off/cnt (rank dims) of did into buf as memtype. */
+static herr_t read_slab(hid_t did, hid_t memtype, int rank,
+                        const hsize_t *off, const hsize_t *cnt, void *buf)
+{
+    hid_t fsp = H5Dget_space(did), msp = H5Screate_simple(rank, cnt, NULL);
+    herr_t rc = fsp < 0 || msp < 0 ||
+                H5Sselect_hyperslab(fsp, H5S_SELECT_SET, off, NULL, cnt,
+                                    NULL) < 0 ||
+                H5Dread(did, memtype, msp, fsp, H5P_DEFAULT, buf) < 0 ? -1 : 0;
+    H5E_BEGIN_TRY {
+        H5Sclose(fsp);
+        H5Sclose(msp);
+    } H5E_END_TRY;
+    return rc;
+}
+
+/* Make file i the open one. */
+static int switch_file(struct source *s, size_t i, struct h5b_error *err)
+{
+    if (s->fid >= 0 && s->cur == i)
+        return 0;
+    close_current(s);
     int rc = open_file(s->file[i].path, &s->fid, err);
     if (rc == 0)
         rc = open_dataset(s->fid, s->file[i].path, s->dataset, &s->did, err);
+    if (rc == 0 && s->key_path)
+        rc = open_dataset(s->fid, s->file[i].path, s->key_path, &s->kid,
+                          err);
     s->cur = i;
     return rc == 0 ? 0 : H5B_ERUN;
 }
@@ -231,7 +267,6 @@ int source_read(struct source *s, size_t i, uint64_t start, uint64_t count,
 {
     char why[256];
     hsize_t off[H5B_MAX_RANK] = {0}, cnt[H5B_MAX_RANK];
-    hid_t fsp = H5I_INVALID_HID, msp = H5I_INVALID_HID;
     int rc = switch_file(s, i, err);
     if (rc < 0 || count == 0)
         return rc;
@@ -243,37 +278,36 @@ int source_read(struct source *s, size_t i, uint64_t start, uint64_t count,
         off[1] = col0;
         cnt[1] = ncols;
     }
-    fsp = H5Dget_space(s->did);
-    msp = H5Screate_simple(s->rank, cnt, NULL);
-    if (fsp < 0 || msp < 0 ||
-        H5Sselect_hyperslab(fsp, H5S_SELECT_SET, off, NULL, cnt, NULL) < 0 ||
-        H5Dread(s->did, s->memtype, msp, fsp, H5P_DEFAULT, buf) < 0)
-        rc = err_set(err, H5B_ERUN, "%s: reading records %llu..%llu of "
-                     "'%s' failed: %s", s->file[i].path,
-                     (unsigned long long)start,
-                     (unsigned long long)(start + count - 1), s->dataset,
-                     h5util_detail(why, sizeof why));
-    H5E_BEGIN_TRY {
-        H5Sclose(fsp);
-        H5Sclose(msp);
-    } H5E_END_TRY;
-    return rc;
+    const char *what = s->dataset;
+    if (read_slab(s->did, s->memtype, s->rank, off, cnt, buf) < 0)
+        rc = H5B_ERUN;
+    if (rc == 0 && s->key_path) {
+        unsigned char *keys = (unsigned char *)buf + count * s->record_bytes;
+        what = s->key_path;
+        if (read_slab(s->kid, h5util_native(s->col[s->ncol - 1].type), 1,
+                      off, cnt, keys) < 0)
+            rc = H5B_ERUN;
+    }
+    if (rc < 0)
+        return err_set(err, H5B_ERUN, "%s: reading records %llu..%llu of "
+                       "'%s' failed: %s", s->file[i].path,
+                       (unsigned long long)start,
+                       (unsigned long long)(start + count - 1), what,
+                       h5util_detail(why, sizeof why));
+    return 0;
 }
 
 void source_close(struct source *s)
 {
+    close_current(s);
     H5E_BEGIN_TRY {
         if (s->memtype >= 0)
             H5Tclose(s->memtype);
-        if (s->did >= 0)
-            H5Dclose(s->did);
-        if (s->fid >= 0)
-            H5Fclose(s->fid);
     } H5E_END_TRY;
     for (size_t i = 0; s->file && i < s->nfiles; i++)
         free(s->file[i].path);
     free(s->file);
     free(s->dataset);
     memset(s, 0, sizeof *s);
-    s->fid = s->did = s->memtype = H5I_INVALID_HID;
+    s->fid = s->did = s->kid = s->memtype = H5I_INVALID_HID;
 }

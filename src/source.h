@@ -27,6 +27,13 @@
 #include "h5batch/operator.h"
 #include "table.h"
 
+/* What to take from the input besides the dataset. */
+struct source_opts {
+    const char *fields;     /* compound fields, or NULL for all numeric */
+    int cf;                 /* apply CF attributes */
+    const char *group_by;   /* key: a field name or a /dataset path, or NULL */
+};
+
 struct source_file {
     char *path;
     uint64_t nrec;
@@ -51,22 +58,25 @@ struct source {
     uint64_t record_elems;  /* elements per record: product of dims[1..] */
     uint64_t record_bytes;
     uint64_t nrec;          /* over all files */
+    /* group_by = /path: the key dataset, read after each partition's
+     * values (key_bytes per record); else key_bytes is 0. */
+    const char *key_path;
+    uint32_t key_bytes;
     /* The file of the last read. */
     size_t cur;
-    hid_t fid, did;
+    hid_t fid, did, kid;
 };
 
-/* Check and describe dataset in files[0..n).  fields (NULL for all
- * numeric fields) selects the fields of a compound dataset; cf turns CF
- * attribute handling on.  On failure (message naming the file, dataset,
+/* Check and describe dataset in files[0..n), with options o (fields of a
+ * compound dataset, CF attributes, group-by key).  On failure (message naming the file, dataset,
  * field or attribute) s holds nothing. */
 int source_open(struct source *s, char *const *files, size_t n,
-                const char *dataset, const char *fields, int cf,
+                const char *dataset, const struct source_opts *o,
                 struct h5b_error *err);
 
 /* Read records [start, start+count) of file i into buf, native order:
  * whole records when ncols is 0, else indices [col0, col0+ncols) of dim 1
- * of each (a tile). */
+ * of each (a tile); then, with a key dataset, their keys. */
 int source_read(struct source *s, size_t i, uint64_t start, uint64_t count,
                 uint64_t col0, uint64_t ncols, void *buf,
                 struct h5b_error *err);

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "err.h"
+#include "groupby.h"
 #include "h5util.h"
 
 #define SEPARATORS " \t,"
@@ -188,9 +189,69 @@ static int build_memtype(struct source *s, struct h5b_error *err)
     return s->memtype < 0 ? err_set(err, H5B_ERUN, "H5Tcreate failed") : 0;
 }
 
-int srctype_describe(struct source *s, hid_t did, const char *where,
-                     const char *fields, int cf, struct h5b_error *err)
+/* group_by = FIELD: mark (or add) that integer field as the key. */
+static int key_field(struct source *s, hid_t tid, const char *field,
+                     const char *where, struct h5b_error *err)
 {
+    if (!s->compound)
+        return err_set(err, H5B_EINPUT, "%s: [reduce] group_by = %s: '%s' "
+                       "is not a compound dataset (give the key dataset as "
+                       "/path)", where, field, s->dataset);
+    size_t i = 0;
+    while (i < s->ncol && strcmp(s->col[i].name, field) != 0)
+        i++;
+    int rc = i < s->ncol ? 0 : add_named_field(s, tid, field, where, err);
+    if (rc < 0)
+        return err_prefix(err, H5B_EINPUT, "[reduce] group_by");
+    if (!gb_key_type_ok(s->col[i].type))
+        return err_set(err, H5B_EINPUT, "%s: [reduce] group_by: field '%s' "
+                       "is %s, not an integer", where, field,
+                       h5util_type_name(s->col[i].type));
+    s->col[i].role = ROLE_KEY_FIELD;
+    return 0;
+}
+
+int srctype_key(struct source *s, hid_t kid, const char *where, int first,
+                uint64_t nrec, struct h5b_error *err)
+{
+    const char *why = "";
+    hsize_t n = 0;
+    hid_t tid = H5Dget_type(kid), sid = H5Dget_space(kid);
+    h5b_type t = tid >= 0 ? h5util_classify(tid, &why) : 0;
+    int rank = sid >= 0 ? H5Sget_simple_extent_ndims(sid) : -1;
+    if (rank == 1)
+        H5Sget_simple_extent_dims(sid, &n, NULL);
+    H5E_BEGIN_TRY {
+        H5Tclose(tid);
+        H5Sclose(sid);
+    } H5E_END_TRY;
+    if (!t || !gb_key_type_ok(t))
+        return err_set(err, H5B_EINPUT, "%s: [reduce] group_by: dataset "
+                       "'%s' is not of an integer type", where, s->key_path);
+    if (rank != 1 || n != nrec)
+        return err_set(err, H5B_EINPUT, "%s: [reduce] group_by: dataset "
+                       "'%s' has %llu records, '%s' has %llu", where,
+                       s->key_path, (unsigned long long)n, s->dataset,
+                       (unsigned long long)nrec);
+    if (!first)
+        return t == s->col[s->ncol - 1].type ? 0
+               : err_set(err, H5B_EINPUT, "%s: [reduce] group_by: dataset "
+                         "'%s' has another type than in %s", where,
+                         s->key_path, s->file[0].path);
+    const char *slash = strrchr(s->key_path, '/');
+    struct column_desc *c = &s->col[s->ncol++];
+    column_name(c->name, slash ? slash + 1 : s->key_path);
+    c->type = t;
+    c->role = ROLE_KEY_TAIL;
+    s->key_bytes = (uint32_t)h5b_type_size(t);
+    return 0;
+}
+
+int srctype_describe(struct source *s, hid_t did, const char *where,
+                     const struct source_opts *o, struct h5b_error *err)
+{
+    const char *fields = o->fields;
+    int cf = o->cf;
     const char *why = "";
     const char *slash = strrchr(s->dataset, '/');
     hid_t tid = H5Dget_type(did);
@@ -210,6 +271,8 @@ int srctype_describe(struct source *s, hid_t did, const char *where,
         rc = add_column(s, slash ? slash + 1 : s->dataset, t, err);
     if (rc == 0 && cf && !s->compound)
         rc = read_cf(did, where, &s->col[0].cf, err);
+    if (rc == 0 && o->group_by && o->group_by[0] != '/')
+        rc = key_field(s, tid, o->group_by, where, err);
     if (rc == 0)
         rc = build_memtype(s, err);
     H5E_BEGIN_TRY {
@@ -219,18 +282,20 @@ int srctype_describe(struct source *s, hid_t did, const char *where,
 }
 
 int srctype_check(const struct source *s, hid_t did, const char *where,
-                  const char *fields, int cf, struct h5b_error *err)
+                  const struct source_opts *o_, struct h5b_error *err)
 {
+    const struct source_opts *opts = o_;
     struct source *o = calloc(1, sizeof *o);
     if (!o)
         return err_set(err, H5B_ERUN, "out of memory");
     o->dataset = s->dataset;
     o->memtype = H5I_INVALID_HID;
-    int rc = srctype_describe(o, did, where, fields, cf, err);
-    if (rc == 0 && (o->ncol != s->ncol || o->compound != s->compound))
+    int rc = srctype_describe(o, did, where, opts, err);
+    size_t ncol = s->ncol - (s->key_bytes ? 1 : 0);
+    if (rc == 0 && (o->ncol != ncol || o->compound != s->compound))
         rc = err_set(err, H5B_EINPUT, "%s: dataset '%s' has other fields "
                      "than in %s", where, s->dataset, s->file[0].path);
-    for (size_t i = 0; rc == 0 && i < s->ncol; i++) {
+    for (size_t i = 0; rc == 0 && i < ncol; i++) {
         if (strcmp(o->col[i].name, s->col[i].name) ||
             o->col[i].type != s->col[i].type)
             rc = err_set(err, H5B_EINPUT, "%s: dataset '%s' is %s but %s "

@@ -54,10 +54,16 @@ int table_add(struct table *t, const struct column_desc *d,
     if (t->ncol == TABLE_MAX_COLUMNS)
         return err_set(err, H5B_EINPUT, "more than %d columns",
                        TABLE_MAX_COLUMNS);
-    if (!size || d->offset > t->elem_bytes - size ||
-        !memchr(d->name, '\0', sizeof d->name))
+    if (!size || (d->role != ROLE_KEY_TAIL && d->offset > t->elem_bytes -
+                  size) || !memchr(d->name, '\0', sizeof d->name) ||
+        d->role > ROLE_KEY_TAIL)
         return err_set(err, H5B_ERUN, "column %zu does not fit its element",
                        t->ncol);
+    if (d->role != ROLE_VALUE) {
+        t->key = *d;
+        t->key_tail = d->role == ROLE_KEY_TAIL ? (uint32_t)size : 0;
+        return 0;
+    }
     struct column *c = &t->col[t->ncol];
     struct h5b_op_config cfg = *shape;
     c->d = *d;
@@ -69,6 +75,26 @@ int table_add(struct table *t, const struct column_desc *d,
     if (rc == 0)
         t->ncol++;
     return rc;
+}
+
+int table_group(struct table *t, const char *const *outputs, int ddof,
+                struct h5b_error *err)
+{
+    if (!t->key.name[0])
+        return 0;
+    if (!gb_key_type_ok(t->key.type))
+        return err_set(err, H5B_EINPUT, "[reduce] group_by: key '%s' is not "
+                       "of an integer type", t->key.name);
+    for (size_t i = 0; i < t->ncol; i++) {
+        t->gb_types[i] = t->col[i].set.cfg.type;
+        t->gb_names[i] = t->col[i].d.name;
+    }
+    t->gb_names[t->ncol] = NULL;
+    t->gb = (struct gb_config){t->ncol, t->gb_types, t->elems, outputs, ddof,
+                               0};
+    t->grouped = 1;
+    int rc = gb_check(&t->gb, err);
+    return rc < 0 ? err_prefix(err, H5B_EINPUT, "[reduce] group_by") : 0;
 }
 
 void table_free(struct table *t)
@@ -93,6 +119,8 @@ static int has_cf(const struct table *t)
 
 void table_destroy(const struct table *t, struct table_partial *tp)
 {
+    gb_destroy(tp->gb);
+    tp->gb = NULL;
     for (size_t i = 0; tp->p && i < t->ncol; i++)
         opset_destroy(&t->col[i].set, &tp->p[i]);
     free(tp->p);
@@ -105,6 +133,9 @@ int table_create(const struct table *t, struct table_partial *tp,
                  struct h5b_error *err)
 {
     int rc = 0;
+    memset(tp, 0, sizeof *tp);
+    if (t->grouped)
+        return gb_create(&t->gb, &tp->gb, err);
     tp->p = calloc(t->ncol ? t->ncol : 1, sizeof *tp->p);
     tp->missing = has_cf(t) ? calloc(t->ncol * ncell_of(t),
                                      sizeof *tp->missing) : NULL;
@@ -250,16 +281,67 @@ static int column_values(struct table *t, size_t i, const unsigned char *data,
     return 0;
 }
 
+/* The int64 keys of n single-element records at data into keys. */
+static int group_keys(struct table *t, const unsigned char *data, uint64_t n,
+                      int64_t *keys, struct h5b_error *err)
+{
+    size_t size = h5b_type_size(t->key.type);
+    const unsigned char *src = data + (size_t)n * t->elem_bytes;
+    unsigned char *tmp = NULL;
+    if (t->key.role == ROLE_KEY_FIELD) {
+        tmp = malloc((size_t)n * size + 1);
+        if (!tmp)
+            return err_set(err, H5B_ERUN, "out of memory for keys");
+        gather(data, n, t->elem_bytes, t->key.offset, size, tmp);
+        src = tmp;
+    }
+    int rc = gb_keys_to_int64(t->key.type, src, n, keys, err);
+    free(tmp);
+    return rc < 0 ? err_prefix(err, rc, "group_by key '%s'", t->key.name)
+                  : 0;
+}
+
+/* Grouped reduce of n records: keys, then every value column at once. */
+static int group_reduce(struct table *t, const unsigned char *data,
+                        uint64_t n, struct table_partial *tp,
+                        struct h5b_error *err)
+{
+    size_t per = (size_t)n * 8;
+    unsigned char *buf = malloc(per * (t->ncol + 1) + 1);
+    const void *vals[TABLE_MAX_COLUMNS];
+    uint64_t dummy = 0;
+    int rc = buf ? group_keys(t, data, n, (int64_t *)buf, err)
+                 : err_set(err, H5B_ERUN, "out of memory for a partition");
+    for (size_t i = 0; rc == 0 && i < t->ncol; i++) {
+        const void *v = NULL;
+        rc = column_values(t, i, data, n, &dummy, &v, err);
+        if (rc == 0)
+            memcpy(buf + per * (i + 1), v,
+                   (size_t)n * h5b_type_size(t->col[i].set.cfg.type));
+        vals[i] = buf + per * (i + 1);
+    }
+    if (rc == 0)
+        rc = gb_update(tp->gb, (const int64_t *)buf, vals, n, err);
+    free(buf);
+    return rc;
+}
+
 int table_reduce(struct table *t, const void *data, size_t nbytes,
                  uint64_t first_record, struct table_partial *tp,
                  struct h5b_error *err)
 {
-    size_t rec = (size_t)t->elem_bytes * (size_t)t->elems;
+    size_t rec = (size_t)t->elem_bytes * (size_t)t->elems + t->key_tail;
     if (nbytes % rec != 0)
         return err_set(err, H5B_ERUN, "partition of %zu bytes is not whole "
                        "records of %zu bytes", nbytes, rec);
-    uint64_t n = nbytes / t->elem_bytes;
+    uint64_t n = nbytes / rec * t->elems;
     int rc = table_create(t, tp, err);
+    if (rc == 0 && t->grouped) {
+        rc = group_reduce(t, data, n, tp, err);
+        if (rc < 0)
+            table_destroy(t, tp);
+        return rc;
+    }
     for (size_t i = 0; rc == 0 && i < t->ncol; i++) {
         const void *vals = NULL;
         const struct column *c = &t->col[i];
@@ -279,6 +361,8 @@ int table_reduce(struct table *t, const void *data, size_t nbytes,
 int table_merge(const struct table *t, struct table_partial *acc,
                 const struct table_partial *later, struct h5b_error *err)
 {
+    if (t->grouped)
+        return gb_merge(acc->gb, later->gb, err);
     uint64_t nm = acc->missing ? t->ncol * ncell_of(t) : 0;
     for (size_t i = 0; i < t->ncol; i++)
         if (opset_merge(&t->col[i].set, &acc->p[i], &later->p[i], err) < 0)
@@ -291,6 +375,8 @@ int table_merge(const struct table *t, struct table_partial *acc,
 size_t table_encoded_size(const struct table *t,
                           const struct table_partial *tp)
 {
+    if (t->grouped)
+        return gb_encoded_size(tp->gb);
     size_t n = tp->missing ? 8 * (size_t)(t->ncol * ncell_of(t)) : 0;
     for (size_t i = 0; i < t->ncol; i++)
         n += 8 + opset_encoded_size(&t->col[i].set, &tp->p[i]);
@@ -304,6 +390,8 @@ int table_encode(const struct table *t, const struct table_partial *tp,
     if (len != table_encoded_size(t, tp))
         return err_set(err, H5B_ERUN, "table encode: buffer of %zu bytes",
                        len);
+    if (t->grouped)
+        return gb_encode(tp->gb, buf, len, err);
     for (size_t i = 0; i < t->ncol; i++) {
         size_t n = opset_encoded_size(&t->col[i].set, &tp->p[i]);
         h5b_put_u64(buf + off, n);
@@ -321,6 +409,8 @@ int table_decode(const struct table *t, struct table_partial *tp,
                  const unsigned char *buf, size_t len, struct h5b_error *err)
 {
     size_t off = 0;
+    if (t->grouped)
+        return gb_decode(tp->gb, buf, len, err);
     for (size_t i = 0; i < t->ncol; i++) {
         uint64_t n = len - off >= 8 ? h5b_get_u64(buf + off) : UINT64_MAX;
         if (n > len - off - 8)
@@ -360,6 +450,8 @@ int table_finalize(const struct table *t, const struct table_partial *tp,
                    struct results *rs, struct h5b_error *err)
 {
     struct h5b_sink sink = results_sink(rs);
+    if (t->grouped)
+        return gb_finalize(tp->gb, t->gb_names, rs, err);
     for (size_t i = 0; i < t->ncol; i++) {
         const struct column *c = &t->col[i];
         rs->group = c->d.name;

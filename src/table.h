@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "groupby.h"
 #include "h5batch/operator.h"
 #include "op.h"
 #include "results.h"
@@ -37,11 +38,19 @@ struct cf {
     double scale, offset;   /* value = stored * scale + offset */
 };
 
+/* What a column is to the table. */
+enum column_role {
+    ROLE_VALUE = 0,         /* reduced */
+    ROLE_KEY_FIELD,         /* group_by key: a field of the element */
+    ROLE_KEY_TAIL           /* group_by key: after the records' values */
+};
+
 /* What a column is, as the input describes it and SETUP carries it. */
 struct column_desc {
     char name[TABLE_NAME_MAX];
     h5b_type type;          /* as stored in the record, native order */
     uint32_t offset;        /* byte offset within one element */
+    uint32_t role;          /* enum column_role */
     struct cf cf;
     char hist_range[64];    /* this column's histogram_range, or "" */
 };
@@ -58,8 +67,15 @@ struct column {
 struct table {
     uint32_t elem_bytes;    /* bytes of one element */
     uint64_t elems;         /* elements per record */
-    size_t ncol;
+    size_t ncol;            /* value columns */
     struct column *col;
+    /* Group-by: the key column (role != ROLE_VALUE) and the config. */
+    int grouped;
+    struct column_desc key;
+    uint32_t key_tail;      /* bytes of key after each record, or 0 */
+    struct gb_config gb;
+    h5b_type gb_types[TABLE_MAX_COLUMNS];
+    const char *gb_names[TABLE_MAX_COLUMNS + 1];
     /* Scratch for extracted columns, grown as needed. */
     unsigned char *scratch;
     size_t scratch_cap;
@@ -68,6 +84,7 @@ struct table {
 struct table_partial {
     struct partial *p;      /* one per column */
     uint64_t *missing;      /* ncol * ncell, for CF columns */
+    struct gb_partial *gb;  /* instead, when grouped */
 };
 
 /* The type the operators see for a column of type t with CF c. */
@@ -79,10 +96,18 @@ int table_init(struct table *t, uint32_t elem_bytes, uint64_t elems,
 
 /* Add column d; shape gives ncell, cell shape and the argument lookup
  * (its type is replaced by the column's value type); outputs are the
- * requested output names (kept alive by the caller). */
+ * requested output names (kept alive by the caller).  A key column
+ * (d->role != ROLE_VALUE) makes the table group by it: call
+ * table_group() after the last column. */
 int table_add(struct table *t, const struct column_desc *d,
               const struct h5b_op_config *shape, const char *const *outputs,
               struct h5b_error *err);
+
+/* Finish a grouped table: check the group-by configuration (ddof, the
+ * outputs) and that records are single elements.  A no-op if no key
+ * column was added. */
+int table_group(struct table *t, const char *const *outputs, int ddof,
+                struct h5b_error *err);
 
 void table_free(struct table *t);
 

@@ -240,7 +240,7 @@ static size_t str_size(const char *s)
 /* Bytes of one column in SETUP: name, type, offset, CF flags, 6 numbers. */
 static size_t column_size(const struct column_desc *c)
 {
-    return str_size(c->name) + 4 + 4 + 4 + 6 * 8 + str_size(c->hist_range);
+    return str_size(c->name) + 4 + 4 + 4 + 4 + 6 * 8 + str_size(c->hist_range);
 }
 
 size_t wire_setup_size(const struct wire_setup *s)
@@ -266,6 +266,7 @@ static unsigned char *put_column(unsigned char *p, const struct column_desc *c)
     p = put_str(p, c->name);
     p = put_u32(p, (uint32_t)c->type);
     p = put_u32(p, c->offset);
+    p = put_u32(p, c->role);
     p = put_u32(p, c->cf.flags);
     p = put_f64(p, c->cf.fill);
     p = put_f64(p, c->cf.missing);
@@ -338,6 +339,7 @@ static void get_columns(struct cursor *c, struct wire_setup *s)
         get_fixed(c, d->name, sizeof d->name);
         d->type = (h5b_type)get_u32(c);
         d->offset = get_u32(c);
+        d->role = get_u32(c);
         d->cf.flags = get_u32(c);
         d->cf.fill = get_f64(c);
         d->cf.missing = get_f64(c);

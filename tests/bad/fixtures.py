@@ -38,6 +38,10 @@ def build_types(path):
         scaled = f.create_dataset("scaled", data=np.arange(10, dtype="i2"))
         scaled.attrs["scale_factor"] = "0.01"
         f.create_dataset("wide", data=np.zeros((4, 40)))
+        f.create_dataset("keys5", data=np.arange(5, dtype="i8"))
+        f.create_dataset("keys4", data=np.arange(4, dtype="i8"))
+        f.create_dataset("fkeys", data=np.arange(5, dtype="f8"))
+        f.create_dataset("values5", data=np.ones(5))
         colour = h5py.enum_dtype({"red": 0, "green": 1, "blue": 2}, basetype="i4")
         f.create_dataset("enum", data=np.array([0, 1, 2, 1], dtype="i4"), dtype=colour)
         ragged = f.create_dataset("vlen", shape=(3,), dtype=h5py.vlen_dtype(np.int32))

@@ -601,7 +601,7 @@ static size_t first_string_offset(const struct wire_setup *s)
 {
     size_t off = SETUP_DIMS + 8 * (size_t)s->cell_rank + 4;
     for (size_t i = 0; i < s->ncol; i++)
-        off += 4 + strlen(s->cols[i].name) + 4 + 4 + 4 + 6 * 8 + 4 +
+        off += 4 + strlen(s->cols[i].name) + 4 + 4 + 4 + 4 + 6 * 8 + 4 +
                strlen(s->cols[i].hist_range);
     return off + 4;
 }

@@ -1,0 +1,1013 @@
+/* groupby.c -- per-key count, sum, mean, var, std, min and max of columns.
+ *
+ * A partial is a dense array of distinct keys and, key-major, one cell per
+ * (key, column).  While records are folded, an open-addressing hash table
+ * (linear probing, splitmix64 mix, load <= 0.7, doubling) maps a key to
+ * its row; records are handled in blocks: first every key of the block is
+ * looked up, then each column's values are folded by a kernel generated
+ * per element type, with Welford's update relative to the cell's shift.
+ * At the end of gb_update() the rows are sorted by key: the hash slots
+ * are packed into the array to radix-sort, the rows follow the sorted
+ * slots cycle by cycle in place, and the table is freed: a worker's
+ * partial is always sorted.
+ *
+ * Merging on the master is by hash too: the accumulator keeps its table
+ * between merges and appends keys it has not seen, so a merge costs
+ * O(keys of `later`) however large the accumulator; a merge-join would
+ * move the whole accumulator for every partition that brings a new key.
+ * Each key's cells are still merged strictly in partition order (Chan et
+ * al. with shifts, as op_moments), so the cells do not depend on the
+ * table; the row order does not reach bytes or results either, since
+ * encode and finalize visit keys in sorted order (`sorted` flags when the
+ * rows already are).
+ *
+ * On the wire a cell carries only the fields the requested outputs need;
+ * the others decode to their empty values and are never written out.
+ */
+#include "groupby.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "err.h"
+
+/* Records whose keys are looked up before their values are folded. */
+#define BLOCK 1024
+#define MIN_SLOTS 16
+#define MAGIC "h5bgrpb1"
+#define MAGIC_LEN 8
+
+/* mean is relative to shift (the first value, if finite): the true mean
+ * is shift + mean.  Empty: all zero, min = +inf, max = -inf. */
+struct cell {
+    uint64_t n, nan;
+    double shift, mean, m2, sum, comp, min, max;
+};
+
+/* A hash slot: idx1 is the row + 1, 0 when the slot is free. */
+struct slot {
+    int64_t key;
+    uint64_t idx1;
+};
+
+enum want {
+    W_SUM = 1, W_MEAN = 2, W_VAR = 4, W_STD = 8, W_MIN = 16, W_MAX = 32
+};
+
+/* Cell fields on the wire, by the outputs that read them. */
+enum field {
+    F_MOMENT = 1,   /* shift, mean: mean, var, std */
+    F_M2 = 2,       /* var, std */
+    F_SUM = 4,      /* sum, comp: sum, and mean when it is not finite */
+    F_MIN = 8,
+    F_MAX = 16
+};
+
+struct gb_partial {
+    size_t ncol;
+    h5b_type type[GB_MAX_COLUMNS];
+    unsigned want, fields;
+    int ddof;
+    uint64_t max_keys;
+    int broken;             /* a failed update or merge: only destroy */
+    int sorted;             /* keys[] ascending */
+    uint64_t nkeys, cap;    /* rows held and allocated */
+    int64_t *keys;
+    struct cell *cells;     /* nkeys * ncol, key-major */
+    struct slot *slot;      /* hash of keys -> row, or NULL */
+    uint64_t nslot;         /* power of two */
+};
+
+static const char *const out_names[] = {"sum", "mean", "var", "std",
+                                        "min", "max"};
+
+static int is_float(h5b_type t)
+{
+    return t == H5B_FLOAT32 || t == H5B_FLOAT64;
+}
+
+/* ---- configuration --------------------------------------------------- */
+
+/* The want bits of outputs; H5B_EINPUT and a message for a name that
+ * group-by cannot compute. */
+static int parse_outputs(const char *const *outputs, unsigned *want,
+                         struct h5b_error *err)
+{
+    *want = 0;
+    for (const char *const *o = outputs; o && *o; o++) {
+        unsigned i = 0;
+        while (i < 6 && strcmp(*o, out_names[i]) != 0)
+            i++;
+        if (i < 6)
+            *want |= 1u << i;
+        else if (strcmp(*o, "count") != 0)
+            return err_set(err, H5B_EINPUT, "group_by cannot compute '%s' "
+                           "(it computes count sum mean var std min max)",
+                           *o);
+    }
+    return 0;
+}
+
+static unsigned fields_of(unsigned want)
+{
+    unsigned f = 0;
+    if (want & (W_MEAN | W_VAR | W_STD))
+        f |= F_MOMENT;
+    if (want & (W_VAR | W_STD))
+        f |= F_M2;
+    if (want & (W_SUM | W_MEAN))
+        f |= F_SUM;
+    if (want & W_MIN)
+        f |= F_MIN;
+    if (want & W_MAX)
+        f |= F_MAX;
+    return f;
+}
+
+int gb_check(const struct gb_config *c, struct h5b_error *err)
+{
+    unsigned want;
+    if (c->elems != 1)
+        return err_set(err, H5B_EINPUT, "group_by needs one element per "
+                       "record (1-D data), but records here have %llu "
+                       "elements", (unsigned long long)c->elems);
+    if (c->ncol == 0 || c->ncol > GB_MAX_COLUMNS)
+        return err_set(err, H5B_EINPUT, "group_by needs 1 to %d value "
+                       "columns, not %zu", GB_MAX_COLUMNS, c->ncol);
+    for (size_t j = 0; j < c->ncol; j++)
+        if (!h5b_type_size(c->type[j]))
+            return err_set(err, H5B_ERUN, "group_by: column %zu has "
+                           "invalid type %d", j, (int)c->type[j]);
+    if (c->ddof != 0 && c->ddof != 1)
+        return err_set(err, H5B_EINPUT, "group_by: ddof %d is not 0 or 1",
+                       c->ddof);
+    return parse_outputs(c->outputs, &want, err);
+}
+
+int gb_create(const struct gb_config *c, struct gb_partial **p,
+              struct h5b_error *err)
+{
+    *p = NULL;
+    int rc = gb_check(c, err);
+    if (rc < 0)
+        return rc;
+    struct gb_partial *g = calloc(1, sizeof *g);
+    if (!g)
+        return err_set(err, H5B_ERUN, "out of memory for a group-by "
+                       "partial");
+    g->ncol = c->ncol;
+    memcpy(g->type, c->type, c->ncol * sizeof *c->type);
+    parse_outputs(c->outputs, &g->want, NULL);
+    g->fields = fields_of(g->want);
+    g->ddof = c->ddof;
+    g->max_keys = c->max_keys;
+    g->sorted = 1;
+    *p = g;
+    return 0;
+}
+
+void gb_destroy(struct gb_partial *p)
+{
+    if (!p)
+        return;
+    free(p->keys);
+    free(p->cells);
+    free(p->slot);
+    free(p);
+}
+
+uint64_t gb_nkeys(const struct gb_partial *p)
+{
+    return p->nkeys;
+}
+
+/* ---- cells ----------------------------------------------------------- */
+
+static struct cell *row(const struct gb_partial *p, uint64_t i)
+{
+    return p->cells + i * p->ncol;
+}
+
+static void cell_clear(struct cell *c)
+{
+    memset(c, 0, sizeof *c);
+    c->min = INFINITY;
+    c->max = -INFINITY;
+}
+
+/* sum += x with Neumaier's compensation kept in *comp.  Once the sum is
+ * infinite or NaN the compensation stops (inf - inf would make it NaN).
+ * The same as op_moments. */
+static void neumaier(double *sum, double *comp, double x)
+{
+    double t = *sum + x;
+    if (!isfinite(t))
+        ;
+    else if (fabs(*sum) >= fabs(x))
+        *comp += (*sum - t) + x;
+    else
+        *comp += (x - t) + *sum;
+    *sum = t;
+}
+
+/* Fold one non-NaN value: Welford relative to the shift, which is the
+ * key's first value if that is finite (else 0). */
+static inline void cell_add(struct cell *c, double x)
+{
+    if (c->n == 0 && isfinite(x))
+        c->shift = x;
+    double y = x - c->shift;
+    double d = y - c->mean;
+    c->n++;
+    c->mean += d / (double)c->n;
+    c->m2 += d * (y - c->mean);
+    neumaier(&c->sum, &c->comp, x);
+    c->min = x < c->min ? x : c->min;
+    c->max = x > c->max ? x : c->max;
+}
+
+/* x := x (+) y, y covering records after x's.  y's mean is moved to x's
+ * shift exactly as op_moments' merge_cell does: (ys - xs) + (ym - xm). */
+static void cell_merge(struct cell *x, const struct cell *y)
+{
+    if (y->n && !x->n) {
+        x->shift = y->shift;
+        x->mean = y->mean;
+        x->m2 = y->m2;
+        x->n = y->n;
+    } else if (y->n) {
+        uint64_t n = x->n + y->n;
+        double d = (y->shift - x->shift) + (y->mean - x->mean);
+        double f = (double)y->n / (double)n;
+        x->mean += d * f;
+        x->m2 += y->m2 + d * d * (double)x->n * f;
+        x->n = n;
+    }
+    neumaier(&x->sum, &x->comp, y->sum);
+    x->comp += y->comp;
+    x->nan += y->nan;
+    x->min = y->min < x->min ? y->min : x->min;
+    x->max = y->max > x->max ? y->max : x->max;
+}
+
+/* Fold len values of one column into the cells of rows idx[]; `cells`
+ * points at the column's cell in row 0.  NaN is counted, not folded. */
+#define GB_FOLD(SUF, T)                                                      \
+static void fold_##SUF(struct cell *cells, size_t ncol, const uint64_t *idx, \
+                       const T *v, size_t len)                               \
+{                                                                            \
+    for (size_t r = 0; r < len; r++) {                                       \
+        struct cell *c = cells + idx[r] * ncol;                              \
+        double x = (double)v[r];                                             \
+        if (isnan(x))                                                        \
+            c->nan++;                                                        \
+        else                                                                 \
+            cell_add(c, x);                                                  \
+    }                                                                        \
+}
+
+GB_FOLD(i8, int8_t)
+GB_FOLD(u8, uint8_t)
+GB_FOLD(i16, int16_t)
+GB_FOLD(u16, uint16_t)
+GB_FOLD(i32, int32_t)
+GB_FOLD(u32, uint32_t)
+GB_FOLD(i64, int64_t)
+GB_FOLD(u64, uint64_t)
+GB_FOLD(f32, float)
+GB_FOLD(f64, double)
+
+/* Fold records r0 .. r0 + len - 1 of column j (all of v) into rows idx. */
+static void fold(struct gb_partial *p, size_t j, const void *v, uint64_t r0,
+                 const uint64_t *idx, size_t len)
+{
+    struct cell *c = p->cells + j;
+    size_t nc = p->ncol;
+    switch (p->type[j]) {
+    case H5B_INT8: fold_i8(c, nc, idx, (const int8_t *)v + r0, len); break;
+    case H5B_UINT8: fold_u8(c, nc, idx, (const uint8_t *)v + r0, len); break;
+    case H5B_INT16: fold_i16(c, nc, idx, (const int16_t *)v + r0, len); break;
+    case H5B_UINT16:
+        fold_u16(c, nc, idx, (const uint16_t *)v + r0, len);
+        break;
+    case H5B_INT32: fold_i32(c, nc, idx, (const int32_t *)v + r0, len); break;
+    case H5B_UINT32:
+        fold_u32(c, nc, idx, (const uint32_t *)v + r0, len);
+        break;
+    case H5B_INT64: fold_i64(c, nc, idx, (const int64_t *)v + r0, len); break;
+    case H5B_UINT64:
+        fold_u64(c, nc, idx, (const uint64_t *)v + r0, len);
+        break;
+    case H5B_FLOAT32: fold_f32(c, nc, idx, (const float *)v + r0, len); break;
+    case H5B_FLOAT64: fold_f64(c, nc, idx, (const double *)v + r0, len); break;
+    }
+}
+
+/* ---- rows and hash table --------------------------------------------- */
+
+/* splitmix64's finalizer: every key bit reaches every slot bit. */
+static uint64_t mix(int64_t key)
+{
+    uint64_t x = (uint64_t)key;
+    x ^= x >> 30;
+    x *= UINT64_C(0xbf58476d1ce4e5b9);
+    x ^= x >> 27;
+    x *= UINT64_C(0x94d049bb133111eb);
+    x ^= x >> 31;
+    return x;
+}
+
+/* Put key (known absent) with row idx1 - 1 into a table of nslot. */
+static void slot_put(struct slot *s, uint64_t nslot, int64_t key,
+                     uint64_t idx1)
+{
+    uint64_t h = mix(key) & (nslot - 1);
+    while (s[h].idx1)
+        h = (h + 1) & (nslot - 1);
+    s[h].key = key;
+    s[h].idx1 = idx1;
+}
+
+/* Replace p's table by one of nslot slots holding every row. */
+static int hash_resize(struct gb_partial *p, uint64_t nslot,
+                       struct h5b_error *err)
+{
+    struct slot *s = nslot <= SIZE_MAX / sizeof *s ?
+                     calloc((size_t)nslot, sizeof *s) : NULL;
+    if (!s)
+        return err_set(err, H5B_ERUN, "out of memory for a group-by hash "
+                       "table of %llu slots", (unsigned long long)nslot);
+    for (uint64_t i = 0; i < p->nkeys; i++)
+        slot_put(s, nslot, p->keys[i], i + 1);
+    free(p->slot);
+    p->slot = s;
+    p->nslot = nslot;
+    return 0;
+}
+
+/* Make sure the table can take one more key at load <= 0.7. */
+static int hash_reserve(struct gb_partial *p, struct h5b_error *err)
+{
+    uint64_t n = p->slot ? p->nslot : MIN_SLOTS;
+    while ((p->nkeys + 1) * 10 > n * 7)
+        n *= 2;
+    return p->slot && n == p->nslot ? 0 : hash_resize(p, n, err);
+}
+
+/* Make room for one more row. */
+static int rows_reserve(struct gb_partial *p, struct h5b_error *err)
+{
+    if (p->nkeys < p->cap)
+        return 0;
+    uint64_t cap = p->cap < 64 ? 64 : p->cap + p->cap / 2;
+    if (cap > SIZE_MAX / sizeof(struct cell) / p->ncol)
+        goto fail;
+    int64_t *k = realloc(p->keys, (size_t)cap * sizeof *k);
+    if (!k)
+        goto fail;
+    p->keys = k;
+    struct cell *c = realloc(p->cells, (size_t)(cap * p->ncol) * sizeof *c);
+    if (!c)
+        goto fail;
+    p->cells = c;
+    p->cap = cap;
+    return 0;
+fail:
+    return err_set(err, H5B_ERUN, "out of memory for %llu group-by keys",
+                   (unsigned long long)cap);
+}
+
+/* The row of key in p, adding an empty one if the key is new. */
+static int find_or_add(struct gb_partial *p, int64_t key, uint64_t *idx,
+                       struct h5b_error *err)
+{
+    if (hash_reserve(p, err) < 0)
+        return H5B_ERUN;
+    uint64_t mask = p->nslot - 1, h = mix(key) & mask;
+    for (; p->slot[h].idx1; h = (h + 1) & mask) {
+        if (p->slot[h].key == key) {
+            *idx = p->slot[h].idx1 - 1;
+            return 0;
+        }
+    }
+    if (p->max_keys && p->nkeys == p->max_keys)
+        return err_set(err, H5B_EINPUT, "group_by: more than %llu distinct "
+                       "keys", (unsigned long long)p->max_keys);
+    if (rows_reserve(p, err) < 0)
+        return H5B_ERUN;
+    *idx = p->nkeys;
+    if (p->nkeys && key < p->keys[p->nkeys - 1])
+        p->sorted = 0;
+    p->keys[p->nkeys] = key;
+    for (size_t j = 0; j < p->ncol; j++)
+        cell_clear(row(p, p->nkeys) + j);
+    p->slot[h].key = key;
+    p->slot[h].idx1 = ++p->nkeys;
+    return 0;
+}
+
+/* A key as an unsigned number in the same order. */
+static uint64_t key_bits(int64_t k)
+{
+    return (uint64_t)k ^ (UINT64_C(1) << 63);
+}
+
+/* Sort the n slots at *s by key: LSD radix sort a byte at a time,
+ * skipping bytes that every key shares, moving between *s and *tmp (room
+ * for n each).  On return *s holds the sorted slots, *tmp the other
+ * array. */
+static void slots_sort(struct slot **s, struct slot **tmp, uint64_t n)
+{
+    uint64_t count[8][256];
+    memset(count, 0, sizeof count);
+    for (uint64_t i = 0; i < n; i++) {
+        uint64_t u = key_bits((*s)[i].key);
+        for (unsigned b = 0; b < 8; b++)
+            count[b][(u >> (8 * b)) & 0xff]++;
+    }
+    for (unsigned b = 0; n && b < 8; b++) {
+        uint64_t *c = count[b], sum = 0;
+        if (c[(key_bits((*s)[0].key) >> (8 * b)) & 0xff] == n)
+            continue;
+        for (unsigned d = 0; d < 256; d++) {
+            uint64_t t = c[d];
+            c[d] = sum;
+            sum += t;
+        }
+        for (uint64_t i = 0; i < n; i++) {
+            struct slot x = (*s)[i];
+            (*tmp)[c[(key_bits(x.key) >> (8 * b)) & 0xff]++] = x;
+        }
+        struct slot *t = *s;
+        *s = *tmp;
+        *tmp = t;
+    }
+}
+
+/* Move the rows of p so that row i is the one at s[i].idx1 - 1, following
+ * each cycle of the permutation once; s ends as the identity. */
+static int permute_rows(struct gb_partial *p, struct slot *s,
+                        struct h5b_error *err)
+{
+    size_t rowb = p->ncol * sizeof(struct cell);
+    struct cell *tmp = malloc(rowb);
+    if (!tmp)
+        return err_set(err, H5B_ERUN, "out of memory sorting group-by keys");
+    for (uint64_t i = 0; i < p->nkeys; i++) {
+        uint64_t j = i, k = s[i].idx1 - 1;
+        if (k == i)
+            continue;
+        memcpy(tmp, row(p, i), rowb);
+        while (k != i) {
+            memcpy(row(p, j), row(p, k), rowb);
+            s[j].idx1 = j + 1;
+            j = k;
+            k = s[j].idx1 - 1;
+        }
+        memcpy(row(p, j), tmp, rowb);
+        s[j].idx1 = j + 1;
+    }
+    free(tmp);
+    return 0;
+}
+
+/* Sort p's rows by key, with the table's slots as the array to sort, and
+ * free the table (it no longer matches the rows). */
+static int sort_rows(struct gb_partial *p, struct h5b_error *err)
+{
+    if (hash_reserve(p, err) < 0)
+        return H5B_ERUN;
+    struct slot *s = p->slot, *tmp = malloc((size_t)p->nkeys * sizeof *tmp);
+    uint64_t w = 0;
+    if (!tmp)
+        return err_set(err, H5B_ERUN, "out of memory sorting group-by keys");
+    for (uint64_t i = 0; i < p->nslot; i++)
+        if (s[i].idx1)
+            s[w++] = s[i];
+    slots_sort(&s, &tmp, w);
+    int rc = permute_rows(p, s, err);
+    for (uint64_t i = 0; rc == 0 && i < p->nkeys; i++)
+        p->keys[i] = s[i].key;
+    free(s);
+    free(tmp);
+    p->slot = NULL;
+    p->nslot = 0;
+    p->sorted = rc == 0;
+    return rc;
+}
+
+/* Give back the unused tail of the row arrays (a failure keeps them). */
+static void rows_shrink(struct gb_partial *p)
+{
+    if (p->cap == p->nkeys || p->nkeys == 0)
+        return;
+    int64_t *k = realloc(p->keys, (size_t)p->nkeys * sizeof *k);
+    if (!k)
+        return;
+    p->keys = k;
+    struct cell *c = realloc(p->cells, (size_t)(p->nkeys * p->ncol) *
+                                       sizeof *c);
+    if (!c)
+        return;
+    p->cells = c;
+    p->cap = p->nkeys;
+}
+
+/* ---- update and merge ------------------------------------------------ */
+
+int gb_update(struct gb_partial *p, const int64_t *keys,
+              const void *const *values, uint64_t n, struct h5b_error *err)
+{
+    uint64_t idx[BLOCK];
+    int rc = 0;
+    if (p->broken)
+        return err_set(err, H5B_ERUN, "group-by partial unusable after an "
+                       "earlier failure");
+    for (uint64_t r0 = 0; rc == 0 && r0 < n; r0 += BLOCK) {
+        size_t len = n - r0 < BLOCK ? (size_t)(n - r0) : BLOCK;
+        for (size_t r = 0; rc == 0 && r < len; r++)
+            rc = find_or_add(p, keys[r0 + r], &idx[r], err);
+        for (size_t j = 0; rc == 0 && j < p->ncol; j++)
+            fold(p, j, values[j], r0, idx, len);
+    }
+    if (rc == 0 && !p->sorted)
+        rc = sort_rows(p, err);
+    free(p->slot);
+    p->slot = NULL;
+    p->nslot = 0;
+    if (rc == 0)
+        rows_shrink(p);
+    p->broken = rc < 0;
+    return rc;
+}
+
+static int same_config(const struct gb_partial *a, const struct gb_partial *b,
+                       struct h5b_error *err)
+{
+    if (a->ncol != b->ncol || a->fields != b->fields ||
+        memcmp(a->type, b->type, a->ncol * sizeof *a->type) != 0)
+        return err_set(err, H5B_ERUN, "group-by partials of different "
+                       "configurations");
+    return 0;
+}
+
+int gb_merge(struct gb_partial *acc, const struct gb_partial *later,
+             struct h5b_error *err)
+{
+    int rc = same_config(acc, later, err);
+    if (rc < 0)
+        return rc;
+    if (acc == later)
+        return err_set(err, H5B_ERUN, "group-by partial merged into itself");
+    if (acc->broken || later->broken)
+        return err_set(err, H5B_ERUN, "group-by partial unusable after an "
+                       "earlier failure");
+    for (uint64_t t = 0; rc == 0 && t < later->nkeys; t++) {
+        uint64_t i;
+        rc = find_or_add(acc, later->keys[t], &i, err);
+        for (size_t j = 0; rc == 0 && j < acc->ncol; j++)
+            cell_merge(row(acc, i) + j, row(later, t) + j);
+    }
+    acc->broken = rc < 0;
+    return rc;
+}
+
+/* ---- wire format ------------------------------------------------------
+ *
+ *   "h5bgrpb1"  varint ncol  ncol type bytes  u8 fields  varint nkeys
+ *   per key, ascending: varint zigzag(key), then per column: varint n,
+ *   varint nan (float columns only) and, if n > 0, the f64 fields in the
+ *   order shift mean (F_MOMENT) m2 (F_M2) sum comp (F_SUM) min max.
+ *
+ * Varints are LEB128, minimal.  Every key's n + nan is its record count,
+ * the same in every column and at least 1; decode checks both. */
+
+static size_t varint_size(uint64_t v)
+{
+    size_t n = 1;
+    for (; v >= 0x80; v >>= 7)
+        n++;
+    return n;
+}
+
+static unsigned char *put_varint(unsigned char *q, uint64_t v)
+{
+    for (; v >= 0x80; v >>= 7)
+        *q++ = (unsigned char)(v | 0x80);
+    *q++ = (unsigned char)v;
+    return q;
+}
+
+static uint64_t zigzag(int64_t k)
+{
+    return ((uint64_t)k << 1) ^ (k < 0 ? UINT64_MAX : 0);
+}
+
+static int64_t unzigzag(uint64_t z)
+{
+    uint64_t u = (z >> 1) ^ (0 - (z & 1));
+    return u <= INT64_MAX ? (int64_t)u : -(int64_t)~u - 1;
+}
+
+/* f64 fields a non-empty cell carries for field set f. */
+static size_t nfields(unsigned f)
+{
+    return 2 * !!(f & F_MOMENT) + !!(f & F_M2) + 2 * !!(f & F_SUM) +
+           !!(f & F_MIN) + !!(f & F_MAX);
+}
+
+static size_t cell_size(const struct gb_partial *p, size_t j,
+                        const struct cell *c)
+{
+    size_t s = varint_size(c->n);
+    if (is_float(p->type[j]))
+        s += varint_size(c->nan);
+    return c->n ? s + 8 * nfields(p->fields) : s;
+}
+
+size_t gb_encoded_size(const struct gb_partial *p)
+{
+    size_t s = MAGIC_LEN + varint_size(p->ncol) + p->ncol + 1 +
+               varint_size(p->nkeys);
+    for (uint64_t i = 0; i < p->nkeys; i++) {
+        s += varint_size(zigzag(p->keys[i]));
+        for (size_t j = 0; j < p->ncol; j++)
+            s += cell_size(p, j, row(p, i) + j);
+    }
+    return s;
+}
+
+/* The rows of p in key order: *order stays NULL when p is sorted, else
+ * it is a malloc'ed array whose i-th idx1 - 1 is the row of key i. */
+static int key_order(const struct gb_partial *p, struct slot **order,
+                     struct h5b_error *err)
+{
+    *order = NULL;
+    if (p->sorted)
+        return 0;
+    struct slot *s = malloc((size_t)p->nkeys * sizeof *s);
+    struct slot *tmp = malloc((size_t)p->nkeys * sizeof *tmp);
+    if (!s || !tmp) {
+        free(s);
+        free(tmp);
+        return err_set(err, H5B_ERUN, "out of memory sorting %llu group-by "
+                       "keys", (unsigned long long)p->nkeys);
+    }
+    for (uint64_t i = 0; i < p->nkeys; i++) {
+        s[i].key = p->keys[i];
+        s[i].idx1 = i + 1;
+    }
+    slots_sort(&s, &tmp, p->nkeys);
+    free(tmp);
+    *order = s;
+    return 0;
+}
+
+static uint64_t nth(const struct slot *order, uint64_t i)
+{
+    return order ? order[i].idx1 - 1 : i;
+}
+
+static unsigned char *put_cell(const struct gb_partial *p, size_t j,
+                               const struct cell *c, unsigned char *q)
+{
+    double f[7];
+    size_t k = 0;
+    q = put_varint(q, c->n);
+    if (is_float(p->type[j]))
+        q = put_varint(q, c->nan);
+    if (!c->n)
+        return q;
+    if (p->fields & F_MOMENT) {
+        f[k++] = c->shift;
+        f[k++] = c->mean;
+    }
+    if (p->fields & F_M2)
+        f[k++] = c->m2;
+    if (p->fields & F_SUM) {
+        f[k++] = c->sum;
+        f[k++] = c->comp;
+    }
+    if (p->fields & F_MIN)
+        f[k++] = c->min;
+    if (p->fields & F_MAX)
+        f[k++] = c->max;
+    for (size_t i = 0; i < k; i++, q += 8)
+        h5b_put_f64(q, f[i]);
+    return q;
+}
+
+int gb_encode(const struct gb_partial *p, unsigned char *buf, size_t len,
+              struct h5b_error *err)
+{
+    struct slot *order = NULL;
+    size_t need = gb_encoded_size(p);
+    if (p->broken)
+        return err_set(err, H5B_ERUN, "group-by partial unusable after an "
+                       "earlier failure");
+    if (len != need)
+        return err_set(err, H5B_ERUN, "group-by encode buffer of %zu bytes, "
+                       "need %zu", len, need);
+    if (key_order(p, &order, err) < 0)
+        return H5B_ERUN;
+    unsigned char *q = buf;
+    memcpy(q, MAGIC, MAGIC_LEN);
+    q = put_varint(q + MAGIC_LEN, p->ncol);
+    for (size_t j = 0; j < p->ncol; j++)
+        *q++ = (unsigned char)p->type[j];
+    *q++ = (unsigned char)p->fields;
+    q = put_varint(q, p->nkeys);
+    for (uint64_t i = 0; i < p->nkeys; i++) {
+        uint64_t r = nth(order, i);
+        q = put_varint(q, zigzag(p->keys[r]));
+        for (size_t j = 0; j < p->ncol; j++)
+            q = put_cell(p, j, row(p, r) + j, q);
+    }
+    free(order);
+    return (size_t)(q - buf) == len ? 0 :
+           err_set(err, H5B_ERUN, "group-by encode wrote %zu of %zu bytes",
+                   (size_t)(q - buf), len);
+}
+
+/* Bytes still to decode, consumed from the front. */
+struct reader {
+    const unsigned char *p, *end;
+};
+
+/* A minimal LEB128 varint of at most 64 bits. */
+static int get_varint(struct reader *r, uint64_t *v)
+{
+    uint64_t x = 0;
+    for (unsigned s = 0; s < 64 && r->p < r->end; s += 7) {
+        unsigned b = *r->p++;
+        if (s == 63 && b > 1)
+            return -1;
+        x |= (uint64_t)(b & 0x7f) << s;
+        if (!(b & 0x80)) {
+            *v = x;
+            return b == 0 && s ? -1 : 0;
+        }
+    }
+    return -1;
+}
+
+static int get_f64(struct reader *r, double *d)
+{
+    if (r->end - r->p < 8)
+        return -1;
+    *d = h5b_get_f64(r->p);
+    r->p += 8;
+    return 0;
+}
+
+/* Read column j's cell of one key into c, and its record count into
+ * *total.  -1 if truncated, malformed or self-contradictory. */
+static int get_cell(const struct gb_partial *p, size_t j, struct reader *r,
+                    struct cell *c, uint64_t *total)
+{
+    unsigned f = p->fields;
+    int bad = 0;
+    cell_clear(c);
+    if (get_varint(r, &c->n) < 0 ||
+        (is_float(p->type[j]) && get_varint(r, &c->nan) < 0) ||
+        c->n > UINT64_MAX - c->nan)
+        return -1;
+    *total = c->n + c->nan;
+    if (!c->n)
+        return 0;
+    if (f & F_MOMENT)
+        bad |= get_f64(r, &c->shift) | get_f64(r, &c->mean);
+    if (f & F_M2)
+        bad |= get_f64(r, &c->m2);
+    if (f & F_SUM)
+        bad |= get_f64(r, &c->sum) | get_f64(r, &c->comp);
+    if (f & F_MIN)
+        bad |= get_f64(r, &c->min);
+    if (f & F_MAX)
+        bad |= get_f64(r, &c->max);
+    /* A non-empty cell has a min and max (its sentinels if not sent). */
+    if (isnan(c->min) || isnan(c->max) ||
+        ((f & F_MIN) && (f & F_MAX) && c->min > c->max))
+        bad = -1;
+    return bad;
+}
+
+/* Check the header against p's config; *nkeys gets the key count, which
+ * the remaining bytes are checked to have room for. */
+static int get_header(const struct gb_partial *p, struct reader *r,
+                      uint64_t *nkeys, struct h5b_error *err)
+{
+    uint64_t ncol;
+    int ok = r->end - r->p >= MAGIC_LEN && !memcmp(r->p, MAGIC, MAGIC_LEN);
+    if (!ok)
+        return err_set(err, H5B_ERUN, "not a group-by partial (bad magic)");
+    r->p += MAGIC_LEN;
+    ok = get_varint(r, &ncol) == 0 && ncol == p->ncol &&
+         (size_t)(r->end - r->p) > p->ncol;
+    for (size_t j = 0; ok && j < p->ncol; j++)
+        ok = *r->p++ == (unsigned char)p->type[j];
+    ok = ok && *r->p++ == (unsigned char)p->fields;
+    if (!ok)
+        return err_set(err, H5B_ERUN, "group-by partial of another "
+                       "configuration (columns, types or outputs differ)");
+    if (get_varint(r, nkeys) < 0 ||
+        *nkeys > (uint64_t)(r->end - r->p) / (1 + p->ncol) ||
+        *nkeys > SIZE_MAX / sizeof(struct cell) / p->ncol ||
+        (p->max_keys && *nkeys > p->max_keys))
+        return err_set(err, H5B_ERUN, "group-by partial truncated or "
+                       "malformed in its header");
+    return 0;
+}
+
+/* Decode key i (and its cells into row i of keys/cells), checking that it
+ * follows key i-1 and that every column saw its records. */
+static int get_key(const struct gb_partial *p, struct reader *r, uint64_t i,
+                   int64_t *keys, struct cell *cells, struct h5b_error *err)
+{
+    uint64_t z, total = 0, t;
+    if (get_varint(r, &z) < 0)
+        return err_set(err, H5B_ERUN, "group-by partial truncated or "
+                       "malformed at key %llu", (unsigned long long)i);
+    keys[i] = unzigzag(z);
+    if (i > 0 && keys[i] <= keys[i - 1])
+        return err_set(err, H5B_ERUN, "group-by partial has key %lld after "
+                       "%lld (keys must be strictly increasing)",
+                       (long long)keys[i], (long long)keys[i - 1]);
+    for (size_t j = 0; j < p->ncol; j++) {
+        if (get_cell(p, j, r, cells + i * p->ncol + j, &t) < 0)
+            return err_set(err, H5B_ERUN, "group-by partial truncated or "
+                           "malformed at key %lld, column %zu",
+                           (long long)keys[i], j);
+        if (t == 0 || (j > 0 && t != total))
+            return err_set(err, H5B_ERUN, "group-by partial counts "
+                           "inconsistent at key %lld, column %zu",
+                           (long long)keys[i], j);
+        total = t;
+    }
+    return 0;
+}
+
+int gb_decode(struct gb_partial *p, const unsigned char *buf, size_t len,
+              struct h5b_error *err)
+{
+    struct reader r = {buf, buf + len};
+    int64_t *keys = NULL;
+    struct cell *cells = NULL;
+    uint64_t nkeys = 0;
+    int rc = get_header(p, &r, &nkeys, err);
+    if (rc == 0 && nkeys) {
+        keys = malloc((size_t)nkeys * sizeof *keys);
+        cells = malloc((size_t)(nkeys * p->ncol) * sizeof *cells);
+        if (!keys || !cells)
+            rc = err_set(err, H5B_ERUN, "out of memory for %llu group-by "
+                         "keys", (unsigned long long)nkeys);
+    }
+    for (uint64_t i = 0; rc == 0 && i < nkeys; i++)
+        rc = get_key(p, &r, i, keys, cells, err);
+    if (rc == 0 && r.p != r.end)
+        rc = err_set(err, H5B_ERUN, "group-by partial has %zu trailing "
+                     "bytes", (size_t)(r.end - r.p));
+    if (rc < 0) {
+        free(keys);
+        free(cells);
+        return rc;
+    }
+    free(p->keys);
+    free(p->cells);
+    free(p->slot);
+    p->keys = keys;
+    p->cells = cells;
+    p->slot = NULL;
+    p->nslot = 0;
+    p->nkeys = p->cap = nkeys;
+    p->sorted = 1;
+    p->broken = 0;
+    return 0;
+}
+
+/* ---- results ---------------------------------------------------------- */
+
+/* Output w (a want bit index into out_names) of cell c. */
+static double out_value(const struct gb_partial *p, const struct cell *c,
+                        unsigned w)
+{
+    double mean = c->shift + c->mean, var = NAN;
+    if (c->n > (uint64_t)p->ddof)
+        var = c->m2 / (double)(c->n - (uint64_t)p->ddof);
+    switch (1u << w) {
+    case W_SUM: return c->sum + c->comp;
+    /* Infinite values make the shifted mean NaN; the sum has the IEEE
+     * answer (inf, or NaN for inf - inf). */
+    case W_MEAN:
+        return !c->n ? NAN : isfinite(mean) ? mean :
+               (c->sum + c->comp) / (double)c->n;
+    case W_VAR: return var;
+    case W_STD: return sqrt(var);
+    case W_MIN: return c->n ? c->min : NAN;
+    case W_MAX: return c->n ? c->max : NAN;
+    }
+    return NAN;
+}
+
+/* Write column j's results, keys in the order given, with buf (room for
+ * nkeys 8-byte values) as scratch. */
+static int put_column(const struct gb_partial *p, size_t j,
+                      const struct slot *order, void *buf,
+                      const struct h5b_sink *sink, struct h5b_error *err)
+{
+    uint64_t dims[1] = {p->nkeys};
+    int64_t *k = buf;
+    uint64_t *u = buf;
+    double *d = buf;
+    char name[32];
+    for (uint64_t i = 0; i < p->nkeys; i++)
+        k[i] = p->keys[nth(order, i)];
+    int rc = sink->put(sink->ctx, "groupby/keys", H5B_INT64, 1, dims, k, err);
+    for (uint64_t i = 0; rc == 0 && i < p->nkeys; i++)
+        u[i] = row(p, nth(order, i))[j].n;
+    if (rc == 0)
+        rc = sink->put(sink->ctx, "groupby/count", H5B_UINT64, 1, dims, u,
+                       err);
+    for (uint64_t i = 0; rc == 0 && i < p->nkeys; i++)
+        u[i] = row(p, nth(order, i))[j].nan;
+    if (rc == 0 && is_float(p->type[j]))
+        rc = sink->put(sink->ctx, "groupby/nan_count", H5B_UINT64, 1, dims,
+                       u, err);
+    for (unsigned w = 0; rc == 0 && w < 6; w++) {
+        if (!(p->want & (1u << w)))
+            continue;
+        for (uint64_t i = 0; i < p->nkeys; i++)
+            d[i] = out_value(p, row(p, nth(order, i)) + j, w);
+        snprintf(name, sizeof name, "groupby/%s", out_names[w]);
+        rc = sink->put(sink->ctx, name, H5B_FLOAT64, 1, dims, d, err);
+    }
+    return rc;
+}
+
+int gb_finalize(const struct gb_partial *p, const char *const *group_names,
+                struct results *rs, struct h5b_error *err)
+{
+    struct slot *order = NULL;
+    struct h5b_sink sink = results_sink(rs);
+    const char *group = rs->group;
+    if (p->broken)
+        return err_set(err, H5B_ERUN, "group-by partial unusable after an "
+                       "earlier failure");
+    if (key_order(p, &order, err) < 0)
+        return H5B_ERUN;
+    void *buf = malloc(p->nkeys ? (size_t)p->nkeys * 8 : 1);
+    int rc = buf ? 0 : err_set(err, H5B_ERUN, "out of memory writing %llu "
+                               "group-by keys", (unsigned long long)p->nkeys);
+    for (size_t j = 0; rc == 0 && j < p->ncol; j++) {
+        rs->group = group_names[j];
+        rc = put_column(p, j, order, buf, &sink, err);
+        if (rc < 0)
+            err_prefix(err, rc, "group_by column %s", group_names[j]);
+    }
+    rs->group = group;
+    free(buf);
+    free(order);
+    return rc;
+}
+
+/* ---- keys ------------------------------------------------------------ */
+
+int gb_key_type_ok(h5b_type t)
+{
+    return t >= H5B_INT8 && t <= H5B_UINT64;
+}
+
+#define WIDEN(T)                                                             \
+    for (uint64_t i = 0; i < n; i++)                                         \
+        dst[i] = ((const T *)src)[i];                                        \
+    return 0
+
+int gb_keys_to_int64(h5b_type t, const void *src, uint64_t n, int64_t *dst,
+                     struct h5b_error *err)
+{
+    switch (t) {
+    case H5B_INT8: WIDEN(int8_t);
+    case H5B_UINT8: WIDEN(uint8_t);
+    case H5B_INT16: WIDEN(int16_t);
+    case H5B_UINT16: WIDEN(uint16_t);
+    case H5B_INT32: WIDEN(int32_t);
+    case H5B_UINT32: WIDEN(uint32_t);
+    case H5B_INT64: WIDEN(int64_t);
+    case H5B_UINT64:
+        for (uint64_t i = 0; i < n; i++) {
+            uint64_t v = ((const uint64_t *)src)[i];
+            if (v > INT64_MAX)
+                return err_set(err, H5B_EINPUT, "group_by key %llu (record "
+                               "%llu of the block) does not fit int64",
+                               (unsigned long long)v, (unsigned long long)i);
+            dst[i] = (int64_t)v;
+        }
+        return 0;
+    case H5B_FLOAT32:
+    case H5B_FLOAT64:
+        break;
+    }
+    return err_set(err, H5B_EINPUT, "group_by keys must be integers, not "
+                   "floating point (type %d)", (int)t);
+}
