@@ -29,7 +29,7 @@ endif
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CFLAGS    := $(CSTD) $(OPT) $(WARN) -Iinclude -Isrc -MMD -MP
-LDLIBS     = $(PKG_LIBS) -lm
+LDLIBS     = $(PKG_LIBS) -lm -ldl
 
 MPIRUN_ENV := OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 MPIRUN     := $(MPIRUN_ENV) mpirun --oversubscribe -q
@@ -43,7 +43,7 @@ DEB_PKGS  := openmpi-bin libopenmpi-dev libhdf5-dev hdf5-tools libinih-dev \
 LOGIC     := err job plan wire op op_moments op_hist op_quantile table results \
              summary progress cli checkpoint interrupt groupby
 # Modules that talk to HDF5 or MPI.
-SYSTEM    := h5util srctype source output transport worker master run
+SYSTEM    := h5util srctype source output transport worker master plugin run
 OBJS      := $(addprefix $(BUILD)/obj/,$(addsuffix .o,$(LOGIC) $(SYSTEM)))
 LOGIC_OBJS := $(addprefix $(BUILD)/obj/,$(addsuffix .o,$(LOGIC)))
 UNIT      := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
@@ -120,10 +120,17 @@ faults: all
 	$(PYTHON) tests/faults/run.py --bin $(BUILD)/h5batch
 
 # ---- install / clean ------------------------------------------------------
+VERSION   := $(shell sed -n 's/^\#define H5BATCH_VERSION "\(.*\)"/\1/p' src/version.h)
+
+# Binaries, the plugin header and a pkg-config file (h5batch.pc) so that a
+# plugin builds anywhere with `cc -shared $(pkg-config --cflags h5batch)`.
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/include/h5batch
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/include/h5batch \
+	    $(DESTDIR)$(PREFIX)/lib/pkgconfig
 	install -m 755 $(BUILD)/h5batch $(BUILD)/h5batch-gen $(DESTDIR)$(PREFIX)/bin/
 	install -m 644 include/h5batch/operator.h $(DESTDIR)$(PREFIX)/include/h5batch/
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' \
+	    include/h5batch.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/h5batch.pc
 
 clean:
 	rm -rf build

@@ -71,8 +71,22 @@ static const struct keydef keydefs[] = {
 
 #define NKEYDEFS (sizeof keydefs / sizeof keydefs[0])
 
+/* The NAME of a "plugin NAME" section (letters, digits, '_'), or NULL. */
+static const char *plugin_name(const char *section)
+{
+    if (strncmp(section, "plugin ", 7) != 0 || !section[7])
+        return NULL;
+    for (const char *p = section + 7; *p; p++)
+        if (!(*p == '_' || (*p >= '0' && *p <= '9') ||
+              (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')))
+            return NULL;
+    return section + 7;
+}
+
 static int known_section(const char *s)
 {
+    if (plugin_name(s))
+        return 1;
     for (size_t i = 0; i < NKEYDEFS; i++)
         if (strcmp(keydefs[i].section, s) == 0)
             return 1;
@@ -156,13 +170,8 @@ static int check_ops(const char *v, char *why, size_t n)
     snprintf(buf, sizeof buf, "%s", v);
     size_t count = 0;
     for (char *save = NULL, *t = strtok_r(buf, LIST_SEPARATORS, &save); t;
-         t = strtok_r(NULL, LIST_SEPARATORS, &save), count++) {
-        if (!op_known_output(t)) {
-            snprintf(why, n, "unknown operator '%s' (known: %s)", t,
-                     op_output_names());
-            return -1;
-        }
-    }
+         t = strtok_r(NULL, LIST_SEPARATORS, &save))
+        count++;
     if (count == 0 || count > JOB_MAX_OPS || strlen(v) >= sizeof buf) {
         snprintf(why, n, "expected 1 to %d operator names", JOB_MAX_OPS);
         return -1;
@@ -332,11 +341,66 @@ static int store(struct job *job, const char *section, const char *key,
     return 0;
 }
 
+/* Remember plugin `name` (from a [plugin NAME] section). */
+static int add_plugin(struct job *job, const char *name, struct h5b_error *err)
+{
+    for (size_t i = 0; i < job->nplugins; i++)
+        if (strcmp(job->plugins[i], name) == 0)
+            return 0;
+    if (job->nplugins == JOB_MAX_PLUGINS)
+        return err_set(err, H5B_EINPUT, "more than %d [plugin] sections",
+                       JOB_MAX_PLUGINS);
+    job->plugins[job->nplugins] = strdup(name);
+    if (!job->plugins[job->nplugins])
+        return err_set(err, H5B_ERUN, "out of memory");
+    job->nplugins++;
+    return 0;
+}
+
+int job_is_plugin(const struct job *job, const char *name)
+{
+    for (size_t i = 0; i < job->nplugins; i++)
+        if (strcmp(job->plugins[i], name) == 0)
+            return 1;
+    return 0;
+}
+
+/* The first name in the ops list v that is neither a built-in output
+ * nor a plugin of the job, copied to out; 0 if all are known. */
+static int unknown_op(const struct job *job, const char *v, char *out,
+                      size_t n)
+{
+    char buf[1024];
+    snprintf(buf, sizeof buf, "%s", v);
+    for (char *save = NULL, *t = strtok_r(buf, LIST_SEPARATORS, &save); t;
+         t = strtok_r(NULL, LIST_SEPARATORS, &save))
+        if (!op_known_output(t) && !job_is_plugin(job, t)) {
+            snprintf(out, n, "%s", t);
+            return 1;
+        }
+    return 0;
+}
+
+/* A key of a [plugin NAME] section: `library` or an argument. */
+static int apply_plugin_key(struct job *job, const char *section,
+                            const char *key, const char *value,
+                            const char *origin, struct h5b_error *err)
+{
+    const char *sep = *origin ? ": " : "";
+    if (!*key || !*value)
+        return err_set(err, H5B_EINPUT, "%s%s[%s] %s: empty value", origin,
+                       sep, section, key);
+    int rc = add_plugin(job, plugin_name(section), err);
+    return rc < 0 ? rc : store(job, section, key, value, err);
+}
+
 int job_apply(struct job *job, const char *section, const char *key,
               const char *value, const char *origin, struct h5b_error *err)
 {
-    char why[400];
+    char why[400], name[128];
     const char *sep = *origin ? ": " : "";
+    if (plugin_name(section))
+        return apply_plugin_key(job, section, key, value, origin, err);
     if (!*section)
         return err_set(err, H5B_EINPUT, "%s%skey '%s' outside any section",
                        origin, sep, key);
@@ -350,6 +414,10 @@ int job_apply(struct job *job, const char *section, const char *key,
     if (d->check(value, why, sizeof why) < 0)
         return err_set(err, H5B_EINPUT, "%s%s[%s] %s: %s", origin, sep,
                        section, key, why);
+    if (d->check == check_ops && unknown_op(job, value, name, sizeof name))
+        return err_set(err, H5B_EINPUT, "%s%s[reduce] ops: unknown operator "
+                       "'%s' (known: %s, or a [plugin NAME] section)", origin,
+                       sep, name, op_output_names());
     return store(job, section, key, value, err);
 }
 
@@ -388,7 +456,7 @@ static int on_key(void *user, const char *section, const char *key,
         return 1;
     const struct keydef *d = find_key(section, key);
     const char *old = job_get(ctx->job, section, key);
-    if (old && d && !d->list) {
+    if (old && (!d || !d->list)) {
         err_set(&ctx->err, H5B_EINPUT, "key '%s' in [%s] given twice",
                 key, section);
         ctx->failed = 1;
@@ -423,8 +491,8 @@ static int is_header(const char *p, const char *eol, int after_key)
 
 /* Reject what inih would misread: NUL bytes, over-long lines, and unknown
  * or malformed section headers.  *line gets the offending line. */
-static int scan_text(const char *text, size_t len, int *line,
-                     struct h5b_error *err)
+static int scan_text(struct job *job, const char *text, size_t len,
+                     int *line, struct h5b_error *err)
 {
     const char *p = text, *end = text + len;
     int after_key = 0;
@@ -448,6 +516,9 @@ static int scan_text(const char *text, size_t len, int *line,
             if (!known_section(name))
                 return err_set(err, H5B_EINPUT, "unknown section [%s]",
                                name);
+            if (plugin_name(name) && add_plugin(job, plugin_name(name),
+                                                err) < 0)
+                return H5B_EINPUT;
             after_key = 0;
         } else if (memchr(p, '=', (size_t)(eol - p)) && *p != ';' &&
                    *p != '#') {
@@ -509,7 +580,7 @@ int job_parse_text(struct job *job, const char *path, const char *text,
     if (len > JOB_MAX_TEXT)
         return err_set(err, H5B_EINPUT, "%s: job file larger than 1 MiB",
                        path);
-    if (scan_text(job->text, len, &line, err) < 0)
+    if (scan_text(job, job->text, len, &line, err) < 0)
         return err_prefix(err, H5B_EINPUT, "%s:%d", path, line);
     line = ini_parse_string(job->text, on_key, &ctx);
     if (line > 0 && ctx.failed) {
@@ -591,6 +662,13 @@ int job_finish(struct job *job, struct h5b_error *err)
             return err_set(err, H5B_EINPUT, "%s: missing required key '%s' "
                            "in section [%s]", where, required[i][1],
                            required[i][0]);
+    for (size_t i = 0; i < job->nplugins; i++) {
+        char section[160];
+        snprintf(section, sizeof section, "plugin %s", job->plugins[i]);
+        if (!job_get(job, section, "library"))
+            return err_set(err, H5B_EINPUT, "%s: [plugin %s]: missing "
+                           "required key 'library'", where, job->plugins[i]);
+    }
     int rc = 0;
     if (!job_get(job, "job", "name")) {
         char stem[256];
@@ -708,6 +786,8 @@ void job_free(struct job *job)
         free(job->entries[i].value);
     }
     free(job->entries);
+    for (size_t i = 0; i < job->nplugins; i++)
+        free(job->plugins[i]);
     free(job->path);
     free(job->text);
     free(job->ops_buf);

@@ -24,6 +24,7 @@
 #define JOB_MAX_BINS 1000000
 #define JOB_DEFAULT_CHECKPOINT_EVERY 60.0
 #define JOB_MAX_QUANTILES 64
+#define JOB_MAX_PLUGINS 16
 
 struct job_entry {
     char *section, *key, *value;
@@ -49,6 +50,8 @@ struct job {
     const char *fields;     /* compound fields to reduce, or NULL for all */
     int cf;                 /* apply CF conventions (auto) */
     double checkpoint_every;    /* seconds; 0: only when interrupted */
+    char *plugins[JOB_MAX_PLUGINS]; /* NAMEs of [plugin NAME] sections */
+    size_t nplugins;
 };
 
 /* Read and parse the job file at path into job (zeroed by the caller or
@@ -73,6 +76,9 @@ int job_override(struct job *job, const char *assignment,
 
 /* Check required keys and derive the typed fields. */
 int job_finish(struct job *job, struct h5b_error *err);
+
+/* Is name a plugin of the job (a [plugin NAME] section)? */
+int job_is_plugin(const struct job *job, const char *name);
 
 /* The value of section.key, or NULL. */
 const char *job_get(const struct job *job, const char *section,

@@ -19,6 +19,29 @@ static const h5b_operator *const registry[] = {
 };
 
 #define NREGISTRY (sizeof registry / sizeof registry[0])
+#define MAX_PLUGINS 16
+
+/* Plugins loaded for this run, by the name the job gives them. */
+static struct {
+    char name[128];
+    const h5b_operator *op;
+} plugins[MAX_PLUGINS];
+static size_t nplugins;
+
+int op_register_plugin(const char *name, const h5b_operator *op,
+                       struct h5b_error *err)
+{
+    size_t i = 0;
+    while (i < nplugins && strcmp(plugins[i].name, name) != 0)
+        i++;
+    if (i == MAX_PLUGINS || strlen(name) >= sizeof plugins[i].name)
+        return err_set(err, H5B_EINPUT, "plugin %s: too many plugins or "
+                       "name too long", name);
+    snprintf(plugins[i].name, sizeof plugins[i].name, "%s", name);
+    plugins[i].op = op;
+    nplugins += i == nplugins;
+    return 0;
+}
 
 const h5b_operator *op_find_output(const char *name)
 {
@@ -26,12 +49,19 @@ const h5b_operator *op_find_output(const char *name)
         for (const char *const *p = registry[i]->provides; *p; p++)
             if (strcmp(*p, name) == 0)
                 return registry[i];
+    for (size_t i = 0; i < nplugins; i++)
+        if (strcmp(plugins[i].name, name) == 0)
+            return plugins[i].op;
     return NULL;
 }
 
 int op_known_output(const char *name)
 {
-    return op_find_output(name) != NULL;
+    for (size_t i = 0; i < NREGISTRY; i++)
+        for (const char *const *p = registry[i]->provides; *p; p++)
+            if (strcmp(*p, name) == 0)
+                return 1;
+    return 0;
 }
 
 const char *op_output_names(void)
@@ -51,9 +81,9 @@ const char *op_output_names(void)
     return names;
 }
 
-/* Add op to set unless it is already there. */
+/* Add op, known in the job as `name`, to set unless it is there. */
 static int opset_add(struct opset *set, const h5b_operator *op,
-                     struct h5b_error *err)
+                     const char *name, struct h5b_error *err)
 {
     for (size_t i = 0; i < set->nops; i++)
         if (set->ops[i] == op)
@@ -61,6 +91,7 @@ static int opset_add(struct opset *set, const h5b_operator *op,
     if (set->nops == OPSET_MAX)
         return err_set(err, H5B_EINPUT, "too many operators (at most %d)",
                        OPSET_MAX);
+    set->names[set->nops] = name;
     set->ops[set->nops++] = op;
     return 0;
 }
@@ -71,13 +102,17 @@ int opset_init(struct opset *set, const struct h5b_op_config *shape,
     memset(set, 0, sizeof *set);
     set->cfg = *shape;
     set->cfg.outputs = outputs;
-    int rc = opset_add(set, &op_moments, err);
+    int rc = opset_add(set, &op_moments, op_moments.name, err);
     for (size_t i = 0; rc == 0 && outputs[i]; i++) {
         const h5b_operator *op = op_find_output(outputs[i]);
         if (!op)
             return err_set(err, H5B_EINPUT, "unknown operator '%s'",
                            outputs[i]);
-        rc = opset_add(set, op, err);
+        rc = opset_add(set, op, outputs[i], err);
+    }
+    for (size_t i = 0; i < set->nops; i++) {
+        set->opcfg[i] = set->cfg;
+        set->opcfg[i].op_name = set->names[i];
     }
     return rc;
 }
@@ -87,10 +122,10 @@ int opset_create(const struct opset *set, struct partial *p,
 {
     memset(p, 0, sizeof *p);
     for (size_t i = 0; i < set->nops; i++) {
-        if (set->ops[i]->create(&set->cfg, &p->state[i], err) < 0) {
+        if (set->ops[i]->create(&set->opcfg[i], &p->state[i], err) < 0) {
             opset_destroy(set, p);
             return err_prefix(err, H5B_ERUN, "operator %s: create",
-                              set->ops[i]->name);
+                              set->names[i]);
         }
     }
     return 0;
@@ -110,7 +145,7 @@ int opset_update(const struct opset *set, struct partial *p,
     for (size_t i = 0; i < set->nops; i++)
         if (set->ops[i]->update(p->state[i], blk, err) < 0)
             return err_prefix(err, H5B_ERUN, "operator %s: update",
-                              set->ops[i]->name);
+                              set->names[i]);
     return 0;
 }
 
@@ -120,7 +155,7 @@ int opset_merge(const struct opset *set, struct partial *acc,
     for (size_t i = 0; i < set->nops; i++)
         if (set->ops[i]->merge(acc->state[i], later->state[i], err) < 0)
             return err_prefix(err, H5B_ERUN, "operator %s: merge",
-                              set->ops[i]->name);
+                              set->names[i]);
     return 0;
 }
 
@@ -140,11 +175,11 @@ int opset_encode(const struct opset *set, const struct partial *p,
         size_t n = set->ops[i]->encoded_size(p->state[i]);
         if (n > len - off || len - off - n < 8)
             return err_set(err, H5B_ERUN, "operator %s: encode: buffer "
-                           "too small", set->ops[i]->name);
+                           "too small", set->names[i]);
         h5b_put_u64(buf + off, n);
         if (set->ops[i]->encode(p->state[i], buf + off + 8, n, err) < 0)
             return err_prefix(err, H5B_ERUN, "operator %s: encode",
-                              set->ops[i]->name);
+                              set->names[i]);
         off += 8 + n;
     }
     return 0;
@@ -157,16 +192,16 @@ int opset_decode(const struct opset *set, struct partial *p,
     for (size_t i = 0; i < set->nops; i++) {
         if (len - off < 8)
             return err_set(err, H5B_ERUN, "operator %s: decode: partial "
-                           "truncated", set->ops[i]->name);
+                           "truncated", set->names[i]);
         uint64_t n = h5b_get_u64(buf + off);
         off += 8;
         if (n > len - off)
             return err_set(err, H5B_ERUN, "operator %s: decode: length "
-                           "%llu exceeds message", set->ops[i]->name,
+                           "%llu exceeds message", set->names[i],
                            (unsigned long long)n);
         if (set->ops[i]->decode(p->state[i], buf + off, (size_t)n, err) < 0)
             return err_prefix(err, H5B_ERUN, "operator %s: decode",
-                              set->ops[i]->name);
+                              set->names[i]);
         off += (size_t)n;
     }
     if (off != len)
@@ -181,7 +216,7 @@ int opset_finalize(const struct opset *set, const struct partial *p,
     for (size_t i = 0; i < set->nops; i++)
         if (set->ops[i]->finalize(p->state[i], sink, err) < 0)
             return err_prefix(err, H5B_ERUN, "operator %s: finalize",
-                              set->ops[i]->name);
+                              set->names[i]);
     return 0;
 }
 

@@ -25,8 +25,14 @@ extern const h5b_operator op_moments;
 extern const h5b_operator op_hist;
 extern const h5b_operator op_quantile;
 
-/* The operator that provides output `name` (e.g. "mean"), or NULL. */
+/* The operator that provides output `name` (e.g. "mean") or the plugin
+ * registered as `name`, or NULL. */
 const h5b_operator *op_find_output(const char *name);
+
+/* Register a loaded plugin operator under `name` (kept, not copied).
+ * Registering the same name again replaces it. */
+int op_register_plugin(const char *name, const h5b_operator *op,
+                       struct h5b_error *err);
 
 /* Is `name` the name of an output some registered operator provides? */
 int op_known_output(const char *name);
@@ -37,7 +43,9 @@ const char *op_output_names(void);
 struct opset {
     size_t nops;
     const h5b_operator *ops[OPSET_MAX];
-    struct h5b_op_config cfg;
+    struct h5b_op_config cfg;               /* shared part */
+    struct h5b_op_config opcfg[OPSET_MAX];  /* per operator: cfg + op_name */
+    const char *names[OPSET_MAX];           /* each operator's job name */
 };
 
 /* A partial result: one state per operator of the set. */

@@ -27,6 +27,7 @@
 #include "table.h"
 #include "output.h"
 #include "plan.h"
+#include "plugin.h"
 #include "progress.h"
 #include "results.h"
 #include "source.h"
@@ -53,10 +54,18 @@ struct prep {
     struct ckpt_info resumed;
 };
 
+/* Operator arguments: a plugin's come from its [plugin NAME] section,
+ * the built-ins' from [reduce]. */
 static const char *reduce_arg(const struct h5b_op_config *cfg,
                               const char *key)
 {
-    return job_get(cfg->arg_ctx, "reduce", key);
+    const struct job *job = cfg->arg_ctx;
+    char section[160];
+    if (cfg->op_name && job_is_plugin(job, cfg->op_name)) {
+        snprintf(section, sizeof section, "plugin %s", cfg->op_name);
+        return strcmp(key, "library") ? job_get(job, section, key) : NULL;
+    }
+    return job_get(job, "reduce", key);
 }
 
 /* The operator configuration for records of elements shaped
@@ -238,6 +247,8 @@ static int prepare(struct prep *p, int argc, char **argv,
         rc = job_apply(&p->job, "output", "file", p->cli.output, "-o", err);
     if (rc == 0)
         rc = job_finish(&p->job, err);
+    if (rc == 0)
+        rc = plugin_load_all(&p->job, err);
     if (rc == 0)
         rc = job_expand_files(&p->job, &p->files, &p->nfiles, err);
     if (rc == 0)
@@ -610,11 +621,16 @@ static int worker_tables(const struct wire_setup *s, struct job *job,
 {
     struct h5b_op_config shape;
     int rc = 0;
-    for (size_t i = 0; rc == 0 && i < s->nentries; i++)
-        rc = job_apply(job, s->entries[i].section, s->entries[i].key,
-                       s->entries[i].value, "setup", err);
+    /* Plugin sections first: ops may name them. */
+    for (int pass = 0; pass < 2; pass++)
+        for (size_t i = 0; rc == 0 && i < s->nentries; i++)
+            if ((strncmp(s->entries[i].section, "plugin ", 7) == 0) == !pass)
+                rc = job_apply(job, s->entries[i].section, s->entries[i].key,
+                               s->entries[i].value, "setup", err);
     if (rc == 0)
         rc = job_finish(job, err);
+    if (rc == 0)
+        rc = plugin_load_all(job, err);
     if (rc < 0)
         return rc;
     op_shape(&shape, job, (int)s->cell_rank, s->cell_dims);

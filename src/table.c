@@ -41,9 +41,11 @@ static const char *column_arg(const struct h5b_op_config *cfg,
                               const char *key)
 {
     const struct column *c = cfg->arg_ctx;
+    struct h5b_op_config base = c->base;
     if (strcmp(key, "histogram_range") == 0 && c->d.hist_range[0])
         return c->d.hist_range;
-    return c->base.arg ? c->base.arg(&c->base, key) : NULL;
+    base.op_name = cfg->op_name;
+    return base.arg ? base.arg(&base, key) : NULL;
 }
 
 int table_add(struct table *t, const struct column_desc *d,

@@ -169,7 +169,7 @@ int worker_run(struct table *const tables[2], uint64_t tile_width,
                                      "%zu-byte receive buffer", slot_bytes);
     }
     if (rc == 0 && failed_setup)
-        report(&w, H5B_ERUN, failed_setup);
+        report(&w, H5B_EINPUT, failed_setup);
     if (rc == 0)
         rc = serve(&w, status, err);
     for (int s = 0; w.slot && s < prefetch; s++)

@@ -13,8 +13,21 @@
  *   - encode()/decode() must round-trip a state bit for bit.
  *
  * Every callback returns 0 on success or a negative value on failure after
- * writing a one-line message into err->msg.  Nothing here depends on MPI or
- * HDF5.  The header is self-contained C11.
+ * writing a one-line message into err->msg (h5b_fail() does both); h5batch
+ * adds the operator's name and the callback's and ends the run on every
+ * rank.  Nothing here depends on MPI or HDF5.  The header is
+ * self-contained C11.
+ *
+ * A plugin is a shared library that defines
+ *     const h5b_operator h5batch_plugin = { .abi = H5B_OPERATOR_ABI, ... };
+ * and is named in a job file:
+ *     [plugin NAME]
+ *     library = path/to/libNAME.so
+ *     key = value          ; arguments, read with cfg->arg(cfg, "key")
+ * after which `[reduce] ops` may list NAME.  Rank 0 and every worker load
+ * it.  Ownership: h5batch owns configs, blocks and sinks; the operator owns
+ * its states (create() allocates, destroy() frees).  States must hold no
+ * pointers into blocks after update() returns.
  */
 #ifndef H5BATCH_OPERATOR_H
 #define H5BATCH_OPERATOR_H
@@ -31,6 +44,9 @@ extern "C" {
 
 /* Bumped whenever a struct below or a callback signature changes. */
 #define H5B_OPERATOR_ABI 1
+
+/* The symbol a plugin library defines (a const h5b_operator). */
+#define H5B_PLUGIN_SYMBOL "h5batch_plugin"
 
 /* Most dimensions a record may have (HDF5's own limit is 32). */
 #define H5B_MAX_RANK 32
@@ -49,12 +65,15 @@ struct h5b_error {
 /* What an operator is asked to compute.  Owned by h5batch; valid for the
  * lifetime of every state created from it. */
 struct h5b_op_config {
+    const char *op_name;    /* the operator's name in the job (`ops`) */
     h5b_type type;          /* element type of the values */
     uint64_t ncell;         /* values per record: 1 for 1-D input or axis=all */
     int cell_rank;          /* rank of a result map: 0 for scalars */
     uint64_t cell_dims[H5B_MAX_RANK]; /* its shape; product == ncell */
     const char *const *outputs; /* requested output names, NULL-terminated */
-    /* Look up a job-file argument (e.g. "ddof"); NULL if absent. */
+    /* Look up a job-file argument: for a plugin, a key of its
+     * [plugin NAME] section; for a built-in, of [reduce] (e.g. "ddof").
+     * NULL if absent. */
     const char *(*arg)(const struct h5b_op_config *cfg, const char *key);
     const void *arg_ctx;    /* for arg(); opaque to operators */
 };
