@@ -49,7 +49,7 @@ LOGIC_OBJS := $(addprefix $(BUILD)/obj/,$(addsuffix .o,$(LOGIC)))
 UNIT      := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(addprefix $(BUILD)/tests/,$(UNIT))
 
-.PHONY: all run test unit integration bad faults deps install clean check-deps
+.PHONY: all run test unit integration bad faults examples deps install clean
 all: $(BUILD)/h5batch $(BUILD)/h5batch-gen
 
 # ---- build ----------------------------------------------------------------
@@ -101,6 +101,21 @@ run: deps
 	mkdir -p results
 	$(MPIRUN) -n $(NP) $(BUILD)/h5batch jobs/demo.ini
 
+# ---- examples: jobs/examples/*.ini on generated data ------------------------
+data/examples/stations.h5 data/examples/climate.h5: jobs/examples/make_data.py
+	$(PYTHON) jobs/examples/make_data.py data/examples
+
+data/examples/field.h5: | $(BUILD)/h5batch-gen
+	mkdir -p data/examples
+	$(BUILD)/h5batch-gen -o $@ -d /t2m -t f32 -s 100x1000x1000 \
+	    -c 10x100x500 -D normal --mean 285 --std 12 --nan-frac 0.0001 --seed 3
+
+examples: deps
+	$(MAKE) all data/demo.h5 data/examples/stations.h5 data/examples/field.h5
+	mkdir -p results
+	for j in jobs/examples/*.ini; do echo "== $$j"; \
+	    $(MPIRUN) -n $(NP) $(BUILD)/h5batch -q $$j || exit 1; done
+
 # ---- tests ----------------------------------------------------------------
 test: deps
 	$(MAKE) all
@@ -137,3 +152,4 @@ clean:
 
 # ---- more suites, each in its own fragment --------------------------------
 -include tests/fuzz/fuzz.mk tests/slurm/slurm.mk tests/bench/bench.mk
+-include tests/plugins/plugins.mk
