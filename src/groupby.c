@@ -31,6 +31,7 @@
 #include <string.h>
 
 #include "err.h"
+#include "stats.h"
 
 /* Records whose keys are looked up before their values are folded. */
 #define BLOCK 1024
@@ -196,21 +197,6 @@ static void cell_clear(struct cell *c)
     c->max = -INFINITY;
 }
 
-/* sum += x with Neumaier's compensation kept in *comp.  Once the sum is
- * infinite or NaN the compensation stops (inf - inf would make it NaN).
- * The same as op_moments. */
-static void neumaier(double *sum, double *comp, double x)
-{
-    double t = *sum + x;
-    if (!isfinite(t))
-        ;
-    else if (fabs(*sum) >= fabs(x))
-        *comp += (*sum - t) + x;
-    else
-        *comp += (x - t) + *sum;
-    *sum = t;
-}
-
 /* Fold one non-NaN value: Welford relative to the shift, which is the
  * key's first value if that is finite (else 0). */
 static inline void cell_add(struct cell *c, double x)
@@ -222,7 +208,7 @@ static inline void cell_add(struct cell *c, double x)
     c->n++;
     c->mean += d / (double)c->n;
     c->m2 += d * (y - c->mean);
-    neumaier(&c->sum, &c->comp, x);
+    stats_neumaier(&c->sum, &c->comp, x);
     c->min = x < c->min ? x : c->min;
     c->max = x > c->max ? x : c->max;
 }
@@ -231,20 +217,14 @@ static inline void cell_add(struct cell *c, double x)
  * shift exactly as op_moments' merge_cell does: (ys - xs) + (ym - xm). */
 static void cell_merge(struct cell *x, const struct cell *y)
 {
-    if (y->n && !x->n) {
-        x->shift = y->shift;
-        x->mean = y->mean;
-        x->m2 = y->m2;
-        x->n = y->n;
-    } else if (y->n) {
-        uint64_t n = x->n + y->n;
-        double d = (y->shift - x->shift) + (y->mean - x->mean);
-        double f = (double)y->n / (double)n;
-        x->mean += d * f;
-        x->m2 += y->m2 + d * d * (double)x->n * f;
-        x->n = n;
-    }
-    neumaier(&x->sum, &x->comp, y->sum);
+    struct stats_mom a = {x->n, x->shift, x->mean, x->m2};
+    struct stats_mom b = {y->n, y->shift, y->mean, y->m2};
+    stats_merge(&a, &b);
+    x->n = a.n;
+    x->shift = a.shift;
+    x->mean = a.mean;
+    x->m2 = a.m2;
+    stats_neumaier(&x->sum, &x->comp, y->sum);
     x->comp += y->comp;
     x->nan += y->nan;
     x->min = y->min < x->min ? y->min : x->min;

@@ -40,6 +40,7 @@
 
 #include "h5batch/operator.h"
 #include "op.h"
+#include "stats.h"
 
 /* Most bytes of counts (bins, underflow, overflow) a state may hold. */
 #define HIST_MAX_COUNT_BYTES OP_HIST_MAX_BYTES
@@ -264,16 +265,7 @@ static int hist_update(void *state, const struct h5b_block *blk,
 {
     struct hist *h = state;
     switch (h->cfg->type) {
-    case H5B_INT8: DISPATCH(i8, int8_t);
-    case H5B_UINT8: DISPATCH(u8, uint8_t);
-    case H5B_INT16: DISPATCH(i16, int16_t);
-    case H5B_UINT16: DISPATCH(u16, uint16_t);
-    case H5B_INT32: DISPATCH(i32, int32_t);
-    case H5B_UINT32: DISPATCH(u32, uint32_t);
-    case H5B_INT64: DISPATCH(i64, int64_t);
-    case H5B_UINT64: DISPATCH(u64, uint64_t);
-    case H5B_FLOAT32: DISPATCH(f32, float);
-    case H5B_FLOAT64: DISPATCH(f64, double);
+    H5B_TYPE_CASES(DISPATCH);
     }
     return h5b_fail(err, "unsupported element type %d", (int)h->cfg->type);
 }

@@ -21,6 +21,7 @@
 
 #include "h5batch/operator.h"
 #include "op.h"
+#include "stats.h"
 
 /* Values per block for 1-D data: small enough to stay in L1. */
 #define BLOCK 512
@@ -87,20 +88,6 @@ static void cell_clear(struct cell *c, h5b_type t)
     }
 }
 
-/* sum += x with Neumaier's compensation kept in *comp.  Once the sum is
- * infinite or NaN the compensation stops (inf - inf would make it NaN). */
-static void neumaier(double *sum, double *comp, double x)
-{
-    double t = *sum + x;
-    if (!isfinite(t))
-        ;
-    else if (fabs(*sum) >= fabs(x))
-        *comp += (*sum - t) + x;
-    else
-        *comp += (x - t) + *sum;
-    *sum = t;
-}
-
 /* Fold a block of nb values into c: their mean is c->shift + mb, M2 m2b,
  * and their sum nb * shift + sb.  Both sides share c's shift, so the
  * difference of means is exact to the last bit of the noise. */
@@ -120,8 +107,8 @@ static void cell_combine(struct cell *c, uint64_t nb, double mb, double m2b,
         c->m2 += m2b + d * d * (double)c->n * f;
     }
     c->n += nb;
-    neumaier(&c->sum, &c->comp, (double)nb * c->shift);
-    neumaier(&c->sum, &c->comp, sb);
+    stats_neumaier(&c->sum, &c->comp, (double)nb * c->shift);
+    stats_neumaier(&c->sum, &c->comp, sb);
 }
 
 /* Generate the update kernels for element type T, widened to W and kept
@@ -295,16 +282,7 @@ static int moments_update(void *state, const struct h5b_block *blk,
 {
     struct moments *m = state;
     switch (m->cfg->type) {
-    case H5B_INT8: DISPATCH(i8, int8_t);
-    case H5B_UINT8: DISPATCH(u8, uint8_t);
-    case H5B_INT16: DISPATCH(i16, int16_t);
-    case H5B_UINT16: DISPATCH(u16, uint16_t);
-    case H5B_INT32: DISPATCH(i32, int32_t);
-    case H5B_UINT32: DISPATCH(u32, uint32_t);
-    case H5B_INT64: DISPATCH(i64, int64_t);
-    case H5B_UINT64: DISPATCH(u64, uint64_t);
-    case H5B_FLOAT32: DISPATCH(f32, float);
-    case H5B_FLOAT64: DISPATCH(f64, double);
+    H5B_TYPE_CASES(DISPATCH);
     }
     return h5b_fail(err, "unsupported element type %d", (int)m->cfg->type);
 }
@@ -313,20 +291,14 @@ static int moments_update(void *state, const struct h5b_block *blk,
  * shifts are data values, and (ys - xs) + (ym - xm) keeps the digits. */
 static void merge_cell(struct cell *x, const struct cell *y)
 {
-    if (y->n && !x->n) {
-        x->shift = y->shift;
-        x->mean = y->mean;
-        x->m2 = y->m2;
-        x->n = y->n;
-    } else if (y->n) {
-        uint64_t n = x->n + y->n;
-        double d = (y->shift - x->shift) + (y->mean - x->mean);
-        double f = (double)y->n / (double)n;
-        x->mean += d * f;
-        x->m2 += y->m2 + d * d * (double)x->n * f;
-        x->n = n;
-    }
-    neumaier(&x->sum, &x->comp, y->sum);
+    struct stats_mom a = {x->n, x->shift, x->mean, x->m2};
+    struct stats_mom b = {y->n, y->shift, y->mean, y->m2};
+    stats_merge(&a, &b);
+    x->n = a.n;
+    x->shift = a.shift;
+    x->mean = a.mean;
+    x->m2 = a.m2;
+    stats_neumaier(&x->sum, &x->comp, y->sum);
     x->comp += y->comp;
 }
 

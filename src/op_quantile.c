@@ -50,6 +50,7 @@
 
 #include "h5batch/operator.h"
 #include "op.h"
+#include "stats.h"
 
 #define SKETCH_MAX_BINS 2048
 #define SKETCH_TINY 1e-300
@@ -288,16 +289,7 @@ static int quantile_update(void *state, const struct h5b_block *blk,
     struct quantile *s = state;
     int rc;
     switch (s->cfg->type) {
-    case H5B_INT8: DISPATCH(i8, int8_t);
-    case H5B_UINT8: DISPATCH(u8, uint8_t);
-    case H5B_INT16: DISPATCH(i16, int16_t);
-    case H5B_UINT16: DISPATCH(u16, uint16_t);
-    case H5B_INT32: DISPATCH(i32, int32_t);
-    case H5B_UINT32: DISPATCH(u32, uint32_t);
-    case H5B_INT64: DISPATCH(i64, int64_t);
-    case H5B_UINT64: DISPATCH(u64, uint64_t);
-    case H5B_FLOAT32: DISPATCH(f32, float);
-    case H5B_FLOAT64: DISPATCH(f64, double);
+    H5B_TYPE_CASES(DISPATCH);
     default:
         return h5b_fail(err, "unsupported element type %d",
                         (int)s->cfg->type);
