@@ -4,12 +4,14 @@
 Each data case (cases.py) is run once per rank mode (--ranks; 0 = without
 mpirun), alternating text and JSON output; every result file is checked
 against the oracle (oracle.py), and the files of all rank modes must be
-byte-identical once started/finished/ranks are blanked.  Then the CLI checks
-(cli_cases.py).  One line per check, closing with "N passed, N failed".
+byte-identical once started/finished/ranks are blanked.  The feature cases
+(featurecase.py: PyTables/pandas tables and CF netCDF-4 in realdata.py,
+histograms and quantiles in histquant.py, a tiled million-cell field in
+tiles.py) run the same way with their own writers and oracles.  Then the CLI
+checks (cli_cases.py).  One line per check, closing with "N passed, N failed".
 """
 
 import argparse
-import re
 import shutil
 import sys
 import tempfile
@@ -19,9 +21,13 @@ sys.dont_write_bytecode = True
 
 from cases import all_data_cases, expected_for, ops_of, prepare_case, setting
 from cli_cases import CLI_CASES
+from featurecase import run_feature_case
 from harness import (Failure, Report, Skip, Tool, expect_ok, parse_ranks,
-                     rank_label)
+                     rank_label, slug)
+from histquant import histquant_cases
 from oracle import ATOL_DOC
+from realdata import realdata_cases
+from tiles import tile_cases
 from verify import check_identical, check_json, check_result_file
 
 REPO = Path(__file__).resolve().parents[2]
@@ -38,10 +44,6 @@ def parse_args():
                    help="rank counts, comma separated; 0 = run without mpirun (default 0,1,2,3,4)")
     p.add_argument("--keep", action="store_true", help="keep the temp dir and print its path")
     return p.parse_args()
-
-
-def slug(name):
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", name)
 
 
 def run_data_case(tool, gen, ranks_list, case, tmp, report):
@@ -97,6 +99,9 @@ def main():
     for case in all_data_cases():
         if args.filter in case.name:
             run_data_case(tool, gen, args.ranks, case, tmp, report)
+    for case in realdata_cases() + histquant_cases() + tile_cases():
+        if args.filter in case.name:
+            run_feature_case(tool, args.ranks, case, tmp, report)
     for name, func in CLI_CASES:
         if args.filter in name:
             run_cli_case(tool, args.ranks, name, func, tmp, report)
