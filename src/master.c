@@ -51,6 +51,17 @@ struct master {
     struct tr_buf in;
 };
 
+/* Add the seconds since *t0 to *slot (if timing is on); restart *t0. */
+static void spent(double *slot, double *t0)
+{
+    double now = progress_clock();
+    if (slot)
+        *slot += now - *t0;
+    *t0 = now;
+}
+
+#define TIMING(a, field) ((a)->timing ? &(a)->timing->field : NULL)
+
 /* The table for partition part: the short last tile has its own. */
 static struct table *table_of(const struct master_args *a,
                               const struct partition *part)
@@ -71,6 +82,7 @@ static struct table *table_at(const struct master_args *a, uint64_t index)
 static int merge_ready(struct master *m, struct h5b_error *err)
 {
     const struct master_args *a = m->a;
+    double t0 = progress_clock();
     while (m->merged < a->plan->nparts && m->win[m->merged % m->W].have) {
         struct pend *pd = &m->win[m->merged % m->W];
         struct partition part;
@@ -85,6 +97,7 @@ static int merge_ready(struct master *m, struct h5b_error *err)
         m->merged++;
         progress_update(a->prog, m->merged, m->done_bytes);
     }
+    spent(TIMING(a, merge), &t0);
     return 0;
 }
 
@@ -124,7 +137,9 @@ static int receive_one(struct master *m, struct h5b_error *err)
     char msg[WIRE_MAX_STRING + 1];
     int from = 0, kind = 0;
     int32_t code = 0;
+    double t0 = progress_clock();
     int rc = tr_recv(MPI_ANY_SOURCE, &m->in, &from, err);
+    spent(TIMING(m->a, wait), &t0);
     if (rc == 0)
         rc = wire_peek(m->in.data, m->in.len, &kind, err);
     if (rc < 0)
@@ -175,9 +190,11 @@ static int stage(struct master *m, struct h5b_error *err)
                            a->plan->ntiles > 1 ? part.ncols : 0, part.bytes,
                            NULL};
     wire_encode_work(m->slot[s].buf, &wk);
+    double t0 = progress_clock();
     int rc = source_read(a->src, part.file, part.start, part.count,
                          part.col0, wk.ncols,
                          m->slot[s].buf + WIRE_WORK_HEADER, err);
+    spent(TIMING(a, read), &t0);
     if (rc < 0)
         return rc;
     m->slot[s].len = WIRE_WORK_HEADER + (size_t)wk.payload_len;
@@ -198,7 +215,9 @@ static int dispatch(struct master *m, struct h5b_error *err)
     if (best < 0)
         return 0;
     struct slot *sl = &m->slot[m->staged];
+    double t0 = progress_clock();
     int rc = tr_isend(sl->buf, sl->len, best + 1, &sl->req, err);
+    spent(TIMING(m->a, send), &t0);
     if (rc < 0)
         return rc;
     m->out[best]++;
@@ -256,6 +275,19 @@ static int drive(struct master *m, struct h5b_error *err)
     return rc < 0 ? rc : 0;
 }
 
+/* Keep a worker's busy and waiting time from its DONE message. */
+static void note_done(struct master *m, int from)
+{
+    struct run_timing *t = m->a->timing;
+    double busy = 0, idle = 0;
+    struct h5b_error e;
+    if (t && from >= 1 && from <= t->nworkers &&
+        wire_decode_done(m->in.data, m->in.len, &busy, &idle, &e) == 0) {
+        t->busy[from - 1] += busy;
+        t->idle[from - 1] += idle;
+    }
+}
+
 /* STOP every worker with status, collect their DONE, finish our sends.
  * Messages other than DONE are dropped; a worker's error is kept in err
  * only if err holds none yet. */
@@ -270,9 +302,13 @@ static int shutdown_workers(struct master *m, int32_t status,
         rc = tr_send(stop, sizeof stop, w, err);
     while (rc == 0 && done < m->a->nworkers) {
         int kind = 0;
-        rc = tr_recv(MPI_ANY_SOURCE, &m->in, NULL, err);
-        if (rc == 0 && wire_peek(m->in.data, m->in.len, &kind, &e) == 0)
-            done += kind == WIRE_DONE;
+        int from = 0;
+        rc = tr_recv(MPI_ANY_SOURCE, &m->in, &from, err);
+        if (rc == 0 && wire_peek(m->in.data, m->in.len, &kind, &e) == 0 &&
+            kind == WIRE_DONE) {
+            done++;
+            note_done(m, from);
+        }
     }
     for (int s = 0; s < m->nslots && rc == 0; s++)
         rc = tr_check(MPI_Wait(&m->slot[s].req, MPI_STATUS_IGNORE), "wait",
@@ -331,15 +367,19 @@ static int solo_one(const struct master_args *a, const struct partition *part,
 {
     struct table_partial p;
     struct table *t = table_of(a, part);
+    double t0 = progress_clock();
     int rc = source_read(a->src, part->file, part->start, part->count,
                          part->col0, a->plan->ntiles > 1 ? part->ncols : 0,
                          buf, err);
+    spent(TIMING(a, read), &t0);
     if (rc == 0)
         rc = table_reduce(t, buf, part->bytes, part->global_start, &p, err);
+    spent(TIMING(a, reduce), &t0);
     if (rc == 0) {
         rc = table_merge(t, &acc[part->tile], &p, err);
         table_destroy(t, &p);
     }
+    spent(TIMING(a, merge), &t0);
     return rc;
 }
 

@@ -7,6 +7,15 @@
 #include "progress.h"
 #include "source.h"
 
+/* Where the time of a run went: rank 0's reading, sending, waiting for
+ * results, merging (and reducing, alone); each worker's busy and waiting
+ * time, from its DONE message.  busy/idle hold nworkers entries. */
+struct run_timing {
+    double read, send, wait, merge, reduce;
+    int nworkers;
+    double *busy, *idle;
+};
+
 struct master_args {
     struct table *tables[2];    /* [0] full tiles, [1] the short last one */
     struct source *src;
@@ -21,6 +30,7 @@ struct master_args {
     int (*save)(void *ctx, struct table_partial *acc, uint64_t merged,
                 struct h5b_error *err);
     void *save_ctx;
+    struct run_timing *timing;  /* filled in (may be NULL) */
 };
 
 /* Create acc[0..ntiles): one empty accumulator per tile of cells. */

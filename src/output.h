@@ -15,6 +15,7 @@
 
 #include "h5batch/operator.h"
 #include "job.h"
+#include "master.h"
 #include "results.h"
 
 /* What the root attributes and the summary say about a run. */
@@ -27,6 +28,7 @@ struct run_info {
     int ranks;
     char started[32], finished[32];     /* ISO 8601 UTC */
     double elapsed;                     /* first read to results written */
+    const struct run_timing *timing;    /* where the time went, or NULL */
 };
 
 /* Check that the directory of path exists and that we can create files in

@@ -52,6 +52,7 @@ struct prep {
     unsigned char *ckpt;    /* the checkpoint resumed from (--resume) */
     size_t ckpt_len;
     struct ckpt_info resumed;
+    struct run_timing timing;
 };
 
 /* Operator arguments: a plugin's come from its [plugin NAME] section,
@@ -286,6 +287,8 @@ static int prep_tables(struct prep *p, const struct job *job,
 
 static void prep_free(struct prep *p)
 {
+    free(p->timing.busy);
+    free(p->timing.idle);
     free(p->ckpt);
     table_free(&p->table[0]);
     table_free(&p->table[1]);
@@ -438,7 +441,8 @@ static int reduce_all(struct prep *p, int size, int more,
                       struct h5b_error *err)
 {
     struct master_args a = {{NULL, NULL}, &p->src, &p->plan, size - 1,
-                            p->job.prefetch, more, prog, 0, 0, NULL, NULL};
+                            p->job.prefetch, more, prog, 0, 0, NULL, NULL,
+                            &p->timing};
     struct table_partial *acc = calloc(p->plan.ntiles, sizeof *acc);
     if (!acc)
         return err_set(err, H5B_ERUN, "out of memory");
@@ -466,6 +470,12 @@ static int execute(struct prep *p, int size, struct progress *prog,
 {
     struct results rs = {0};
     struct run_info in = {0};
+    p->timing.nworkers = size - 1;
+    p->timing.busy = calloc((size_t)size, sizeof *p->timing.busy);
+    p->timing.idle = calloc((size_t)size, sizeof *p->timing.idle);
+    if (!p->timing.busy || !p->timing.idle)
+        p->timing.nworkers = 0;
+    in.timing = &p->timing;
     in.bytes = p->src.nrec * p->src.record_bytes;
     output_now(in.started, sizeof in.started);
     progress_start(prog, stderr, p->cli.quiet, in.bytes, p->plan.nparts);

@@ -45,6 +45,42 @@ static void put_jstr(FILE *out, const char *s)
     fputc('"', out);
 }
 
+/* "timing": rank 0's seconds per activity and each worker's. */
+static void put_json_timing(FILE *out, const struct run_timing *t)
+{
+    if (!t)
+        return;
+    fprintf(out, "\"timing\": {\"read_s\": %.6f, \"send_s\": %.6f, "
+            "\"wait_s\": %.6f, \"merge_s\": %.6f, \"reduce_s\": %.6f, "
+            "\"workers\": [", t->read, t->send, t->wait, t->merge, t->reduce);
+    for (int w = 0; w < t->nworkers; w++)
+        fprintf(out, "%s{\"rank\": %d, \"busy_s\": %.6f, \"wait_s\": %.6f}",
+                w ? ", " : "", w + 1, t->busy[w], t->idle[w]);
+    fputs("]}, ", out);
+}
+
+/* Where the time went, in one readable line: what limits the job. */
+static void put_text_timing(FILE *out, const struct run_info *in)
+{
+    const struct run_timing *t = in->timing;
+    double busy = 0, idle = 0;
+    if (!t)
+        return;
+    for (int w = 0; w < t->nworkers; w++) {
+        busy += t->busy[w];
+        idle += t->idle[w];
+    }
+    fprintf(out, "time: %.2f s; rank 0 read %.2f s, sent %.2f s, waited "
+            "%.2f s, merged %.2f s", in->elapsed, t->read, t->send, t->wait,
+            t->merge);
+    if (t->nworkers)
+        fprintf(out, "; workers busy %.2f s, waiting %.2f s on average",
+                busy / t->nworkers, idle / t->nworkers);
+    else
+        fprintf(out, ", reduced %.2f s", t->reduce);
+    fputc('\n', out);
+}
+
 /* The items of a ", "-separated list as JSON strings. */
 static void put_jlist(FILE *out, const char *list)
 {
@@ -109,7 +145,9 @@ void summary_json(FILE *out, const struct run_info *in,
     put_jstr(out, in->output);
     fputs(", \"skipped_fields\": [", out);
     put_jlist(out, in->skipped ? in->skipped : "");
-    fputs("], \"results\": {", out);
+    fputs("], ", out);
+    put_json_timing(out, in->timing);
+    fputs("\"results\": {", out);
     for (size_t i = 0; i < rs->n; i++) {
         int first = i == 0 || strcmp(rs->r[i - 1].group, rs->r[i].group);
         if (first) {
@@ -158,5 +196,6 @@ void summary_text(FILE *out, const struct run_info *in,
             fprintf(out, "%s:\n", rs->r[i].group);
         put_text_result(out, &rs->r[i]);
     }
+    put_text_timing(out, in);
     fprintf(out, "results: %s\n", in->output);
 }

@@ -58,6 +58,8 @@ static char *get_str(struct cursor *c)
     return s;
 }
 
+static double get_f64(struct cursor *c);
+
 static unsigned char *put_u32(unsigned char *p, uint32_t v)
 {
     for (int i = 0; i < 4; i++)
@@ -226,9 +228,25 @@ int wire_decode_stop(const unsigned char *buf, size_t len, int32_t *status,
     return 0;
 }
 
-void wire_encode_done(unsigned char *buf)
+void wire_encode_done(unsigned char *buf, double busy, double idle)
 {
-    put_header(buf, WIRE_DONE);
+    unsigned char *p = put_header(buf, WIRE_DONE);
+    h5b_put_f64(p, busy);
+    h5b_put_f64(p + 8, idle);
+}
+
+int wire_decode_done(const unsigned char *buf, size_t len, double *busy,
+                     double *idle, struct h5b_error *err)
+{
+    struct cursor c;
+    if (expect(&c, buf, len, WIRE_DONE, "done", err) < 0)
+        return H5B_ERUN;
+    *busy = get_f64(&c);
+    *idle = get_f64(&c);
+    if (c.bad || c.p != c.end)
+        return err_set(err, H5B_ERUN, "done message of %zu bytes is "
+                       "malformed", len);
+    return 0;
 }
 
 static size_t str_size(const char *s)

@@ -15,7 +15,8 @@
  *   RESULT  worker -> rank 0: partition index and the encoded partial
  *   ERROR   worker -> rank 0: exit code and one-line message
  *   STOP    rank 0 -> worker: no more work (status says why)
- *   DONE    worker -> rank 0: nothing more will follow from this worker
+ *   DONE    worker -> rank 0: nothing more will follow from this worker;
+ *           its seconds busy and waiting
  */
 #ifndef H5B_WIRE_H
 #define H5B_WIRE_H
@@ -33,7 +34,7 @@
 #define WIRE_WORK_HEADER 48
 #define WIRE_RESULT_HEADER 24
 #define WIRE_STOP_SIZE 12
-#define WIRE_DONE_SIZE 8
+#define WIRE_DONE_SIZE 24
 #define WIRE_MAX_STRING 4096
 
 /* SETUP status: exit 0 without running (--help, --version, --dry-run). */
@@ -96,7 +97,9 @@ void wire_encode_stop(unsigned char *buf, int32_t status);
 int wire_decode_stop(const unsigned char *buf, size_t len, int32_t *status,
                      struct h5b_error *err);
 
-void wire_encode_done(unsigned char *buf);
+void wire_encode_done(unsigned char *buf, double busy, double idle);
+int wire_decode_done(const unsigned char *buf, size_t len, double *busy,
+                     double *idle, struct h5b_error *err);
 
 /* SETUP: s->entries and s->cols are read, not owned, by size/encode. */
 size_t wire_setup_size(const struct wire_setup *s);

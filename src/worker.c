@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "err.h"
+#include "progress.h"
 #include "transport.h"
 #include "wire.h"
 
@@ -36,6 +37,7 @@ struct worker {
     int failed;
     struct tr_buf out;
     long long fail_at;      /* test hook: partition to fail on, or -1 */
+    double busy, idle;      /* seconds reducing, seconds waiting */
 };
 
 static int post(struct worker *w, int s, struct h5b_error *err)
@@ -112,7 +114,7 @@ static int finish(struct worker *w, struct h5b_error *err)
         MPI_Cancel(r);
         MPI_Wait(r, MPI_STATUS_IGNORE);
     }
-    wire_encode_done(done);
+    wire_encode_done(done, w->busy, w->idle);
     return tr_send(done, sizeof done, 0, err);
 }
 
@@ -123,7 +125,10 @@ static int serve(struct worker *w, int32_t *status, struct h5b_error *err)
         struct h5b_error e = {""};
         MPI_Status st;
         int count = 0, kind = 0, s = w->fifo[w->head];
+        double t0 = progress_clock();
         int rc = tr_check(MPI_Wait(&w->slot[s].req, &st), "wait", err);
+        double t1 = progress_clock();
+        w->idle += t1 - t0;
         if (rc == 0)
             rc = tr_check(MPI_Get_count(&st, MPI_BYTE, &count), "count", err);
         if (rc < 0)
@@ -138,6 +143,7 @@ static int serve(struct worker *w, int32_t *status, struct h5b_error *err)
                 err_set(&e, H5B_ERUN, "unexpected message kind %d", kind);
             if (e.msg[0] || do_work(w, w->slot[s].buf, (size_t)count, &e) < 0)
                 report(w, H5B_ERUN, e.msg);
+            w->busy += progress_clock() - t1;
         }
         rc = post(w, s, err);
         if (rc < 0)
