@@ -119,7 +119,7 @@ examples: deps
 # ---- tests ----------------------------------------------------------------
 test: deps
 	$(MAKE) all
-	$(MAKE) unit integration bad faults
+	$(MAKE) unit integration bad faults test-plugins
 
 unit: $(UNIT_BINS)
 	@fail=0; for t in $(UNIT_BINS); do \

@@ -414,10 +414,13 @@ int job_apply(struct job *job, const char *section, const char *key,
     if (d->check(value, why, sizeof why) < 0)
         return err_set(err, H5B_EINPUT, "%s%s[%s] %s: %s", origin, sep,
                        section, key, why);
-    if (d->check == check_ops && unknown_op(job, value, name, sizeof name))
-        return err_set(err, H5B_EINPUT, "%s%s[reduce] ops: unknown operator "
-                       "'%s' (known: %s, or a [plugin NAME] section)", origin,
-                       sep, name, op_output_names());
+    /* In a file every [plugin] section is known by now (scan_text); from
+     * --set or SETUP one may still follow, so job_finish checks again. */
+    if (d->check == check_ops && !*origin &&
+        unknown_op(job, value, name, sizeof name))
+        return err_set(err, H5B_EINPUT, "[reduce] ops: unknown operator "
+                       "'%s' (known: %s, or a [plugin NAME] section)", name,
+                       op_output_names());
     return store(job, section, key, value, err);
 }
 
@@ -669,6 +672,12 @@ int job_finish(struct job *job, struct h5b_error *err)
             return err_set(err, H5B_EINPUT, "%s: [plugin %s]: missing "
                            "required key 'library'", where, job->plugins[i]);
     }
+    char name[128];
+    const char *ops = job_get(job, "reduce", "ops");
+    if (ops && unknown_op(job, ops, name, sizeof name))
+        return err_set(err, H5B_EINPUT, "%s: [reduce] ops: unknown operator "
+                       "'%s' (known: %s, or a [plugin NAME] section)", where,
+                       name, op_output_names());
     int rc = 0;
     if (!job_get(job, "job", "name")) {
         char stem[256];

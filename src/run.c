@@ -271,6 +271,19 @@ static int prepare(struct prep *p, int argc, char **argv,
     return check_histogram(&p->job, p->shape.ncell, err);
 }
 
+/* Create and free one partial of t, so that an operator refusing its
+ * arguments (a plugin's, say) is a job-file error on rank 0, exit 2,
+ * before any data is read. */
+static int try_create(const struct table *t, struct h5b_error *err)
+{
+    struct table_partial tp;
+    int rc = table_create(t, &tp, err);
+    if (rc < 0)
+        return H5B_EINPUT;
+    table_destroy(t, &tp);
+    return 0;
+}
+
 /* Rank 0's tables for running the operators of `job` (p->job, or the
  * first pass's) over p's source and plan. */
 static int prep_tables(struct prep *p, const struct job *job,
@@ -280,9 +293,10 @@ static int prep_tables(struct prep *p, const struct job *job,
     shape.arg_ctx = job;
     table_free(&p->table[0]);
     table_free(&p->table[1]);
-    return build_tables(p->table, p->src.elem_bytes, p->src.record_elems,
-                        p->src.col, p->src.ncol, &shape,
-                        tile_width(&p->plan), p->plan.dim1, job, err);
+    int rc = build_tables(p->table, p->src.elem_bytes, p->src.record_elems,
+                          p->src.col, p->src.ncol, &shape,
+                          tile_width(&p->plan), p->plan.dim1, job, err);
+    return rc == 0 ? try_create(&p->table[0], err) : rc;
 }
 
 static void prep_free(struct prep *p)

@@ -348,7 +348,10 @@ int table_reduce(struct table *t, const void *data, size_t nbytes,
         const void *vals = NULL;
         const struct column *c = &t->col[i];
         uint64_t *miss = tp->missing ? tp->missing + i * ncell_of(t) : NULL;
-        struct h5b_block blk = {NULL, 0, first_record};
+        /* With axis = all a record of `elems` values is elems "records"
+         * of one cell: first_record counts in those too. */
+        uint64_t per = t->elems / c->set.cfg.ncell;
+        struct h5b_block blk = {NULL, 0, first_record * per};
         rc = column_values(t, i, data, n, miss, &vals, err);
         blk.data = vals;
         blk.nrec = n / c->set.cfg.ncell;
