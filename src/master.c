@@ -338,6 +338,7 @@ static int run_distributed(const struct master_args *a, struct table_partial *ac
 {
     struct master m = {.a = a, .staged = -1, .acc = acc,
                        .next_read = a->start, .merged = a->start,
+                       .done_bytes = a->prog ? a->prog->base_bytes : 0,
                        .last_save = progress_clock()};
     m.nslots = a->nworkers * a->prefetch + 1;
     m.slot_bytes = WIRE_WORK_HEADER + a->plan->max_part_bytes;
@@ -389,7 +390,7 @@ static int run_solo(const struct master_args *a, struct table_partial *acc,
 {
     size_t bytes = a->plan->max_part_bytes;
     unsigned char *buf = malloc(bytes ? bytes : 1);
-    uint64_t done_bytes = 0;
+    uint64_t done_bytes = a->prog ? a->prog->base_bytes : 0;
     double last = progress_clock();
     int rc = buf ? 0 : err_set(err, H5B_ERUN, "out of memory for a "
                                "%zu-byte partition buffer", bytes);

@@ -21,6 +21,12 @@ void progress_start(struct progress *p, FILE *out, int quiet,
     p->t0 = p->last = progress_clock();
     p->bytes = bytes;
     p->parts = parts;
+    p->base_bytes = 0;
+}
+
+void progress_resume(struct progress *p, uint64_t base_bytes)
+{
+    p->base_bytes = base_bytes;
 }
 
 /* "YYYY-MM-DD HH:MM:SS" local time, for log lines. */
@@ -43,7 +49,7 @@ void progress_update(struct progress *p, uint64_t done_parts,
     p->last = now;
     double pct = p->bytes ? 100.0 * (double)done_bytes / (double)p->bytes
                           : 100.0;
-    double rate = dt > 0 ? (double)done_bytes / dt : 0;
+    double rate = dt > 0 ? (double)(done_bytes - p->base_bytes) / dt : 0;
     double eta = rate > 0 ? (double)(p->bytes - done_bytes) / rate : 0;
     if (p->tty) {
         fprintf(p->out, "\r\033[Kh5batch: %5.1f%%  %" PRIu64 "/%" PRIu64
@@ -63,6 +69,7 @@ void progress_finish(struct progress *p, uint64_t bytes, int ranks)
 {
     if (!p->out)
         return;
+    bytes -= bytes > p->base_bytes ? p->base_bytes : bytes;
     double dt = progress_clock() - p->t0;
     char ts[32] = "";
     if (!p->tty)

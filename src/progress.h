@@ -19,6 +19,7 @@ struct progress {
     int tty;
     double t0, last;
     uint64_t bytes, parts;  /* totals */
+    uint64_t base_bytes;    /* done before this run started (--resume) */
 };
 
 /* Monotonic seconds. */
@@ -27,7 +28,12 @@ double progress_clock(void);
 void progress_start(struct progress *p, FILE *out, int quiet,
                     uint64_t bytes, uint64_t parts);
 
-/* Report that done_parts partitions (done_bytes bytes) are merged. */
+/* A resumed run: base_bytes were done by an earlier run; rates and the
+ * final line count only what this run does. */
+void progress_resume(struct progress *p, uint64_t base_bytes);
+
+/* Report that done_parts partitions (done_bytes bytes, base included) are
+ * merged. */
 void progress_update(struct progress *p, uint64_t done_parts,
                      uint64_t done_bytes);
 

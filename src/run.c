@@ -391,6 +391,7 @@ static void print_plan(const struct prep *p, FILE *out)
                 (unsigned long long)p->plan.ntiles,
                 (unsigned long long)p->plan.tile_width);
     fprintf(out, "output: %s\n", p->job.output);
+    fprintf(out, "checkpoint: %s\n", p->ckpt_path);
 }
 
 /* Results of every tile's accumulator, assembled into rs. */
@@ -444,6 +445,13 @@ static int load_accs(struct prep *p, struct master_args *a,
     if (rc < 0)
         return err_prefix(err, rc, "%s", p->ckpt_path);
     a->start = p->resumed.merged;
+    uint64_t base = 0;
+    for (uint64_t i = 0; i < a->start; i++) {
+        struct partition part;
+        plan_get(&p->plan, i, &part);
+        base += part.bytes;
+    }
+    progress_resume(a->prog, base);
     return 0;
 }
 
