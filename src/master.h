@@ -3,18 +3,10 @@
 #define H5B_MASTER_H
 
 #include "table.h"
+#include "timing.h"
 #include "plan.h"
 #include "progress.h"
 #include "source.h"
-
-/* Where the time of a run went: rank 0's reading, sending, waiting for
- * results, merging (and reducing, alone); each worker's busy and waiting
- * time, from its DONE message.  busy/idle hold nworkers entries. */
-struct run_timing {
-    double read, send, wait, merge, reduce;
-    int nworkers;
-    double *busy, *idle;
-};
 
 struct master_args {
     struct table *tables[2];    /* [0] full tiles, [1] the short last one */

@@ -15,7 +15,7 @@
 
 #include "h5batch/operator.h"
 #include "job.h"
-#include "master.h"
+#include "timing.h"
 #include "results.h"
 
 /* What the root attributes and the summary say about a run. */
