@@ -140,8 +140,8 @@ static size_t skip_tiles(const unsigned char *buf, size_t off, size_t end,
                          uint64_t ntiles)
 {
     for (uint64_t t = 0; t < ntiles; t++) {
-        uint64_t m = end - off >= 8 ? h5b_get_u64(buf + off) : UINT64_MAX;
-        if (m > end - off - 8)
+        uint64_t m = end - off >= 8 ? h5b_get_u64(buf + off) : 0;
+        if (end - off < 8 || m > end - off - 8)
             return 0;
         off += 8 + (size_t)m;
     }
@@ -158,8 +158,9 @@ static int read_ranges(const unsigned char *buf, size_t off, size_t end,
                        "columns");
     off += 8;
     for (size_t i = 0; i < ncols; i++) {
-        uint64_t m = end - off >= 8 ? h5b_get_u64(buf + off) : UINT64_MAX;
-        if (m >= sizeof cols[i].hist_range || m > end - off - 8)
+        uint64_t m = end - off >= 8 ? h5b_get_u64(buf + off) : 0;
+        if (end - off < 8 || m >= sizeof cols[i].hist_range ||
+            m > end - off - 8)
             return err_set(err, H5B_EINPUT, "checkpoint column %zu is "
                            "malformed", i);
         memcpy(cols[i].hist_range, buf + off + 8, (size_t)m);
@@ -194,9 +195,10 @@ int ckpt_decode_tiles(const unsigned char *buf, size_t len,
     int rc = len >= HEADER_BYTES + 8 ? 0 : H5B_EINPUT;
     for (; rc == 0 && t < tt->ntiles; t++) {
         struct table *tab = tile_table(tt, t);
-        uint64_t m = len - 8 - off >= 8 ? h5b_get_u64(buf + off) : UINT64_MAX;
+        int room = len - 8 - off >= 8;
+        uint64_t m = room ? h5b_get_u64(buf + off) : 0;
         rc = table_create(tab, &acc[t], err);
-        if (rc == 0 && m > len - 8 - off - 8)
+        if (rc == 0 && (!room || m > len - 8 - off - 8))
             rc = err_set(err, H5B_EINPUT, "truncated in tile %llu",
                          (unsigned long long)t);
         if (rc == 0)

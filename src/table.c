@@ -56,9 +56,9 @@ int table_add(struct table *t, const struct column_desc *d,
     if (t->ncol == TABLE_MAX_COLUMNS)
         return err_set(err, H5B_EINPUT, "more than %d columns",
                        TABLE_MAX_COLUMNS);
-    if (!size || (d->role != ROLE_KEY_TAIL && d->offset > t->elem_bytes -
-                  size) || !memchr(d->name, '\0', sizeof d->name) ||
-        d->role > ROLE_KEY_TAIL)
+    if (!size || (d->role != ROLE_KEY_TAIL && (size > t->elem_bytes ||
+                  d->offset > t->elem_bytes - size)) ||
+        !memchr(d->name, '\0', sizeof d->name) || d->role > ROLE_KEY_TAIL)
         return err_set(err, H5B_ERUN, "column %zu does not fit its element",
                        t->ncol);
     if (d->role != ROLE_VALUE) {
@@ -417,8 +417,8 @@ int table_decode(const struct table *t, struct table_partial *tp,
     if (t->grouped)
         return gb_decode(tp->gb, buf, len, err);
     for (size_t i = 0; i < t->ncol; i++) {
-        uint64_t n = len - off >= 8 ? h5b_get_u64(buf + off) : UINT64_MAX;
-        if (n > len - off - 8)
+        uint64_t n = len - off >= 8 ? h5b_get_u64(buf + off) : 0;
+        if (len - off < 8 || n > len - off - 8)
             return err_set(err, H5B_ERUN, "partial of %zu bytes truncated "
                            "at column %s", len, t->col[i].d.name);
         if (opset_decode(&t->col[i].set, &tp->p[i], buf + off + 8,
