@@ -1,0 +1,209 @@
+/* gen_seeds.c -- write the seed corpora of fuzz_wire and fuzz_ckpt.
+ *
+ * Usage: gen_seeds WIRE_DIR [CKPT_DIR]
+ * Writes small valid messages of every kind and encoded partials of every
+ * fixture table into WIRE_DIR, and (when built with HAVE_CKPT) valid
+ * checkpoints into CKPT_DIR.  Also the inputs of crashes found so far that
+ * depend on the message format (regress-*), so they stay crashes when the
+ * format changes.  Everything is encoded by h5batch's own
+ * encoders from deterministic data, so the seeds are reproducible; they
+ * are checked in under tests/fuzz/corpus/ (`make fuzz-seeds` rewrites
+ * them).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fixture.h"
+#include "wire.h"
+#ifdef HAVE_CKPT
+#include "checkpoint.h"
+#endif
+
+static void save(const char *dir, const char *name, const void *buf,
+                 size_t len)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "wb");
+    if (!f || fwrite(buf, 1, len, f) != len || fclose(f) != 0)
+        fixture_die("cannot write", path);
+}
+
+static void wire_partials(const char *dir)
+{
+    for (unsigned i = 0; i < FIX_NTABLES; i++) {
+        struct table_partial p = {0};
+        char name[64];
+        size_t len = 0;
+        fixture_reduce(i, 1 + i, 100 + i, &p);
+        unsigned char *state = fixture_encode(i, &p, &len);
+        unsigned char *msg = malloc(WIRE_RESULT_HEADER + len);
+        if (!msg)
+            fixture_die("malloc", "out of memory");
+        /* Bare partial: byte 0 picks the table. */
+        msg[0] = (unsigned char)i;
+        memcpy(msg + 1, state, len);
+        snprintf(name, sizeof name, "partial-table%u", i);
+        save(dir, name, msg, len + 1);
+        wire_encode_result(msg, i, len);
+        memcpy(msg + WIRE_RESULT_HEADER, state, len);
+        snprintf(name, sizeof name, "result-table%u", i);
+        save(dir, name, msg, WIRE_RESULT_HEADER + len);
+        free(msg);
+        free(state);
+        table_destroy(fixture_table(i), &p);
+    }
+}
+
+static void wire_small(const char *dir)
+{
+    unsigned char buf[256];
+    struct wire_work w = {.index = 3, .first_record = 48, .nrec = 2,
+                          .ncols = 0, .payload_len = 16};
+    wire_encode_work(buf, &w);
+    memset(buf + WIRE_WORK_HEADER, 0x3f, 16);
+    save(dir, "work", buf, WIRE_WORK_HEADER + 16);
+    const char *msg = "worker 2: out of memory for a partial";
+    wire_encode_error(buf, 1, msg);
+    save(dir, "error", buf, wire_error_size(msg));
+    wire_encode_stop(buf, WIRE_STOP_MORE);
+    save(dir, "stop", buf, WIRE_STOP_SIZE);
+    wire_encode_done(buf, 1.5, 0.25);
+    save(dir, "done", buf, WIRE_DONE_SIZE);
+}
+
+/* The job entries rank 0 would ship with fixture table i. */
+static const struct job_entry *setup_entries(unsigned i, size_t *n)
+{
+    static const struct job_entry plain[] = {
+        {"job", "name", "seed"}, {"input", "files", "a.h5 b.h5"},
+        {"input", "dataset", "/group/values"},
+        {"reduce", "ops", "count sum mean min max histogram quantiles"},
+        {"reduce", "histogram_range", "-1, 1"},
+        {"reduce", "quantiles", "0.1, 0.9"}, {"run", "prefetch", "3"},
+        {"run", "checkpoint", "out.h5.ckpt"},
+        {"run", "checkpoint_every", "30"},
+        {"output", "file", "out.h5"}};
+    static const struct job_entry grouped[] = {
+        {"job", "name", "seed"}, {"input", "files", "t.h5"},
+        {"input", "dataset", "/table"},
+        {"reduce", "ops", "count sum mean var std min max"},
+        {"reduce", "group_by", "station"}, {"reduce", "ddof", "1"},
+        {"output", "file", "out.h5"}};
+    int g = fixture_table(i)->grouped;
+    *n = g ? sizeof grouped / sizeof *grouped : sizeof plain / sizeof *plain;
+    return g ? grouped : plain;
+}
+
+static void wire_setups(const char *dir)
+{
+    for (unsigned i = 0; i < FIX_NTABLES; i++) {
+        struct table *t = fixture_table(i);
+        struct column_desc cols[4];
+        const struct h5b_op_config *cfg = &t->col[0].set.cfg;
+        struct wire_setup s = {.elem_bytes = t->elem_bytes, .elems = t->elems,
+                               .ncol = t->ncol, .cols = cols,
+                               .ncell = cfg->ncell,
+                               .cell_rank = (uint32_t)cfg->cell_rank,
+                               .max_payload = 1 << 20, .prefetch = 3};
+        char name[64];
+        s.entries = (struct job_entry *)setup_entries(i, &s.nentries);
+        for (size_t c = 0; c < t->ncol; c++)
+            cols[c] = t->col[c].d;
+        if (t->grouped)
+            cols[s.ncol++] = t->key;
+        memcpy(s.cell_dims, cfg->cell_dims, sizeof s.cell_dims);
+        size_t len = wire_setup_size(&s);
+        unsigned char *buf = malloc(len);
+        if (!buf)
+            fixture_die("malloc", "out of memory");
+        wire_encode_setup(buf, &s);
+        snprintf(name, sizeof name, "setup-table%u", i);
+        save(dir, name, buf, len);
+        free(buf);
+    }
+    struct wire_setup quit = {.status = WIRE_SETUP_QUIT};
+    unsigned char small[128];
+    wire_encode_setup(small, &quit);
+    save(dir, "setup-quit", small, wire_setup_size(&quit));
+}
+
+/* Regression: a SETUP whose float32 column is wider than the 1-byte
+ * element.  table_add's check `offset > elem_bytes - size` wrapped around,
+ * accepted it, and table_reduce read past each record (found by fuzz_wire). */
+static void wire_regressions(const char *dir)
+{
+    static const struct job_entry e[] = {
+        {"job", "name", "x"}, {"input", "files", "a.h5"},
+        {"input", "dataset", "/d"}, {"reduce", "ops", "count min max"},
+        {"output", "file", "o.h5"}};
+    struct column_desc c = {.name = "wide", .type = H5B_FLOAT32};
+    struct wire_setup s = {.elem_bytes = 1, .elems = 41, .ncol = 1,
+                           .cols = &c, .ncell = 41, .cell_rank = 1,
+                           .cell_dims = {41}, .max_payload = 41,
+                           .prefetch = 1, .nentries = 5,
+                           .entries = (struct job_entry *)e};
+    size_t len = wire_setup_size(&s);
+    unsigned char *buf = malloc(len);
+    if (!buf)
+        fixture_die("malloc", "out of memory");
+    wire_encode_setup(buf, &s);
+    save(dir, "regress-setup-column-wider-than-element", buf, len);
+    free(buf);
+}
+
+#ifdef HAVE_CKPT
+static void ckpt_seeds(const char *dir)
+{
+    struct h5b_error err = {""};
+    for (unsigned i = 0; i < FIX_NTABLES; i++) {
+        for (uint64_t ntiles = 1; ntiles <= 2; ntiles++) {
+            struct table *t = fixture_table(i);
+            struct table_partial acc[2] = {{0}};
+            struct column_desc cols[3];
+            /* fuzz_ckpt picks table fingerprint % FIX_NTABLES and a
+             * short-tile table when (fingerprint / FIX_NTABLES) is odd. */
+            struct ckpt_info info = {.fingerprint = i + FIX_NTABLES *
+                                     (0x2468ull + (ntiles == 2)),
+                                     .nparts = 10, .merged = 4,
+                                     .ntiles = ntiles};
+            struct ckpt_tables tt = {{t, ntiles == 2 ? t : NULL}, ntiles};
+            unsigned char *buf = NULL;
+            size_t len = 0;
+            char name[64];
+            for (size_t c = 0; c < t->ncol; c++)
+                cols[c] = t->col[c].d;
+            for (uint64_t k = 0; k < ntiles; k++)
+                fixture_reduce(i, 2 + k, 300 + i + k, &acc[k]);
+            if (ckpt_encode(&info, &tt, acc, cols, t->ncol, &buf, &len,
+                            &err) < 0)
+                fixture_die("ckpt_encode", err.msg);
+            snprintf(name, sizeof name, "ckpt-table%u-tiles%u", i,
+                     (unsigned)ntiles);
+            save(dir, name, buf, len);
+            free(buf);
+            for (uint64_t k = 0; k < ntiles; k++)
+                table_destroy(t, &acc[k]);
+        }
+    }
+}
+#endif
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fprintf(stderr, "usage: gen_seeds WIRE_DIR [CKPT_DIR]\n");
+        return 2;
+    }
+    fixture_init();
+    wire_partials(argv[1]);
+    wire_small(argv[1]);
+    wire_setups(argv[1]);
+    wire_regressions(argv[1]);
+#ifdef HAVE_CKPT
+    if (argc > 2)
+        ckpt_seeds(argv[2]);
+#endif
+    return 0;
+}
