@@ -229,15 +229,19 @@ static void close_current(struct source *s)
     s->kid = s->did = s->fid = H5I_INVALID_HID;
 }
 
-/* Read the hyperslab off/cnt (rank dims) of did into buf as memtype. */
+/* Read the hyperslab off/cnt (rank dims) of did into buf as memtype; on
+ * failure HDF5's reason goes to why (before any close clears it). */
 static herr_t read_slab(hid_t did, hid_t memtype, int rank,
-                        const hsize_t *off, const hsize_t *cnt, void *buf)
+                        const hsize_t *off, const hsize_t *cnt, void *buf,
+                        char *why, size_t n)
 {
     hid_t fsp = H5Dget_space(did), msp = H5Screate_simple(rank, cnt, NULL);
     herr_t rc = fsp < 0 || msp < 0 ||
                 H5Sselect_hyperslab(fsp, H5S_SELECT_SET, off, NULL, cnt,
                                     NULL) < 0 ||
                 H5Dread(did, memtype, msp, fsp, H5P_DEFAULT, buf) < 0 ? -1 : 0;
+    if (rc < 0)
+        h5util_detail(why, n);
     H5E_BEGIN_TRY {
         H5Sclose(fsp);
         H5Sclose(msp);
@@ -265,7 +269,7 @@ int source_read(struct source *s, size_t i, uint64_t start, uint64_t count,
                 uint64_t col0, uint64_t ncols, void *buf,
                 struct h5b_error *err)
 {
-    char why[256];
+    char why[256] = "";
     hsize_t off[H5B_MAX_RANK] = {0}, cnt[H5B_MAX_RANK];
     int rc = switch_file(s, i, err);
     if (rc < 0 || count == 0)
@@ -279,21 +283,21 @@ int source_read(struct source *s, size_t i, uint64_t start, uint64_t count,
         cnt[1] = ncols;
     }
     const char *what = s->dataset;
-    if (read_slab(s->did, s->memtype, s->rank, off, cnt, buf) < 0)
+    if (read_slab(s->did, s->memtype, s->rank, off, cnt, buf, why,
+                  sizeof why) < 0)
         rc = H5B_ERUN;
     if (rc == 0 && s->key_path) {
         unsigned char *keys = (unsigned char *)buf + count * s->record_bytes;
         what = s->key_path;
         if (read_slab(s->kid, h5util_native(s->col[s->ncol - 1].type), 1,
-                      off, cnt, keys) < 0)
+                      off, cnt, keys, why, sizeof why) < 0)
             rc = H5B_ERUN;
     }
     if (rc < 0)
         return err_set(err, H5B_ERUN, "%s: reading records %llu..%llu of "
                        "'%s' failed: %s", s->file[i].path,
                        (unsigned long long)start,
-                       (unsigned long long)(start + count - 1), what,
-                       h5util_detail(why, sizeof why));
+                       (unsigned long long)(start + count - 1), what, why);
     return 0;
 }
 

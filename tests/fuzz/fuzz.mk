@@ -24,6 +24,9 @@
 DEB_PKGS      += clang libclang-rt-14-dev valgrind
 FUZZ_CC       ?= clang
 FUZZ_SECONDS  ?= 60
+# A fixed seed makes a run a prefix of every longer run with the same seed,
+# so a CI run explores nothing that a longer run here has not.
+FUZZ_SEED     ?= 1
 FUZZ_BUILD    ?= build/fuzz
 FUZZ_MAX_LEN  ?= 4096
 FUZZ_RSS_MB   ?= 2048
@@ -87,6 +90,7 @@ fuzz: $(FUZZ_BINS)
 	    dict=""; [ -f tests/fuzz/$$t.dict ] && dict="-dict=tests/fuzz/$$t.dict"; \
 	    echo "fuzz: $$t for $(FUZZ_SECONDS) s"; \
 	    if $(FUZZ_RUN_ENV) $(FUZZ_BUILD)/$$t -max_total_time=$(FUZZ_SECONDS) \
+	        -seed=$(FUZZ_SEED) \
 	        -timeout=10 -rss_limit_mb=$(FUZZ_RSS_MB) -max_len=$(FUZZ_MAX_LEN) \
 	        -print_final_stats=1 $$dict \
 	        -artifact_prefix=$(FUZZ_BUILD)/artifacts/$$t- \
