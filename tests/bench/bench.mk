@@ -1,0 +1,22 @@
+# tests/bench/bench.mk -- `make bench`: h5batch against the bare HDF5 read and
+# the peers (numpy + h5py, dask).  Included by the top-level Makefile.
+#
+#   make bench                         full run (~2 GiB per case, REPS=5)
+#   make bench BENCH_SIZE_GB=0.25 REPS=3   quick run
+#   make bench BENCH_ARGS="--sweep"    also partition_size / prefetch sweeps
+#   make bench BENCH_ARGS="--rss-scale" also peak RSS with 1 GiB vs 8 GiB
+#
+# Data go to data/bench/ (reused between runs), results to results/bench.json.
+
+BENCH_CFLAGS := -std=c11 -O2 -g -Wall -Wextra -Werror \
+                $(shell pkg-config --cflags hdf5-serial 2>/dev/null)
+BENCH_LIBS   := $(shell pkg-config --libs hdf5-serial 2>/dev/null)
+BENCH_ARGS   ?=
+
+.PHONY: bench
+$(BUILD)/bare_read: tests/bench/bare_read.c tests/bench/bench.mk | $(BUILD)/obj
+	$(HOSTCC) $(BENCH_CFLAGS) $< -o $@ $(BENCH_LIBS)
+
+bench: all $(BUILD)/bare_read
+	$(MPIRUN_ENV) $(PYTHON) tests/bench/bench.py --bin $(BUILD)/h5batch \
+	    --gen $(BUILD)/h5batch-gen --bare $(BUILD)/bare_read $(BENCH_ARGS)
