@@ -27,7 +27,7 @@ sys.path.insert(0, str(REPO / "tests/integration"))
 
 import h5py                                                    # noqa: E402
 import numpy as np                                             # noqa: E402
-from harness import Failure, Report, expect                   # noqa: E402
+from harness import Failure, Report, expect, sanitizer_env    # noqa: E402
 from verify import check_identical                            # noqa: E402
 
 ENV = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1",
@@ -77,7 +77,7 @@ file = {tmp}/out.h5
 def launch(binary, ranks, args):
     argv = ([] if ranks == 0 else ["mpirun", "-n", str(ranks), "--oversubscribe"])
     argv += [str(binary), "-q"] + [str(a) for a in args]
-    return subprocess.Popen(argv, env=ENV, stdout=subprocess.DEVNULL,
+    return subprocess.Popen(argv, env=dict(ENV, **sanitizer_env(argv)), stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True,
                             start_new_session=True)
 
