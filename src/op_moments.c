@@ -129,40 +129,6 @@ static void shift_##SUF(struct cell *c, const T *p, uint64_t len,           \
     }                                                                        \
 }                                                                            \
                                                                              \
-static void upd1_##SUF(struct cell *c, const T *x, uint64_t n)              \
-{                                                                            \
-    for (uint64_t i0 = 0; i0 < n; i0 += BLOCK) {                            \
-        uint64_t len = n - i0 < BLOCK ? n - i0 : BLOCK;                     \
-        const T *p = x + i0;                                                 \
-        W mn = c->min.F, mx = c->max.F;                                      \
-        double s = 0, q = 0, K;                                              \
-        uint64_t k = 0;                                                      \
-        shift_##SUF(c, p, len, 1);                                           \
-        K = c->shift;                                                        \
-        for (uint64_t j = 0; j < len; j++) {                                 \
-            W v = p[j];                                                      \
-            if (SKIP(v))                                                     \
-                continue;                                                    \
-            s += (double)v - K;                                              \
-            k++;                                                             \
-            mn = v < mn ? v : mn;                                            \
-            mx = v > mx ? v : mx;                                            \
-        }                                                                    \
-        c->min.F = mn;                                                       \
-        c->max.F = mx;                                                       \
-        c->nan += len - k;                                                   \
-        if (k == 0)                                                          \
-            continue;                                                        \
-        double mb = s / (double)k;                                           \
-        for (uint64_t j = 0; j < len; j++) {                                 \
-            W v = p[j];                                                      \
-            double d = ((double)v - K) - mb;                                 \
-            q += SKIP(v) ? 0.0 : d * d;                                      \
-        }                                                                    \
-        cell_combine(c, k, mb, q, s);                                        \
-    }                                                                        \
-}                                                                            \
-                                                                             \
 static void updn_##SUF(struct moments *m, const T *x, uint64_t nrec)        \
 {                                                                            \
     uint64_t nc = m->ncell, rb = CELL_BLOCK / nc;                            \
@@ -204,17 +170,219 @@ static void updn_##SUF(struct moments *m, const T *x, uint64_t nrec)        \
     }                                                                        \
 }
 
+/* The scalar kernel of one cell, for integer types (min and max stay
+ * exact in 64 bits, so they cannot go through double lanes). */
+#define SCALAR_UPD1(SUF, T, W, F, SKIP)                                      \
+static void upd1_##SUF(struct cell *c, const T *x, uint64_t n)              \
+{                                                                            \
+    for (uint64_t i0 = 0; i0 < n; i0 += BLOCK) {                            \
+        uint64_t len = n - i0 < BLOCK ? n - i0 : BLOCK;                     \
+        const T *p = x + i0;                                                 \
+        W mn = c->min.F, mx = c->max.F;                                      \
+        double s = 0, q = 0, K;                                              \
+        uint64_t k = 0;                                                      \
+        shift_##SUF(c, p, len, 1);                                           \
+        K = c->shift;                                                        \
+        for (uint64_t j = 0; j < len; j++) {                                 \
+            W v = p[j];                                                      \
+            if (SKIP(v))                                                     \
+                continue;                                                    \
+            s += (double)v - K;                                              \
+            k++;                                                             \
+            mn = v < mn ? v : mn;                                            \
+            mx = v > mx ? v : mx;                                            \
+        }                                                                    \
+        c->min.F = mn;                                                       \
+        c->max.F = mx;                                                       \
+        c->nan += len - k;                                                   \
+        if (k == 0)                                                          \
+            continue;                                                        \
+        double mb = s / (double)k;                                           \
+        for (uint64_t j = 0; j < len; j++) {                                 \
+            W v = p[j];                                                      \
+            double d = ((double)v - K) - mb;                                 \
+            q += SKIP(v) ? 0.0 : d * d;                                      \
+        }                                                                    \
+        cell_combine(c, k, mb, q, s);                                        \
+    }                                                                        \
+}                                                                            \
+
 #define NEVER(v) 0
 MOMENTS_KERNELS(i8, int8_t, int64_t, i, NEVER)
+SCALAR_UPD1(i8, int8_t, int64_t, i, NEVER)
 MOMENTS_KERNELS(u8, uint8_t, uint64_t, u, NEVER)
+SCALAR_UPD1(u8, uint8_t, uint64_t, u, NEVER)
 MOMENTS_KERNELS(i16, int16_t, int64_t, i, NEVER)
+SCALAR_UPD1(i16, int16_t, int64_t, i, NEVER)
 MOMENTS_KERNELS(u16, uint16_t, uint64_t, u, NEVER)
+SCALAR_UPD1(u16, uint16_t, uint64_t, u, NEVER)
 MOMENTS_KERNELS(i32, int32_t, int64_t, i, NEVER)
+SCALAR_UPD1(i32, int32_t, int64_t, i, NEVER)
 MOMENTS_KERNELS(u32, uint32_t, uint64_t, u, NEVER)
+SCALAR_UPD1(u32, uint32_t, uint64_t, u, NEVER)
 MOMENTS_KERNELS(i64, int64_t, int64_t, i, NEVER)
+SCALAR_UPD1(i64, int64_t, int64_t, i, NEVER)
 MOMENTS_KERNELS(u64, uint64_t, uint64_t, u, NEVER)
+SCALAR_UPD1(u64, uint64_t, uint64_t, u, NEVER)
 MOMENTS_KERNELS(f32, float, double, f, isnan)
 MOMENTS_KERNELS(f64, double, double, f, isnan)
+
+/* Vector kernels for float64 and float32 data of one cell (the common
+ * case: 1-D data, axis = all).  Eight lanes, as four 2-wide vectors (SSE2,
+ * the x86-64 baseline), each accumulate their own sum, count, min, max and
+ * M2; lanes are combined in one fixed order, so the result does not depend
+ * on how the compiler schedules them (-std=c11 keeps multiply and add
+ * separate).  A NaN is masked out of every lane statistic: (v == v) is
+ * false only for NaN. */
+typedef double v2d __attribute__((vector_size(16)));
+typedef int64_t v2l __attribute__((vector_size(16)));
+typedef float v2f __attribute__((vector_size(8)));
+
+#define LANES 8
+
+static inline v2d load_f64(const double *p)
+{
+    v2d v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static inline v2d load_f32(const float *p)
+{
+    v2d v = {p[0], p[1]};
+    return v;
+}
+
+/* m ? a : b, lane by lane (m is all ones or all zeros). */
+static inline v2d vsel(v2l m, v2d a, v2d b)
+{
+    return (v2d)(((v2l)a & m) | ((v2l)b & ~m));
+}
+
+/* a < b ? a : b and a > b ? a : b, lane by lane: MINPD and MAXPD do
+ * exactly that (b when a is NaN). */
+static inline v2d vmin(v2d a, v2d b)
+{
+#ifdef __SSE2__
+    return __builtin_ia32_minpd(a, b);
+#else
+    return vsel(a < b, a, b);
+#endif
+}
+
+static inline v2d vmax(v2d a, v2d b)
+{
+#ifdef __SSE2__
+    return __builtin_ia32_maxpd(a, b);
+#else
+    return vsel(a > b, a, b);
+#endif
+}
+
+static inline v2d vmask(v2l m, v2d a)
+{
+    return (v2d)((v2l)a & m);
+}
+
+/* Sum of the eight lanes of v[0..3] in one fixed order. */
+static inline double lanes_sum(const v2d v[4])
+{
+    return ((v[0][0] + v[1][0]) + (v[2][0] + v[3][0])) +
+           ((v[0][1] + v[1][1]) + (v[2][1] + v[3][1]));
+}
+
+/* Lane statistics of one block: pass 1 (sum of v - K, count, min, max). */
+struct lane1 {
+    double s, mn, mx;
+    uint64_t k;
+};
+
+#define VEC_KERNELS(SUF, T)                                                  \
+/* Pass 1 over len values of p (len a multiple of LANES), shift K. */       \
+static void vpass1_##SUF(const T *p, uint64_t len, double K,                \
+                         struct lane1 *out)                                  \
+{                                                                            \
+    const v2d k2 = {K, K}, inf = {INFINITY, INFINITY};                       \
+    v2d s[4] = {{0, 0}, {0, 0}, {0, 0}, {0, 0}};                             \
+    v2d n[2] = {inf, inf}, x[2] = {-inf, -inf};                              \
+    v2l c = {0, 0};                                                          \
+    for (uint64_t j = 0; j < len; j += LANES) {                              \
+        _Pragma("GCC unroll 4")                                              \
+        for (int i = 0; i < 4; i++) {                                        \
+            v2d a = load_##SUF(p + j + 2 * i);                               \
+            v2l ok = a == a;                                                 \
+            s[i] += vmask(ok, a - k2);                                       \
+            c -= ok;                                                         \
+            n[i & 1] = vmin(a, n[i & 1]);                                    \
+            x[i & 1] = vmax(a, x[i & 1]);                                    \
+        }                                                                    \
+    }                                                                        \
+    out->s = lanes_sum(s);                                                   \
+    out->k = (uint64_t)c[0] + (uint64_t)c[1];                                \
+    out->mn = INFINITY;                                                      \
+    out->mx = -INFINITY;                                                     \
+    for (int i = 0; i < 2; i++)                                              \
+        for (int l = 0; l < 2; l++) {                                        \
+            out->mn = n[i][l] < out->mn ? n[i][l] : out->mn;                 \
+            out->mx = x[i][l] > out->mx ? x[i][l] : out->mx;                 \
+        }                                                                    \
+}                                                                            \
+                                                                             \
+/* Pass 2: the sum of squared deviations from K + mb of the non-NaNs. */    \
+static double vpass2_##SUF(const T *p, uint64_t len, double K, double mb)   \
+{                                                                            \
+    const v2d k2 = {K, K}, m2 = {mb, mb};                                    \
+    v2d q[4] = {{0, 0}, {0, 0}, {0, 0}, {0, 0}};                             \
+    for (uint64_t j = 0; j < len; j += LANES) {                              \
+        _Pragma("GCC unroll 4")                                              \
+        for (int i = 0; i < 4; i++) {                                        \
+            v2d a = load_##SUF(p + j + 2 * i);                               \
+            v2d d = (a - k2) - m2;                                           \
+            q[i] += vmask(a == a, d * d);                                    \
+        }                                                                    \
+    }                                                                        \
+    return lanes_sum(q);                                                     \
+}                                                                            \
+                                                                             \
+/* The block kernel: lanes for the first len - len % LANES values, then a   \
+ * scalar tail, folded in that order. */                                    \
+static void upd1_##SUF(struct cell *c, const T *x, uint64_t n)              \
+{                                                                            \
+    for (uint64_t i0 = 0; i0 < n; i0 += BLOCK) {                            \
+        uint64_t len = n - i0 < BLOCK ? n - i0 : BLOCK;                     \
+        uint64_t body = len - len % LANES;                                   \
+        const T *p = x + i0;                                                 \
+        struct lane1 L = {0.0, INFINITY, -INFINITY, 0};                      \
+        shift_##SUF(c, p, len, 1);                                           \
+        double K = c->shift;                                                 \
+        if (body)                                                            \
+            vpass1_##SUF(p, body, K, &L);                                    \
+        for (uint64_t j = body; j < len; j++) {                              \
+            double v = p[j];                                                 \
+            if (isnan(v))                                                    \
+                continue;                                                    \
+            L.s += v - K;                                                    \
+            L.k++;                                                           \
+            L.mn = v < L.mn ? v : L.mn;                                      \
+            L.mx = v > L.mx ? v : L.mx;                                      \
+        }                                                                    \
+        c->min.f = L.mn < c->min.f ? L.mn : c->min.f;                        \
+        c->max.f = L.mx > c->max.f ? L.mx : c->max.f;                        \
+        c->nan += len - L.k;                                                 \
+        if (L.k == 0)                                                        \
+            continue;                                                        \
+        double mb = L.s / (double)L.k;                                       \
+        double q = body ? vpass2_##SUF(p, body, K, mb) : 0.0;                \
+        for (uint64_t j = body; j < len; j++) {                              \
+            double d = ((double)p[j] - K) - mb;                              \
+            q += isnan(p[j]) ? 0.0 : d * d;                                  \
+        }                                                                    \
+        cell_combine(c, L.k, mb, q, L.s);                                    \
+    }                                                                        \
+}
+
+VEC_KERNELS(f64, double)
+VEC_KERNELS(f32, float)
 
 /* Which optional outputs cfg asks for. */
 static unsigned wanted(const struct h5b_op_config *cfg)

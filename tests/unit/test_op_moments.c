@@ -465,6 +465,46 @@ static void test_float32_nan_skipped_and_counted(void **state)
     free(x);
 }
 
+/* The float kernels run eight lanes plus a scalar tail: every length up to
+ * three lanes and a tail (from 3 values), with a NaN, the minimum and the maximum moved
+ * through every position, must match the reference. */
+static void check_lanes(h5b_type t)
+{
+    enum { N = 31 };
+    for (size_t n = 3; n <= N; n++)
+        for (size_t k = 0; k < n; k++) {
+            double x[N];
+            float f[N];
+            struct opset set;
+            struct capture cap;
+            for (size_t i = 0; i < n; i++)
+                x[i] = 10.0 + (double)((i * 7919) % 101) / 16;
+            x[k] = NAN;
+            x[(k + 1) % n] = -3.0;
+            x[(k + 2) % n] = 99.0;
+            for (size_t i = 0; i < n; i++)
+                f[i] = (float)x[i];
+            void *d = t == H5B_FLOAT64 ? (void *)x : (void *)f;
+            init_scalar(&set, t, "0");
+            run(&set, d, n * h5b_type_size(t), &cap);
+            struct ref r = reference(t, d, n, 1, 0);
+            check_cell(&cap, t, 0, &r, 0, 1e-13);
+            capture_free(&cap);
+        }
+}
+
+static void test_float64_lanes_and_tail(void **state)
+{
+    (void)state;
+    check_lanes(H5B_FLOAT64);
+}
+
+static void test_float32_lanes_and_tail(void **state)
+{
+    (void)state;
+    check_lanes(H5B_FLOAT32);
+}
+
 static void test_all_nan_is_an_empty_cell(void **state)
 {
     (void)state;
@@ -1315,6 +1355,8 @@ int main(void)
         cmocka_unit_test(test_every_type_three_cells),
         cmocka_unit_test(test_float64_nan_skipped_and_counted),
         cmocka_unit_test(test_float32_nan_skipped_and_counted),
+        cmocka_unit_test(test_float64_lanes_and_tail),
+        cmocka_unit_test(test_float32_lanes_and_tail),
         cmocka_unit_test(test_all_nan_is_an_empty_cell),
         cmocka_unit_test(test_nan_in_one_cell_only),
         cmocka_unit_test(test_1e9_plus_noise_var_is_exact),
