@@ -170,17 +170,26 @@ static int reap_sends(struct master *m, struct h5b_error *err)
     return 0;
 }
 
+/* The free slot the next partition can be read into, or -1 when all
+ * are read, the window is full, or every slot is still being sent. */
+static int free_slot(const struct master *m)
+{
+    if (m->staged >= 0 || m->next_read >= m->a->plan->nparts ||
+        m->next_read >= m->merged + m->W)
+        return -1;
+    for (int s = 0; s < m->nslots; s++)
+        if (m->slot[s].req == MPI_REQUEST_NULL)
+            return s;
+    return -1;
+}
+
 /* Read the next partition into a free slot, if the window allows. */
 static int stage(struct master *m, struct h5b_error *err)
 {
     const struct master_args *a = m->a;
     struct partition part;
-    int s = 0;
-    if (m->next_read >= a->plan->nparts || m->next_read >= m->merged + m->W)
-        return 0;
-    while (s < m->nslots && m->slot[s].req != MPI_REQUEST_NULL)
-        s++;
-    if (s == m->nslots)
+    int s = free_slot(m);
+    if (s < 0)
         return 0;
     if (!m->slot[s].buf && !(m->slot[s].buf = malloc(m->slot_bytes)))
         return err_set(err, H5B_ERUN, "out of memory for a %zu-byte "
@@ -267,7 +276,10 @@ static int drive(struct master *m, struct h5b_error *err)
             rc = stage(m, err);
         if (rc == 0 && !stopping && m->staged >= 0)
             rc = dispatch(m, err);
-        if (rc == 0 && m->inflight > 0)
+        /* Wait for a result only when there is nothing to read: while a
+         * slot is free, the next read overlaps the workers' compute. */
+        if (rc == 0 && m->inflight > 0 &&
+            (stopping || free_slot(m) < 0 || (rc = tr_pending(MPI_ANY_SOURCE, err)) > 0))
             rc = receive_one(m, err);
         if (rc == 0)
             rc = maybe_save(m->a, &m->last_save, m->acc, m->merged, err);
