@@ -47,9 +47,17 @@ class Run:
     leftovers: list = field(default_factory=list)
 
     def describe(self):
-        """One-line summary of what happened (mpirun's notices left out)."""
+        """One-line summary of what happened: h5batch's own stderr lines,
+        and mpirun's notices too when h5batch's lines do not explain a
+        failure."""
         err = one_line("\n".join(tool_stderr_lines(self.stderr)), 300)
-        return f"rc={self.rc} in {self.elapsed:.1f}s, stderr: {err or '(empty)'}"
+        text = f"rc={self.rc} in {self.elapsed:.1f}s, stderr: {err or '(empty)'}"
+        if self.rc != 0 and "error" not in err:
+            ours = set(tool_stderr_lines(self.stderr))
+            theirs = [ln for ln in self.stderr.splitlines()
+                      if ln.strip() not in ours and not DASH_RULE.match(ln.strip())]
+            text += f"; launcher: {one_line(chr(10).join(theirs), 400) or '(nothing)'}"
+        return text
 
 
 LSAN_TRACER_CRASH = "LeakSanitizer has encountered a fatal error"
