@@ -1,22 +1,49 @@
 /* op_quantile.c -- quantiles of each cell from a mergeable log-bucket sketch.
  *
- * A DDSketch (Masson, Rim and Lee, VLDB 2019) per cell.  A magnitude m
- * falls in bucket i = ceil(log(m) / log(gamma)), gamma = (1+a)/(1-a), i.e.
- * m in (gamma^(i-1), gamma^i]; reporting the bucket's representative
- * 2 gamma^i / (gamma+1) = (1-a) gamma^i is then within relative error a of
- * every value in it.  Positive values go to one store of bucket counters,
- * negative values by magnitude to a mirrored one.  Zeros, and nonzero
- * values with |x| < 1e-300 (SKETCH_TINY: below any physical quantity and
- * it bounds the index range), are counted apart and reported as 0.  NaN is
- * skipped and not counted.  -inf and +inf are counted at the two ends, so
- * ranks stay those numpy uses and a quantile landing on them is reported
- * as -inf or +inf.  The exact min and max are kept too: ranks 1 and n
- * report them, which makes q = 0 and q = 1 exact, and every other estimate
- * is clamped into [min, max].
+ * A DDSketch (Masson, Rim and Lee, VLDB 2019) per cell.  Positive values
+ * go to one store of bucket counters, negative values by magnitude to a
+ * mirrored one.  Zeros, and nonzero values with |x| < 1e-300 (SKETCH_TINY:
+ * below any physical quantity and it bounds the index range), are counted
+ * apart and reported as 0.  NaN is skipped and not counted.  -inf and +inf
+ * are counted at the two ends, so ranks stay those numpy uses and a
+ * quantile landing on them is reported as -inf or +inf.  The exact min
+ * and max are kept too: ranks 1 and n report them, which makes q = 0 and
+ * q = 1 exact, and every other estimate is clamped into [min, max].
  *
- * a is the job's quantile_accuracy shrunk by 2^-16 of itself: the log(),
- * the multiply and exp() round by under 1e-12 relative, far below that
- * margin, so the bound a holds despite rounding (for a >= MIN_ACCURACY).
+ * The bucket of a magnitude m = 2^e (1 + f), f in [0, 1), is not
+ * ceil(log(m) / log(gamma)) but, as in sketches-java's
+ * CubicallyInterpolatedMapping, i = k (e + P(f)) rounded to the nearest
+ * integer, P(f) = ((A f + B) f + C) f with A = 6/35, B = -3/5, C = 10/7:
+ * e and f come from the bits of m, so a value costs a few multiplies and
+ * adds and no libm call.  P(0) = 0 and P(1) = 1, so L(m) = e + P(f) is
+ * continuous, increasing and equal to log2(m) at powers of two.
+ *
+ * The derivation of k: a bucket spans 1/k in L; dL/d(log2 m) =
+ * (1 + f) ln2 P'(f) lies in
+ * [C ln2, (52/35) ln2] (its minimum is at f = 0 and f = 2/3), so a bucket
+ * spans at most 1 / (k C ln2) in log2 m.  With k = 1 / (C ln gamma) =
+ * 0.7 / ln(gamma), gamma = (1+a)/(1-a), that is log2 gamma: a bucket
+ * [lo, hi] has hi/lo <= gamma, and its representative 2 lo hi / (lo + hi)
+ * is within relative error (hi - lo)/(hi + lo) <= a of every value in it.
+ * A bucket also spans at least (25/26) log2 gamma.
+ *
+ * Only the top 40 of f's 52 bits are used: P is then evaluated on a grid
+ * of step 2^-40, where it rises by at least P'(1) 2^-40 = (26/35) 2^-40
+ * per step, far more than the ~2^-50 rounding error of the computed P; so
+ * the computed index is exactly monotone in m (rounding is monotone, and
+ * the computed P stays below 1) and a bucket is an interval of doubles.
+ * Finalize finds that interval's ends exactly, by bisection on the
+ * computed mapping, and reports 2 lo hi / (lo + hi).  The arithmetic is
+ * written one operation a statement (no contraction into fma, with any
+ * compiler) and without division, libm or integer-double conversions, so
+ * it is the same bits on any IEEE-754 machine, and vectorises.
+ *
+ * a is the job's quantile_accuracy shrunk by 2^-16 of itself: dropping 12
+ * bits of f moves m by under 2^-40 relative, and the rounding of P, of
+ * e + P and of the multiply by k move the bucket ends by under 2^-41 in
+ * log2 m; together under 2^-38 relative in hi/lo, far below that margin
+ * (a 2^-16 >= 1.5e-11), so the bound a holds despite rounding (for
+ * a >= MIN_ACCURACY).
  *
  * Memory is bounded by the sketch, never by the data: a store holds at
  * most SKETCH_MAX_BINS contiguous uint64 counters, a window [lo, lo+n).
@@ -24,14 +51,15 @@
  * the lowest kept one (DDSketch's collapsing-lowest store): only the
  * smallest magnitudes of each sign lose accuracy -- positives nearest zero
  * and, in the mirrored store, negatives nearest zero.  A quantile landing
- * on a value of magnitude below max|x| / gamma^(SKETCH_MAX_BINS-1) of its
- * sign loses the guarantee (it is reported too large in magnitude; the
- * clamp to [min, max] still holds).  With the default a = 0.01, 2048
- * buckets span a factor of 1.0202^2048 ~ 6e17, so real data never
- * collapses.  A cell takes at most 2 * 2048 * 8 = 32 KiB of counters plus
- * a 96-byte header, however many values it sees; counters are allocated
- * as the window grows.  Its encoding is 80 bytes plus 8 per bucket in
- * use, at most 32848 bytes.
+ * on a value of magnitude below max|x| / gamma^((25/26)(SKETCH_MAX_BINS-1))
+ * of its sign loses the guarantee (it is reported too large in magnitude;
+ * the clamp to [min, max] still holds).  With the default a = 0.01, 2048
+ * buckets span a factor of at least 1.0202^1968 ~ 1.2e17 (4e17 on
+ * average: k = 35 buckets an octave), so real data never collapses.  A
+ * cell takes at most 2 * 2048 * 8 = 32 KiB of counters plus a 96-byte
+ * header, however many values it sees; counters are allocated as the
+ * window grows.  Its encoding is 80 bytes plus 8 per bucket in use, at
+ * most 32848 bytes.
  *
  * Invariant (the canonical form): a non-empty store's top bucket
  * lo + n - 1 is the highest index ever counted; lo is the lowest index
@@ -61,6 +89,21 @@
 /* Relative shrink of the accuracy that absorbs floating-point rounding. */
 #define ACCURACY_MARGIN (1.0 / 65536)
 
+/* The interpolating cubic P(f) = ((A f + B) f + C) f of log2(1 + f). */
+#define CUBIC_A (6.0 / 35)
+#define CUBIC_B (-3.0 / 5)
+#define CUBIC_C (10.0 / 7)
+/* Bits of a double: the 40 top bits of the fraction kept; 1.0; the
+ * exponent field of 2^52, which makes the low bits an exact integer. */
+#define FRAC_KEPT 0x000ffffffffff000ull
+#define ONE_BITS 0x3ff0000000000000ull
+#define INT_BITS 0x4330000000000000ull
+#define SIGN_BIT 0x8000000000000000ull
+/* Adding 1.5 * 2^52 rounds a double of magnitude < 2^51 to an integer. */
+#define ROUNDER 0x1.8p52
+/* Values a one-cell kernel maps to buckets at once. */
+#define BLOCK 256
+
 /* Encoded sizes: state header (ncell, accuracy), cell header (n, zero,
  * ninf, pinf, min, max), store header (lo, bins), then 8 per bin. */
 #define HEAD_BYTES 16
@@ -88,9 +131,7 @@ struct quantile {
     const struct h5b_op_config *cfg;
     uint64_t ncell;
     double accuracy;            /* as given: checked on decode and merge */
-    double inv_lg;              /* 1 / log(gamma) */
-    double lg;                  /* log(gamma) */
-    double rep_shift;           /* log(1 - a): log of rep / gamma^i */
+    double mult;                /* k = 0.7 / log(gamma) */
     int64_t idx_lim;            /* |bucket index| never exceeds this */
     unsigned nq;
     double q[MAX_QUANTILES];    /* as given */
@@ -215,29 +256,57 @@ static void store_merge(struct store *s, const struct store *t, int64_t lo,
 
 /* ---- update ------------------------------------------------------------- */
 
-/* Bucket of magnitude m in [SKETCH_TINY, DBL_MAX]: ceil(log(m) / log
- * gamma), with the division replaced by a multiply and ceil() by a
- * truncation plus a compare (|t| < 2^53). */
-HOT int64_t bucket(double m, double inv_lg)
+/* The bits of x, and the double of bits b. */
+HOT uint64_t dbl_bits(double x)
 {
-    double t = log(m) * inv_lg;
-    int64_t i = (int64_t)t;
-    return i + (t > (double)i);
+    uint64_t b;
+    memcpy(&b, &x, sizeof b);
+    return b;
+}
+
+HOT double bits_dbl(uint64_t b)
+{
+    double x;
+    memcpy(&x, &b, sizeof x);
+    return x;
+}
+
+/* Bucket of the magnitude with bits b (sign clear): k (e + P(f)) rounded
+ * to the nearest integer (ties to even, which keeps it monotone).  Defined
+ * for any b, a bucket only for m in (SKETCH_TINY, DBL_MAX], where
+ * |k (e + P(f))| < 2^51 so the rounding trick is exact.  One operation a
+ * statement, so no compiler fuses a multiply and an add. */
+HOT int64_t bucket(uint64_t b, double mult)
+{
+    double e = bits_dbl(INT_BITS | b >> 52);     /* 2^52 + biased e */
+    double f = bits_dbl(ONE_BITS | (b & FRAC_KEPT));     /* 1 + f */
+    e -= 0x1p52 + 1023;
+    f -= 1;
+    double p = CUBIC_A * f;
+    p += CUBIC_B;
+    p *= f;
+    p += CUBIC_C;
+    p *= f;
+    double t = e + p;
+    t *= mult;
+    t += ROUNDER;                               /* ROUNDER + round(t) */
+    return (int64_t)dbl_bits(t) - (int64_t)dbl_bits(ROUNDER);
 }
 
 /* Count x into c; NaN is skipped.  Inlined into every kernel, so a value
- * costs one log(), a multiply and an increment; only a value outside its
- * store's window takes a call.  On failure (no memory) c is unchanged. */
-HOT int cell_add(struct cell *c, double x, double inv_lg)
+ * costs the arithmetic of bucket() and an increment; only a value outside
+ * its store's window takes a call.  On failure (no memory) c is
+ * unchanged. */
+HOT int cell_add(struct cell *c, double x, double mult)
 {
     int rc = 0;
     if (isnan(x))
         return 0;
     x += 0.0;                   /* -0 becomes +0: min/max bytes agree */
     if (x > SKETCH_TINY && x <= DBL_MAX)
-        rc = store_add(&c->pos, bucket(x, inv_lg));
+        rc = store_add(&c->pos, bucket(dbl_bits(x), mult));
     else if (x < -SKETCH_TINY && x >= -DBL_MAX)
-        rc = store_add(&c->neg, bucket(-x, inv_lg));
+        rc = store_add(&c->neg, bucket(dbl_bits(-x), mult));
     else if (x > DBL_MAX)
         c->pinf++;
     else if (x < -DBL_MAX)
@@ -252,17 +321,113 @@ HOT int cell_add(struct cell *c, double x, double inv_lg)
     return 0;
 }
 
+/* cell_add as a call: the rare path of block_count. */
+static int cell_add_slow(struct cell *c, double x, double mult)
+{
+    return cell_add(c, x, mult);
+}
+
+/* The buckets of the BLOCK magnitudes |x[j]| into idx; meaningless for a
+ * value cell_add does not put in a store (NaN, zero, tiny, infinite).
+ * Branch-free over a fixed count, so the compiler vectorises it. */
+static void block_buckets(const double *x, int64_t *idx, double mult)
+{
+    for (int j = 0; j < BLOCK; j++)
+        idx[j] = bucket(dbl_bits(x[j]) & ~SIGN_BIT, mult);
+}
+
+/* Fold the min and max of the BLOCK values x into c as cell_add does
+ * (NaN skipped, -0 as +0).  In two lanes, so the compiler vectorises it;
+ * no lane ever holds NaN or -0, so how they combine does not matter. */
+static void block_minmax(struct cell *c, const double *x)
+{
+    double lo[2] = {c->min, c->min}, hi[2] = {c->max, c->max};
+    for (int j = 0; j < BLOCK; j += 2)
+        for (int l = 0; l < 2; l++) {
+            double v = x[j + l] + 0.0;
+            lo[l] = v < lo[l] ? v : lo[l];
+            hi[l] = v > hi[l] ? v : hi[l];
+        }
+    c->min = lo[1] < lo[0] ? lo[1] : lo[0];
+    c->max = hi[1] > hi[0] ? hi[1] : hi[0];
+}
+
+/* A copy of a store's window, indexed by sign bit in block_count, so the
+ * sign (random in typical data) picks a store without a branch. */
+struct window {
+    int64_t lo;
+    uint64_t n;
+    uint64_t *c;
+};
+
+/* Copy c's store windows into w: w[0] positive, w[1] negative. */
+static void windows_get(const struct cell *c, struct window *w)
+{
+    w[0] = (struct window){c->pos.lo, c->pos.n, c->pos.c};
+    w[1] = (struct window){c->neg.lo, c->neg.n, c->neg.c};
+}
+
+/* Count the n values x[j] with buckets idx[j] (from block_buckets) into
+ * c, in order, all but their min and max (block_minmax): a value whose
+ * bucket is in its store's window is counted here, any other by cell_add.
+ * On failure (no memory) c holds the values before the failing one. */
+static int block_count(struct cell *c, const double *x, const int64_t *idx,
+                       size_t n, double mult)
+{
+    const uint64_t lo2 = 2 * dbl_bits(SKETCH_TINY) + 2;
+    const uint64_t span2 = 2 * dbl_bits(DBL_MAX) - lo2;
+    struct window w[2];
+    uint64_t fast = 0;
+    int rc = 0;
+    windows_get(c, w);
+    for (size_t j = 0; j < n; j++) {
+        uint64_t b = dbl_bits(x[j]);
+        struct window *s = &w[b >> 63];
+        uint64_t k = (uint64_t)idx[j] - (uint64_t)s->lo;
+        if (k < s->n && 2 * b - lo2 <= span2) {    /* |x| in the range */
+            s->c[k]++;
+            fast++;
+        } else if (cell_add_slow(c, x[j], mult) == 0) {
+            windows_get(c, w);
+        } else {
+            rc = -1;
+            break;
+        }
+    }
+    c->n += fast;
+    return rc;
+}
+
 /* Generate the update kernel for element type T: nrec records of ncell
  * values, record-major, each widened to double (exact up to 2^53, and
- * within 2^-53 relative beyond). */
+ * within 2^-53 relative beyond).  One cell, the common case, goes by
+ * blocks: widen (padding with NaN), map to buckets and take the min and
+ * max all at once, then count; c ends as cell_add one by one leaves it
+ * (on failure its min and max may include the rest of the block). */
 #define QUANTILE_KERNEL(SUF, T)                                              \
 static int upd_##SUF(struct quantile *s, const T *x, uint64_t nrec)          \
 {                                                                            \
     uint64_t nc = s->ncell;                                                  \
-    double inv = s->inv_lg;                                                  \
+    double mult = s->mult;                                                   \
+    if (nc == 1) {                                                           \
+        double v[BLOCK];                                                     \
+        int64_t idx[BLOCK];                                                  \
+        for (uint64_t r = 0; r < nrec; r += BLOCK) {                         \
+            size_t n = nrec - r < BLOCK ? (size_t)(nrec - r) : BLOCK;        \
+            for (size_t j = 0; j < n; j++)                                   \
+                v[j] = (double)x[r + j];                                     \
+            for (size_t j = n; j < BLOCK; j++)                               \
+                v[j] = NAN;                                                  \
+            block_buckets(v, idx, mult);                                     \
+            block_minmax(s->c, v);                                           \
+            if (block_count(s->c, v, idx, n, mult) < 0)                      \
+                return -1;                                                   \
+        }                                                                    \
+        return 0;                                                            \
+    }                                                                        \
     for (uint64_t r = 0; r < nrec; r++, x += nc)                             \
         for (uint64_t j = 0; j < nc; j++)                                    \
-            if (cell_add(&s->c[j], (double)x[j], inv) < 0)                   \
+            if (cell_add(&s->c[j], (double)x[j], mult) < 0)                  \
                 return -1;                                                   \
     return 0;                                                                \
 }
@@ -383,11 +548,9 @@ static int parse_accuracy(struct quantile *s, const char *v,
                         "[%g, 0.5)", v, MIN_ACCURACY);
     s->accuracy = a;
     a -= a * ACCURACY_MARGIN;
-    s->lg = log1p(2 * a / (1 - a));             /* log((1+a)/(1-a)) */
-    s->inv_lg = 1 / s->lg;
-    s->rep_shift = log1p(-a);
-    /* |log m| <= 710 for m in [SKETCH_TINY, DBL_MAX]. */
-    s->idx_lim = (int64_t)(710 * s->inv_lg) + 2;
+    s->mult = 1 / (CUBIC_C * log1p(2 * a / (1 - a)));  /* 0.7 / log gamma */
+    /* -997 <= e + P(f) < 1024 for m in [SKETCH_TINY, DBL_MAX]. */
+    s->idx_lim = (int64_t)(1024 * s->mult) + 2;
     return 0;
 }
 
@@ -674,13 +837,60 @@ static void walk_put(struct walk *w, unsigned m, double v)
         w->out[w->s->order[w->next++]] = v;
 }
 
+/* The bits of the least magnitude in (SKETCH_TINY, DBL_MAX] whose bucket
+ * is at least i, DBL_MAX's if none is: a bisection on the bits, which
+ * order positive doubles as the (monotone) mapping does.  The bracket
+ * starts around the root of e + P(f) = (i - 1/2) / k, found by Newton's
+ * method, and falls back to the whole range should rounding defeat it. */
+static uint64_t bucket_start(double mult, int64_t i)
+{
+    uint64_t lo = dbl_bits(SKETCH_TINY), hi = dbl_bits(DBL_MAX);
+    double l = ((double)i - 0.5) / mult, e = floor(l), y = l - e, f = y;
+    for (int n = 0; n < 8; n++)     /* P' >= 26/35 on [0, 1] */
+        f -= (((CUBIC_A * f + CUBIC_B) * f + CUBIC_C) * f - y) /
+             ((3 * CUBIC_A * f + 2 * CUBIC_B) * f + CUBIC_C);
+    double g = ldexp(1 + f, (int)fmax(fmin(e, 1100), -1100));
+    uint64_t glo = dbl_bits(g * (1 - 0x1p-30));
+    uint64_t ghi = dbl_bits(g * (1 + 0x1p-30));
+    if (glo > lo && ghi < hi && bucket(glo, mult) < i &&
+        bucket(ghi, mult) >= i) {
+        lo = glo;
+        hi = ghi;
+    }
+    if (bucket(hi, mult) < i)
+        return hi;
+    while (hi - lo > 1) {          /* bucket(lo) < i <= bucket(hi) */
+        uint64_t mid = lo + (hi - lo) / 2;
+        if (bucket(mid, mult) >= i)
+            hi = mid;
+        else
+            lo = mid;
+    }
+    return hi;
+}
+
+/* The representative of bucket i: of its least and greatest magnitudes
+ * lo and hi, 2 lo hi / (lo + hi), within (hi - lo) / (hi + lo) <= a of
+ * both and of every magnitude between.  i is clamped into the buckets of
+ * (SKETCH_TINY, DBL_MAX] first: a decoded state may hold any index. */
+static double bucket_rep(double mult, int64_t i)
+{
+    int64_t first = bucket(dbl_bits(SKETCH_TINY) + 1, mult);
+    int64_t last = bucket(dbl_bits(DBL_MAX), mult);
+    i = i < first ? first : i > last ? last : i;
+    double lo = bits_dbl(bucket_start(mult, i));
+    double hi = i == last ? DBL_MAX
+                          : bits_dbl(bucket_start(mult, i + 1) - 1);
+    return lo * (2 / (1 + lo / hi));
+}
+
 /* Pass the count values of bucket i of sign sign (+1 or -1). */
 static void walk_bucket(struct walk *w, uint64_t count, int64_t i,
                         double sign)
 {
     unsigned m = walk_take(w, count);
     if (m)
-        walk_put(w, m, sign * exp((double)i * w->s->lg + w->s->rep_shift));
+        walk_put(w, m, sign * bucket_rep(w->s->mult, i));
 }
 
 /* The nq estimates of cell c into out, in the order of s->q; NaN for an

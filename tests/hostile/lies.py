@@ -259,9 +259,9 @@ def checkpoints(lies):
     (lies / "ckpt-directory").mkdir()
     with open(lies / "ckpt-sparse-64g", "wb") as f:
         f.truncate(64 << 30)
-    # magic, version 1, fingerprint, nparts 10, merged 3, 1 tile of 0 bytes,
+    # magic, version 2 (CKPT_VERSION), fingerprint, nparts 10, merged 3, 1 tile of 0 bytes,
     # 1 column with an empty histogram range
-    body = (b"H5BCKPT\0" + struct.pack("<QQQQQ", 1, 0x1234, 10, 3, 1) +
+    body = (b"H5BCKPT\0" + struct.pack("<QQQQQ", 2, 0x1234, 10, 3, 1) +
             struct.pack("<QQQ", 0, 1, 0))
     (lies / "ckpt-bad-checksum").write_bytes(body + struct.pack("<Q", fnv1a(body) ^ 1))
     (lies / "ckpt-other-job").write_bytes(body + struct.pack("<Q", fnv1a(body)))

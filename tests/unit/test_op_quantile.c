@@ -14,6 +14,8 @@
 #define _GNU_SOURCE
 #include "unit.h"
 
+#include <float.h>
+
 #include "err.h"
 #include "op.h"
 
@@ -900,6 +902,283 @@ static void test_merge_rejects_other_sketches(void **state)
     op_quantile.destroy(z);
 }
 
+/* ---- the bucket mapping ------------------------------------------------- */
+
+/* The mapping is probed from outside: a state of n cells holding one
+ * value each shows each value's bucket as its positive store's lo in the
+ * encoding, and one of n cells holding {-inf, v, v, +inf} reports the
+ * representative of v's bucket, unclamped, as its median (rank 2 of 4). */
+
+#define PROBE_CELLS 100000
+static const char *const map_accs[] = {"0.01", "0.001", "1e-6", "0.05"};
+
+/* The buckets of the n positive values v into idx. */
+static void buckets_of(const char *acc, const double *v, size_t n,
+                       int64_t *idx)
+{
+    for (size_t at = 0; at < n; at += PROBE_CELLS) {
+        uint64_t m = n - at < PROBE_CELLS ? n - at : PROBE_CELLS;
+        struct args a = {"0.5", acc};
+        struct h5b_op_config cfg = config(H5B_FLOAT64, m, 1, &m, &a);
+        size_t len;
+        void *s = reduce(&cfg, v + at, 1);
+        unsigned char *b = encode(s, &len), *p = b + 16;
+        for (uint64_t j = 0; j < m; j++) {
+            p += 48;                                /* cell header */
+            assert_int_equal(h5b_get_u64(p + 8), 0);    /* no negatives */
+            p += 16;
+            assert_int_equal(h5b_get_u64(p + 8), 1);    /* one bucket */
+            idx[at + j] = (int64_t)h5b_get_u64(p);
+            p += 16 + 8;
+        }
+        assert_true(p == b + len);
+        free(b);
+        op_quantile.destroy(s);
+    }
+}
+
+/* Every reported representative of the n positive values v is within
+ * relative error acc of v. */
+static void check_representatives(const char *acc, const double *v,
+                                  size_t n)
+{
+    double a = strtod(acc, NULL);
+    double *x = malloc(4 * PROBE_CELLS * sizeof *x);
+    assert_non_null(x);
+    for (size_t at = 0; at < n; at += PROBE_CELLS) {
+        uint64_t m = n - at < PROBE_CELLS ? n - at : PROBE_CELLS;
+        struct args args = {"0.5", acc};
+        struct h5b_op_config cfg = config(H5B_FLOAT64, m, 1, &m, &args);
+        struct capture cap;
+        for (size_t j = 0; j < m; j++) {
+            x[j] = -INFINITY;
+            x[m + j] = x[2 * m + j] = v[at + j];
+            x[3 * m + j] = INFINITY;
+        }
+        void *s = reduce(&cfg, x, 4);
+        finalize(&cfg, s, &cap);
+        const double *rep = get(&cap, "quantiles/values")->data;
+        for (size_t j = 0; j < m; j++)
+            assert_close(rep[j], v[at + j], a);
+        capture_free(&cap);
+        op_quantile.destroy(s);
+    }
+    free(x);
+}
+
+static double from_bits(uint64_t b)
+{
+    double x;
+    memcpy(&x, &b, sizeof x);
+    return x;
+}
+
+static uint64_t to_bits(double x)
+{
+    uint64_t b;
+    memcpy(&b, &x, sizeof b);
+    return b;
+}
+
+static int cmp_double(const void *p, const void *q)
+{
+    double x = *(const double *)p, y = *(const double *)q;
+    return (x > y) - (x < y);
+}
+
+/* n magnitudes in (1e-300, DBL_MAX], sorted: random bit patterns (so
+ * uniform in the exponent), every power of two in range and 1 and 2 ulps
+ * either side. */
+static double *probe_values(size_t nrand, size_t *n)
+{
+    size_t cap = nrand + 5 * 2100, k = 0;
+    double *v = malloc(cap * sizeof *v);
+    uint64_t seed = 30;
+    assert_non_null(v);
+    while (k < nrand) {
+        double x = from_bits(next_u64(&seed) >> 1);
+        if (x > 1e-300 && x <= DBL_MAX)
+            v[k++] = x;
+    }
+    for (int e = -996; e <= 1023; e++) {
+        double p = ldexp(1, e), lo = p, hi = p;
+        v[k++] = p;
+        for (int u = 0; u < 2; u++) {
+            lo = nextafter(lo, 0);
+            hi = nextafter(hi, INFINITY);
+            if (lo > 1e-300)
+                v[k++] = lo;
+            if (hi <= DBL_MAX)
+                v[k++] = hi;
+        }
+    }
+    v[k++] = DBL_MAX;
+    v[k++] = nextafter(1e-300, 1);
+    qsort(v, k, sizeof *v, cmp_double);
+    *n = k;
+    return v;
+}
+
+/* The last value below and the first at each of up to max bucket
+ * boundaries between neighbours in the sorted v (buckets idx), found by
+ * bisection on the bits, all at once; 2 * count of them in out. */
+static size_t boundaries(const char *acc, const double *v,
+                         const int64_t *idx, size_t n, size_t max,
+                         double *out)
+{
+    size_t nb = 0, changes = 0, step;
+    uint64_t *lo = malloc(max * sizeof *lo), *hi = malloc(max * sizeof *hi);
+    double *mid = malloc(max * sizeof *mid);
+    int64_t *mi = malloc(max * sizeof *mi);
+    int64_t *want = malloc(max * sizeof *want);
+    assert_true(lo && hi && mid && mi && want);
+    for (size_t j = 0; j + 1 < n; j++)
+        changes += idx[j] < idx[j + 1];
+    step = changes / max + 1;           /* take every step-th boundary */
+    for (size_t j = 0, c = 0; j + 1 < n && nb < max; j++)
+        if (idx[j] < idx[j + 1] && c++ % step == 0) {
+            lo[nb] = to_bits(v[j]);
+            hi[nb] = to_bits(v[j + 1]);
+            want[nb++] = idx[j + 1];    /* first value in bucket >= this */
+        }
+    for (int round = 0; round < 64; round++) {
+        for (size_t b = 0; b < nb; b++)
+            mid[b] = from_bits(lo[b] + (hi[b] - lo[b]) / 2);
+        buckets_of(acc, mid, nb, mi);
+        for (size_t b = 0; b < nb; b++) {
+            if (hi[b] - lo[b] <= 1)
+                continue;
+            if (mi[b] >= want[b])
+                hi[b] = to_bits(mid[b]);
+            else
+                lo[b] = to_bits(mid[b]);
+        }
+    }
+    for (size_t b = 0; b < nb; b++) {
+        assert_true(hi[b] - lo[b] == 1);
+        out[2 * b] = from_bits(lo[b]);
+        out[2 * b + 1] = from_bits(hi[b]);
+    }
+    free(lo);
+    free(hi);
+    free(mid);
+    free(mi);
+    free(want);
+    return 2 * nb;
+}
+
+/* 10^6 magnitudes over the whole range, every power of two and its
+ * neighbours, and the exact ends of 2000 buckets: the bucket index never
+ * decreases as the value grows, and every representative is within a of
+ * its value, for each accuracy. */
+static void test_mapping_monotone_and_within_a(void **state)
+{
+    (void)state;
+    size_t n;
+    double *v = probe_values(1000000, &n);
+    int64_t *idx = malloc(n * sizeof *idx);
+    double *ends = malloc(2 * 2000 * sizeof *ends);
+    assert_true(idx && ends);
+    for (size_t t = 0; t < sizeof map_accs / sizeof map_accs[0]; t++) {
+        buckets_of(map_accs[t], v, n, idx);
+        for (size_t j = 0; j + 1 < n; j++)
+            if (idx[j] > idx[j + 1])
+                fail_msg("a = %s: %.17g in bucket %lld, above %.17g in "
+                         "%lld", map_accs[t], v[j], (long long)idx[j],
+                         v[j + 1], (long long)idx[j + 1]);
+        size_t ne = boundaries(map_accs[t], v, idx, n, 2000, ends);
+        assert_true(ne > 1000);
+        check_representatives(map_accs[t], v, n);
+        check_representatives(map_accs[t], ends, ne);
+    }
+    free(v);
+    free(idx);
+    free(ends);
+}
+
+/* Closed form: 1 = 2^0 and 2^e have e + P(0) = e, so their buckets are
+ * k e rounded, k = 0.7 / log(gamma) with gamma = (1+a)/(1-a) and a the
+ * accuracy shrunk by 2^-16 (powers whose k e lies within 1e-6 of a tie
+ * are skipped). */
+static void test_powers_of_two_in_closed_form_buckets(void **state)
+{
+    (void)state;
+    enum { NE = 2020 };
+    double *v = malloc(NE * sizeof *v);
+    int64_t *idx = malloc(NE * sizeof *idx);
+    assert_true(v && idx);
+    for (size_t t = 0; t < sizeof map_accs / sizeof map_accs[0]; t++) {
+        long double a = strtod(map_accs[t], NULL);
+        a -= a / 65536;
+        long double k = 0.7L / logl((1 + a) / (1 - a));
+        for (int e = -996; e <= 1023; e++)
+            v[e + 996] = ldexp(1, e);
+        buckets_of(map_accs[t], v, NE, idx);
+        for (int e = -996; e <= 1023; e++) {
+            long double ke = k * e, frac = ke - floorl(ke);
+            if (fabsl(frac - 0.5L) < 1e-6L)
+                continue;
+            assert_int_equal(idx[e + 996], (int64_t)llroundl(ke));
+        }
+    }
+    free(v);
+    free(idx);
+}
+
+/* One cell goes by blocks, several cells value by value: each cell of a
+ * two-cell state fed the same values twice over must encode as the
+ * one-cell state does, for every block length and float type. */
+static void check_one_cell_path(h5b_type t, const void *data, size_t n,
+                                size_t width, size_t blk)
+{
+    struct args a = {NULL, "0.01"};
+    uint64_t two = 2;
+    struct h5b_op_config c1 = config(t, 1, 0, NULL, &a);
+    struct h5b_op_config c2 = config(t, 2, 1, &two, &a);
+    unsigned char *pair = malloc(2 * n * width);
+    assert_non_null(pair);
+    for (size_t i = 0; i < n; i++) {
+        memcpy(pair + 2 * i * width, (const char *)data + i * width, width);
+        memcpy(pair + (2 * i + 1) * width, (const char *)data + i * width,
+               width);
+    }
+    void *s1 = create(&c1), *s2 = reduce(&c2, pair, n);
+    for (size_t i = 0; i < n; i += blk)
+        update(s1, (const char *)data + i * width, n - i < blk ? n - i : blk);
+    size_t l1, l2;
+    unsigned char *b1 = encode(s1, &l1), *b2 = encode(s2, &l2);
+    size_t cell = l1 - 16;
+    assert_int_equal(l2, 16 + 2 * cell);
+    assert_bytes_equal(b1 + 16, b2 + 16, cell);
+    assert_bytes_equal(b1 + 16, b2 + 16 + cell, cell);
+    free(b1);
+    free(b2);
+    free(pair);
+    op_quantile.destroy(s1);
+    op_quantile.destroy(s2);
+}
+
+static void test_one_cell_blocks_match_value_by_value(void **state)
+{
+    (void)state;
+    static const size_t blks[] = {1, 7, 255, 256, 257, 1000, MERGE_N};
+    for (int huge = 0; huge < 2; huge++) {
+        double *x = merge_data(huge);
+        float *f = malloc(MERGE_N * sizeof *f);
+        assert_non_null(f);
+        for (size_t i = 0; i < MERGE_N; i++) {
+            x[i] = i % 37 == 4 ? -0.0 : i % 41 == 6 ? 1e-301 : x[i];
+            f[i] = (float)x[i];
+        }
+        for (size_t b = 0; b < sizeof blks / sizeof blks[0]; b++) {
+            check_one_cell_path(H5B_FLOAT64, x, MERGE_N, 8, blks[b]);
+            check_one_cell_path(H5B_FLOAT32, f, MERGE_N, 4, blks[b]);
+        }
+        free(f);
+        free(x);
+    }
+}
+
 /* ---- encode / decode ---------------------------------------------------- */
 
 static void test_round_trip_is_bit_exact(void **state)
@@ -1080,7 +1359,8 @@ static void test_encode_rejects_wrong_length(void **state)
 
 /* 10^6 values log-uniform over 1e-200..1e200: the window collapses, the
  * encoding stays within one full store, and the top quantiles -- within
- * gamma^2047 ~ 6e17 of the max -- keep their accuracy. */
+ * 1e12 of the max, and 2048 buckets span at least gamma^(25/26 * 2047)
+ * ~ 1.2e17 -- keep their accuracy. */
 static void test_memory_bound_huge_range(void **state)
 {
     (void)state;
@@ -1282,6 +1562,9 @@ int main(void)
         cmocka_unit_test(test_small_blocks_same_bytes),
         cmocka_unit_test(test_empty_merge_is_identity),
         cmocka_unit_test(test_merge_rejects_other_sketches),
+        cmocka_unit_test(test_mapping_monotone_and_within_a),
+        cmocka_unit_test(test_powers_of_two_in_closed_form_buckets),
+        cmocka_unit_test(test_one_cell_blocks_match_value_by_value),
         cmocka_unit_test(test_round_trip_is_bit_exact),
         cmocka_unit_test(test_decode_rejects_every_short_length),
         cmocka_unit_test(test_decode_rejects_corrupt_fields),
