@@ -47,7 +47,7 @@ DEB_PKGS  := openmpi-bin libopenmpi-dev libhdf5-dev hdf5-tools libinih-dev \
 LOGIC     := err job plan wire op op_moments op_hist op_quantile table results \
              summary progress cli checkpoint interrupt groupby
 # Modules that talk to HDF5 or MPI.
-SYSTEM    := h5util srctype source output transport worker master plugin run
+SYSTEM    := h5util srctype source output transport shm worker master plugin run
 OBJS      := $(addprefix $(BUILD)/obj/,$(addsuffix .o,$(LOGIC) $(SYSTEM)))
 LOGIC_OBJS := $(addprefix $(BUILD)/obj/,$(addsuffix .o,$(LOGIC)))
 UNIT      := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))

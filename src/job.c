@@ -41,7 +41,7 @@ static int check_ops(const char *v, char *why, size_t n);
 static int check_axis(const char *v, char *why, size_t n);
 static int check_ddof(const char *v, char *why, size_t n);
 static int check_prefetch(const char *v, char *why, size_t n);
-static int check_cf(const char *v, char *why, size_t n);
+static int check_cf(const char *v, char *why, size_t n); /* auto | off */
 static int check_seconds(const char *v, char *why, size_t n);
 static int check_bins(const char *v, char *why, size_t n);
 static int check_range(const char *v, char *why, size_t n);
@@ -64,6 +64,7 @@ static const struct keydef keydefs[] = {
     {"reduce", "quantiles", 1, check_quantiles},
     {"reduce", "quantile_accuracy", 0, check_accuracy},
     {"run", "prefetch", 0, check_prefetch},
+    {"run", "shared_memory", 0, check_cf},
     {"run", "checkpoint", 0, check_nonempty},
     {"run", "checkpoint_every", 0, check_seconds},
     {"output", "file", 0, check_nonempty},
@@ -696,6 +697,7 @@ int job_finish(struct job *job, struct h5b_error *err)
     const char *ddof = job_get(job, "reduce", "ddof");
     const char *pf = job_get(job, "run", "prefetch");
     const char *cf = job_get(job, "input", "cf");
+    const char *shm = job_get(job, "run", "shared_memory");
     job->name = job_get(job, "job", "name");
     job->files = job_get(job, "input", "files");
     job->dataset = job_get(job, "input", "dataset");
@@ -711,6 +713,7 @@ int job_finish(struct job *job, struct h5b_error *err)
     job->checkpoint_every = every ? strtod(every, NULL)
                                   : JOB_DEFAULT_CHECKPOINT_EVERY;
     job->cf = !cf || strcmp(cf, "auto") == 0;
+    job->shared_memory = !shm || strcmp(shm, "auto") == 0;
     return 0;
 }
 

@@ -49,6 +49,8 @@ struct job {
     int prefetch;
     const char *fields;     /* compound fields to reduce, or NULL for all */
     int cf;                 /* apply CF conventions (auto) */
+    int shared_memory;      /* [run] shared_memory = auto: share rank 0's
+                               partition pool with the workers on its node */
     double checkpoint_every;    /* seconds; 0: only when interrupted */
     char *plugins[JOB_MAX_PLUGINS]; /* NAMEs of [plugin NAME] sections */
     size_t nplugins;

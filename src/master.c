@@ -3,7 +3,9 @@
  * Rank 0 reads each partition straight into the buffer it sends (a WORK
  * header then the raw values), from a fixed pool of nworkers*prefetch+1
  * buffers: one more than can be in flight, so the next partition is read
- * while the workers compute.  Scheduling is dynamic: a worker holds at
+ * while the workers compute.  With a shared pool (shm.h) the buffers are
+ * in memory the workers on rank 0's node map: those get only the header,
+ * and the buffer stays theirs until their RESULT comes back.  Scheduling is dynamic: a worker holds at
  * most `prefetch` partitions and gets the next when it returns a result.
  * Partials are merged strictly in partition order; ones that arrive early
  * wait in a window of W partitions, and nothing is dispatched beyond the
@@ -17,6 +19,7 @@
  */
 #include "master.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,6 +32,8 @@ struct slot {
     unsigned char *buf;
     size_t len;             /* bytes of the message it holds */
     MPI_Request req;        /* MPI_REQUEST_NULL when not being sent */
+    struct wire_work wk;    /* what it holds */
+    int held;               /* a worker on the node reduces it in place */
 };
 
 struct pend {
@@ -41,6 +46,7 @@ struct master {
     struct slot *slot;
     int nslots, staged;     /* staged: slot read but not yet sent, or -1 */
     size_t slot_bytes;
+    struct shm_pool pool;   /* the slots, when a->shared */
     int *out;               /* partitions outstanding per worker */
     int rr;                 /* where the next worker search starts */
     struct pend *win;
@@ -101,6 +107,17 @@ static int merge_ready(struct master *m, struct h5b_error *err)
     return 0;
 }
 
+/* The worker that had partition idx in a shared slot is done with it. */
+static void release(struct master *m, uint64_t idx)
+{
+    for (int s = 0; s < m->nslots; s++)
+        if (m->slot[s].held && m->slot[s].wk.index == idx) {
+            m->slot[s].held = 0;
+            m->slot[s].wk.shm_pos = 0;
+            shm_pool_sync(&m->pool);
+        }
+}
+
 /* Accept a RESULT from worker `from`. */
 static int on_result(struct master *m, int from, struct h5b_error *err)
 {
@@ -126,6 +143,7 @@ static int on_result(struct master *m, int from, struct h5b_error *err)
         return err_prefix(err, H5B_ERUN, "partial from rank %d", from);
     }
     pd->have = 1;
+    release(m, idx);
     m->out[from - 1]--;
     m->inflight--;
     return merge_ready(m, err);
@@ -178,7 +196,7 @@ static int free_slot(const struct master *m)
         m->next_read >= m->merged + m->W)
         return -1;
     for (int s = 0; s < m->nslots; s++)
-        if (m->slot[s].req == MPI_REQUEST_NULL)
+        if (m->slot[s].req == MPI_REQUEST_NULL && !m->slot[s].held)
             return s;
     return -1;
 }
@@ -197,8 +215,8 @@ static int stage(struct master *m, struct h5b_error *err)
     plan_get(a->plan, m->next_read, &part);
     struct wire_work wk = {part.index, part.global_start, part.count,
                            a->plan->ntiles > 1 ? part.ncols : 0, part.bytes,
-                           NULL};
-    wire_encode_work(m->slot[s].buf, &wk);
+                           NULL, 0};
+    m->slot[s].wk = wk;
     double t0 = progress_clock();
     int rc = source_read(a->src, part.file, part.start, part.count,
                          part.col0, wk.ncols,
@@ -224,8 +242,16 @@ static int dispatch(struct master *m, struct h5b_error *err)
     if (best < 0)
         return 0;
     struct slot *sl = &m->slot[m->staged];
+    size_t len = sl->len;
+    if (m->pool.base && m->a->node->local[best + 1]) {
+        sl->wk.shm_pos = (uint64_t)(sl->buf - m->pool.base) + WIRE_WORK_HEADER;
+        sl->held = 1;
+        len = WIRE_WORK_HEADER;
+        shm_pool_sync(&m->pool);
+    }
+    wire_encode_work(sl->buf, &sl->wk);
     double t0 = progress_clock();
-    int rc = tr_isend(sl->buf, sl->len, best + 1, &sl->req, err);
+    int rc = tr_isend(sl->buf, len, best + 1, &sl->req, err);
     spent(TIMING(m->a, send), &t0);
     if (rc < 0)
         return rc;
@@ -330,7 +356,7 @@ static int shutdown_workers(struct master *m, int32_t status,
 
 static void master_free(struct master *m)
 {
-    for (int s = 0; m->slot && s < m->nslots; s++)
+    for (int s = 0; m->slot && !m->pool.base && s < m->nslots; s++)
         free(m->slot[s].buf);
     for (uint64_t i = 0; m->win && i < m->W; i++)
         if (m->win[i].have)
@@ -341,6 +367,26 @@ static void master_free(struct master *m)
     free(m->out);
     free(m->win);
     tr_buf_free(&m->in);
+}
+
+/* Map the shared pool (collective with the workers on the node, so
+ * called whatever rc is) and carve the slots from it, 64-byte aligned. */
+static int open_pool(struct master *m, struct h5b_error *err)
+{
+    size_t stride = (m->slot_bytes + 63) & ~(size_t)63;
+    int rc = 0;
+    if (m->slot && stride > SIZE_MAX / (size_t)m->nslots)
+        rc = err_set(err, H5B_ERUN, "partition pool of %d x %zu bytes is "
+                     "too large", m->nslots, stride);
+    int prc = shm_pool_open(m->a->node, rc == 0 && m->slot ?
+                            stride * (size_t)m->nslots : 0, &m->pool, err);
+    if (rc == 0)
+        rc = prc;
+    for (int s = 0; rc == 0 && m->slot && s < m->nslots; s++)
+        m->slot[s].buf = m->pool.base + (size_t)s * stride;
+    if (rc < 0)
+        m->pool.base = NULL;
+    return rc;
 }
 
 /* Rank 0 with workers; rc is the status so far (a failure still stops
@@ -364,12 +410,16 @@ static int run_distributed(const struct master_args *a, struct table_partial *ac
         m.nslots = 0;
     for (int s = 0; s < m.nslots; s++)
         m.slot[s].req = MPI_REQUEST_NULL;
+    int prc = a->shared ? open_pool(&m, err) : 0;
+    if (rc == 0)
+        rc = prc;
     if (rc == 0)
         rc = drive(&m, err);
     int32_t status = rc < 0 ? H5B_EXIT_CODE(rc) : a->more ? WIRE_STOP_MORE
                                                         : 0;
     int src = shutdown_workers(&m, status, err);
     master_free(&m);
+    shm_pool_close(&m.pool);
     return rc < 0 ? rc : src;
 }
 

@@ -6,6 +6,7 @@
 #include "timing.h"
 #include "plan.h"
 #include "progress.h"
+#include "shm.h"
 #include "source.h"
 
 struct master_args {
@@ -14,6 +15,8 @@ struct master_args {
     const struct plan *plan;
     int nworkers;           /* ranks 1..nworkers; 0: rank 0 works alone */
     int prefetch;
+    const struct shm_node *node;
+    int shared;             /* SETUP announced a shared pool (shm.h) */
     int more;               /* on success, STOP says another SETUP follows */
     struct progress *prog;
     uint64_t start;         /* partitions [0, start) are in acc (resume) */

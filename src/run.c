@@ -53,6 +53,8 @@ struct prep {
     size_t ckpt_len;
     struct ckpt_info resumed;
     struct run_timing timing;
+    const struct shm_node *node;
+    int shared;             /* partitions go through a shared pool */
 };
 
 /* Operator arguments: a plugin's come from its [plugin NAME] section,
@@ -331,6 +333,7 @@ static int send_setup(const struct prep *p, const struct job *job, int size,
         s.tile_width = tile_width(&p->plan);
         s.dim1 = p->plan.dim1;
         s.prefetch = (uint32_t)job->prefetch;
+        s.shared = (uint32_t)p->shared;
         s.entries = job->entries;
         s.nentries = job->nentries;
     }
@@ -390,6 +393,10 @@ static void print_plan(const struct prep *p, FILE *out)
         fprintf(out, "tiles: %llu along dim 1, %llu wide\n",
                 (unsigned long long)p->plan.ntiles,
                 (unsigned long long)p->plan.tile_width);
+    if (p->node && p->node->nlocal)
+        fprintf(out, "transport: %s to the %d worker%s on rank 0's node\n",
+                p->shared ? "shared-memory window" : "point to point",
+                p->node->nlocal, p->node->nlocal == 1 ? "" : "s");
     fprintf(out, "output: %s\n", p->job.output);
     fprintf(out, "checkpoint: %s\n", p->ckpt_path);
 }
@@ -463,19 +470,18 @@ static int reduce_all(struct prep *p, int size, int more,
                       struct h5b_error *err)
 {
     struct master_args a = {{NULL, NULL}, &p->src, &p->plan, size - 1,
-                            p->job.prefetch, more, prog, 0, 0, NULL, NULL,
-                            &p->timing};
+                            p->job.prefetch, p->node, p->shared, more, prog,
+                            0, 0, NULL, NULL, &p->timing};
     struct table_partial *acc = calloc(p->plan.ntiles, sizeof *acc);
-    if (!acc)
-        return err_set(err, H5B_ERUN, "out of memory");
     table_ptrs(p->table, a.tables);
     if (!more) {
         a.ckpt_every = p->job.checkpoint_every;
         a.save = save_checkpoint;
         a.save_ctx = p;
     }
-    int rc = !more && p->ckpt ? load_accs(p, &a, acc, err)
-                              : master_create_accs(&a, acc, err);
+    int rc = !acc ? err_set(err, H5B_ERUN, "out of memory")
+             : !more && p->ckpt ? load_accs(p, &a, acc, err)
+                                : master_create_accs(&a, acc, err);
     int made = rc == 0;
     rc = master_run(&a, acc, rc, err);
     if (rc == 0)
@@ -606,14 +612,17 @@ static int range_pass(struct prep *p, int size, struct progress *prog,
 }
 
 /* Rank 0's whole run; the exit status. */
-static int run_master(int argc, char **argv, int size)
+static int run_master(int argc, char **argv, int size,
+                      const struct shm_node *node)
 {
     struct prep p;
     struct progress prog;
     struct h5b_error err = {""};
     memset(&p, 0, sizeof p);
+    p.node = node;
     h5util_quiet();
     int rc = prepare(&p, argc, argv, &err);
+    p.shared = rc == 0 && p.job.shared_memory && node->nlocal > 0;
     int quit = rc == 0 && (p.cli.help || p.cli.version || p.cli.dry_run);
     int setup_sent = 0;
     if (rc == 0 && !quit && p.cli.resume)
@@ -675,7 +684,8 @@ static int worker_tables(const struct wire_setup *s, struct job *job,
 
 /* One SETUP and the work after it.  *status gets the exit status or
  * WIRE_STOP_MORE when another SETUP follows. */
-static int serve_setup(int32_t *status, struct h5b_error *err)
+static int serve_setup(const struct shm_node *node, int32_t *status,
+                       struct h5b_error *err)
 {
     struct tr_buf in = {0};
     struct wire_setup s;
@@ -699,8 +709,8 @@ static int serve_setup(int32_t *status, struct h5b_error *err)
     table_ptrs(table, tables);
     rc = worker_run(tables, s.tile_width,
                     WIRE_WORK_HEADER + (size_t)s.max_payload,
-                    (int)s.prefetch, bad ? setup_err.msg : NULL, status,
-                    err);
+                    (int)s.prefetch, s.shared && node->with_rank0 ? node : NULL,
+                    bad ? setup_err.msg : NULL, status, err);
     table_free(&table[0]);
     table_free(&table[1]);
     wire_setup_free(&s);
@@ -709,30 +719,36 @@ static int serve_setup(int32_t *status, struct h5b_error *err)
 }
 
 /* A worker's whole run; the exit status. */
-static int run_worker(struct h5b_error *err)
+static int run_worker(const struct shm_node *node, struct h5b_error *err)
 {
     int32_t status = WIRE_STOP_MORE;
     int rc = 0;
     while (rc == 0 && status == WIRE_STOP_MORE)
-        rc = serve_setup(&status, err);
+        rc = serve_setup(node, &status, err);
     return rc < 0 ? rc : status;
 }
 
 int run(int argc, char **argv)
 {
     struct h5b_error err = {""};
-    int rank = 0, size = 1;
-    if (tr_init(&rank, &size, &err) < 0) {
-        fprintf(stderr, "h5batch: error: %s\n", err.msg);
-        return 1;
-    }
-    interrupt_install(rank == 0);
-    if (rank == 0)
-        return run_master(argc, argv, size);
-    int rc = run_worker(&err);
-    if (rc < 0 || tr_broken()) {
+    struct shm_node node = {0};
+    int rank = 0, size = 1, rc;
+    if (tr_init(&rank, &size, &err) < 0 ||
+        (size > 1 && shm_node_init(&node, rank, size, &err) < 0)) {
         fprintf(stderr, "h5batch: rank %d: error: %s\n", rank, err.msg);
         MPI_Abort(MPI_COMM_WORLD, 1);
     }
+    interrupt_install(rank == 0);
+    if (rank == 0) {
+        rc = run_master(argc, argv, size, &node);
+    } else {
+        rc = run_worker(&node, &err);
+        if (rc < 0 || tr_broken()) {
+            fprintf(stderr, "h5batch: rank %d: error: %s\n", rank, err.msg);
+            MPI_Abort(MPI_COMM_WORLD, 1);
+        }
+    }
+    if (size > 1)
+        shm_node_free(&node);
     return rc;
 }

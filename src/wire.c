@@ -133,7 +133,8 @@ void wire_encode_work(unsigned char *buf, const struct wire_work *w)
     p = put_u64(p, w->first_record);
     p = put_u64(p, w->nrec);
     p = put_u64(p, w->ncols);
-    put_u64(p, w->payload_len);
+    p = put_u64(p, w->payload_len);
+    put_u64(p, w->shm_pos);
 }
 
 int wire_decode_work(const unsigned char *buf, size_t len,
@@ -147,8 +148,10 @@ int wire_decode_work(const unsigned char *buf, size_t len,
     w->nrec = get_u64(&c);
     w->ncols = get_u64(&c);
     w->payload_len = get_u64(&c);
-    w->payload = c.p;
-    if (c.bad || w->payload_len != (uint64_t)(c.end - c.p))
+    w->shm_pos = get_u64(&c);
+    w->payload = w->shm_pos ? NULL : c.p;
+    if (c.bad || (w->shm_pos ? c.p != c.end
+                             : w->payload_len != (uint64_t)(c.end - c.p)))
         return err_set(err, H5B_ERUN, "work message of %zu bytes does not "
                        "match its header", len);
     return 0;
@@ -263,7 +266,7 @@ static size_t column_size(const struct column_desc *c)
 
 size_t wire_setup_size(const struct wire_setup *s)
 {
-    size_t n = WIRE_HEADER + 4 + 4 + 8 + 8 + 4 + 4 + 8 + 8 + 8 +
+    size_t n = WIRE_HEADER + 4 + 4 + 8 + 8 + 4 + 4 + 4 + 8 + 8 + 8 +
                8 * (size_t)s->cell_rank + 4 + 4;
     for (size_t i = 0; i < s->ncol; i++)
         n += column_size(&s->cols[i]);
@@ -304,6 +307,7 @@ void wire_encode_setup(unsigned char *buf, const struct wire_setup *s)
     p = put_u64(p, s->ncell);
     p = put_u32(p, s->cell_rank);
     p = put_u32(p, s->prefetch);
+    p = put_u32(p, s->shared);
     p = put_u64(p, s->max_payload);
     p = put_u64(p, s->tile_width);
     p = put_u64(p, s->dim1);
@@ -403,6 +407,7 @@ int wire_decode_setup(const unsigned char *buf, size_t len,
     s->ncell = get_u64(&c);
     s->cell_rank = get_u32(&c);
     s->prefetch = get_u32(&c);
+    s->shared = get_u32(&c);
     s->max_payload = get_u64(&c);
     s->tile_width = get_u64(&c);
     s->dim1 = get_u64(&c);

@@ -8,10 +8,13 @@
  * the partition's raw values, so rank 0 reads HDF5 data straight into the
  * buffer it sends.  No MPI here: the transport moves the bytes.
  *
- *   SETUP   rank 0 -> worker: status, then the record layout, columns and
- *           job entries
+ *   SETUP   rank 0 -> worker: status, then the record layout, whether a
+ *           shared pool is used, columns and job entries
  *   WORK    rank 0 -> worker: partition index, first record, records, tile
- *           width, bytes
+ *           width, bytes, and where the values are: right after the
+ *           header, or (shm_pos > 0) at that byte offset of the pool that
+ *           rank 0 shares with the workers on its node; such a message is
+ *           the header alone
  *   RESULT  worker -> rank 0: partition index and the encoded partial
  *   ERROR   worker -> rank 0: exit code and one-line message
  *   STOP    rank 0 -> worker: no more work (status says why)
@@ -29,9 +32,9 @@
 #include "table.h"
 
 #define WIRE_MAGIC 0x57423548u      /* "H5BW" little-endian */
-#define WIRE_VERSION 1
+#define WIRE_VERSION 2
 #define WIRE_HEADER 8
-#define WIRE_WORK_HEADER 48
+#define WIRE_WORK_HEADER 56
 #define WIRE_RESULT_HEADER 24
 #define WIRE_STOP_SIZE 12
 #define WIRE_DONE_SIZE 24
@@ -50,7 +53,10 @@ struct wire_work {
     uint64_t index, first_record, nrec;
     uint64_t ncols;                 /* tile width along dim 1; 0: whole */
     uint64_t payload_len;
-    const unsigned char *payload;   /* into the decoded buffer */
+    const unsigned char *payload;   /* into the decoded buffer; NULL when
+                                       the values are in the pool */
+    uint64_t shm_pos;               /* 0: values follow the header; else
+                                       their offset in the shared pool */
 };
 
 struct wire_setup {
@@ -66,6 +72,8 @@ struct wire_setup {
     uint64_t tile_width;            /* tiles along dim 1; 0: none */
     uint64_t dim1;
     uint32_t prefetch;
+    uint32_t shared;                /* workers on rank 0's node map its
+                                       partition pool (shm.h) */
     size_t nentries;
     struct job_entry *entries;      /* owned after decode: wire_setup_free */
 };

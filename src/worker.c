@@ -8,6 +8,10 @@
  * 0 never waits on a send nobody receives.  STOP is answered with DONE,
  * the worker's last message; the receives still posted are cancelled.
  *
+ * A WORK message that names an offset in rank 0's shared pool is only a
+ * header: the values are read in place, and the RESULT tells rank 0 the
+ * slot is free again.
+ *
  * For the tests of this error path, H5BATCH_TEST_FAIL_PARTITION=N makes a
  * worker fail on partition N as a failed reduction would.
  */
@@ -36,6 +40,7 @@ struct worker {
     int head;
     int failed;
     struct tr_buf out;
+    struct shm_pool pool;   /* rank 0's partitions, when shared */
     long long fail_at;      /* test hook: partition to fail on, or -1 */
     double busy, idle;      /* seconds reducing, seconds waiting */
 };
@@ -47,6 +52,23 @@ static int post(struct worker *w, int s, struct h5b_error *err)
                     "irecv", err);
 }
 
+/* Point wk->payload at its values in the shared pool, if they are in
+ * it. */
+static int in_pool(struct worker *w, struct wire_work *wk,
+                   struct h5b_error *err)
+{
+    if (!w->pool.base || wk->shm_pos > w->pool.bytes ||
+        wk->payload_len > w->pool.bytes - wk->shm_pos)
+        return err_set(err, H5B_ERUN, "partition %llu: %llu bytes at %llu "
+                       "are outside the shared pool of %zu bytes",
+                       (unsigned long long)wk->index,
+                       (unsigned long long)wk->payload_len,
+                       (unsigned long long)wk->shm_pos, w->pool.bytes);
+    shm_pool_sync(&w->pool);
+    wk->payload = w->pool.base + wk->shm_pos;
+    return 0;
+}
+
 /* Reduce one WORK message and send its RESULT. */
 static int do_work(struct worker *w, const unsigned char *msg, size_t len,
                    struct h5b_error *err)
@@ -54,6 +76,8 @@ static int do_work(struct worker *w, const unsigned char *msg, size_t len,
     struct wire_work wk;
     struct table_partial p;
     int rc = wire_decode_work(msg, len, &wk, err);
+    if (rc == 0 && wk.shm_pos)
+        rc = in_pool(w, &wk, err);
     if (rc == 0 && (long long)wk.index == w->fail_at)
         rc = err_set(err, H5B_ERUN, "partition %llu: failure injected by "
                      "H5BATCH_TEST_FAIL_PARTITION", (unsigned long long)wk.index);
@@ -153,19 +177,20 @@ static int serve(struct worker *w, int32_t *status, struct h5b_error *err)
 }
 
 int worker_run(struct table *const tables[2], uint64_t tile_width,
-               size_t slot_bytes, int prefetch, const char *failed_setup,
-               int32_t *status, struct h5b_error *err)
+               size_t slot_bytes, int prefetch, const struct shm_node *node,
+               const char *failed_setup, int32_t *status,
+               struct h5b_error *err)
 {
     struct worker w = {.table = {tables[0], tables[1]},
                        .tile_width = tile_width, .slot_bytes = slot_bytes,
                        .nslots = prefetch, .fail_at = -1};
     const char *hook = getenv("H5BATCH_TEST_FAIL_PARTITION");
-    int rc = 0;
+    int rc = node ? shm_pool_open(node, 0, &w.pool, err) : 0;
     if (hook)
         w.fail_at = atoll(hook);
     w.slot = calloc((size_t)prefetch, sizeof *w.slot);
     w.fifo = calloc((size_t)prefetch, sizeof *w.fifo);
-    if (!w.slot || !w.fifo)
+    if (rc == 0 && (!w.slot || !w.fifo))
         rc = err_set(err, H5B_ERUN, "out of memory");
     for (int s = 0; rc == 0 && s < prefetch; s++) {
         w.slot[s].buf = malloc(slot_bytes);
@@ -183,5 +208,6 @@ int worker_run(struct table *const tables[2], uint64_t tile_width,
     free(w.slot);
     free(w.fifo);
     tr_buf_free(&w.out);
+    shm_pool_close(&w.pool);
     return rc;
 }

@@ -5,16 +5,21 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "shm.h"
 #include "table.h"
 
 /* Serve rank 0 until its STOP, with `prefetch` receive buffers of
  * slot_bytes each.  tables[0] reduces whole records or full tiles of
- * tile_width columns, tables[1] (NULL if none) the short last tile.  If failed_setup is non-NULL the worker could not set
- * itself up: it reports that message to rank 0 and only drains.  *status
+ * tile_width columns, tables[1] (NULL if none) the short last tile.  With
+ * node non-NULL the worker first maps rank 0's shared pool (collective on
+ * the node, see shm.h) and reduces the partitions it names in place.  If
+ * failed_setup is non-NULL the worker could not set itself up: it reports
+ * that message to rank 0 and only drains.  *status
  * gets STOP's status (0, or the exit code rank 0 ends the run with).  A
  * negative return means MPI itself failed. */
 int worker_run(struct table *const tables[2], uint64_t tile_width,
-               size_t slot_bytes, int prefetch, const char *failed_setup,
-               int32_t *status, struct h5b_error *err);
+               size_t slot_bytes, int prefetch, const struct shm_node *node,
+               const char *failed_setup, int32_t *status,
+               struct h5b_error *err);
 
 #endif

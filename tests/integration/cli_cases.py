@@ -33,6 +33,15 @@ def dry_run(tool, ranks, case_dir):
     expect_ok(run)
     expect(run.stdout.strip(), "--dry-run printed no plan on stdout")
     expect(not results_listing(case_dir), f"--dry-run wrote {results_listing(case_dir)}")
+    # mpirun starts every rank on this one node: the workers share rank 0's
+    # buffers unless the job says shared_memory = off.
+    shown = "transport: shared-memory window" if ranks >= 2 else None
+    expect(shown is None or shown in run.stdout, f"'{shown}' not in: {run.stdout!r}")
+    if ranks >= 2:
+        off = tool.run(ranks, ["--dry-run", "--set", "run.shared_memory=off", "job.ini"],
+                       case_dir)
+        expect_ok(off)
+        expect("transport: point to point" in off.stdout, f"shared_memory=off: {off.stdout!r}")
 
 
 def dry_run_reads_no_data(tool, ranks, case_dir):

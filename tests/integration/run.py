@@ -4,7 +4,9 @@
 Each data case (cases.py) is run once per rank mode (--ranks; 0 = without
 mpirun), alternating text and JSON output; every result file is checked
 against the oracle (oracle.py), and the files of all rank modes must be
-byte-identical once started/finished/ranks are blanked.  The feature cases
+byte-identical once started/finished/ranks are blanked.  Runs on 2 ranks
+send the partitions point to point (shared_memory = off), the others share
+rank 0's partition pool.  The feature cases
 (featurecase.py: PyTables/pandas tables and CF netCDF-4 in realdata.py,
 histograms and quantiles in histquant.py, a tiled million-cell field in
 tiles.py) run the same way with their own writers and oracles.  Then the CLI
@@ -46,6 +48,11 @@ def parse_args():
     return p.parse_args()
 
 
+# Runs on this many ranks send partitions point to point, as to workers on
+# other nodes; the other rank counts share rank 0's pool on this node.
+INLINE_RANKS = 2
+
+
 def run_data_case(tool, gen, ranks_list, case, tmp, report):
     case_dir = tmp / slug(case.name)
     try:
@@ -72,7 +79,10 @@ def run_one(tool, case, job, exp, ranks, fmt, case_dir, kept):
     out = case_dir / setting(job, "output", "file", "results/out.h5")
     out.unlink(missing_ok=True)
     args = ["--format", "json"] if fmt == "json" else []
-    args += [a for s in case.sets for a in ("--set", s)] + [case.job_file]
+    args += [a for s in case.sets for a in ("--set", s)]
+    if ranks == INLINE_RANKS:
+        args += ["--set", "run.shared_memory=off"]
+    args += [case.job_file]
     run = tool.run(ranks, args, case_dir, case_dir / ".log" / slug(rank_label(ranks)))
     expect_ok(run)
     check_result_file(out, exp, ops_of(job), job, ranks, case.min_partitions)

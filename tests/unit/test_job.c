@@ -134,6 +134,7 @@ static const char good_text[] =
     "ddof = 1\n"
     "[run]\n"
     "prefetch = 4\n"
+    "shared_memory = off\n"
     "[output]\n"
     "file = results/out.h5\n";
 
@@ -152,6 +153,7 @@ static void test_good_file_fills_every_field(void **state)
     assert_int_equal(job.axis_all, 1);
     assert_int_equal(job.ddof, 1);
     assert_int_equal(job.prefetch, 4);
+    assert_int_equal(job.shared_memory, 0);
     job_free(&job);
 }
 
@@ -185,6 +187,7 @@ static void test_defaults(void **state)
     assert_int_equal(job.axis_all, 0);
     assert_int_equal(job.ddof, 0);
     assert_int_equal(job.prefetch, 2);
+    assert_int_equal(job.shared_memory, 1);
     job_free(&job);
 }
 
@@ -494,6 +497,12 @@ static void test_prefetch_0(void **state)
     expect_value_error("run", "prefetch", "0", "'0'");
 }
 
+static void test_shared_memory_not_auto_or_off(void **state)
+{
+    (void)state;
+    expect_value_error("run", "shared_memory", "yes", "'yes'");
+}
+
 static void test_prefetch_over_max(void **state)
 {
     (void)state;
@@ -788,6 +797,7 @@ int main(void)
         cmocka_unit_test(test_ddof_not_a_number),
         cmocka_unit_test(test_prefetch_0),
         cmocka_unit_test(test_prefetch_over_max),
+        cmocka_unit_test(test_shared_memory_not_auto_or_off),
         cmocka_unit_test(test_override_replaces_file_value),
         cmocka_unit_test(test_override_value_may_hold_equals_and_dots),
         cmocka_unit_test(test_override_bad_value),

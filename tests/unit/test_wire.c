@@ -14,7 +14,7 @@
 
 /* Offsets inside a SETUP message (see wire_encode_setup). */
 #define SETUP_CELL_RANK 32
-#define SETUP_DIMS 64
+#define SETUP_DIMS 68
 
 /* A heap copy of the first len bytes of src, exactly len bytes long. */
 static unsigned char *exact_copy(const unsigned char *src, size_t len)
@@ -172,7 +172,7 @@ static struct wire_setup sample_setup_struct(void)
                            .ncol = 1, .cols = sample_cols,
                            .ncell = 12, .cell_rank = 2,
                            .cell_dims = {3, 4}, .max_payload = 1ull << 33,
-                           .prefetch = 5, .nentries = 3,
+                           .prefetch = 5, .shared = 1, .nentries = 3,
                            .entries = sample_entries};
     return s;
 }
@@ -195,7 +195,7 @@ static void test_header_layout(void **state)
     (void)state;
     unsigned char buf[WIRE_DONE_SIZE];
     wire_encode_done(buf, 1.5, 0.25);
-    assert_memory_equal(buf, "H5BW\x01\x00\x06\x00", 8);
+    assert_memory_equal(buf, "H5BW\x02\x00\x06\x00", 8);
 }
 
 static void test_work_round_trip(void **state)
@@ -223,6 +223,26 @@ static void test_work_with_empty_payload(void **state)
     struct wire_work w = {.index = 9, .payload_len = 0};
     wire_encode_work(msg, &w);
     expect_accept(dec_work, msg, sizeof msg);
+}
+
+/* A WORK naming a place in the shared pool is the header alone. */
+static void test_work_in_shared_pool(void **state)
+{
+    (void)state;
+    unsigned char msg[WIRE_WORK_HEADER + 8];
+    struct wire_work w = {.index = 4, .nrec = 2, .payload_len = 1 << 20,
+                          .shm_pos = 3 * 4096 + WIRE_WORK_HEADER};
+    struct wire_work d;
+    struct h5b_error err = {""};
+    wire_encode_work(msg, &w);
+    unsigned char *buf = exact_copy(msg, WIRE_WORK_HEADER);
+    assert_int_equal(wire_decode_work(buf, WIRE_WORK_HEADER, &d, &err), 0);
+    assert_int_equal(d.shm_pos, w.shm_pos);
+    assert_int_equal(d.payload_len, 1 << 20);
+    assert_null(d.payload);
+    free(buf);
+    memset(msg + WIRE_WORK_HEADER, 0, 8);
+    expect_reject(dec_work, msg, sizeof msg, "work");
 }
 
 static void test_result_round_trip(void **state)
@@ -378,6 +398,7 @@ static void test_setup_round_trip(void **state)
     assert_int_equal(s.cell_dims[1], 4);
     assert_int_equal(s.max_payload, 1ull << 33);
     assert_int_equal(s.prefetch, 5);
+    assert_int_equal(s.shared, 1);
     assert_int_equal(s.nentries, 3);
     for (size_t i = 0; i < 3; i++) {
         assert_string_equal(s.entries[i].section, sample_entries[i].section);
@@ -507,8 +528,8 @@ static void test_bad_version(void **state)
     (void)state;
     unsigned char msg[WIRE_STOP_SIZE];
     wire_encode_stop(msg, 0);
-    msg[4] = 2;
-    expect_reject(dec_stop, msg, sizeof msg, "version 2");
+    msg[4] = 3;
+    expect_reject(dec_stop, msg, sizeof msg, "version 3");
     wire_encode_stop(msg, 0);
     msg[5] = 1;                 /* version 257 */
     expect_reject(dec_stop, msg, sizeof msg, "version");
@@ -727,6 +748,7 @@ int main(void)
         cmocka_unit_test(test_header_layout),
         cmocka_unit_test(test_work_round_trip),
         cmocka_unit_test(test_work_with_empty_payload),
+        cmocka_unit_test(test_work_in_shared_pool),
         cmocka_unit_test(test_result_round_trip),
         cmocka_unit_test(test_error_round_trip),
         cmocka_unit_test(test_error_message_truncated_to_caller_buffer),

@@ -1,0 +1,121 @@
+/* shm.c -- the partition pool rank 0 shares with its node (see shm.h). */
+#include "shm.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "err.h"
+#include "transport.h"
+
+/* On rank 0: which world ranks share its node. */
+static int mark_local(struct shm_node *n, int size, struct h5b_error *err)
+{
+    MPI_Group world, node;
+    int nn = 0, rc;
+    n->local = calloc((size_t)size, 1);
+    if (!n->local)
+        return err_set(err, H5B_ERUN, "out of memory");
+    MPI_Comm_size(n->comm, &nn);
+    int *in = malloc((size_t)nn * sizeof *in), *out = malloc((size_t)nn * sizeof *out);
+    rc = in && out ? 0 : err_set(err, H5B_ERUN, "out of memory");
+    for (int i = 0; rc == 0 && i < nn; i++)
+        in[i] = i;
+    if (rc == 0)
+        rc = tr_check(MPI_Comm_group(MPI_COMM_WORLD, &world), "group", err);
+    if (rc == 0 && (rc = tr_check(MPI_Comm_group(n->comm, &node), "group",
+                                  err)) == 0) {
+        rc = tr_check(MPI_Group_translate_ranks(node, nn, in, world, out),
+                      "translate ranks", err);
+        MPI_Group_free(&node);
+        MPI_Group_free(&world);
+    }
+    for (int i = 0; rc == 0 && i < nn; i++)
+        if (out[i] > 0 && out[i] < size) {
+            n->local[out[i]] = 1;
+            n->nlocal++;
+        }
+    free(in);
+    free(out);
+    return rc;
+}
+
+/* Is world rank 0 in this node's communicator? */
+static int has_rank0(const struct shm_node *n, int *yes, struct h5b_error *err)
+{
+    MPI_Group world, node;
+    int zero = 0, r = MPI_UNDEFINED;
+    int rc = tr_check(MPI_Comm_group(MPI_COMM_WORLD, &world), "group", err);
+    if (rc == 0 && (rc = tr_check(MPI_Comm_group(n->comm, &node), "group",
+                                  err)) == 0) {
+        rc = tr_check(MPI_Group_translate_ranks(world, 1, &zero, node, &r),
+                      "translate ranks", err);
+        MPI_Group_free(&node);
+        MPI_Group_free(&world);
+    }
+    *yes = rc == 0 && r != MPI_UNDEFINED;
+    return rc;
+}
+
+int shm_node_init(struct shm_node *n, int rank, int size,
+                  struct h5b_error *err)
+{
+    memset(n, 0, sizeof *n);
+    n->comm = MPI_COMM_NULL;
+    int rc = tr_check(MPI_Comm_split_type(MPI_COMM_WORLD,
+                                          MPI_COMM_TYPE_SHARED, 0,
+                                          MPI_INFO_NULL, &n->comm),
+                      "split by node", err);
+    if (rc == 0)
+        rc = has_rank0(n, &n->with_rank0, err);
+    if (rc == 0 && rank == 0)
+        rc = mark_local(n, size, err);
+    return rc;
+}
+
+void shm_node_free(struct shm_node *n)
+{
+    if (n->comm != MPI_COMM_NULL)
+        MPI_Comm_free(&n->comm);
+    free(n->local);
+    memset(n, 0, sizeof *n);
+    n->comm = MPI_COMM_NULL;
+}
+
+int shm_pool_open(const struct shm_node *n, size_t bytes, struct shm_pool *p,
+                  struct h5b_error *err)
+{
+    MPI_Aint size = 0;
+    int disp = 0;
+    void *mine = NULL;
+    memset(p, 0, sizeof *p);
+    int rc = tr_check(MPI_Win_allocate_shared((MPI_Aint)bytes, 1,
+                                              MPI_INFO_NULL, n->comm, &mine,
+                                              &p->win),
+                      "allocate the shared partition pool", err);
+    p->have_win = rc == 0;
+    if (rc == 0)
+        rc = tr_check(MPI_Win_shared_query(p->win, 0, &size, &disp,
+                                           &p->base),
+                      "map the shared partition pool", err);
+    if (rc == 0)
+        rc = tr_check(MPI_Win_lock_all(MPI_MODE_NOCHECK, p->win),
+                      "lock the shared partition pool", err);
+    p->locked = rc == 0;
+    p->bytes = rc == 0 ? (size_t)size : 0;
+    return rc;
+}
+
+void shm_pool_sync(const struct shm_pool *p)
+{
+    if (p->locked)
+        MPI_Win_sync(p->win);
+}
+
+void shm_pool_close(struct shm_pool *p)
+{
+    if (p->locked)
+        MPI_Win_unlock_all(p->win);
+    if (p->have_win)
+        MPI_Win_free(&p->win);
+    memset(p, 0, sizeof *p);
+}
