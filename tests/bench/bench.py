@@ -12,7 +12,10 @@ other processes to use less than --quiet-cores (0.5) cores.  The tools:
   bare       tests/bench/bare_read.c: a sequential H5Dread loop, 1 MiB
              hyperslabs of whole records, chunk cache 0 (the reference)
   h5b-1      h5batch on 1 rank (no mpirun, as a user runs it), moments
-  h5b-2      mpirun -n 2 h5batch, moments (count mean std min max)
+  h5b-2      mpirun -n 2 h5batch, moments (count mean std min max); the
+             worker reads rank 0's shared partition pool
+  h5b-2-p2p  the same with shared_memory = off: every partition is sent
+             point to point, as to a worker on another node
   h5b-2-hq   mpirun -n 2 h5batch, moments + 64-bin histogram with an
              explicit range (no second pass) + quantiles
   h5b-3      mpirun -n 3 h5batch, moments (deflate case only)
@@ -341,9 +344,11 @@ def main_cases(a, jobdir, report):
         hist = "histogram_bins = 64\nhistogram_range = -6, 6\n"
         mom = write_job(jobdir, case + "-moments", path, MOMENTS)
         hq = write_job(jobdir, case + "-hq", path, HQ, hist)
-        tools = [Tool("bare", "bare", [a.bare, "--sum", path, "/data"]),
+        tools = [Tool("bare", "bare", [a.bare, path, "/data"]),
                  h5batch_tool("h5b-1", a.bin, mom, 1),
                  h5batch_tool("h5b-2", a.bin, mom, 2),
+                 h5batch_tool("h5b-2-p2p", a.bin, mom, 2,
+                              ["run.shared_memory=off"]),
                  h5batch_tool("h5b-2-hq", a.bin, hq, 2)]
         if case == "deflate":
             tools.append(h5batch_tool("h5b-3", a.bin, mom, 3))
@@ -392,10 +397,10 @@ def sweep(a, jobdir, report):
     path = ensure_data(a.gen, a.data, stem, args)
     nbytes, _ = dataset_bytes(path)
     mom = write_job(jobdir, "sweep-moments", path, MOMENTS)
-    tools = [Tool("bare", "bare", [a.bare, "--sum", path, "/data"])]
+    tools = [Tool("bare", "bare", [a.bare, path, "/data"])]
     for ps in ("256K", "4M", "16M"):
         tools.append(Tool("bare-" + ps, "bare",
-                          [a.bare, "--sum", "--block",
+                          [a.bare, "--block",
                            str(int(ps[:-1]) << (10 if ps[-1] == "K" else 20)),
                            path, "/data"]))
     for ps in ("256K", "1M", "4M", "16M"):
@@ -453,7 +458,7 @@ def rss_scale(a, jobdir, report):
         mom = write_job(jobdir, "rss-%gg" % gib, path, MOMENTS)
         hq = write_job(jobdir, "rss-%gg-hq" % gib, path, HQ,
                        "histogram_bins = 64\nhistogram_range = -6, 6\n")
-        tools = [Tool("bare", "bare", [a.bare, "--sum", path, "/data"]),
+        tools = [Tool("bare", "bare", [a.bare, path, "/data"]),
                  h5batch_tool("h5b-1", a.bin, mom, 1),
                  h5batch_tool("h5b-2", a.bin, mom, 2),
                  h5batch_tool("h5b-2-hq", a.bin, hq, 2)]
