@@ -3,6 +3,7 @@
 #include "progress.h"
 
 #include <inttypes.h>
+#include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -79,4 +80,18 @@ void progress_finish(struct progress *p, uint64_t bytes, int ranks)
             dt, (double)bytes / 1e9, dt > 0 ? (double)bytes / dt / 1e9 : 0.0,
             ranks, ranks == 1 ? "" : "s");
     fflush(p->out);
+}
+
+void progress_test_pause(void)
+{
+    static long ms = -1;
+    if (ms < 0) {
+        const char *v = getenv("H5BATCH_TEST_PAUSE_MS");
+        ms = v ? atol(v) : 0;
+        ms = ms < 0 || ms > 10000 ? 0 : ms;
+    }
+    if (ms > 0) {
+        struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+        nanosleep(&ts, NULL);
+    }
 }

@@ -40,4 +40,10 @@ void progress_update(struct progress *p, uint64_t done_parts,
 /* Final line; elapsed from the start. */
 void progress_finish(struct progress *p, uint64_t bytes, int ranks);
 
+/* Test hook: with H5BATCH_TEST_PAUSE_MS=N in the environment, every
+ * partition's reduction (on a worker, or on rank 0 alone) starts N ms
+ * late, so the fault tests can interrupt a run mid-way however fast the
+ * machine is.  Does nothing otherwise. */
+void progress_test_pause(void);
+
 #endif
