@@ -65,6 +65,7 @@ static const struct keydef keydefs[] = {
     {"reduce", "quantile_accuracy", 0, check_accuracy},
     {"run", "prefetch", 0, check_prefetch},
     {"run", "shared_memory", 0, check_cf},
+    {"run", "worker_decode", 0, check_cf},
     {"run", "checkpoint", 0, check_nonempty},
     {"run", "checkpoint_every", 0, check_seconds},
     {"output", "file", 0, check_nonempty},
@@ -698,6 +699,7 @@ int job_finish(struct job *job, struct h5b_error *err)
     const char *pf = job_get(job, "run", "prefetch");
     const char *cf = job_get(job, "input", "cf");
     const char *shm = job_get(job, "run", "shared_memory");
+    const char *wd = job_get(job, "run", "worker_decode");
     job->name = job_get(job, "job", "name");
     job->files = job_get(job, "input", "files");
     job->dataset = job_get(job, "input", "dataset");
@@ -714,6 +716,7 @@ int job_finish(struct job *job, struct h5b_error *err)
                                   : JOB_DEFAULT_CHECKPOINT_EVERY;
     job->cf = !cf || strcmp(cf, "auto") == 0;
     job->shared_memory = !shm || strcmp(shm, "auto") == 0;
+    job->worker_decode = !wd || strcmp(wd, "auto") == 0;
     return 0;
 }
 

@@ -51,6 +51,8 @@ struct job {
     int cf;                 /* apply CF conventions (auto) */
     int shared_memory;      /* [run] shared_memory = auto: share rank 0's
                                partition pool with the workers on its node */
+    int worker_decode;      /* [run] worker_decode = auto: workers inflate
+                               deflate/shuffle chunks (chunkdec.h) */
     double checkpoint_every;    /* seconds; 0: only when interrupted */
     char *plugins[JOB_MAX_PLUGINS]; /* NAMEs of [plugin NAME] sections */
     size_t nplugins;

@@ -5,7 +5,9 @@
  * buffers: one more than can be in flight, so the next partition is read
  * while the workers compute.  With a shared pool (shm.h) the buffers are
  * in memory the workers on rank 0's node map: those get only the header,
- * and the buffer stays theirs until their RESULT comes back.  Scheduling is dynamic: a worker holds at
+ * and the buffer stays theirs until their RESULT comes back.  With
+ * worker_decode, partitions of deflate/shuffle datasets are read as their
+ * stored chunks and decoded by the worker (chunkdec.h).  Scheduling is dynamic: a worker holds at
  * most `prefetch` partitions and gets the next when it returns a result.
  * Partials are merged strictly in partition order; ones that arrive early
  * wait in a window of W partitions, and nothing is dispatched beyond the
@@ -215,15 +217,26 @@ static int stage(struct master *m, struct h5b_error *err)
     plan_get(a->plan, m->next_read, &part);
     struct wire_work wk = {part.index, part.global_start, part.count,
                            a->plan->ntiles > 1 ? part.ncols : 0, part.bytes,
-                           NULL, 0};
-    m->slot[s].wk = wk;
+                           NULL, 0, 0};
+    unsigned char *dst = m->slot[s].buf + WIRE_WORK_HEADER;
+    size_t raw = 0;
     double t0 = progress_clock();
-    int rc = source_read(a->src, part.file, part.start, part.count,
-                         part.col0, wk.ncols,
-                         m->slot[s].buf + WIRE_WORK_HEADER, err);
+    int rc = a->worker_decode
+                 ? source_read_raw(a->src, part.file, part.start, part.count,
+                                   part.col0, wk.ncols, dst,
+                                   m->slot_bytes - WIRE_WORK_HEADER, &raw, err)
+                 : 0;
+    if (rc == 1) {
+        wk.chunks = 1;
+        wk.payload_len = raw;
+    } else if (rc == 0) {
+        rc = source_read(a->src, part.file, part.start, part.count,
+                         part.col0, wk.ncols, dst, err);
+    }
     spent(TIMING(a, read), &t0);
     if (rc < 0)
         return rc;
+    m->slot[s].wk = wk;
     m->slot[s].len = WIRE_WORK_HEADER + (size_t)wk.payload_len;
     m->staged = s;
     m->next_read++;
@@ -435,6 +448,7 @@ static int solo_one(const struct master_args *a, const struct partition *part,
                          part->col0, a->plan->ntiles > 1 ? part->ncols : 0,
                          buf, err);
     spent(TIMING(a, read), &t0);
+    progress_test_pause();
     if (rc == 0)
         rc = table_reduce(t, buf, part->bytes, part->global_start, &p, err);
     spent(TIMING(a, reduce), &t0);

@@ -17,6 +17,7 @@ struct master_args {
     int prefetch;
     const struct shm_node *node;
     int shared;             /* SETUP announced a shared pool (shm.h) */
+    int worker_decode;      /* send deflate/shuffle chunks undecoded */
     int more;               /* on success, STOP says another SETUP follows */
     struct progress *prog;
     uint64_t start;         /* partitions [0, start) are in acc (resume) */

@@ -393,6 +393,13 @@ static void print_plan(const struct prep *p, FILE *out)
         fprintf(out, "tiles: %llu along dim 1, %llu wide\n",
                 (unsigned long long)p->plan.ntiles,
                 (unsigned long long)p->plan.tile_width);
+    if (s->nfiles && s->file[0].raw_filters)
+        fprintf(out, "decode: %s\n", p->job.worker_decode
+                ? "deflate/shuffle chunks on the workers (if any)"
+                : "on rank 0 (worker_decode = off)");
+    else
+        fprintf(out, "decode: on rank 0 (not a deflate/shuffle-only chunked "
+                "dataset read without conversion)\n");
     if (p->node && p->node->nlocal)
         fprintf(out, "transport: %s to the %d worker%s on rank 0's node\n",
                 p->shared ? "shared-memory window" : "point to point",
@@ -469,9 +476,11 @@ static int reduce_all(struct prep *p, int size, int more,
                       struct progress *prog, struct results *rs,
                       struct h5b_error *err)
 {
-    struct master_args a = {{NULL, NULL}, &p->src, &p->plan, size - 1,
-                            p->job.prefetch, p->node, p->shared, more, prog,
-                            0, 0, NULL, NULL, &p->timing};
+    struct master_args a = {.src = &p->src, .plan = &p->plan,
+                            .nworkers = size - 1, .prefetch = p->job.prefetch,
+                            .node = p->node, .shared = p->shared,
+                            .worker_decode = p->job.worker_decode && size > 1,
+                            .more = more, .prog = prog, .timing = &p->timing};
     struct table_partial *acc = calloc(p->plan.ntiles, sizeof *acc);
     table_ptrs(p->table, a.tables);
     if (!more) {

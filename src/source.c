@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "chunkdec.h"
 #include "err.h"
 #include "h5util.h"
 #include "srctype.h"
@@ -85,6 +86,67 @@ static void describe_layout(hid_t did, int rank, struct source_file *f)
         snprintf(f->layout, sizeof f->layout, "compact");
     }
     H5Pclose(dcpl);
+}
+
+/* Refuse chunk dimensions larger than a fixed (not unlimited) dataset
+ * dimension: HDF5 forbids creating them, so the file lies, and reading
+ * such chunks hands back bytes that were never written. */
+static int check_chunks(hid_t did, int rank, const char *path,
+                        const char *dataset, struct h5b_error *err)
+{
+    hsize_t cd[H5B_MAX_RANK], dims[H5B_MAX_RANK], maxd[H5B_MAX_RANK];
+    hid_t dcpl = H5Dget_create_plist(did), sp = H5Dget_space(did);
+    int rc = 0;
+    if (dcpl >= 0 && sp >= 0 && H5Pget_layout(dcpl) == H5D_CHUNKED &&
+        H5Pget_chunk(dcpl, rank, cd) == rank &&
+        H5Sget_simple_extent_dims(sp, dims, maxd) == rank)
+        for (int d = 0; d < rank && rc == 0; d++)
+            if (maxd[d] != H5S_UNLIMITED && cd[d] > maxd[d])
+                rc = err_set(err, H5B_EINPUT, "%s: dataset '%s' claims "
+                             "chunks of %llu along dimension %d, which is "
+                             "only %llu long: the file is damaged", path,
+                             dataset, (unsigned long long)cd[d], d,
+                             (unsigned long long)maxd[d]);
+    H5E_BEGIN_TRY {
+        H5Pclose(dcpl);
+        H5Sclose(sp);
+    } H5E_END_TRY;
+    return rc;
+}
+
+/* Can workers decode did's chunks (see source_file.raw_filters)? */
+static void raw_layout(hid_t did, const struct source *s, struct source_file *f)
+{
+    hsize_t cd[H5B_MAX_RANK];
+    hid_t dcpl = H5Dget_create_plist(did), ft = H5Dget_type(did);
+    unsigned bits = 0;
+    uint64_t bytes = s->elem_bytes;
+    int ok = dcpl >= 0 && ft >= 0 && !s->compound && !s->key_path &&
+             H5Tequal(ft, s->memtype) > 0 &&
+             H5Pget_layout(dcpl) == H5D_CHUNKED &&
+             H5Pget_chunk(dcpl, s->rank, cd) == s->rank;
+    int nf = ok ? H5Pget_nfilters(dcpl) : 0;
+    for (int i = 0; ok && i < nf; i++) {
+        unsigned flags, cdv[8];
+        size_t ncd = 8;
+        H5Z_filter_t id = H5Pget_filter2(dcpl, (unsigned)i, &flags, &ncd, cdv,
+                                         0, NULL, NULL);
+        unsigned bit = id == H5Z_FILTER_SHUFFLE ? CHUNK_SHUFFLE
+                       : id == H5Z_FILTER_DEFLATE ? CHUNK_DEFLATE : 0;
+        ok = bit && !(bits & bit) && (bit == CHUNK_DEFLATE || !bits);
+        bits |= bit;
+        *(bit == CHUNK_SHUFFLE ? &f->shuffle_at : &f->deflate_at) = i;
+    }
+    for (int d = 0; ok && d < s->rank; d++) {
+        ok = cd[d] > 0 && cd[d] <= CHUNK_MAX_BYTES / bytes;
+        bytes *= ok ? cd[d] : 1;
+        f->cdims[d] = cd[d];
+    }
+    f->raw_filters = ok && (bits & CHUNK_DEFLATE) ? bits : 0;
+    H5E_BEGIN_TRY {
+        H5Pclose(dcpl);
+        H5Tclose(ft);
+    } H5E_END_TRY;
 }
 
 /* Read columns and shape of did into s (first file) or check them
@@ -166,7 +228,11 @@ static int inspect_file(struct source *s, size_t i,
     if (rc == 0)
         rc = check_shape(s, i, did, o, err);
     if (rc == 0)
+        rc = check_chunks(did, s->rank, s->file[i].path, s->dataset, err);
+    if (rc == 0)
         describe_layout(did, s->rank, &s->file[i]);
+    if (rc == 0)
+        raw_layout(did, s, &s->file[i]);
     if (rc == 0 && s->key_path)
         rc = open_dataset(fid, s->file[i].path, s->key_path, &kid, err);
     if (rc == 0 && s->key_path)
@@ -299,6 +365,92 @@ int source_read(struct source *s, size_t i, uint64_t start, uint64_t count,
                        (unsigned long long)start,
                        (unsigned long long)(start + count - 1), what, why);
     return 0;
+}
+
+/* The partition's box in file i and the chunks that hold it: first
+ * chunk index and chunks along each dimension; their total. */
+static uint64_t raw_box(const struct source *s, size_t i, uint64_t start,
+                        uint64_t count, uint64_t col0, uint64_t ncols,
+                        struct chunk_geom *g, uint64_t *first, uint64_t *n)
+{
+    const struct source_file *f = &s->file[i];
+    uint64_t total = 1;
+    *g = (struct chunk_geom){(uint32_t)s->rank, s->elem_bytes, f->raw_filters,
+                             f->path, {0}, {0}, {0}, {0}};
+    for (int d = 0; d < s->rank; d++) {
+        g->dims[d] = d ? s->dims[d] : f->nrec;
+        g->cdims[d] = f->cdims[d];
+        g->count[d] = g->dims[d];
+    }
+    g->start[0] = start;
+    g->count[0] = count;
+    if (ncols && s->rank > 1) {
+        g->start[1] = col0;
+        g->count[1] = ncols;
+    }
+    for (int d = 0; d < s->rank; d++) {
+        first[d] = g->start[d] / g->cdims[d];
+        n[d] = (g->start[d] + g->count[d] - 1) / g->cdims[d] - first[d] + 1;
+        total = total > UINT64_MAX / n[d] ? UINT64_MAX : total * n[d];
+    }
+    return total;
+}
+
+/* HDF5's filter mask (bit i: filter i skipped) as CHUNK_* bits. */
+static uint32_t skipped_bits(const struct source_file *f, uint32_t mask)
+{
+    uint32_t b = 0;
+    if ((f->raw_filters & CHUNK_SHUFFLE) && (mask >> f->shuffle_at & 1))
+        b |= CHUNK_SHUFFLE;
+    if ((f->raw_filters & CHUNK_DEFLATE) && (mask >> f->deflate_at & 1))
+        b |= CHUNK_DEFLATE;
+    return b;
+}
+
+int source_read_raw(struct source *s, size_t i, uint64_t start,
+                    uint64_t count, uint64_t col0, uint64_t ncols,
+                    unsigned char *buf, size_t cap, size_t *len,
+                    struct h5b_error *err)
+{
+    struct chunk_geom g;
+    uint64_t first[H5B_MAX_RANK], n[H5B_MAX_RANK], idx[H5B_MAX_RANK] = {0};
+    if (!s->file[i].raw_filters || count == 0)
+        return 0;
+    uint64_t nchunks = raw_box(s, i, start, count, col0, ncols, &g, first, n);
+    if (nchunks > cap / 16 || chunk_head_size(&g, nchunks) > cap)
+        return 0;
+    int rc = switch_file(s, i, err);
+    size_t pos = chunk_head_size(&g, nchunks);
+    for (uint64_t k = 0; rc == 0 && k < nchunks; k++) {
+        hsize_t off[H5B_MAX_RANK];
+        uint64_t o[H5B_MAX_RANK];
+        hsize_t stored = 0;
+        uint32_t mask = 0;
+        for (int d = 0; d < s->rank; d++)
+            off[d] = o[d] = (first[d] + idx[d]) * g.cdims[d];
+        herr_t got;
+        H5E_BEGIN_TRY {
+            got = H5Dget_chunk_storage_size(s->did, off, &stored);
+        } H5E_END_TRY;
+        if (got < 0 || stored == 0 || stored > cap - pos)
+            return 0;           /* not written, or too big: read it here */
+        if (H5Dread_chunk(s->did, H5P_DEFAULT, off, &mask, buf + pos) < 0) {
+            char why[256] = "";
+            h5util_detail(why, sizeof why);
+            return err_set(err, H5B_ERUN, "%s: reading the chunk at record "
+                           "%llu of '%s' failed: %s", g.path,
+                           (unsigned long long)o[0], s->dataset, why);
+        }
+        chunk_put_entry(buf, &g, k, o, stored, skipped_bits(&s->file[i], mask));
+        pos += stored;
+        for (int d = s->rank - 1; d >= 0 && ++idx[d] == n[d]; d--)
+            idx[d] = 0;
+    }
+    if (rc < 0)
+        return rc;
+    chunk_put_head(buf, &g, nchunks);
+    *len = pos;
+    return 1;
 }
 
 void source_close(struct source *s)

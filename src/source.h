@@ -41,6 +41,13 @@ struct source_file {
     uint64_t chunk1;        /* and along dim 1 (0 if contiguous or 1-D) */
     char layout[96];        /* e.g. "chunked 4096x16, deflate+shuffle" */
     int big_endian;
+    /* Chunks a worker can decode (chunkdec.h): CHUNK_* filter bits, or 0
+     * when this file's partitions are decoded here.  Set for chunked data
+     * stored as the values a read produces, filtered by deflate and/or
+     * shuffle only, chunks up to CHUNK_MAX_BYTES. */
+    unsigned raw_filters;
+    int shuffle_at, deflate_at;     /* their places in the pipeline */
+    uint64_t cdims[H5B_MAX_RANK];
 };
 
 struct source {
@@ -80,6 +87,16 @@ int source_open(struct source *s, char *const *files, size_t n,
 int source_read(struct source *s, size_t i, uint64_t start, uint64_t count,
                 uint64_t col0, uint64_t ncols, void *buf,
                 struct h5b_error *err);
+
+/* Read the same records as source_read, but as the stored chunks that
+ * hold them, with a chunkdec.h head, into buf (cap bytes); *len gets the
+ * payload's size.  Returns 1 when done, 0 when this partition must be
+ * read with source_read instead (file not eligible, a chunk never
+ * written, or more than cap bytes), negative on a read failure. */
+int source_read_raw(struct source *s, size_t i, uint64_t start,
+                    uint64_t count, uint64_t col0, uint64_t ncols,
+                    unsigned char *buf, size_t cap, size_t *len,
+                    struct h5b_error *err);
 
 /* Close any open file and free s. */
 void source_close(struct source *s);

@@ -14,7 +14,8 @@
  *           width, bytes, and where the values are: right after the
  *           header, or (shm_pos > 0) at that byte offset of the pool that
  *           rank 0 shares with the workers on its node; such a message is
- *           the header alone
+ *           the header alone.  With `chunks` set the bytes are not the
+ *           values but the stored chunks that hold them (chunkdec.h)
  *   RESULT  worker -> rank 0: partition index and the encoded partial
  *   ERROR   worker -> rank 0: exit code and one-line message
  *   STOP    rank 0 -> worker: no more work (status says why)
@@ -32,9 +33,9 @@
 #include "table.h"
 
 #define WIRE_MAGIC 0x57423548u      /* "H5BW" little-endian */
-#define WIRE_VERSION 2
+#define WIRE_VERSION 3
 #define WIRE_HEADER 8
-#define WIRE_WORK_HEADER 56
+#define WIRE_WORK_HEADER 64
 #define WIRE_RESULT_HEADER 24
 #define WIRE_STOP_SIZE 12
 #define WIRE_DONE_SIZE 24
@@ -57,6 +58,9 @@ struct wire_work {
                                        the values are in the pool */
     uint64_t shm_pos;               /* 0: values follow the header; else
                                        their offset in the shared pool */
+    uint64_t chunks;                /* 1: the bytes are compressed chunks
+                                       (chunkdec.h) for the worker to
+                                       decode; 0: the values */
 };
 
 struct wire_setup {

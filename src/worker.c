@@ -12,6 +12,7 @@
  * header: the values are read in place, and the RESULT tells rank 0 the
  * slot is free again.
  *
+ * (H5BATCH_TEST_PAUSE_MS slows every partition down: progress.h.)
  * For the tests of this error path, H5BATCH_TEST_FAIL_PARTITION=N makes a
  * worker fail on partition N as a failed reduction would.
  */
@@ -20,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "chunkdec.h"
 #include "err.h"
 #include "progress.h"
 #include "transport.h"
@@ -41,6 +43,8 @@ struct worker {
     int failed;
     struct tr_buf out;
     struct shm_pool pool;   /* rank 0's partitions, when shared */
+    unsigned char *values;  /* a decoded partition (chunkdec.h) */
+    struct chunk_scratch scratch;
     long long fail_at;      /* test hook: partition to fail on, or -1 */
     double busy, idle;      /* seconds reducing, seconds waiting */
 };
@@ -69,6 +73,31 @@ static int in_pool(struct worker *w, struct wire_work *wk,
     return 0;
 }
 
+/* Decode a partition sent as compressed chunks into w->values and point
+ * wk at them. */
+static int decode_chunks(struct worker *w, struct wire_work *wk,
+                         const struct table *t, struct h5b_error *err)
+{
+    size_t rec = (size_t)t->elem_bytes * (size_t)t->elems + t->key_tail;
+    size_t room = w->slot_bytes - WIRE_WORK_HEADER;
+    size_t need = (size_t)wk->nrec * rec;
+    if (rec == 0 || wk->nrec > room / rec)
+        return err_set(err, H5B_ERUN, "partition %llu: %llu records are "
+                       "more than announced", (unsigned long long)wk->index,
+                       (unsigned long long)wk->nrec);
+    if (!w->values && !(w->values = malloc(w->slot_bytes)))
+        return err_set(err, H5B_ERUN, "out of memory for a %zu-byte "
+                       "partition", w->slot_bytes);
+    int rc = chunk_decode(wk->payload, (size_t)wk->payload_len, w->values,
+                          need, &w->scratch, err);
+    if (rc < 0)
+        return err_prefix(err, H5B_ERUN, "partition %llu",
+                          (unsigned long long)wk->index);
+    wk->payload = w->values;
+    wk->payload_len = need;
+    return 0;
+}
+
 /* Reduce one WORK message and send its RESULT. */
 static int do_work(struct worker *w, const unsigned char *msg, size_t len,
                    struct h5b_error *err)
@@ -87,6 +116,9 @@ static int do_work(struct worker *w, const unsigned char *msg, size_t len,
         rc = err_set(err, H5B_ERUN, "partition %llu: tile of %llu columns "
                      "was not announced", (unsigned long long)wk.index,
                      (unsigned long long)wk.ncols);
+    if (rc == 0 && wk.chunks)
+        rc = decode_chunks(w, &wk, t, err);
+    progress_test_pause();
     if (rc == 0)
         rc = table_reduce(t, wk.payload, (size_t)wk.payload_len,
                           wk.first_record, &p, err);
@@ -208,6 +240,8 @@ int worker_run(struct table *const tables[2], uint64_t tile_width,
     free(w.slot);
     free(w.fifo);
     tr_buf_free(&w.out);
+    free(w.values);
+    chunk_scratch_free(&w.scratch);
     shm_pool_close(&w.pool);
     return rc;
 }

@@ -33,6 +33,9 @@ def dry_run(tool, ranks, case_dir):
     expect_ok(run)
     expect(run.stdout.strip(), "--dry-run printed no plan on stdout")
     expect(not results_listing(case_dir), f"--dry-run wrote {results_listing(case_dir)}")
+    # The data is little-endian float64 in deflate+shuffle chunks.
+    expect("decode: deflate/shuffle chunks on the workers" in run.stdout,
+           f"no worker decode in: {run.stdout!r}")
     # mpirun starts every rank on this one node: the workers share rank 0's
     # buffers unless the job says shared_memory = off.
     shown = "transport: shared-memory window" if ranks >= 2 else None

@@ -135,6 +135,7 @@ static const char good_text[] =
     "[run]\n"
     "prefetch = 4\n"
     "shared_memory = off\n"
+    "worker_decode = off\n"
     "[output]\n"
     "file = results/out.h5\n";
 
@@ -154,6 +155,7 @@ static void test_good_file_fills_every_field(void **state)
     assert_int_equal(job.ddof, 1);
     assert_int_equal(job.prefetch, 4);
     assert_int_equal(job.shared_memory, 0);
+    assert_int_equal(job.worker_decode, 0);
     job_free(&job);
 }
 
@@ -188,6 +190,7 @@ static void test_defaults(void **state)
     assert_int_equal(job.ddof, 0);
     assert_int_equal(job.prefetch, 2);
     assert_int_equal(job.shared_memory, 1);
+    assert_int_equal(job.worker_decode, 1);
     job_free(&job);
 }
 
@@ -501,6 +504,7 @@ static void test_shared_memory_not_auto_or_off(void **state)
 {
     (void)state;
     expect_value_error("run", "shared_memory", "yes", "'yes'");
+    expect_value_error("run", "worker_decode", "on", "'on'");
 }
 
 static void test_prefetch_over_max(void **state)

@@ -195,7 +195,7 @@ static void test_header_layout(void **state)
     (void)state;
     unsigned char buf[WIRE_DONE_SIZE];
     wire_encode_done(buf, 1.5, 0.25);
-    assert_memory_equal(buf, "H5BW\x02\x00\x06\x00", 8);
+    assert_memory_equal(buf, "H5BW\x03\x00\x06\x00", 8);
 }
 
 static void test_work_round_trip(void **state)
@@ -242,6 +242,26 @@ static void test_work_in_shared_pool(void **state)
     assert_null(d.payload);
     free(buf);
     memset(msg + WIRE_WORK_HEADER, 0, 8);
+    expect_reject(dec_work, msg, sizeof msg, "work");
+}
+
+/* chunks is a flag: 1 (compressed chunks follow) or 0 (values). */
+static void test_work_chunks_flag(void **state)
+{
+    (void)state;
+    unsigned char msg[WIRE_WORK_HEADER + 4];
+    struct wire_work w = {.index = 7, .payload_len = 4, .chunks = 1};
+    struct wire_work d;
+    struct h5b_error err = {""};
+    wire_encode_work(msg, &w);
+    memset(msg + WIRE_WORK_HEADER, 0xab, 4);
+    unsigned char *buf = exact_copy(msg, sizeof msg);
+    assert_int_equal(wire_decode_work(buf, sizeof msg, &d, &err), 0);
+    assert_int_equal(d.chunks, 1);
+    assert_ptr_equal(d.payload, buf + WIRE_WORK_HEADER);
+    free(buf);
+    w.chunks = 2;
+    wire_encode_work(msg, &w);
     expect_reject(dec_work, msg, sizeof msg, "work");
 }
 
@@ -528,8 +548,8 @@ static void test_bad_version(void **state)
     (void)state;
     unsigned char msg[WIRE_STOP_SIZE];
     wire_encode_stop(msg, 0);
-    msg[4] = 3;
-    expect_reject(dec_stop, msg, sizeof msg, "version 3");
+    msg[4] = 4;
+    expect_reject(dec_stop, msg, sizeof msg, "version 4");
     wire_encode_stop(msg, 0);
     msg[5] = 1;                 /* version 257 */
     expect_reject(dec_stop, msg, sizeof msg, "version");
@@ -749,6 +769,7 @@ int main(void)
         cmocka_unit_test(test_work_round_trip),
         cmocka_unit_test(test_work_with_empty_payload),
         cmocka_unit_test(test_work_in_shared_pool),
+        cmocka_unit_test(test_work_chunks_flag),
         cmocka_unit_test(test_result_round_trip),
         cmocka_unit_test(test_error_round_trip),
         cmocka_unit_test(test_error_message_truncated_to_caller_buffer),
