@@ -18,7 +18,9 @@ other processes to use less than --quiet-cores (0.5) cores.  The tools:
              point to point, as to a worker on another node
   h5b-2-hq   mpirun -n 2 h5batch, moments + 64-bin histogram with an
              explicit range (no second pass) + quantiles
-  h5b-3      mpirun -n 3 h5batch, moments (deflate case only)
+  h5b-3      mpirun -n 3 h5batch, moments (deflate case only): the two
+             workers inflate the chunks
+  h5b-3-r0dec  the same with worker_decode = off: rank 0 decodes
   numpy      tests/bench/peer_numpy.py: h5py + numpy, 8 MiB slices read
              with read_direct into one buffer, moments combined per slice
   numpy-simple  the same with x = ds[a:b] and x.mean/x.var/x.min/x.max
@@ -352,6 +354,8 @@ def main_cases(a, jobdir, report):
                  h5batch_tool("h5b-2-hq", a.bin, hq, 2)]
         if case == "deflate":
             tools.append(h5batch_tool("h5b-3", a.bin, mom, 3))
+            tools.append(h5batch_tool("h5b-3-r0dec", a.bin, mom, 3,
+                                      ["run.worker_decode=off"]))
         tools.append(Tool("numpy", "peer",
                           [PY, os.path.join(HERE, "peer_numpy.py"), path,
                            "/data"]))
