@@ -37,7 +37,7 @@ FUZZ_CFLAGS   := $(CSTD) -O1 -g -fno-omit-frame-pointer $(FUZZ_SAN) \
                  $(filter-out -Werror,$(WARN)) -Wno-unknown-warning-option \
                  -Iinclude -I$(FUZZ_SRC) -Itests/fuzz -MMD -MP \
                  $(shell pkg-config --cflags hdf5-serial 2>/dev/null)
-FUZZ_LIBS     := $(shell pkg-config --libs inih 2>/dev/null || echo -linih) -lm
+FUZZ_LIBS     := $(shell pkg-config --libs inih 2>/dev/null || echo -linih) -lz -lm
 FUZZ_HAVE_CKPT := $(wildcard $(FUZZ_SRC)/checkpoint.c)
 FUZZ_MODULES  := $(sort $(LOGIC) $(if $(FUZZ_HAVE_CKPT),checkpoint))
 FUZZ_TARGETS  := fuzz_job fuzz_wire $(if $(FUZZ_HAVE_CKPT),fuzz_ckpt)
