@@ -26,7 +26,9 @@
 #include "h5batch/operator.h"
 #include "table.h"
 
-#define CKPT_VERSION 2     /* 2: quantile buckets from the interpolated log2 */
+/* 2: quantile buckets from the interpolated log2; 3: float moments in
+ * blocks of 1024 values and 16 lanes (other low bits) */
+#define CKPT_VERSION 3
 
 /* FNV-1a 64 of n bytes, continuing from h (start with CKPT_FNV_INIT). */
 #define CKPT_FNV_INIT 0xcbf29ce484222325ull

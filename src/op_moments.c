@@ -21,10 +21,11 @@
 
 #include "h5batch/operator.h"
 #include "op.h"
+#include "simd.h"
 #include "stats.h"
 
 /* Values per block for 1-D data: small enough to stay in L1. */
-#define BLOCK 512
+#define BLOCK 1024
 /* Values per block for multi-cell data; the record count follows. */
 #define CELL_BLOCK 4096
 
@@ -228,67 +229,54 @@ MOMENTS_KERNELS(f32, float, double, f, isnan)
 MOMENTS_KERNELS(f64, double, double, f, isnan)
 
 /* Vector kernels for float64 and float32 data of one cell (the common
- * case: 1-D data, axis = all).  Eight lanes, as four 2-wide vectors (SSE2,
- * the x86-64 baseline), each accumulate their own sum, count, min, max and
- * M2; lanes are combined in one fixed order, so the result does not depend
- * on how the compiler schedules them (-std=c11 keeps multiply and add
- * separate).  A NaN is masked out of every lane statistic: (v == v) is
- * false only for NaN. */
-typedef double v2d __attribute__((vector_size(16)));
-typedef int64_t v2l __attribute__((vector_size(16)));
-typedef float v2f __attribute__((vector_size(8)));
+ * case: 1-D data, axis = all).  Sixteen lanes in two GCC vectors of eight
+ * doubles: lane l takes the values at offsets l, l + 16, l + 32, ... of a
+ * block and keeps their sum, count, min, max and M2; the lanes are then
+ * combined in one fixed order.  The compiler maps a vector onto four SSE2,
+ * two AVX2 or one AVX-512 register (H5B_CLONES builds upd1 for each); a
+ * lane does the same operations in the same order whatever the width, so
+ * the bits do not depend on the CPU.  Two vectors, not one, so that the
+ * add and compare chains of one vector overlap those of the other.  A NaN
+ * is masked out of every lane statistic: (v == v) is false only for NaN. */
+#pragma GCC diagnostic ignored "-Wpsabi" /* v8d never crosses a call */
+typedef double v8d __attribute__((vector_size(64)));
+typedef int64_t v8l __attribute__((vector_size(64)));
+typedef float v8f __attribute__((vector_size(32)));
 
-#define LANES 8
+#define LANES 16
+#define INLINE static inline __attribute__((always_inline))
 
-static inline v2d load_f64(const double *p)
+INLINE v8d load_f64(const double *p)
 {
-    v2d v;
+    v8d v;
     memcpy(&v, p, sizeof v);
     return v;
 }
 
-static inline v2d load_f32(const float *p)
+INLINE v8d load_f32(const float *p)
 {
-    v2d v = {p[0], p[1]};
-    return v;
+    v8f v;
+    memcpy(&v, p, sizeof v);
+    return __builtin_convertvector(v, v8d);
 }
 
-/* m ? a : b, lane by lane (m is all ones or all zeros). */
-static inline v2d vsel(v2l m, v2d a, v2d b)
+/* m ? a : b, lane by lane (m is all ones or all zeros).  With m = a < b
+ * it is MINPD's rule: b when either is NaN. */
+INLINE v8d vsel(v8l m, v8d a, v8d b)
 {
-    return (v2d)(((v2l)a & m) | ((v2l)b & ~m));
+    return (v8d)(((v8l)a & m) | ((v8l)b & ~m));
 }
 
-/* a < b ? a : b and a > b ? a : b, lane by lane: MINPD and MAXPD do
- * exactly that (b when a is NaN). */
-static inline v2d vmin(v2d a, v2d b)
+INLINE v8d vmask(v8l m, v8d a)
 {
-#ifdef __SSE2__
-    return __builtin_ia32_minpd(a, b);
-#else
-    return vsel(a < b, a, b);
-#endif
+    return (v8d)((v8l)a & m);
 }
 
-static inline v2d vmax(v2d a, v2d b)
+/* Sum of the sixteen lanes of v[0..1] in one fixed order. */
+INLINE double lanes_sum(const v8d v[2])
 {
-#ifdef __SSE2__
-    return __builtin_ia32_maxpd(a, b);
-#else
-    return vsel(a > b, a, b);
-#endif
-}
-
-static inline v2d vmask(v2l m, v2d a)
-{
-    return (v2d)((v2l)a & m);
-}
-
-/* Sum of the eight lanes of v[0..3] in one fixed order. */
-static inline double lanes_sum(const v2d v[4])
-{
-    return ((v[0][0] + v[1][0]) + (v[2][0] + v[3][0])) +
-           ((v[0][1] + v[1][1]) + (v[2][1] + v[3][1]));
+    v8d w = v[0] + v[1];
+    return ((w[0] + w[2]) + (w[4] + w[6])) + ((w[1] + w[3]) + (w[5] + w[7]));
 }
 
 /* Lane statistics of one block: pass 1 (sum of v - K, count, min, max). */
@@ -299,53 +287,54 @@ struct lane1 {
 
 #define VEC_KERNELS(SUF, T)                                                  \
 /* Pass 1 over len values of p (len a multiple of LANES), shift K. */       \
-static void vpass1_##SUF(const T *p, uint64_t len, double K,                \
+INLINE void vpass1_##SUF(const T *p, uint64_t len, double K,                \
                          struct lane1 *out)                                  \
 {                                                                            \
-    const v2d k2 = {K, K}, inf = {INFINITY, INFINITY};                       \
-    v2d s[4] = {{0, 0}, {0, 0}, {0, 0}, {0, 0}};                             \
-    v2d n[2] = {inf, inf}, x[2] = {-inf, -inf};                              \
-    v2l c = {0, 0};                                                          \
-    for (uint64_t j = 0; j < len; j += LANES) {                              \
-        _Pragma("GCC unroll 4")                                              \
-        for (int i = 0; i < 4; i++) {                                        \
-            v2d a = load_##SUF(p + j + 2 * i);                               \
-            v2l ok = a == a;                                                 \
-            s[i] += vmask(ok, a - k2);                                       \
+    const v8d zero = {0}, k = zero + K;                                      \
+    v8d s[2] = {zero, zero}, n[2], x[2];                                     \
+    v8l c = {0};                                                             \
+    n[0] = n[1] = zero + INFINITY;                                           \
+    x[0] = x[1] = zero - INFINITY;                                           \
+    for (uint64_t j = 0; j < len; j += LANES)                                \
+        _Pragma("GCC unroll 2")                                              \
+        for (int i = 0; i < 2; i++) {                                        \
+            v8d a = load_##SUF(p + j + 8 * i);                               \
+            v8l ok = a == a;                                                 \
+            s[i] += vmask(ok, a - k);                                        \
             c -= ok;                                                         \
-            n[i & 1] = vmin(a, n[i & 1]);                                    \
-            x[i & 1] = vmax(a, x[i & 1]);                                    \
+            n[i] = vsel(a < n[i], a, n[i]);                                  \
+            x[i] = vsel(a > x[i], a, x[i]);                                  \
         }                                                                    \
-    }                                                                        \
     out->s = lanes_sum(s);                                                   \
-    out->k = (uint64_t)c[0] + (uint64_t)c[1];                                \
+    out->k = 0;                                                              \
     out->mn = INFINITY;                                                      \
     out->mx = -INFINITY;                                                     \
     for (int i = 0; i < 2; i++)                                              \
-        for (int l = 0; l < 2; l++) {                                        \
+        for (int l = 0; l < 8; l++) {                                        \
+            out->k += i ? 0 : (uint64_t)c[l];                                \
             out->mn = n[i][l] < out->mn ? n[i][l] : out->mn;                 \
             out->mx = x[i][l] > out->mx ? x[i][l] : out->mx;                 \
         }                                                                    \
 }                                                                            \
                                                                              \
 /* Pass 2: the sum of squared deviations from K + mb of the non-NaNs. */    \
-static double vpass2_##SUF(const T *p, uint64_t len, double K, double mb)   \
+INLINE double vpass2_##SUF(const T *p, uint64_t len, double K, double mb)   \
 {                                                                            \
-    const v2d k2 = {K, K}, m2 = {mb, mb};                                    \
-    v2d q[4] = {{0, 0}, {0, 0}, {0, 0}, {0, 0}};                             \
-    for (uint64_t j = 0; j < len; j += LANES) {                              \
-        _Pragma("GCC unroll 4")                                              \
-        for (int i = 0; i < 4; i++) {                                        \
-            v2d a = load_##SUF(p + j + 2 * i);                               \
-            v2d d = (a - k2) - m2;                                           \
+    const v8d zero = {0}, k = zero + K, m = zero + mb;                       \
+    v8d q[2] = {zero, zero};                                                 \
+    for (uint64_t j = 0; j < len; j += LANES)                                \
+        _Pragma("GCC unroll 2")                                              \
+        for (int i = 0; i < 2; i++) {                                        \
+            v8d a = load_##SUF(p + j + 8 * i);                               \
+            v8d d = (a - k) - m;                                             \
             q[i] += vmask(a == a, d * d);                                    \
         }                                                                    \
-    }                                                                        \
     return lanes_sum(q);                                                     \
 }                                                                            \
                                                                              \
 /* The block kernel: lanes for the first len - len % LANES values, then a   \
  * scalar tail, folded in that order. */                                    \
+H5B_CLONES                                                                   \
 static void upd1_##SUF(struct cell *c, const T *x, uint64_t n)              \
 {                                                                            \
     for (uint64_t i0 = 0; i0 < n; i0 += BLOCK) {                            \

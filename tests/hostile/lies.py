@@ -26,7 +26,9 @@ Format offsets used (HDF5 file format specification):
   layout message v3 (chunked): chunk dims as u32, then the element size
 """
 
+import pathlib
 import random
+import re
 import shutil
 import struct
 
@@ -242,6 +244,12 @@ def odd_files(lies):
     shutil.copy(lies / "base-v0.h5", lies / "control-v0.h5")
 
 
+def ckpt_version():
+    """CKPT_VERSION from src/checkpoint.h, so a lie differs only where meant."""
+    hdr = pathlib.Path(__file__).resolve().parents[2] / "src" / "checkpoint.h"
+    return int(re.search(r"#define CKPT_VERSION (\d+)", hdr.read_text()).group(1))
+
+
 def fnv1a(data):
     """The checkpoint checksum (FNV-1a 64, see src/checkpoint.h)."""
     h = 0xCBF29CE484222325
@@ -259,9 +267,9 @@ def checkpoints(lies):
     (lies / "ckpt-directory").mkdir()
     with open(lies / "ckpt-sparse-64g", "wb") as f:
         f.truncate(64 << 30)
-    # magic, version 2 (CKPT_VERSION), fingerprint, nparts 10, merged 3, 1 tile of 0 bytes,
+    # magic, version (CKPT_VERSION), fingerprint, nparts 10, merged 3, 1 tile of 0 bytes,
     # 1 column with an empty histogram range
-    body = (b"H5BCKPT\0" + struct.pack("<QQQQQ", 2, 0x1234, 10, 3, 1) +
+    body = (b"H5BCKPT\0" + struct.pack("<QQQQQ", ckpt_version(), 0x1234, 10, 3, 1) +
             struct.pack("<QQQ", 0, 1, 0))
     (lies / "ckpt-bad-checksum").write_bytes(body + struct.pack("<Q", fnv1a(body) ^ 1))
     (lies / "ckpt-other-job").write_bytes(body + struct.pack("<Q", fnv1a(body)))

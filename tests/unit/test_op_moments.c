@@ -465,12 +465,13 @@ static void test_float32_nan_skipped_and_counted(void **state)
     free(x);
 }
 
-/* The float kernels run eight lanes plus a scalar tail: every length up to
- * three lanes and a tail (from 3 values), with a NaN, the minimum and the maximum moved
- * through every position, must match the reference. */
+/* The float kernels run sixteen lanes plus a scalar tail: every length up
+ * to three rounds of lanes and a tail (from 3 values), with a NaN, the
+ * minimum and the maximum moved through every position, must match the
+ * reference. */
 static void check_lanes(h5b_type t)
 {
-    enum { N = 31 };
+    enum { N = 63 };
     for (size_t n = 3; n <= N; n++)
         for (size_t k = 0; k < n; k++) {
             double x[N];
