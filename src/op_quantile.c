@@ -78,6 +78,7 @@
 
 #include "h5batch/operator.h"
 #include "op.h"
+#include "simd.h"
 #include "stats.h"
 
 #define SKETCH_MAX_BINS 2048
@@ -329,7 +330,10 @@ static int cell_add_slow(struct cell *c, double x, double mult)
 
 /* The buckets of the BLOCK magnitudes |x[j]| into idx; meaningless for a
  * value cell_add does not put in a store (NaN, zero, tiny, infinite).
- * Branch-free over a fixed count, so the compiler vectorises it. */
+ * Branch-free over a fixed count, so the compiler vectorises it (as wide
+ * as the CPU allows: integer work and one rounding per operation, the
+ * same bits in every clone). */
+H5B_CLONES
 static void block_buckets(const double *x, int64_t *idx, double mult)
 {
     for (int j = 0; j < BLOCK; j++)
@@ -337,19 +341,26 @@ static void block_buckets(const double *x, int64_t *idx, double mult)
 }
 
 /* Fold the min and max of the BLOCK values x into c as cell_add does
- * (NaN skipped, -0 as +0).  In two lanes, so the compiler vectorises it;
- * no lane ever holds NaN or -0, so how they combine does not matter. */
+ * (NaN skipped, -0 as +0).  In eight lanes, so the compiler vectorises
+ * it; no lane ever holds NaN or -0, so how they combine does not matter. */
+H5B_CLONES
 static void block_minmax(struct cell *c, const double *x)
 {
-    double lo[2] = {c->min, c->min}, hi[2] = {c->max, c->max};
-    for (int j = 0; j < BLOCK; j += 2)
-        for (int l = 0; l < 2; l++) {
+    double lo[8], hi[8];
+    for (int l = 0; l < 8; l++) {
+        lo[l] = c->min;
+        hi[l] = c->max;
+    }
+    for (int j = 0; j < BLOCK; j += 8)
+        for (int l = 0; l < 8; l++) {
             double v = x[j + l] + 0.0;
             lo[l] = v < lo[l] ? v : lo[l];
             hi[l] = v > hi[l] ? v : hi[l];
         }
-    c->min = lo[1] < lo[0] ? lo[1] : lo[0];
-    c->max = hi[1] > hi[0] ? hi[1] : hi[0];
+    for (int l = 0; l < 8; l++) {
+        c->min = lo[l] < c->min ? lo[l] : c->min;
+        c->max = hi[l] > c->max ? hi[l] : c->max;
+    }
 }
 
 /* A copy of a store's window, indexed by sign bit in block_count, so the
@@ -367,31 +378,65 @@ static void windows_get(const struct cell *c, struct window *w)
     w[1] = (struct window){c->neg.lo, c->neg.n, c->neg.c};
 }
 
+/* A slot of block_slots: the store's sign in bit 63, the offset in its
+ * window below; SLOT_SLOW for a value that cell_add must take. */
+#define SLOT_SLOW UINT64_MAX
+
+/* The slots of the BLOCK values x[j] with buckets idx[j] in the windows
+ * w: a value is counted at its slot when its magnitude is in the sketch's
+ * range and its bucket in its store's window.  Branch-free over a fixed
+ * count, so the compiler vectorises it. */
+H5B_CLONES
+static void block_slots(const double *restrict x,
+                        const int64_t *restrict idx, const struct window *w,
+                        uint64_t *restrict slot)
+{
+    const uint64_t lo2 = 2 * dbl_bits(SKETCH_TINY) + 2;
+    const uint64_t span2 = 2 * dbl_bits(DBL_MAX) - lo2;
+    const uint64_t lo0 = (uint64_t)w[0].lo, dlo = lo0 ^ (uint64_t)w[1].lo;
+    const uint64_t n0 = w[0].n, dn = n0 ^ w[1].n;
+    for (size_t j = 0; j < BLOCK; j++) {
+        uint64_t b = dbl_bits(x[j]), neg = 0 - (b >> 63);  /* all ones */
+        uint64_t k = (uint64_t)idx[j] - (lo0 ^ (dlo & neg));
+        uint64_t ok = (k < (n0 ^ (dn & neg))) & (2 * b - lo2 <= span2);
+        slot[j] = ((b & SIGN_BIT) | k) | (ok - 1);      /* !ok: all ones */
+    }
+}
+
+static int same_windows(const struct window *a, const struct window *b)
+{
+    return a[0].lo == b[0].lo && a[0].n == b[0].n && a[0].c == b[0].c &&
+           a[1].lo == b[1].lo && a[1].n == b[1].n && a[1].c == b[1].c;
+}
+
 /* Count the n values x[j] with buckets idx[j] (from block_buckets) into
  * c, in order, all but their min and max (block_minmax): a value whose
- * bucket is in its store's window is counted here, any other by cell_add.
+ * bucket is in its store's window is counted here, any other by cell_add
+ * (after which the slots are redone if a window moved).
  * On failure (no memory) c holds the values before the failing one. */
 static int block_count(struct cell *c, const double *x, const int64_t *idx,
                        size_t n, double mult)
 {
-    const uint64_t lo2 = 2 * dbl_bits(SKETCH_TINY) + 2;
-    const uint64_t span2 = 2 * dbl_bits(DBL_MAX) - lo2;
-    struct window w[2];
-    uint64_t fast = 0;
+    struct window w[2], now[2];
+    uint64_t slot[BLOCK], fast = 0;
     int rc = 0;
     windows_get(c, w);
+    block_slots(x, idx, w, slot);
     for (size_t j = 0; j < n; j++) {
-        uint64_t b = dbl_bits(x[j]);
-        struct window *s = &w[b >> 63];
-        uint64_t k = (uint64_t)idx[j] - (uint64_t)s->lo;
-        if (k < s->n && 2 * b - lo2 <= span2) {    /* |x| in the range */
-            s->c[k]++;
+        uint64_t sl = slot[j];
+        if (sl != SLOT_SLOW) {
+            w[sl >> 63].c[sl & ~SIGN_BIT]++;
             fast++;
-        } else if (cell_add_slow(c, x[j], mult) == 0) {
-            windows_get(c, w);
-        } else {
+            continue;
+        }
+        if (cell_add_slow(c, x[j], mult) < 0) {
             rc = -1;
             break;
+        }
+        windows_get(c, now);
+        if (!same_windows(w, now)) {
+            memcpy(w, now, sizeof w);
+            block_slots(x, idx, w, slot);
         }
     }
     c->n += fast;
