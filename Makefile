@@ -31,8 +31,8 @@ BUILD     := build
 endif
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
-CFLAGS    := $(CSTD) $(OPT) $(WARN) -Iinclude -Isrc -MMD -MP
-LDLIBS     = $(PKG_LIBS) -lz -lm -ldl
+CFLAGS    := $(CSTD) $(OPT) $(WARN) -pthread -Iinclude -Isrc -MMD -MP
+LDLIBS     = $(PKG_LIBS) -lz -lm -ldl -pthread
 
 MPIRUN_ENV := OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 MPIRUN     := $(MPIRUN_ENV) mpirun --oversubscribe -q
@@ -45,7 +45,7 @@ DEB_PKGS  := openmpi-bin libopenmpi-dev libhdf5-dev hdf5-tools libinih-dev \
 # ---- sources --------------------------------------------------------------
 # Logic modules: no MPI, no HDF5; unit-tested without mpirun.
 LOGIC     := err job plan wire chunkdec op op_moments op_hist op_quantile table results \
-             summary progress cli checkpoint interrupt groupby
+             summary progress cli checkpoint interrupt groupby readahead
 # Modules that talk to HDF5 or MPI.
 SYSTEM    := h5util srctype source output transport shm worker master plugin run
 OBJS      := $(addprefix $(BUILD)/obj/,$(addsuffix .o,$(LOGIC) $(SYSTEM)))

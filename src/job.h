@@ -53,6 +53,8 @@ struct job {
                                partition pool with the workers on its node */
     int worker_decode;      /* [run] worker_decode = auto: workers inflate
                                deflate/shuffle chunks (chunkdec.h) */
+    int read_ahead;         /* [run] read_ahead = auto: rank 0 alone reads
+                               in a second thread (readahead.h) */
     double checkpoint_every;    /* seconds; 0: only when interrupted */
     char *plugins[JOB_MAX_PLUGINS]; /* NAMEs of [plugin NAME] sections */
     size_t nplugins;

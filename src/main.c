@@ -1,4 +1,6 @@
-/* main.c -- h5batch: start MPI, run, stop MPI.  Only dispatches. */
+/* main.c -- h5batch: start MPI, run, stop MPI.  Only dispatches.  MPI is
+ * asked for MPI_THREAD_FUNNELED: rank 0 alone may read in a second thread
+ * (readahead.h), which never calls MPI. */
 #include <mpi.h>
 #include <stdlib.h>         /* defines __GLIBC__ on glibc systems */
 #ifdef __GLIBC__
@@ -24,7 +26,8 @@ static void tune_malloc(void)
 int main(int argc, char **argv)
 {
     interrupt_install(1);   /* a signal during start-up is a stop request */
-    MPI_Init(&argc, &argv);
+    int provided;           /* run() asks MPI_Query_thread */
+    MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
     tune_malloc();
     int status = run(argc, argv);
     MPI_Finalize();

@@ -26,7 +26,9 @@
 #include <string.h>
 
 #include "err.h"
+#include "h5util.h"
 #include "interrupt.h"
+#include "readahead.h"
 #include "transport.h"
 #include "wire.h"
 
@@ -436,53 +438,91 @@ static int run_distributed(const struct master_args *a, struct table_partial *ac
     return rc < 0 ? rc : src;
 }
 
-/* Reduce partition part on rank 0 into acc, reading into buf. */
-static int solo_one(const struct master_args *a, const struct partition *part,
-                    unsigned char *buf, struct table_partial *acc,
-                    struct h5b_error *err)
+/* Read partition i into buf (the read of rank 0 alone; with read-ahead,
+ * in the reader thread, which alone adds to the read time). */
+static int solo_read(void *ctx, uint64_t i, unsigned char *buf,
+                     struct h5b_error *err)
 {
-    struct table_partial p;
-    struct table *t = table_of(a, part);
+    const struct master_args *a = ctx;
+    struct partition part;
+    plan_get(a->plan, i, &part);
     double t0 = progress_clock();
-    int rc = source_read(a->src, part->file, part->start, part->count,
-                         part->col0, a->plan->ntiles > 1 ? part->ncols : 0,
+    int rc = source_read(a->src, part.file, part.start, part.count,
+                         part.col0, a->plan->ntiles > 1 ? part.ncols : 0,
                          buf, err);
     spent(TIMING(a, read), &t0);
-    progress_test_pause();
-    if (rc == 0)
-        rc = table_reduce(t, buf, part->bytes, part->global_start, &p, err);
-    spent(TIMING(a, reduce), &t0);
-    if (rc == 0) {
-        rc = table_merge(t, &acc[part->tile], &p, err);
-        table_destroy(t, &p);
-    }
-    spent(TIMING(a, merge), &t0);
     return rc;
 }
 
-/* Rank 0 alone: the same partials, reduced here. */
+/* HDF5 keeps its error-printing switch per thread: quiet the reader's. */
+static void solo_thread_init(void *ctx)
+{
+    (void)ctx;
+    h5util_quiet();
+}
+
+/* Reduce partition i, read into buf, into acc; then progress and, when
+ * due, a checkpoint.  *done_bytes and *last carry over between calls. */
+static int solo_step(const struct master_args *a, uint64_t i,
+                     const unsigned char *buf, struct table_partial *acc,
+                     uint64_t *done_bytes, double *last,
+                     struct h5b_error *err)
+{
+    struct partition part;
+    struct table_partial p;
+    plan_get(a->plan, i, &part);
+    struct table *t = table_of(a, &part);
+    double t0 = progress_clock();
+    progress_test_pause();
+    int rc = table_reduce(t, buf, part.bytes, part.global_start, &p, err);
+    spent(TIMING(a, reduce), &t0);
+    if (rc == 0) {
+        rc = table_merge(t, &acc[part.tile], &p, err);
+        table_destroy(t, &p);
+    }
+    spent(TIMING(a, merge), &t0);
+    *done_bytes += part.bytes;
+    progress_update(a->prog, i + 1, *done_bytes);
+    return rc == 0 ? maybe_save(a, last, acc, i + 1, err) : rc;
+}
+
+/* Rank 0 alone: the same partials, reduced here.  With read_ahead a
+ * second thread reads the next partitions meanwhile (readahead.h); the
+ * reduction and merge order are the same either way. */
 static int run_solo(const struct master_args *a, struct table_partial *acc,
                     struct h5b_error *err)
 {
+    const struct readahead_ops ops = {solo_read, solo_thread_init,
+                                      (void *)a};
     size_t bytes = a->plan->max_part_bytes;
-    unsigned char *buf = malloc(bytes ? bytes : 1);
     uint64_t done_bytes = a->prog ? a->prog->base_bytes : 0;
     double last = progress_clock();
-    int rc = buf ? 0 : err_set(err, H5B_ERUN, "out of memory for a "
-                               "%zu-byte partition buffer", bytes);
+    struct readahead *ra = NULL;
+    unsigned char *buf = NULL;
+    int rc = 0;
+    if (a->read_ahead)
+        rc = readahead_start(&ra, a->start, a->plan->nparts, 2, bytes, &ops,
+                             err);
+    else if (!(buf = malloc(bytes ? bytes : 1)))
+        rc = err_set(err, H5B_ERUN, "out of memory for a %zu-byte partition "
+                     "buffer", bytes);
     for (uint64_t i = a->start; rc == 0 && i < a->plan->nparts; i++) {
-        struct partition part;
         if (interrupt_requested()) {
             rc = interrupted(a, acc, i, err);
             break;
         }
-        plan_get(a->plan, i, &part);
-        rc = solo_one(a, &part, buf, acc, err);
-        done_bytes += part.bytes;
-        progress_update(a->prog, i + 1, done_bytes);
+        unsigned char *in = buf;
+        double waited = 0;
+        rc = ra ? readahead_get(ra, &in, &waited, err)
+                : solo_read((void *)a, i, buf, err);
+        if (TIMING(a, wait))
+            *TIMING(a, wait) += waited;
         if (rc == 0)
-            rc = maybe_save(a, &last, acc, i + 1, err);
+            rc = solo_step(a, i, in, acc, &done_bytes, &last, err);
+        if (ra)
+            readahead_put(ra);
     }
+    readahead_stop(ra);
     free(buf);
     return rc;
 }

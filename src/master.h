@@ -18,6 +18,7 @@ struct master_args {
     const struct shm_node *node;
     int shared;             /* SETUP announced a shared pool (shm.h) */
     int worker_decode;      /* send deflate/shuffle chunks undecoded */
+    int read_ahead;         /* alone: read in a thread (readahead.h) */
     int more;               /* on success, STOP says another SETUP follows */
     struct progress *prog;
     uint64_t start;         /* partitions [0, start) are in acc (resume) */

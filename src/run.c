@@ -29,6 +29,7 @@
 #include "plan.h"
 #include "plugin.h"
 #include "progress.h"
+#include "readahead.h"
 #include "results.h"
 #include "source.h"
 #include "summary.h"
@@ -348,6 +349,18 @@ static int send_setup(const struct prep *p, const struct job *job, int size,
     return rc;
 }
 
+/* Whether rank 0, working alone, reads in a second thread: the job allows
+ * it, MPI allows threads (main asks for MPI_THREAD_FUNNELED) and the
+ * process may use two CPUs or more -- on one CPU the threads would only
+ * take turns. */
+static int read_ahead_ok(const struct job *job)
+{
+    int level = MPI_THREAD_SINGLE;
+    MPI_Query_thread(&level);
+    return job->read_ahead && level >= MPI_THREAD_FUNNELED &&
+           readahead_cpus() >= 2;
+}
+
 /* One line per column: name, type, and what CF does to it. */
 static void print_columns(const struct source *s, FILE *out)
 {
@@ -400,6 +413,14 @@ static void print_plan(const struct prep *p, FILE *out)
     else
         fprintf(out, "decode: on rank 0 (not a deflate/shuffle-only chunked "
                 "dataset read without conversion)\n");
+    int size = 1;
+    MPI_Comm_size(MPI_COMM_WORLD, &size);
+    if (size == 1)
+        fprintf(out, "reading: %s\n", read_ahead_ok(&p->job)
+                ? "in a second thread, ahead of the reduction"
+                : p->job.read_ahead ? "in turn with the reduction (one CPU)"
+                                    : "in turn with the reduction "
+                                      "(read_ahead = off)");
     if (p->node && p->node->nlocal)
         fprintf(out, "transport: %s to the %d worker%s on rank 0's node\n",
                 p->shared ? "shared-memory window" : "point to point",
@@ -480,6 +501,7 @@ static int reduce_all(struct prep *p, int size, int more,
                             .nworkers = size - 1, .prefetch = p->job.prefetch,
                             .node = p->node, .shared = p->shared,
                             .worker_decode = p->job.worker_decode && size > 1,
+                            .read_ahead = size == 1 && read_ahead_ok(&p->job),
                             .more = more, .prog = prog, .timing = &p->timing};
     struct table_partial *acc = calloc(p->plan.ntiles, sizeof *acc);
     table_ptrs(p->table, a.tables);

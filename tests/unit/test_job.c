@@ -136,6 +136,7 @@ static const char good_text[] =
     "prefetch = 4\n"
     "shared_memory = off\n"
     "worker_decode = off\n"
+    "read_ahead = off\n"
     "[output]\n"
     "file = results/out.h5\n";
 
@@ -156,6 +157,7 @@ static void test_good_file_fills_every_field(void **state)
     assert_int_equal(job.prefetch, 4);
     assert_int_equal(job.shared_memory, 0);
     assert_int_equal(job.worker_decode, 0);
+    assert_int_equal(job.read_ahead, 0);
     job_free(&job);
 }
 
@@ -191,6 +193,7 @@ static void test_defaults(void **state)
     assert_int_equal(job.prefetch, 2);
     assert_int_equal(job.shared_memory, 1);
     assert_int_equal(job.worker_decode, 1);
+    assert_int_equal(job.read_ahead, 1);
     job_free(&job);
 }
 
@@ -505,6 +508,7 @@ static void test_shared_memory_not_auto_or_off(void **state)
     (void)state;
     expect_value_error("run", "shared_memory", "yes", "'yes'");
     expect_value_error("run", "worker_decode", "on", "'on'");
+    expect_value_error("run", "read_ahead", "1", "'1'");
 }
 
 static void test_prefetch_over_max(void **state)
