@@ -11,7 +11,10 @@ other processes to use less than --quiet-cores (0.5) cores.  The tools:
 
   bare       tests/bench/bare_read.c: a sequential H5Dread loop, 1 MiB
              hyperslabs of whole records, chunk cache 0 (the reference)
-  h5b-1      h5batch on 1 rank (no mpirun, as a user runs it), moments
+  h5b-1      h5batch on 1 rank (no mpirun, as a user runs it), moments;
+             a second thread reads ahead (read_ahead = auto, 2 CPUs here)
+  h5b-1-seq  the same with read_ahead = off: one thread reads and reduces
+             in turn
   h5b-2      mpirun -n 2 h5batch, moments (count mean std min max); the
              worker reads rank 0's shared partition pool
   h5b-2-p2p  the same with shared_memory = off: every partition is sent
@@ -348,6 +351,8 @@ def main_cases(a, jobdir, report):
         hq = write_job(jobdir, case + "-hq", path, HQ, hist)
         tools = [Tool("bare", "bare", [a.bare, path, "/data"]),
                  h5batch_tool("h5b-1", a.bin, mom, 1),
+                 h5batch_tool("h5b-1-seq", a.bin, mom, 1,
+                              ["run.read_ahead=off"]),
                  h5batch_tool("h5b-2", a.bin, mom, 2),
                  h5batch_tool("h5b-2-p2p", a.bin, mom, 2,
                               ["run.shared_memory=off"]),
