@@ -243,7 +243,9 @@ fail:
 #error "op_hist.c needs -std=c11 (-ffp-contract=off) when FMA is enabled"
 #endif
 
-#if defined(__x86_64__) && defined(__has_attribute)
+/* block_slots in an AVX2 and a baseline version, picked at load time;
+ * -DHIST_CLONES= builds the baseline one alone (to test it anywhere). */
+#if !defined(HIST_CLONES) && defined(__x86_64__) && defined(__has_attribute)
 #if __has_attribute(target_clones)
 #define HIST_CLONES __attribute__((target_clones("avx2", "default")))
 #endif
