@@ -58,6 +58,12 @@
 /* B, ncell and the format word. */
 #define HEADER_BYTES 24
 
+struct hist;
+
+/* Sets the slot of each of a block's values (see HIST_SLOTS). */
+typedef void (*slots_fn)(const struct hist *h, const double *v,
+                         int64_t *slot);
+
 struct hist {
     const struct h5b_op_config *cfg;
     uint64_t nbins, ncell;
@@ -65,12 +71,15 @@ struct hist {
     double lo, hi, norm;    /* norm = nbins / (hi - lo), as numpy */
     double *edges;          /* nbins + 1 */
     uint64_t *count;        /* bins (ncell x nbins), underflow, overflow */
+    slots_fn slots;         /* the one-cell path's, for this machine */
     uint64_t *sub;          /* HIST_NSUB x (nbins + 3) sub-counts of the
                              * one-cell path, zero between updates; NULL
                              * unless ncell == 1, nbins <= HIST_SUB_MAX_BINS */
 };
 
 static const char *const provides[] = {"histogram", NULL};
+
+static slots_fn pick_slots(void);
 
 /* cfg's job-file argument key, NULL if absent or cfg has no lookup. */
 static const char *cfg_arg(const struct h5b_op_config *cfg, const char *key)
@@ -210,8 +219,10 @@ static int hist_create(const struct h5b_op_config *cfg, void **state,
     h->norm = (double)bins / (hi - lo);
     h->edges = malloc((size_t)(bins + 1) * sizeof *h->edges);
     h->count = calloc((size_t)h->n, sizeof *h->count);
-    if (cfg->ncell == 1 && bins <= HIST_SUB_MAX_BINS)
+    if (cfg->ncell == 1 && bins <= HIST_SUB_MAX_BINS) {
         h->sub = calloc(HIST_NSUB * (size_t)(bins + 3), sizeof *h->sub);
+        h->slots = pick_slots();
+    }
     if (!h->edges || !h->count || (cfg->ncell == 1 && bins <=
                                    HIST_SUB_MAX_BINS && !h->sub))
         goto fail;
@@ -234,29 +245,25 @@ fail:
  * of values in one bin (common: most data sits in a few bins) do not wait
  * on each other's increments.  The sub-counts are folded into the counts
  * at the end of each update.  The slot is the per-value kernel's result
- * exactly (block_slots says why), for every element type. */
+ * exactly (HIST_SLOTS says why), for every element type. */
 
 /* The slots need k * step + lo rounded twice.  -std=c11 implies
- * -ffp-contract=off and neither clone has FMA instructions; refuse a
- * build that has them and may contract. */
+ * -ffp-contract=off, and neither version below has FMA instructions;
+ * refuse a build that has them and may contract. */
 #if defined(__FMA__) && !defined(__STRICT_ANSI__)
 #error "op_hist.c needs -std=c11 (-ffp-contract=off) when FMA is enabled"
 #endif
 
-/* block_slots in an AVX2 and a baseline version, picked at load time;
- * -DHIST_CLONES= builds the baseline one alone (to test it anywhere). */
-#if !defined(HIST_CLONES) && defined(__x86_64__) && defined(__has_attribute)
-#if __has_attribute(target_clones)
-#define HIST_CLONES __attribute__((target_clones("avx2", "default")))
-#endif
-#endif
-#ifndef HIST_CLONES
-#define HIST_CLONES
+/* An AVX2 version of the slots beside the baseline one, picked by
+ * hist_create; -DHIST_NO_AVX2 leaves the baseline alone (to test it on
+ * any machine). */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(HIST_NO_AVX2)
+#define HIST_AVX2 1
+#include <immintrin.h>
 #endif
 
-/* Four lanes of double and of int64 (GNU vector extensions: SSE2 pairs
- * in the default clone, one AVX register in the avx2 clone).  Macros,
- * not functions: a vector return value would change with the clone. */
+/* Four lanes of double and of int64 (GNU vector extensions: SSE2 pairs in
+ * the baseline, one AVX register in the AVX2 version). */
 typedef double hv_d __attribute__((vector_size(32)));
 typedef int64_t hv_l __attribute__((vector_size(32)));
 
@@ -264,55 +271,89 @@ typedef int64_t hv_l __attribute__((vector_size(32)));
 #define HV_ALL(X) ((hv_d){(X), (X), (X), (X)})
 #define HV_PICK(M, A, B) (((A) & (M)) | ((B) & ~(M)))
 
-/* slot[i] for the HIST_BLOCK values at v (see above).
- *
- * k = trunc(f) is floor(f), f >= 0 in range: f + 2^52 rounds it to an
- * integer r, held biased in the low bits of r's encoding; one less if r
- * went above f.  Clamping f to B - 1 first equals mapping B to B - 1.
+/* Baseline K_TRUNC: K = trunc(min(F, TOP)) and KB, the encoding of K +
+ * 2^52 (K in its low bits), for F >= 0 in range: F + 2^52 rounds it to an
+ * integer, one less if that went above F.  Other lanes get garbage. */
+#define TRUNC_BASE(F, TOP, BIAS, K, KB)                                      \
+    do {                                                                     \
+        hv_d f_ = (hv_d)HV_PICK((F) < (TOP), (hv_l)(F), (hv_l)(TOP));       \
+        hv_d r_ = f_ + (BIAS);                                               \
+        (KB) = (hv_l)r_ + (r_ - (BIAS) > f_);                                \
+        (K) = (hv_d)(KB) - (BIAS);                                           \
+    } while (0)
+
+/* AVX2 K_TRUNC: the same with vminpd (TOP where F is NaN, as above) and
+ * vroundpd towards zero. */
+#define TRUNC_AVX2(F, TOP, BIAS, K, KB)                                      \
+    do {                                                                     \
+        (K) = _mm256_round_pd(_mm256_min_pd((F), (TOP)),                     \
+                              _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);       \
+        (KB) = (hv_l)((K) + (BIAS));                                         \
+    } while (0)
+
+/* Generate NAME (attributes ATTR), which sets slot[i] for the HIST_BLOCK
+ * values at v (see above), its k = numpy's trunc((x - lo) * norm) mapped
+ * from B to B - 1 by K_TRUNC (clamping to B - 1 before truncating is the
+ * same, B - 1 being an integer).
+ * Doubles hold every integer involved exactly; the slot is kept biased by
+ * 2^52 in the low bits of a double's encoding and unbiased at the end.
  * The edges are recomputed, not loaded, exactly as linspace() does:
- * k * step then + lo, two roundings (no fused multiply-add: see the check
- * above HIST_CLONES) -- e[k] bit for bit for every k < B; e[B] is never
- * needed, as the up-correction is off at k = B - 1.  linspace's edges
- * never decrease (each rounding is monotonic), so "down" (x < e[k]) and
- * "up" (x >= e[k + 1]) exclude each other and both can be tested on the
- * first k, as numpy tests up on the corrected one.  Lanes outside [lo, hi]
+ * k * step then + lo, two roundings (no fused multiply-add: see above) --
+ * e[k] bit for bit for every k < B; e[B] is never needed, as the
+ * up-correction is off at k = B - 1.  linspace's edges never decrease
+ * (each rounding is monotonic), so "down" (x < e[k]) and "up"
+ * (x >= e[k + 1]) exclude each other and both can be tested on the first
+ * k, where numpy tests up on the corrected one.  Lanes outside [lo, hi]
  * and NaN compute garbage (no conversion, no load) that the last picks
  * replace. */
-HIST_CLONES
-static void block_slots(const struct hist *h, const double *restrict v,
-                        int64_t *restrict slot)
+#define HIST_SLOTS(NAME, ATTR, K_TRUNC)                                      \
+ATTR static void NAME(const struct hist *h, const double *restrict v,       \
+                      int64_t *restrict slot)                                \
+{                                                                            \
+    const double nb = (double)h->nbins;                                      \
+    const hv_d lo = HV_ALL(h->lo), hi = HV_ALL(h->hi);                       \
+    const hv_d norm = HV_ALL(h->norm), one = HV_ALL(1.0);                    \
+    const hv_d step = HV_ALL((h->hi - h->lo) / nb), top = HV_ALL(nb - 1);    \
+    const hv_d bias = HV_ALL(0x1p52);                                        \
+    const hv_l bias_bits = (hv_l)bias;                                       \
+    const hv_l last = bias_bits + (int64_t)h->nbins - 1;                     \
+    const hv_l under = bias_bits + (int64_t)h->nbins;                        \
+    const hv_l over = under + 1, none = under + 2;                           \
+    for (int i = 0; i < HIST_BLOCK; i += 4) {                                \
+        hv_d x, f, k, e0, e1;                                                \
+        hv_l kb;                                                             \
+        memcpy(&x, v + i, sizeof x);                                         \
+        f = x - lo;                                                          \
+        f *= norm;                                                           \
+        K_TRUNC(f, top, bias, k, kb);                                        \
+        e0 = k * step;                                                       \
+        e0 += lo;                                                            \
+        e1 = k + one;                                                        \
+        e1 *= step;                                                          \
+        e1 += lo;                                                            \
+        kb += x < e0;                                                        \
+        kb -= (x >= e1) & ~(kb == last);                                     \
+        kb = HV_PICK(x < lo, under, kb);                                     \
+        kb = HV_PICK(x > hi, over, kb);                                      \
+        kb = HV_PICK(x != x, none, kb);                                      \
+        kb -= bias_bits;                                                     \
+        memcpy(slot + i, &kb, sizeof kb);                                    \
+    }                                                                        \
+}
+
+HIST_SLOTS(slots_base, , TRUNC_BASE)
+#ifdef HIST_AVX2
+HIST_SLOTS(slots_avx2, __attribute__((target("avx2"))), TRUNC_AVX2)
+#endif
+
+/* The slots version for this machine. */
+static slots_fn pick_slots(void)
 {
-    const double nb = (double)h->nbins;
-    const hv_d lo = HV_ALL(h->lo), hi = HV_ALL(h->hi);
-    const hv_d norm = HV_ALL(h->norm), one = HV_ALL(1.0);
-    const hv_d step = HV_ALL((h->hi - h->lo) / nb), top = HV_ALL(nb - 1);
-    const hv_d bias = HV_ALL(0x1p52);
-    const hv_l bias_bits = (hv_l)bias, last = bias_bits + (int64_t)h->nbins - 1;
-    const hv_l under = bias_bits + (int64_t)h->nbins;
-    const hv_l over = under + 1, none = under + 2;
-    for (int i = 0; i < HIST_BLOCK; i += 4) {
-        hv_d x, f, r, k, e0, e1;
-        hv_l kb;
-        memcpy(&x, v + i, sizeof x);
-        f = x - lo;
-        f *= norm;
-        f = (hv_d)HV_PICK(f < top, (hv_l)f, (hv_l)top);
-        r = f + bias;
-        kb = (hv_l)r + (r - bias > f);
-        k = (hv_d)kb - bias;
-        e0 = k * step;
-        e0 += lo;
-        e1 = k + one;
-        e1 *= step;
-        e1 += lo;
-        kb += x < e0;
-        kb -= (x >= e1) & ~(kb == last);
-        kb = HV_PICK(x < lo, under, kb);
-        kb = HV_PICK(x > hi, over, kb);
-        kb = HV_PICK(x != x, none, kb);
-        kb -= bias_bits;
-        memcpy(slot + i, &kb, sizeof kb);
-    }
+#ifdef HIST_AVX2
+    if (__builtin_cpu_supports("avx2"))
+        return slots_avx2;
+#endif
+    return slots_base;
 }
 
 _Static_assert(HIST_NSUB == 4 && HIST_BLOCK % HIST_NSUB == 0,
@@ -387,7 +428,7 @@ static void upd_one_##SUF(struct hist *h, const T *x, uint64_t n)           \
     int64_t slot[HIST_BLOCK];                                                \
     for (uint64_t i = 0; i < n; i += HIST_BLOCK) {                           \
         uint64_t m = n - i < HIST_BLOCK ? n - i : HIST_BLOCK;                \
-        block_slots(h, as_block_##SUF(x + i, m, v), slot);                   \
+        h->slots(h, as_block_##SUF(x + i, m, v), slot);                      \
         block_count(h, slot);                                                \
     }                                                                        \
     fold_sub(h);                                                             \
