@@ -60,7 +60,7 @@
 
 struct hist;
 
-/* Sets the slot of each of a block's values (see HIST_SLOTS). */
+/* Sets the slot word of each of a block's values (see HIST_SLOTS). */
 typedef void (*slots_fn)(const struct hist *h, const double *v,
                          int64_t *slot);
 
@@ -295,8 +295,9 @@ typedef int64_t hv_l __attribute__((vector_size(32)));
  * values at v (see above), its k = numpy's trunc((x - lo) * norm) mapped
  * from B to B - 1 by K_TRUNC (clamping to B - 1 before truncating is the
  * same, B - 1 being an integer).
- * Doubles hold every integer involved exactly; the slot is kept biased by
- * 2^52 in the low bits of a double's encoding and unbiased at the end.
+ * Doubles hold every integer involved exactly; the slot is kept in the
+ * low bits of the encoding of slot + 2^52, and stored so: its low 32 bits
+ * are the slot (block_count takes those).
  * The edges are recomputed, not loaded, exactly as linspace() does:
  * k * step then + lo, two roundings (no fused multiply-add: see above) --
  * e[k] bit for bit for every k < B; e[B] is never needed, as the
@@ -336,7 +337,6 @@ ATTR static void NAME(const struct hist *h, const double *restrict v,       \
         kb = HV_PICK(x < lo, under, kb);                                     \
         kb = HV_PICK(x > hi, over, kb);                                      \
         kb = HV_PICK(x != x, none, kb);                                      \
-        kb -= bias_bits;                                                     \
         memcpy(slot + i, &kb, sizeof kb);                                    \
     }                                                                        \
 }
@@ -359,16 +359,17 @@ static slots_fn pick_slots(void)
 _Static_assert(HIST_NSUB == 4 && HIST_BLOCK % HIST_NSUB == 0,
                "block_count unrolls by four sub-count arrays");
 
-/* Count the HIST_BLOCK slots into h->sub, slot i into array i % 4. */
+/* Count the HIST_BLOCK slots (the low 32 bits of each slot word) into
+ * h->sub, slot i into array i % 4. */
 static void block_count(struct hist *h, const int64_t *slot)
 {
     const size_t w = (size_t)h->nbins + 3;
     uint64_t *c0 = h->sub, *c1 = c0 + w, *c2 = c1 + w, *c3 = c2 + w;
     for (int i = 0; i < HIST_BLOCK; i += HIST_NSUB) {
-        c0[slot[i]]++;
-        c1[slot[i + 1]]++;
-        c2[slot[i + 2]]++;
-        c3[slot[i + 3]]++;
+        c0[(uint32_t)slot[i]]++;
+        c1[(uint32_t)slot[i + 1]]++;
+        c2[(uint32_t)slot[i + 2]]++;
+        c3[(uint32_t)slot[i + 3]]++;
     }
 }
 
