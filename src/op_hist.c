@@ -240,7 +240,7 @@ fail:
  *
  * A block of HIST_BLOCK values, converted to double, first gets a slot
  * each -- its bin, B for underflow, B + 1 for overflow, B + 2 for NaN --
- * from a loop without branches that the compiler can vectorise; then the
+ * from a loop without branches over four values at a time; then the
  * slots are counted into HIST_NSUB sub-count arrays in turn, so that runs
  * of values in one bin (common: most data sits in a few bins) do not wait
  * on each other's increments.  The sub-counts are folded into the counts
