@@ -51,7 +51,7 @@ SYSTEM    := h5util srctype source output transport shm worker master plugin run
 OBJS      := $(addprefix $(BUILD)/obj/,$(addsuffix .o,$(LOGIC) $(SYSTEM)))
 LOGIC_OBJS := $(addprefix $(BUILD)/obj/,$(addsuffix .o,$(LOGIC)))
 UNIT      := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
-UNIT_BINS := $(addprefix $(BUILD)/tests/,$(UNIT))
+UNIT_BINS := $(addprefix $(BUILD)/tests/,$(UNIT)) $(BUILD)/tests/test_op_hist_base
 
 .PHONY: all run test unit integration bad faults examples deps install clean
 all: $(BUILD)/h5batch $(BUILD)/h5batch-gen
@@ -70,6 +70,17 @@ $(BUILD)/h5batch-gen: src/gen.c Makefile | $(BUILD)/obj
 
 $(BUILD)/tests/%: tests/unit/%.c $(LOGIC_OBJS) Makefile | $(BUILD)/tests
 	$(HOSTCC) $(CFLAGS) $(shell pkg-config --cflags cmocka) $< $(LOGIC_OBJS) \
+	    -o $@ $(shell pkg-config --libs cmocka) $(LDLIBS)
+
+# test_op_hist again on the histogram's baseline (non-AVX2) slots, which
+# an AVX2 machine would otherwise never run.
+$(BUILD)/obj/op_hist_base.o: src/op_hist.c Makefile | $(BUILD)/obj
+	$(CC) $(CFLAGS) -DHIST_NO_AVX2 -c $< -o $@
+
+$(BUILD)/tests/test_op_hist_base: tests/unit/test_op_hist.c $(LOGIC_OBJS) \
+        $(BUILD)/obj/op_hist_base.o Makefile | $(BUILD)/tests
+	$(HOSTCC) $(CFLAGS) -MF $@.d $(shell pkg-config --cflags cmocka) $< \
+	    $(filter-out %/op_hist.o,$(LOGIC_OBJS)) $(BUILD)/obj/op_hist_base.o \
 	    -o $@ $(shell pkg-config --libs cmocka) $(LDLIBS)
 
 $(BUILD)/obj $(BUILD)/tests:

@@ -12,9 +12,10 @@
  * e[B] = HI.
  * We do the same operations in the same order, one rounding each: a fused
  * multiply-add would move an edge by an ulp, so linspace() forces the
- * product to be rounded (the kernel has no product followed by a sum, so
- * nothing there can be fused).  Values below LO count as underflow,
- * above HI as overflow; NaN counts nowhere.
+ * product to be rounded, and the one-cell path, which recomputes edges
+ * as k * step + lo, relies on -std=c11 (-ffp-contract=off; checked
+ * below).  Values below LO count as underflow, above HI as overflow; NaN
+ * counts nowhere.
  *
  * State: one array of ncell * (B + 2) uint64 -- the bin counts cell-major
  * (ncell x B, the layout of histogram/counts), then ncell underflow
@@ -47,10 +48,21 @@
 #define HIST_DEFAULT_BINS 64
 #define HIST_MAX_BINS 1000000
 
+/* The one-cell path: values per block, sub-count arrays, most bins. */
+#define HIST_BLOCK 512
+#define HIST_NSUB 4
+#define HIST_SUB_MAX_BINS 4096
+
 #define FMT_DENSE 0
 #define FMT_SPARSE 1
 /* B, ncell and the format word. */
 #define HEADER_BYTES 24
+
+struct hist;
+
+/* Sets the slot word of each of a block's values (see HIST_SLOTS). */
+typedef void (*slots_fn)(const struct hist *h, const double *v,
+                         int64_t *slot);
 
 struct hist {
     const struct h5b_op_config *cfg;
@@ -59,9 +71,15 @@ struct hist {
     double lo, hi, norm;    /* norm = nbins / (hi - lo), as numpy */
     double *edges;          /* nbins + 1 */
     uint64_t *count;        /* bins (ncell x nbins), underflow, overflow */
+    slots_fn slots;         /* the one-cell path's, for this machine */
+    uint64_t *sub;          /* HIST_NSUB x (nbins + 3) sub-counts of the
+                             * one-cell path, zero between updates; NULL
+                             * unless ncell == 1, nbins <= HIST_SUB_MAX_BINS */
 };
 
 static const char *const provides[] = {"histogram", NULL};
+
+static slots_fn pick_slots(void);
 
 /* cfg's job-file argument key, NULL if absent or cfg has no lookup. */
 static const char *cfg_arg(const struct h5b_op_config *cfg, const char *key)
@@ -178,6 +196,7 @@ static void hist_destroy(void *state)
         return;
     free(h->edges);
     free(h->count);
+    free(h->sub);
     free(h);
 }
 
@@ -200,7 +219,12 @@ static int hist_create(const struct h5b_op_config *cfg, void **state,
     h->norm = (double)bins / (hi - lo);
     h->edges = malloc((size_t)(bins + 1) * sizeof *h->edges);
     h->count = calloc((size_t)h->n, sizeof *h->count);
-    if (!h->edges || !h->count)
+    if (cfg->ncell == 1 && bins <= HIST_SUB_MAX_BINS) {
+        h->sub = calloc(HIST_NSUB * (size_t)(bins + 3), sizeof *h->sub);
+        h->slots = pick_slots();
+    }
+    if (!h->edges || !h->count || (cfg->ncell == 1 && bins <=
+                                   HIST_SUB_MAX_BINS && !h->sub))
         goto fail;
     linspace(h->edges, bins, lo, hi);
     *state = h;
@@ -212,15 +236,215 @@ fail:
                     (unsigned long long)bins);
 }
 
-/* Generate the update kernel for element type T: numpy's index, its one
- * correction against the edges, and the count, inline for each value. */
+/* ---- one cell, few bins: slots per block, then counts ------------------
+ *
+ * A block of HIST_BLOCK values, converted to double, first gets a slot
+ * each -- its bin, B for underflow, B + 1 for overflow, B + 2 for NaN --
+ * from a loop without branches over four values at a time; then the
+ * slots are counted into HIST_NSUB sub-count arrays in turn, so that runs
+ * of values in one bin (common: most data sits in a few bins) do not wait
+ * on each other's increments.  The sub-counts are folded into the counts
+ * at the end of each update.  The slot is the per-value kernel's result
+ * exactly (HIST_SLOTS says why), for every element type. */
+
+/* The slots need k * step + lo rounded twice.  -std=c11 implies
+ * -ffp-contract=off, and neither version below has FMA instructions;
+ * refuse a build that has them and may contract. */
+#if defined(__FMA__) && !defined(__STRICT_ANSI__)
+#error "op_hist.c needs -std=c11 (-ffp-contract=off) when FMA is enabled"
+#endif
+
+/* An AVX2 version of the slots beside the baseline one, picked by
+ * hist_create; -DHIST_NO_AVX2 leaves the baseline alone (to test it on
+ * any machine). */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(HIST_NO_AVX2)
+#define HIST_AVX2 1
+#include <immintrin.h>
+#endif
+
+/* Four lanes of double and of int64 (GNU vector extensions: SSE2 pairs in
+ * the baseline, one AVX register in the AVX2 version). */
+typedef double hv_d __attribute__((vector_size(32)));
+typedef int64_t hv_l __attribute__((vector_size(32)));
+
+/* All four lanes X; A where mask M is set (all ones), B elsewhere. */
+#define HV_ALL(X) ((hv_d){(X), (X), (X), (X)})
+#define HV_PICK(M, A, B) (((A) & (M)) | ((B) & ~(M)))
+
+/* Baseline K_TRUNC: K = trunc(min(F, TOP)) and KB, the encoding of K +
+ * 2^52 (K in its low bits), for F >= 0 in range: F + 2^52 rounds it to an
+ * integer, one less if that went above F.  Other lanes get garbage. */
+#define TRUNC_BASE(F, TOP, BIAS, K, KB)                                      \
+    do {                                                                     \
+        hv_d f_ = (hv_d)HV_PICK((F) < (TOP), (hv_l)(F), (hv_l)(TOP));       \
+        hv_d r_ = f_ + (BIAS);                                               \
+        (KB) = (hv_l)r_ + (r_ - (BIAS) > f_);                                \
+        (K) = (hv_d)(KB) - (BIAS);                                           \
+    } while (0)
+
+/* AVX2 K_TRUNC: the same with vminpd (TOP where F is NaN, as above) and
+ * vroundpd towards zero. */
+#define TRUNC_AVX2(F, TOP, BIAS, K, KB)                                      \
+    do {                                                                     \
+        (K) = _mm256_round_pd(_mm256_min_pd((F), (TOP)),                     \
+                              _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);       \
+        (KB) = (hv_l)((K) + (BIAS));                                         \
+    } while (0)
+
+/* Generate NAME (attributes ATTR), which sets slot[i] for the HIST_BLOCK
+ * values at v (see above), its k = numpy's trunc((x - lo) * norm) mapped
+ * from B to B - 1 by K_TRUNC (clamping to B - 1 before truncating is the
+ * same, B - 1 being an integer).
+ * Doubles hold every integer involved exactly; the slot is kept in the
+ * low bits of the encoding of slot + 2^52, and stored so: its low 32 bits
+ * are the slot (block_count takes those).
+ * The edges are recomputed, not loaded, exactly as linspace() does:
+ * k * step then + lo, two roundings (no fused multiply-add: see above) --
+ * e[k] bit for bit for every k < B; e[B] is never needed, as the
+ * up-correction is off at k = B - 1.  linspace's edges never decrease
+ * (each rounding is monotonic), so "down" (x < e[k]) and "up"
+ * (x >= e[k + 1]) exclude each other and both can be tested on the first
+ * k, where numpy tests up on the corrected one.  Lanes outside [lo, hi]
+ * and NaN compute garbage (no conversion, no load) that the last picks
+ * replace. */
+#define HIST_SLOTS(NAME, ATTR, K_TRUNC)                                      \
+ATTR static void NAME(const struct hist *h, const double *restrict v,       \
+                      int64_t *restrict slot)                                \
+{                                                                            \
+    const double nb = (double)h->nbins;                                      \
+    const hv_d lo = HV_ALL(h->lo), hi = HV_ALL(h->hi);                       \
+    const hv_d norm = HV_ALL(h->norm), one = HV_ALL(1.0);                    \
+    const hv_d step = HV_ALL((h->hi - h->lo) / nb), top = HV_ALL(nb - 1);    \
+    const hv_d bias = HV_ALL(0x1p52);                                        \
+    const hv_l bias_bits = (hv_l)bias;                                       \
+    const hv_l last = bias_bits + (int64_t)h->nbins - 1;                     \
+    const hv_l under = bias_bits + (int64_t)h->nbins;                        \
+    const hv_l over = under + 1, none = under + 2;                           \
+    for (int i = 0; i < HIST_BLOCK; i += 4) {                                \
+        hv_d x, f, k, e0, e1;                                                \
+        hv_l kb;                                                             \
+        memcpy(&x, v + i, sizeof x);                                         \
+        f = x - lo;                                                          \
+        f *= norm;                                                           \
+        K_TRUNC(f, top, bias, k, kb);                                        \
+        e0 = k * step;                                                       \
+        e0 += lo;                                                            \
+        e1 = k + one;                                                        \
+        e1 *= step;                                                          \
+        e1 += lo;                                                            \
+        kb += x < e0;                                                        \
+        kb -= (x >= e1) & ~(kb == last);                                     \
+        kb = HV_PICK(x < lo, under, kb);                                     \
+        kb = HV_PICK(x > hi, over, kb);                                      \
+        kb = HV_PICK(x != x, none, kb);                                      \
+        memcpy(slot + i, &kb, sizeof kb);                                    \
+    }                                                                        \
+}
+
+HIST_SLOTS(slots_base, , TRUNC_BASE)
+#ifdef HIST_AVX2
+HIST_SLOTS(slots_avx2, __attribute__((target("avx2"))), TRUNC_AVX2)
+#endif
+
+/* The slots version for this machine. */
+static slots_fn pick_slots(void)
+{
+#ifdef HIST_AVX2
+    if (__builtin_cpu_supports("avx2"))
+        return slots_avx2;
+#endif
+    return slots_base;
+}
+
+_Static_assert(HIST_NSUB == 4 && HIST_BLOCK % HIST_NSUB == 0,
+               "block_count unrolls by four sub-count arrays");
+
+/* Count the HIST_BLOCK slots (the low 32 bits of each slot word) into
+ * h->sub, slot i into array i % 4. */
+static void block_count(struct hist *h, const int64_t *slot)
+{
+    const size_t w = (size_t)h->nbins + 3;
+    uint64_t *c0 = h->sub, *c1 = c0 + w, *c2 = c1 + w, *c3 = c2 + w;
+    for (int i = 0; i < HIST_BLOCK; i += HIST_NSUB) {
+        c0[(uint32_t)slot[i]]++;
+        c1[(uint32_t)slot[i + 1]]++;
+        c2[(uint32_t)slot[i + 2]]++;
+        c3[(uint32_t)slot[i + 3]]++;
+    }
+}
+
+/* Add the sub-counts of bins, underflow and overflow (slots 0..B + 1, the
+ * one-cell count layout) to h->count; zero the sub-counts. */
+static void fold_sub(struct hist *h)
+{
+    const size_t w = (size_t)h->nbins + 3;
+    for (size_t k = 0; k < w - 1; k++) {
+        uint64_t t = 0;
+        for (size_t j = 0; j < HIST_NSUB; j++)
+            t += h->sub[j * w + k];
+        h->count[k] += t;
+    }
+    memset(h->sub, 0, HIST_NSUB * w * sizeof *h->sub);
+}
+
+/* The m <= HIST_BLOCK values at x as HIST_BLOCK doubles, padded with
+ * NaN (slot B + 2, counted nowhere): converted into buf (returned), or,
+ * for a full block of doubles (as_block_f64), x itself. */
+#define HIST_AS_BLOCK(SUF, T)                                                \
+static const double *as_block_##SUF(const T *x, uint64_t m, double *buf)    \
+{                                                                            \
+    for (uint64_t j = 0; j < m; j++)                                         \
+        buf[j] = (double)x[j];                                               \
+    for (uint64_t j = m; j < HIST_BLOCK; j++)                                \
+        buf[j] = NAN;                                                        \
+    return buf;                                                              \
+}
+
+HIST_AS_BLOCK(i8, int8_t)
+HIST_AS_BLOCK(u8, uint8_t)
+HIST_AS_BLOCK(i16, int16_t)
+HIST_AS_BLOCK(u16, uint16_t)
+HIST_AS_BLOCK(i32, int32_t)
+HIST_AS_BLOCK(u32, uint32_t)
+HIST_AS_BLOCK(i64, int64_t)
+HIST_AS_BLOCK(u64, uint64_t)
+HIST_AS_BLOCK(f32, float)
+HIST_AS_BLOCK(d64, double)
+
+static const double *as_block_f64(const double *x, uint64_t m, double *buf)
+{
+    return m == HIST_BLOCK ? x : as_block_d64(x, m, buf);
+}
+
+/* Generate the update kernels for element type T: upd_one_SUF, the one-
+ * cell path by blocks (the last one padded with NaN); upd_SUF, numpy's
+ * index, its one correction against the edges and the count, inline for
+ * each value -- the multi-cell path, and the one-cell path's fallback:
+ * above HIST_SUB_MAX_BINS, or when fewer than B / 4 values would not pay
+ * for fold_sub's pass over 4 (B + 3) sub-counts. */
 #define HIST_KERNEL(SUF, T)                                                  \
+static void upd_one_##SUF(struct hist *h, const T *x, uint64_t n)           \
+{                                                                            \
+    double v[HIST_BLOCK];                                                    \
+    int64_t slot[HIST_BLOCK];                                                \
+    for (uint64_t i = 0; i < n; i += HIST_BLOCK) {                           \
+        uint64_t m = n - i < HIST_BLOCK ? n - i : HIST_BLOCK;                \
+        h->slots(h, as_block_##SUF(x + i, m, v), slot);                      \
+        block_count(h, slot);                                                \
+    }                                                                        \
+    fold_sub(h);                                                             \
+}                                                                            \
+                                                                             \
 static void upd_##SUF(struct hist *h, const T *x, uint64_t nrec)            \
 {                                                                            \
     const uint64_t nc = h->ncell, nb = h->nbins;                             \
     const double lo = h->lo, hi = h->hi, norm = h->norm;                     \
     const double *e = h->edges;                                              \
     uint64_t *bin = h->count, *under = bin + nc * nb, *over = under + nc;    \
+    if (h->sub && nrec >= nb / 4) {                                          \
+        upd_one_##SUF(h, x, nrec);                                           \
+        return;                                                              \
+    }                                                                        \
     for (uint64_t r = 0; r < nrec; r++, x += nc) {                           \
         for (uint64_t j = 0; j < nc; j++) {                                  \
             double v = (double)x[j];                                         \

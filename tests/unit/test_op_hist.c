@@ -13,6 +13,8 @@
 #define _GNU_SOURCE
 #include "unit.h"
 
+#include <float.h>
+
 #include "op.h"
 
 /* Declared in op.h once the histogram is registered. */
@@ -629,6 +631,217 @@ static void test_every_type_matches_reference(void **state)
     }
 }
 
+/* ---- the one-cell block path -------------------------------------------- */
+
+/* One cell and at most 4096 bins take a block path (slots per 512 values,
+ * sub-counts) once an update brings B / 4 values or more; smaller updates
+ * and more bins take the per-value one.  Both must give the reference's
+ * counts for every value, block boundaries and tails included. */
+
+#define FAST_N 200003       /* 390 blocks of 512 and a tail of 323 */
+
+/* xorshift64*, the fixed-seed generator of these tests. */
+static uint64_t rng_next(uint64_t *s)
+{
+    *s ^= *s >> 12;
+    *s ^= *s << 25;
+    *s ^= *s >> 27;
+    return *s * 2685821657736338717ull;
+}
+
+/* Uniform in [0, 1). */
+static double rng_unit(uint64_t *s)
+{
+    return (double)(rng_next(s) >> 11) * 0x1p-53;
+}
+
+/* One of the values that sit on a boundary of [lo, hi] in nb bins with
+ * edges e, or far from it, or nowhere. */
+static double special(uint64_t *s, const double *e, uint64_t nb, double lo,
+                      double hi)
+{
+    double w = hi - lo, edge = e[rng_next(s) % (nb + 1)];
+    switch (rng_next(s) % 16) {
+    case 0: return NAN;
+    case 1: return rng_next(s) & 1 ? INFINITY : -INFINITY;
+    case 2: return lo;
+    case 3: return hi;
+    case 4: return nextafter(lo, -INFINITY);
+    case 5: return nextafter(hi, INFINITY);
+    case 6: return nextafter(lo, INFINITY);
+    case 7: return nextafter(hi, -INFINITY);
+    case 8: return edge;
+    case 9: return nextafter(edge, -INFINITY);
+    case 10: return nextafter(edge, INFINITY);
+    case 11: return rng_next(s) & 1 ? DBL_MAX : -DBL_MAX;
+    case 12: return rng_next(s) & 1 ? 1e300 : -1e300;
+    case 13: return rng_next(s) & 1 ? lo - w : hi + w;
+    case 14: return rng_next(s) & 1 ? -0.0 : 4.9e-324;
+    default: return -NAN;
+    }
+}
+
+/* n doubles: every edge of [lo, hi] in nb bins with both neighbours,
+ * then normal-ish values (four uniforms summed) spread over [lo - w / 3,
+ * hi + w / 3], one in eight replaced by a special(). */
+static double *fast_values(uint64_t seed, size_t n, double lo, double hi,
+                           uint64_t nb)
+{
+    double *e = ref_edges(lo, hi, nb), *x = malloc(n * sizeof *x);
+    double mid = lo + (hi - lo) / 2, w = hi - lo;
+    uint64_t s = seed;
+    assert_non_null(x);
+    assert_true(n >= 3 * (nb + 1));
+    for (uint64_t i = 0; i <= nb; i++) {
+        x[3 * i] = e[i];
+        x[3 * i + 1] = nextafter(e[i], -INFINITY);
+        x[3 * i + 2] = nextafter(e[i], INFINITY);
+    }
+    for (size_t i = 3 * (nb + 1); i < n; i++) {
+        double g = rng_unit(&s) + rng_unit(&s) + rng_unit(&s) +
+                   rng_unit(&s) - 2;
+        x[i] = rng_next(&s) % 8 == 0 ? special(&s, e, nb, lo, hi)
+                                     : mid + g * w / 3;
+    }
+    free(e);
+    return x;
+}
+
+/* The doubles at x as type t in a new array: float32 rounded, int32
+ * rounded to nearest and clamped, NaN as 0. */
+static void *as_type(h5b_type t, const double *x, size_t n)
+{
+    void *d = malloc(n * h5b_type_size(t));
+    assert_non_null(d);
+    for (size_t i = 0; i < n; i++) {
+        double v = x[i];
+        if (t == H5B_INT32)
+            v = v != v ? 0 : v < INT32_MIN ? INT32_MIN
+                : v > INT32_MAX ? INT32_MAX : nearbyint(v);
+        if (t == H5B_FLOAT32 && fabs(v) > FLT_MAX && isfinite(v))
+            v = v < 0 ? -INFINITY : INFINITY;
+        set_elem(t, d, i, v);
+    }
+    return d;
+}
+
+/* Histogram the n values at d of type t over [lo, hi] in nb bins twice --
+ * in one update, then in pieces of assorted lengths (below and above B / 4
+ * and the block size) -- and compare both with the reference. */
+static void check_pieces(h5b_type t, const void *d, size_t n, double lo,
+                         double hi, uint64_t nb)
+{
+    static const size_t len[] = {1, 3, 17, 511, 512, 513, 4099, 20000};
+    char bins[32], range[96];
+    snprintf(bins, sizeof bins, "%llu", (unsigned long long)nb);
+    snprintf(range, sizeof range, "%.17g, %.17g", lo, hi);
+    struct args a = {bins, range};
+    struct h5b_op_config cfg = make_cfg(t, 1, 0, NULL, &a);
+    struct ref r = reference(t, d, n, 1, lo, hi, nb);
+    struct capture cap;
+    size_t esz = h5b_type_size(t);
+    uint64_t s = nb;
+    run(&cfg, d, n, &cap);
+    check_ref(&cap, &r);
+    capture_free(&cap);
+    void *st = create(&cfg);
+    for (size_t i = 0, m; i < n; i += m) {
+        m = len[rng_next(&s) % (sizeof len / sizeof len[0])];
+        m = m < n - i ? m : n - i;
+        update(st, (const char *)d + i * esz, m);
+    }
+    finalize(&cfg, st, &cap);
+    op_hist.destroy(st);
+    check_ref(&cap, &r);
+    capture_free(&cap);
+    ref_free(&r);
+}
+
+static const uint64_t fast_bins[] = {1, 2, 64, 1000, 4096, 4097};
+
+#define NFAST_BINS (sizeof fast_bins / sizeof fast_bins[0])
+
+static void test_block_path_float64_matches_reference(void **state)
+{
+    (void)state;
+    const double lo[] = {-6, 0, -123456.789, 1e6};
+    const double hi[] = {6, 1, -0.001, 1e6 + 1};
+    for (size_t r = 0; r < sizeof lo / sizeof lo[0]; r++)
+        for (size_t b = 0; b < NFAST_BINS; b++) {
+            double *x = fast_values(r * 131 + b + 1, FAST_N, lo[r], hi[r],
+                                    fast_bins[b]);
+            check_pieces(H5B_FLOAT64, x, FAST_N, lo[r], hi[r], fast_bins[b]);
+            check_pieces(H5B_FLOAT64, x, 1000, lo[r], hi[r], fast_bins[b]);
+            free(x);
+        }
+}
+
+static void test_block_path_float32_matches_reference(void **state)
+{
+    (void)state;
+    for (size_t b = 0; b < NFAST_BINS; b++) {
+        double *x = fast_values(b + 7, FAST_N, -6, 6, fast_bins[b]);
+        void *f = as_type(H5B_FLOAT32, x, FAST_N);
+        check_pieces(H5B_FLOAT32, f, FAST_N, -6, 6, fast_bins[b]);
+        free(f);
+        free(x);
+    }
+}
+
+static void test_block_path_int32_matches_reference(void **state)
+{
+    (void)state;
+    for (size_t b = 0; b < NFAST_BINS; b++) {
+        double *x = fast_values(b + 11, FAST_N, -3000, 5000, fast_bins[b]);
+        void *d = as_type(H5B_INT32, x, FAST_N);
+        check_pieces(H5B_INT32, d, FAST_N, -3000, 5000, fast_bins[b]);
+        check_pieces(H5B_INT32, d, FAST_N, -2999.5, 4999.5, fast_bins[b]);
+        free(d);
+        free(x);
+    }
+}
+
+/* lo, lo + 2, lo + 4 for lo = 1e16, n times each, histogrammed over
+ * [lo, lo + 4] in nb bins: counts n in bins want[0..3) alone. */
+static void check_colliding(uint64_t nb, const uint64_t want[3], size_t n)
+{
+    double *x = malloc(3 * n * sizeof *x);
+    char bins[32];
+    assert_non_null(x);
+    for (size_t i = 0; i < 3 * n; i++)
+        x[i] = 1e16 + 2 * (double)(i % 3);
+    snprintf(bins, sizeof bins, "%llu", (unsigned long long)nb);
+    struct args a = {bins, "1e16, 10000000000000004"};
+    struct h5b_op_config cfg = make_cfg(H5B_FLOAT64, 1, 0, NULL, &a);
+    struct capture cap;
+    run(&cfg, x, 3 * n, &cap);
+    const uint64_t *c = u64s(&cap, "histogram/counts");
+    for (uint64_t i = 0; i < nb; i++)
+        if (c[i] != n * (i == want[0] || i == want[1] || i == want[2]))
+            fail_msg("%llu bins, counts[%llu] = %llu", (unsigned long long)nb,
+                     (unsigned long long)i, (unsigned long long)c[i]);
+    capture_free(&cap);
+    free(x);
+}
+
+static void test_block_path_colliding_edges_match_numpy(void **state)
+{
+    (void)state;
+    /* test_colliding_edges_match_numpy's values, 1000 times each: enough
+     * for the block path, which must repeat numpy's one-step correction
+     * from trunc((x - lo) * norm) rather than search.  In 999 bins, lo + 2
+     * has (x - lo) * norm = 499.5: truncated to 499, then up one to 500
+     * (rounding to 500 would go up to 501).  numpy 1.24.2:
+     * np.histogram([lo, lo+2, lo+4] * 1000, B, (lo, lo+4)) counts 1000
+     * each in bins 1, 501, 999 (B = 1000) and 1, 500, 998 (B = 999); three
+     * values take the per-value path. */
+    static const uint64_t want1000[3] = {1, 501, 999};
+    static const uint64_t want999[3] = {1, 500, 998};
+    check_colliding(1000, want1000, 1000);
+    check_colliding(999, want999, 1000);
+    check_colliding(999, want999, 1);
+}
+
 /* ---- NaN, cells and shapes ---------------------------------------------- */
 
 static void test_nan_counted_nowhere(void **state)
@@ -1085,6 +1298,10 @@ int main(void)
         cmocka_unit_test(test_float32_every_edge_and_neighbours),
         cmocka_unit_test(test_dense_values_1000_bins),
         cmocka_unit_test(test_every_type_matches_reference),
+        cmocka_unit_test(test_block_path_float64_matches_reference),
+        cmocka_unit_test(test_block_path_float32_matches_reference),
+        cmocka_unit_test(test_block_path_int32_matches_reference),
+        cmocka_unit_test(test_block_path_colliding_edges_match_numpy),
         cmocka_unit_test(test_nan_counted_nowhere),
         cmocka_unit_test(test_scalar_output_shapes),
         cmocka_unit_test(test_cells_rank2_shapes_and_counts),
