@@ -425,6 +425,9 @@ static void print_plan(const struct prep *p, FILE *out)
         fprintf(out, "transport: %s to the %d worker%s on rank 0's node\n",
                 p->shared ? "shared-memory window" : "point to point",
                 p->node->nlocal, p->node->nlocal == 1 ? "" : "s");
+    if (tr_patient())
+        fprintf(out, "waiting: rank 0 naps between polls (more ranks than "
+                "CPUs on its node)\n");
     fprintf(out, "output: %s\n", p->job.output);
     fprintf(out, "checkpoint: %s\n", p->ckpt_path);
 }
@@ -765,7 +768,8 @@ int run(int argc, char **argv)
     struct shm_node node = {0};
     int rank = 0, size = 1, rc;
     if (tr_init(&rank, &size, &err) < 0 ||
-        (size > 1 && shm_node_init(&node, rank, size, &err) < 0)) {
+        (size > 1 && shm_node_init(&node, rank, size, &err) < 0) ||
+        (size > 1 && tr_node_init(node.comm, &err) < 0)) {
         fprintf(stderr, "h5batch: rank %d: error: %s\n", rank, err.msg);
         MPI_Abort(MPI_COMM_WORLD, 1);
     }

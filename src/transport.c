@@ -1,12 +1,16 @@
 /* transport.c -- MPI point-to-point with checked return codes. */
+#define _GNU_SOURCE         /* sched_getaffinity, CPU_OR */
 #include "transport.h"
 
 #include <limits.h>
+#include <sched.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "err.h"
 
 static int broken;
+static int patient;         /* more ranks on this node than CPUs */
 
 int tr_broken(void)
 {
@@ -36,6 +40,57 @@ int tr_init(int *rank, int *size, struct h5b_error *err)
     return rc;
 }
 
+int tr_node_init(MPI_Comm node, struct h5b_error *err)
+{
+    cpu_set_t mine, all;
+    int n = 0;
+    CPU_ZERO(&mine);
+    if (sched_getaffinity(0, sizeof mine, &mine) != 0)
+        CPU_SET(0, &mine);
+    int rc = tr_check(MPI_Allreduce(&mine, &all, (int)sizeof mine, MPI_BYTE,
+                                    MPI_BOR, node), "allreduce", err);
+    if (rc == 0)
+        rc = tr_check(MPI_Comm_size(node, &n), "size", err);
+    patient = rc == 0 && n > CPU_COUNT(&all);
+    return rc;
+}
+
+int tr_patient(void)
+{
+    return patient;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* MPI_Probe, but on an oversubscribed node it gives the CPU away while
+ * it waits: Open MPI's probe polls and keeps a core busy, and there that
+ * core is taken from the ranks that have work.  Polls for PATIENT_SPIN_S,
+ * then naps PATIENT_NAP_NS (plus the kernel's timer slack) between
+ * polls. */
+#define PATIENT_SPIN_S 50e-6
+#define PATIENT_NAP_NS 20000
+static int probe(int src, MPI_Status *st)
+{
+    if (!patient)
+        return MPI_Probe(src, TR_TAG, MPI_COMM_WORLD, st);
+    double t0 = now_s();
+    for (;;) {
+        int flag = 0;
+        int rc = MPI_Iprobe(src, TR_TAG, MPI_COMM_WORLD, &flag, st);
+        if (rc != MPI_SUCCESS || flag)
+            return rc;
+        if (now_s() - t0 > PATIENT_SPIN_S) {
+            struct timespec nap = {0, PATIENT_NAP_NS};
+            nanosleep(&nap, NULL);
+        }
+    }
+}
+
 int tr_send(const void *buf, size_t len, int dest, struct h5b_error *err)
 {
     if (len > INT_MAX)
@@ -57,8 +112,7 @@ int tr_recv(int src, struct tr_buf *b, int *from, struct h5b_error *err)
 {
     MPI_Status st;
     int count = 0;
-    int rc = tr_check(MPI_Probe(src, TR_TAG, MPI_COMM_WORLD, &st), "probe",
-                      err);
+    int rc = tr_check(probe(src, &st), "probe", err);
     if (rc == 0)
         rc = tr_check(MPI_Get_count(&st, MPI_BYTE, &count), "get_count", err);
     if (rc < 0)

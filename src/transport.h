@@ -25,6 +25,14 @@ struct tr_buf {
 /* Set the error handler; *rank and *size of MPI_COMM_WORLD. */
 int tr_init(int *rank, int *size, struct h5b_error *err);
 
+/* Collective over node (the ranks of one node): find out whether the
+ * node has more ranks than CPUs (the union of their affinity masks).  If
+ * so, tr_recv naps between polls instead of spinning. */
+int tr_node_init(MPI_Comm node, struct h5b_error *err);
+
+/* Whether tr_node_init found this node oversubscribed. */
+int tr_patient(void);
+
 /* Blocking send of len bytes to dest. */
 int tr_send(const void *buf, size_t len, int dest, struct h5b_error *err);
 
@@ -33,7 +41,8 @@ int tr_isend(const void *buf, size_t len, int dest, MPI_Request *req,
              struct h5b_error *err);
 
 /* Receive the next message from src (or MPI_ANY_SOURCE) into b, growing
- * it as needed; *from gets the sender. */
+ * it as needed; *from gets the sender.  Spins while it waits, or on an
+ * oversubscribed node (tr_node_init) naps. */
 int tr_recv(int src, struct tr_buf *b, int *from, struct h5b_error *err);
 
 /* Non-blocking: 1 if a message from src is waiting, else 0. */
