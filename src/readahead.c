@@ -21,9 +21,9 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "err.h"
+#include "progress.h"
 
 enum slot_state { SLOT_FREE, SLOT_READING, SLOT_FULL };
 
@@ -57,13 +57,6 @@ int readahead_cpus(void)
         return 1;
     int n = CPU_COUNT(&set);
     return n > 0 ? n : 1;
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 static void cpu_relax(void)
@@ -182,9 +175,9 @@ int readahead_get(struct readahead *ra, unsigned char **buf, double *waited,
                   struct h5b_error *err)
 {
     struct slot *s = &ra->slot[ra->next_get % (uint64_t)ra->nbuf];
-    double t0 = now_s();
+    double t0 = progress_clock();
     wait_state(ra, s, SLOT_FULL, 0);
-    *waited = now_s() - t0;
+    *waited = progress_clock() - t0;
     *buf = s->buf;
     if (s->rc < 0 && err)
         memcpy(err, &s->err, sizeof *err);

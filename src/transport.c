@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "err.h"
+#include "progress.h"
 
 static int broken;
 static int patient;         /* more ranks on this node than CPUs */
@@ -60,13 +61,6 @@ int tr_patient(void)
     return patient;
 }
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 /* MPI_Probe, but on an oversubscribed node it gives the CPU away while
  * it waits: Open MPI's probe polls and keeps a core busy, and there that
  * core is taken from the ranks that have work.  Polls for PATIENT_SPIN_S,
@@ -78,13 +72,13 @@ static int probe(int src, MPI_Status *st)
 {
     if (!patient)
         return MPI_Probe(src, TR_TAG, MPI_COMM_WORLD, st);
-    double t0 = now_s();
+    double t0 = progress_clock();
     for (;;) {
         int flag = 0;
         int rc = MPI_Iprobe(src, TR_TAG, MPI_COMM_WORLD, &flag, st);
         if (rc != MPI_SUCCESS || flag)
             return rc;
-        if (now_s() - t0 > PATIENT_SPIN_S) {
+        if (progress_clock() - t0 > PATIENT_SPIN_S) {
             struct timespec nap = {0, PATIENT_NAP_NS};
             nanosleep(&nap, NULL);
         }
