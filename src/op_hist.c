@@ -219,12 +219,12 @@ static int hist_create(const struct h5b_op_config *cfg, void **state,
     h->norm = (double)bins / (hi - lo);
     h->edges = malloc((size_t)(bins + 1) * sizeof *h->edges);
     h->count = calloc((size_t)h->n, sizeof *h->count);
-    if (cfg->ncell == 1 && bins <= HIST_SUB_MAX_BINS) {
+    int one_cell = cfg->ncell == 1 && bins <= HIST_SUB_MAX_BINS;
+    if (one_cell) {
         h->sub = calloc(HIST_NSUB * (size_t)(bins + 3), sizeof *h->sub);
         h->slots = pick_slots();
     }
-    if (!h->edges || !h->count || (cfg->ncell == 1 && bins <=
-                                   HIST_SUB_MAX_BINS && !h->sub))
+    if (!h->edges || !h->count || (one_cell && !h->sub))
         goto fail;
     linspace(h->edges, bins, lo, hi);
     *state = h;

@@ -309,9 +309,10 @@ INLINE void vpass1_##SUF(const T *p, uint64_t len, double K,                \
     out->k = 0;                                                              \
     out->mn = INFINITY;                                                      \
     out->mx = -INFINITY;                                                     \
+    for (int l = 0; l < 8; l++)                                              \
+        out->k += (uint64_t)c[l];                                            \
     for (int i = 0; i < 2; i++)                                              \
         for (int l = 0; l < 8; l++) {                                        \
-            out->k += i ? 0 : (uint64_t)c[l];                                \
             out->mn = n[i][l] < out->mn ? n[i][l] : out->mn;                 \
             out->mx = x[i][l] > out->mx ? x[i][l] : out->mx;                 \
         }                                                                    \

@@ -41,7 +41,7 @@ struct readahead {
     struct readahead_ops ops;
     uint64_t first, last;
     uint64_t next_get;      /* the consumer's next item */
-    int nbuf, started;
+    int nbuf;
     _Atomic int stop;
     int sleepers;           /* threads in pthread_cond_wait (under mu) */
     struct slot *slot;
@@ -166,7 +166,6 @@ int readahead_start(struct readahead **out, uint64_t first, uint64_t last,
         ra_free(ra);
         return err_set(err, H5B_ERUN, "cannot start the reader thread");
     }
-    ra->started = 1;
     *out = ra;
     return 0;
 }
@@ -199,7 +198,6 @@ void readahead_stop(struct readahead *ra)
     pthread_mutex_lock(&ra->mu);
     pthread_cond_broadcast(&ra->cv);
     pthread_mutex_unlock(&ra->mu);
-    if (ra->started)
-        pthread_join(ra->thread, NULL);
+    pthread_join(ra->thread, NULL);
     ra_free(ra);
 }
