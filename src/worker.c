@@ -3,7 +3,11 @@
  * The worker keeps `prefetch` receives posted, in a FIFO: MPI matches
  * messages to receives in the order posted, so waiting on the oldest
  * receive handles rank 0's messages in the order sent.  Each WORK message
- * becomes a partial sent back as a RESULT.  After a failure the worker
+ * becomes a partial sent back as a RESULT, without waiting for rank 0 to
+ * take it: results go out from a ring of prefetch+1 buffers, and a buffer
+ * is waited on only when it comes round again.  (Rank 0 may be busy
+ * reducing a partition itself; a blocking send of a result above MPI's
+ * eager size would hold this worker until it is done.)  After a failure the worker
  * sends one ERROR and then only drains WORK until rank 0's STOP, so rank
  * 0 never waits on a send nobody receives.  STOP is answered with DONE,
  * the worker's last message; the receives still posted are cancelled.
@@ -32,6 +36,11 @@ struct wslot {
     MPI_Request req;
 };
 
+struct wout {
+    struct tr_buf msg;
+    MPI_Request req;        /* MPI_REQUEST_NULL when not being sent */
+};
+
 struct worker {
     struct table *table[2];     /* full tiles, short last tile */
     uint64_t tile_width;
@@ -41,7 +50,8 @@ struct worker {
     int *fifo;              /* slot indices in the order posted */
     int head;
     int failed;
-    struct tr_buf out;
+    struct wout *out;       /* nslots + 1 result buffers, used in turn */
+    int next_out;
     struct shm_pool pool;   /* rank 0's partitions, when shared */
     unsigned char *values;  /* a decoded partition (chunkdec.h) */
     struct chunk_scratch scratch;
@@ -98,6 +108,27 @@ static int decode_chunks(struct worker *w, struct wire_work *wk,
     return 0;
 }
 
+/* The next result buffer, its last send complete, with cap >= n. */
+static int out_buffer(struct worker *w, size_t n, struct wout **o,
+                      struct h5b_error *err)
+{
+    struct wout *b = &w->out[w->next_out];
+    int rc = tr_check(MPI_Wait(&b->req, MPI_STATUS_IGNORE), "wait", err);
+    if (rc < 0)
+        return rc;
+    if (n > b->msg.cap) {
+        unsigned char *grown = realloc(b->msg.data, n);
+        if (!grown)
+            return err_set(err, H5B_ERUN, "out of memory for a result of "
+                           "%zu bytes", n);
+        b->msg.data = grown;
+        b->msg.cap = n;
+    }
+    w->next_out = (w->next_out + 1) % (w->nslots + 1);
+    *o = b;
+    return 0;
+}
+
 /* Reduce one WORK message and send its RESULT. */
 static int do_work(struct worker *w, const unsigned char *msg, size_t len,
                    struct h5b_error *err)
@@ -125,24 +156,16 @@ static int do_work(struct worker *w, const unsigned char *msg, size_t len,
     if (rc < 0)
         return rc;
     size_t n = WIRE_RESULT_HEADER + table_encoded_size(t, &p);
-    if (n > w->out.cap) {
-        unsigned char *grown = realloc(w->out.data, n);
-        if (!grown)
-            rc = err_set(err, H5B_ERUN, "out of memory for a result of %zu "
-                         "bytes", n);
-        else {
-            w->out.data = grown;
-            w->out.cap = n;
-        }
-    }
+    struct wout *o = NULL;
+    rc = out_buffer(w, n, &o, err);
     if (rc == 0) {
-        wire_encode_result(w->out.data, wk.index, n - WIRE_RESULT_HEADER);
-        rc = table_encode(t, &p, w->out.data + WIRE_RESULT_HEADER,
+        wire_encode_result(o->msg.data, wk.index, n - WIRE_RESULT_HEADER);
+        rc = table_encode(t, &p, o->msg.data + WIRE_RESULT_HEADER,
                           n - WIRE_RESULT_HEADER, err);
     }
     table_destroy(t, &p);
     if (rc == 0)
-        rc = tr_send(w->out.data, n, 0, err);
+        rc = tr_isend(o->msg.data, n, 0, &o->req, err);
     return rc;
 }
 
@@ -161,7 +184,8 @@ static void report(struct worker *w, int code, const char *msg)
     free(buf);
 }
 
-/* Cancel the receives still posted and answer STOP with DONE. */
+/* Cancel the receives still posted, complete the results being sent
+ * and answer STOP with DONE. */
 static int finish(struct worker *w, struct h5b_error *err)
 {
     unsigned char done[WIRE_DONE_SIZE];
@@ -169,6 +193,12 @@ static int finish(struct worker *w, struct h5b_error *err)
         MPI_Request *r = &w->slot[w->fifo[(w->head + k) % w->nslots]].req;
         MPI_Cancel(r);
         MPI_Wait(r, MPI_STATUS_IGNORE);
+    }
+    for (int k = 0; k <= w->nslots; k++) {
+        int rc = tr_check(MPI_Wait(&w->out[k].req, MPI_STATUS_IGNORE),
+                          "wait", err);
+        if (rc < 0)
+            return rc;
     }
     wire_encode_done(done, w->busy, w->idle);
     return tr_send(done, sizeof done, 0, err);
@@ -222,8 +252,11 @@ int worker_run(struct table *const tables[2], uint64_t tile_width,
         w.fail_at = atoll(hook);
     w.slot = calloc((size_t)prefetch, sizeof *w.slot);
     w.fifo = calloc((size_t)prefetch, sizeof *w.fifo);
-    if (rc == 0 && (!w.slot || !w.fifo))
+    w.out = calloc((size_t)prefetch + 1, sizeof *w.out);
+    if (rc == 0 && (!w.slot || !w.fifo || !w.out))
         rc = err_set(err, H5B_ERUN, "out of memory");
+    for (int k = 0; w.out && k <= prefetch; k++)
+        w.out[k].req = MPI_REQUEST_NULL;
     for (int s = 0; rc == 0 && s < prefetch; s++) {
         w.slot[s].buf = malloc(slot_bytes);
         w.fifo[s] = s;
@@ -239,7 +272,9 @@ int worker_run(struct table *const tables[2], uint64_t tile_width,
         free(w.slot[s].buf);
     free(w.slot);
     free(w.fifo);
-    tr_buf_free(&w.out);
+    for (int k = 0; w.out && k <= prefetch; k++)
+        tr_buf_free(&w.out[k].msg);
+    free(w.out);
     free(w.values);
     chunk_scratch_free(&w.scratch);
     shm_pool_close(&w.pool);
