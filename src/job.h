@@ -55,6 +55,8 @@ struct job {
                                deflate/shuffle chunks (chunkdec.h) */
     int read_ahead;         /* [run] read_ahead = auto: rank 0 alone reads
                                in a second thread (readahead.h) */
+    int rank0_reduces;      /* [run] rank0_reduces = auto: rank 0 reduces a
+                               partition itself when every worker is full */
     double checkpoint_every;    /* seconds; 0: only when interrupted */
     char *plugins[JOB_MAX_PLUGINS]; /* NAMEs of [plugin NAME] sections */
     size_t nplugins;

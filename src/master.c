@@ -2,13 +2,18 @@
  *
  * Rank 0 reads each partition straight into the buffer it sends (a WORK
  * header then the raw values), from a fixed pool of nworkers*prefetch+1
- * buffers: one more than can be in flight, so the next partition is read
+ * buffers (+1 when rank 0 helps, below): one more than can be in flight,
+ * so the next partition is read
  * while the workers compute.  With a shared pool (shm.h) the buffers are
  * in memory the workers on rank 0's node map: those get only the header,
  * and the buffer stays theirs until their RESULT comes back.  With
  * worker_decode, partitions of deflate/shuffle datasets are read as their
  * stored chunks and decoded by the worker (chunkdec.h).  Scheduling is dynamic: a worker holds at
  * most `prefetch` partitions and gets the next when it returns a result.
+ * With `helps`, rank 0 reduces a partition itself when every worker
+ * already holds `prefetch` of them and no result is waiting: a worker
+ * then still has partitions queued, so it does not idle while rank 0
+ * computes, and rank 0 turns the time it would spend waiting into work.
  * Partials are merged strictly in partition order; ones that arrive early
  * wait in a window of W partitions, and nothing is dispatched beyond the
  * window, so memory stays bounded even when one worker is slow.  Merging
@@ -56,6 +61,8 @@ struct master {
     struct pend *win;
     uint64_t W, next_read, merged, done_bytes;
     uint64_t inflight;      /* dispatched, result not yet received */
+    double read_s;          /* seconds reading, over `reads` partitions */
+    uint64_t reads;
     double last_save;
     struct table_partial *acc;
     struct tr_buf in;
@@ -192,27 +199,37 @@ static int reap_sends(struct master *m, struct h5b_error *err)
     return 0;
 }
 
-/* The free slot the next partition can be read into, or -1 when all
- * are read, the window is full, or every slot is still being sent. */
-static int free_slot(const struct master *m)
+/* A slot no send, worker or staging holds, or -1. */
+static int idle_slot(const struct master *m)
 {
-    if (m->staged >= 0 || m->next_read >= m->a->plan->nparts ||
-        m->next_read >= m->merged + m->W)
-        return -1;
     for (int s = 0; s < m->nslots; s++)
-        if (m->slot[s].req == MPI_REQUEST_NULL && !m->slot[s].held)
+        if (s != m->staged && m->slot[s].req == MPI_REQUEST_NULL &&
+            !m->slot[s].held)
             return s;
     return -1;
 }
 
-/* Read the next partition into a free slot, if the window allows. */
-static int stage(struct master *m, struct h5b_error *err)
+/* Whether the next partition may be read: one is left and it is inside
+ * the window of partitions that may be unmerged. */
+static int may_read(const struct master *m)
+{
+    return m->next_read < m->a->plan->nparts &&
+           m->next_read < m->merged + m->W;
+}
+
+/* The free slot the next partition can be staged in, or -1 when all
+ * are read, the window is full, one is staged, or every slot is busy. */
+static int free_slot(const struct master *m)
+{
+    return m->staged < 0 && may_read(m) ? idle_slot(m) : -1;
+}
+
+/* Read the next partition into slot s; raw: as stored chunks, if the
+ * source allows (then the worker decodes them). */
+static int read_slot(struct master *m, int s, int raw, struct h5b_error *err)
 {
     const struct master_args *a = m->a;
     struct partition part;
-    int s = free_slot(m);
-    if (s < 0)
-        return 0;
     if (!m->slot[s].buf && !(m->slot[s].buf = malloc(m->slot_bytes)))
         return err_set(err, H5B_ERUN, "out of memory for a %zu-byte "
                        "partition buffer", m->slot_bytes);
@@ -221,28 +238,39 @@ static int stage(struct master *m, struct h5b_error *err)
                            a->plan->ntiles > 1 ? part.ncols : 0, part.bytes,
                            NULL, 0, 0};
     unsigned char *dst = m->slot[s].buf + WIRE_WORK_HEADER;
-    size_t raw = 0;
+    size_t got = 0;
     double t0 = progress_clock();
-    int rc = a->worker_decode
-                 ? source_read_raw(a->src, part.file, part.start, part.count,
+    int rc = raw ? source_read_raw(a->src, part.file, part.start, part.count,
                                    part.col0, wk.ncols, dst,
-                                   m->slot_bytes - WIRE_WORK_HEADER, &raw, err)
+                                   m->slot_bytes - WIRE_WORK_HEADER, &got,
+                                   err)
                  : 0;
     if (rc == 1) {
         wk.chunks = 1;
-        wk.payload_len = raw;
+        wk.payload_len = got;
     } else if (rc == 0) {
         rc = source_read(a->src, part.file, part.start, part.count,
                          part.col0, wk.ncols, dst, err);
     }
+    m->read_s += progress_clock() - t0;
+    m->reads++;
     spent(TIMING(a, read), &t0);
     if (rc < 0)
         return rc;
     m->slot[s].wk = wk;
     m->slot[s].len = WIRE_WORK_HEADER + (size_t)wk.payload_len;
-    m->staged = s;
     m->next_read++;
     return 0;
+}
+
+/* Read the next partition into a free slot, if the window allows. */
+static int stage(struct master *m, struct h5b_error *err)
+{
+    int s = free_slot(m);
+    int rc = s < 0 ? 0 : read_slot(m, s, m->a->worker_decode, err);
+    if (s >= 0 && rc == 0)
+        m->staged = s;
+    return rc;
 }
 
 /* Send the staged partition to the least loaded worker with room. */
@@ -275,6 +303,55 @@ static int dispatch(struct master *m, struct h5b_error *err)
     m->rr = (best + 1) % nw;
     m->staged = -1;
     return 1;
+}
+
+/* Read the next partition into the spare slot s and reduce it here, as
+ * a worker would; the staged one stays ready for the first worker with
+ * room.  The partial waits in the window like a worker's. */
+static int reduce_here(struct master *m, int s, struct h5b_error *err)
+{
+    int rc = read_slot(m, s, 0, err);
+    if (rc < 0)
+        return rc;
+    struct slot *sl = &m->slot[s];
+    struct pend *pd = &m->win[sl->wk.index % m->W];
+    struct table *t = table_at(m->a, sl->wk.index);
+    double t0 = progress_clock();
+    progress_test_pause();
+    rc = table_reduce(t, sl->buf + WIRE_WORK_HEADER,
+                      (size_t)sl->wk.payload_len, sl->wk.first_record,
+                      &pd->p, err);
+    spent(TIMING(m->a, reduce), &t0);
+    if (rc < 0)
+        return rc;
+    pd->have = 1;
+    if (m->a->timing)
+        m->a->timing->reduced++;
+    return merge_ready(m, err);
+}
+
+/* Set *s to the slot rank 0 should read a partition into and reduce
+ * itself, or -1.  Called when a partition is staged and no worker has
+ * room: rank 0 helps if allowed, a spare slot is free, the window allows
+ * the read, and no result arrives while rank 0 could have read a
+ * partition (its mean read time).  That wait keeps rank 0 from helping
+ * when the workers keep up with the reading: a result is then due within
+ * about a read, and helping would only delay the next dispatch. */
+static int help_slot(struct master *m, int *s, struct h5b_error *err)
+{
+    *s = m->a->helps && m->staged >= 0 && may_read(m) ? idle_slot(m) : -1;
+    if (*s < 0)
+        return 0;
+    double patience = m->a->helps == MASTER_HELPS_AUTO && m->reads
+                      ? m->read_s / (double)m->reads : 0;
+    double t0 = progress_clock();
+    int rc;
+    while ((rc = tr_pending(MPI_ANY_SOURCE, err)) == 0 &&
+           progress_clock() - t0 < patience)
+        ;
+    if (rc != 0)
+        *s = -1;
+    return rc < 0 ? rc : 0;
 }
 
 /* Save a checkpoint if one is due (every > 0 seconds since the last). */
@@ -317,6 +394,11 @@ static int drive(struct master *m, struct h5b_error *err)
             rc = stage(m, err);
         if (rc == 0 && !stopping && m->staged >= 0)
             rc = dispatch(m, err);
+        int h = -1;
+        if (rc == 0 && !stopping)
+            rc = help_slot(m, &h, err);
+        if (rc == 0 && h >= 0)
+            rc = reduce_here(m, h, err);
         /* Wait for a result only when there is nothing to read: while a
          * slot is free, the next read overlaps the workers' compute. */
         if (rc == 0 && m->inflight > 0 &&
@@ -413,7 +495,7 @@ static int run_distributed(const struct master_args *a, struct table_partial *ac
                        .next_read = a->start, .merged = a->start,
                        .done_bytes = a->prog ? a->prog->base_bytes : 0,
                        .last_save = progress_clock()};
-    m.nslots = a->nworkers * a->prefetch + 1;
+    m.nslots = a->nworkers * a->prefetch + 1 + (a->helps != 0);
     m.slot_bytes = WIRE_WORK_HEADER + a->plan->max_part_bytes;
     m.W = (uint64_t)m.nslots * 4 < 16 ? 16 : (uint64_t)m.nslots * 4;
     m.slot = calloc((size_t)m.nslots, sizeof *m.slot);

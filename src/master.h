@@ -9,6 +9,10 @@
 #include "shm.h"
 #include "source.h"
 
+/* master_args.helps: never; when no result comes within a read's time;
+ * at every chance (a test hook, so tests take that path often). */
+enum { MASTER_HELPS_OFF, MASTER_HELPS_AUTO, MASTER_HELPS_EAGER };
+
 struct master_args {
     struct table *tables[2];    /* [0] full tiles, [1] the short last one */
     struct source *src;
@@ -19,6 +23,9 @@ struct master_args {
     int shared;             /* SETUP announced a shared pool (shm.h) */
     int worker_decode;      /* send deflate/shuffle chunks undecoded */
     int read_ahead;         /* alone: read in a thread (readahead.h) */
+    int helps;              /* with workers: reduce a partition here when
+                               every worker holds `prefetch` of them
+                               (MASTER_HELPS_*) */
     int more;               /* on success, STOP says another SETUP follows */
     struct progress *prog;
     uint64_t start;         /* partitions [0, start) are in acc (resume) */

@@ -361,6 +361,28 @@ static int read_ahead_ok(const struct job *job)
            readahead_cpus() >= 2;
 }
 
+/* Whether rank 0, with workers, reduces a partition itself when every
+ * worker is full: the job allows it, a worker holds two partitions or
+ * more (so it still has one queued while rank 0 computes) and rank 0's
+ * node has a CPU for every rank (else rank 0 would take a worker's). */
+static int helps_ok(const struct job *job, int size)
+{
+    return size > 1 && job->rank0_reduces && job->prefetch >= 2 &&
+           !tr_patient();
+}
+
+/* master_args.helps for this run.  For the tests of this path,
+ * H5BATCH_TEST_RANK0_REDUCES=eager makes rank 0 help at every chance,
+ * even on a crowded node. */
+static int helps_mode(const struct job *job, int size)
+{
+    const char *hook = getenv("H5BATCH_TEST_RANK0_REDUCES");
+    if (hook && strcmp(hook, "eager") == 0 && size > 1 &&
+        job->rank0_reduces)
+        return MASTER_HELPS_EAGER;
+    return helps_ok(job, size) ? MASTER_HELPS_AUTO : MASTER_HELPS_OFF;
+}
+
 /* One line per column: name, type, and what CF does to it. */
 static void print_columns(const struct source *s, FILE *out)
 {
@@ -425,6 +447,15 @@ static void print_plan(const struct prep *p, FILE *out)
         fprintf(out, "transport: %s to the %d worker%s on rank 0's node\n",
                 p->shared ? "shared-memory window" : "point to point",
                 p->node->nlocal, p->node->nlocal == 1 ? "" : "s");
+    if (size > 1)
+        fprintf(out, "rank 0: %s\n", helps_ok(&p->job, size)
+                ? "also reduces a partition when every worker holds "
+                  "`prefetch` of them"
+                : !p->job.rank0_reduces ? "reads and merges only "
+                                          "(rank0_reduces = off)"
+                : p->job.prefetch < 2 ? "reads and merges only (prefetch "
+                                        "is 1)"
+                : "reads and merges only (more ranks than CPUs)");
     if (tr_patient())
         fprintf(out, "waiting: rank 0 naps between polls (more ranks than "
                 "CPUs on its node)\n");
@@ -505,6 +536,7 @@ static int reduce_all(struct prep *p, int size, int more,
                             .node = p->node, .shared = p->shared,
                             .worker_decode = p->job.worker_decode && size > 1,
                             .read_ahead = size == 1 && read_ahead_ok(&p->job),
+                            .helps = helps_mode(&p->job, size),
                             .more = more, .prog = prog, .timing = &p->timing};
     struct table_partial *acc = calloc(p->plan.ntiles, sizeof *acc);
     table_ptrs(p->table, a.tables);

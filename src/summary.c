@@ -52,7 +52,8 @@ static void put_json_timing(FILE *out, const struct run_timing *t)
         return;
     fprintf(out, "\"timing\": {\"read_s\": %.6f, \"send_s\": %.6f, "
             "\"wait_s\": %.6f, \"merge_s\": %.6f, \"reduce_s\": %.6f, "
-            "\"workers\": [", t->read, t->send, t->wait, t->merge, t->reduce);
+            "\"reduced_partitions\": %llu, \"workers\": [", t->read, t->send,
+            t->wait, t->merge, t->reduce, t->reduced);
     for (int w = 0; w < t->nworkers; w++)
         fprintf(out, "%s{\"rank\": %d, \"busy_s\": %.6f, \"wait_s\": %.6f}",
                 w ? ", " : "", w + 1, t->busy[w], t->idle[w]);
@@ -73,6 +74,9 @@ static void put_text_timing(FILE *out, const struct run_info *in)
     fprintf(out, "time: %.2f s; rank 0 read %.2f s, sent %.2f s, waited "
             "%.2f s, merged %.2f s", in->elapsed, t->read, t->send, t->wait,
             t->merge);
+    if (t->nworkers && t->reduced)
+        fprintf(out, ", reduced %.2f s (%llu partitions)", t->reduce,
+                t->reduced);
     if (t->nworkers)
         fprintf(out, "; workers busy %.2f s, waiting %.2f s on average",
                 busy / t->nworkers, idle / t->nworkers);

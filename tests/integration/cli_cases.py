@@ -5,14 +5,17 @@ Each check gets a fresh directory holding the standard fixture (float64
 --set overrides and the default job name are data cases (see cases.py).
 """
 
+import json
+import os
 from pathlib import Path
 
 import h5py
 
 from cases import DataCase, expected_for, prepare_case
 from data import Input, corrupt_chunks, normal, with_nans
-from harness import expect, expect_ok, tool_stderr_lines
-from verify import as_text, check_result_file
+from harness import (EAGER_HELP_ENV, expect, expect_ok, launcher, run_tool,
+                     tool_stderr_lines)
+from verify import as_text, check_identical, check_result_file
 
 
 def standard(case_dir):
@@ -106,6 +109,50 @@ def overwrite_existing(tool, ranks, case_dir):
     check_result_file(case_dir / "results/out.h5", exp, job_ops(job), job, ranks)
 
 
+def rank0_dry_run_line(tool, ranks, case_dir, sets, want):
+    args = ["--dry-run"] + [a for s in sets for a in ("--set", s)] + ["job.ini"]
+    run = tool.run(ranks, args, case_dir)
+    expect_ok(run)
+    got = [line for line in run.stdout.splitlines() if line.startswith("rank 0:")]
+    expect(got == ([want] if want else []), f"{sets}: 'rank 0:' lines {got}, expected {want!r}")
+
+
+def rank0_reduces(tool, ranks, case_dir):
+    """With workers, rank 0 reduces a partition itself when every worker is
+    full.  The results are the same bits as with rank0_reduces = off and
+    right by numpy; the JSON summary counts those partitions; --dry-run says
+    whether rank 0 may help, and why not."""
+    job, exp = standard(case_dir)
+    if ranks < 2:
+        rank0_dry_run_line(tool, ranks, case_dir, [], None)
+        return
+    crowded = ranks > len(os.sched_getaffinity(0))
+    only = "rank 0: reads and merges only "
+    rank0_dry_run_line(tool, ranks, case_dir, [], only + "(more ranks than CPUs)" if crowded
+                       else "rank 0: also reduces a partition when every worker holds "
+                            "`prefetch` of them")
+    rank0_dry_run_line(tool, ranks, case_dir, ["run.rank0_reduces=off"],
+                       only + "(rank0_reduces = off)")
+    rank0_dry_run_line(tool, ranks, case_dir, ["run.prefetch=1"], only + "(prefetch is 1)")
+    # Workers that take 20 ms a partition are always full, so the test hook
+    # (help at every chance) makes rank 0 reduce some partitions itself.
+    env = dict(EAGER_HELP_ENV, H5BATCH_TEST_PAUSE_MS="20")
+    counts, outs = {}, {}
+    for mode in ("auto", "off"):
+        out = f"results/{mode}.h5"
+        argv = launcher(ranks) + [str(tool.binary), "--format", "json", "-o", out,
+                                  "--set", "input.partition_size=4K",
+                                  "--set", f"run.rank0_reduces={mode}", "job.ini"]
+        run = run_tool(argv, case_dir, tool.timeout, case_dir / ".log" / mode, env)
+        expect_ok(run)
+        counts[mode] = json.loads(run.stdout)["timing"]["reduced_partitions"]
+        outs[mode] = case_dir / out
+        check_result_file(outs[mode], exp, job_ops(job), job, ranks, min_partitions=8)
+    expect(counts["auto"] > 0, f"rank 0 reduced no partition with rank0_reduces=auto: {counts}")
+    expect(counts["off"] == 0, f"rank 0 reduced partitions with rank0_reduces=off: {counts}")
+    check_identical(outs, case_dir)
+
+
 CLI_CASES = [
     ("cli/dry-run", dry_run),
     ("cli/dry-run-reads-no-data", dry_run_reads_no_data),
@@ -115,4 +162,5 @@ CLI_CASES = [
     ("cli/help", help_text),
     ("cli/version", version),
     ("cli/overwrite-existing-output", overwrite_existing),
+    ("cli/rank0-reduces", rank0_reduces),
 ]

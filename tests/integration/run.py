@@ -6,7 +6,8 @@ mpirun), alternating text and JSON output; every result file is checked
 against the oracle (oracle.py), and the files of all rank modes must be
 byte-identical once started/finished/ranks are blanked.  Runs on 2 ranks
 send the partitions point to point (shared_memory = off), the others share
-rank 0's partition pool.  The feature cases
+rank 0's partition pool; on 3 ranks rank 0 also reduces a partition itself
+whenever no worker has room (harness.EAGER_HELP_RANKS).  The feature cases
 (featurecase.py: PyTables/pandas tables and CF netCDF-4 in realdata.py,
 histograms and quantiles in histquant.py, a tiled million-cell field in
 tiles.py) run the same way with their own writers and oracles.  Then the CLI
