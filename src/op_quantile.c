@@ -443,26 +443,51 @@ static int block_count(struct cell *c, const double *x, const int64_t *idx,
     return rc;
 }
 
+/* The n <= BLOCK values at x as BLOCK doubles, padded with NaN: widened
+ * into buf (returned) -- exact up to 2^53, within 2^-53 relative beyond --
+ * or, for a full block of doubles, x itself (no copy). */
+#define AS_BLOCK(SUF, T)                                                     \
+static const double *as_block_##SUF(const T *x, size_t n, double *buf)      \
+{                                                                            \
+    for (size_t j = 0; j < n; j++)                                           \
+        buf[j] = (double)x[j];                                               \
+    for (size_t j = n; j < BLOCK; j++)                                       \
+        buf[j] = NAN;                                                        \
+    return buf;                                                              \
+}
+
+AS_BLOCK(i8, int8_t)
+AS_BLOCK(u8, uint8_t)
+AS_BLOCK(i16, int16_t)
+AS_BLOCK(u16, uint16_t)
+AS_BLOCK(i32, int32_t)
+AS_BLOCK(u32, uint32_t)
+AS_BLOCK(i64, int64_t)
+AS_BLOCK(u64, uint64_t)
+AS_BLOCK(f32, float)
+AS_BLOCK(d64, double)
+
+static const double *as_block_f64(const double *x, size_t n, double *buf)
+{
+    return n == BLOCK ? x : as_block_d64(x, n, buf);
+}
+
 /* Generate the update kernel for element type T: nrec records of ncell
- * values, record-major, each widened to double (exact up to 2^53, and
- * within 2^-53 relative beyond).  One cell, the common case, goes by
- * blocks: widen (padding with NaN), map to buckets and take the min and
- * max all at once, then count; c ends as cell_add one by one leaves it
- * (on failure its min and max may include the rest of the block). */
+ * values, record-major, each as a double (as_block).  One cell, the
+ * common case, goes by blocks: map to buckets and take the min and max
+ * all at once, then count; c ends as cell_add one by one leaves it (on
+ * failure its min and max may include the rest of the block). */
 #define QUANTILE_KERNEL(SUF, T)                                              \
 static int upd_##SUF(struct quantile *s, const T *x, uint64_t nrec)          \
 {                                                                            \
     uint64_t nc = s->ncell;                                                  \
     double mult = s->mult;                                                   \
     if (nc == 1) {                                                           \
-        double v[BLOCK];                                                     \
+        double buf[BLOCK];                                                   \
         int64_t idx[BLOCK];                                                  \
         for (uint64_t r = 0; r < nrec; r += BLOCK) {                         \
             size_t n = nrec - r < BLOCK ? (size_t)(nrec - r) : BLOCK;        \
-            for (size_t j = 0; j < n; j++)                                   \
-                v[j] = (double)x[r + j];                                     \
-            for (size_t j = n; j < BLOCK; j++)                               \
-                v[j] = NAN;                                                  \
+            const double *v = as_block_##SUF(x + r, n, buf);                 \
             block_buckets(v, idx, mult);                                     \
             block_minmax(s->c, v);                                           \
             if (block_count(s->c, v, idx, n, mult) < 0)                      \
