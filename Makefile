@@ -51,7 +51,8 @@ SYSTEM    := h5util srctype source output transport shm worker master plugin run
 OBJS      := $(addprefix $(BUILD)/obj/,$(addsuffix .o,$(LOGIC) $(SYSTEM)))
 LOGIC_OBJS := $(addprefix $(BUILD)/obj/,$(addsuffix .o,$(LOGIC)))
 UNIT      := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
-UNIT_BINS := $(addprefix $(BUILD)/tests/,$(UNIT)) $(BUILD)/tests/test_op_hist_base
+UNIT_BINS := $(addprefix $(BUILD)/tests/,$(UNIT)) \
+             $(BUILD)/tests/test_op_hist_base $(BUILD)/tests/test_op_hist_avx2
 
 .PHONY: all run test unit integration bad faults examples deps install clean
 all: $(BUILD)/h5batch $(BUILD)/h5batch-gen
@@ -72,15 +73,20 @@ $(BUILD)/tests/%: tests/unit/%.c $(LOGIC_OBJS) Makefile | $(BUILD)/tests
 	$(HOSTCC) $(CFLAGS) $(shell pkg-config --cflags cmocka) $< $(LOGIC_OBJS) \
 	    -o $@ $(shell pkg-config --libs cmocka) $(LDLIBS)
 
-# test_op_hist again on the histogram's baseline (non-AVX2) slots, which
-# an AVX2 machine would otherwise never run.
+# test_op_hist again on the histogram's baseline slots and on its AVX2
+# ones, which a machine with AVX2 or AVX-512 would otherwise never run
+# (the picked version runs in test_op_hist).  An AVX2 build on a CPU
+# without AVX2 falls back to the baseline.
 $(BUILD)/obj/op_hist_base.o: src/op_hist.c Makefile | $(BUILD)/obj
 	$(CC) $(CFLAGS) -DHIST_NO_AVX2 -c $< -o $@
 
-$(BUILD)/tests/test_op_hist_base: tests/unit/test_op_hist.c $(LOGIC_OBJS) \
-        $(BUILD)/obj/op_hist_base.o Makefile | $(BUILD)/tests
+$(BUILD)/obj/op_hist_avx2.o: src/op_hist.c Makefile | $(BUILD)/obj
+	$(CC) $(CFLAGS) -DHIST_NO_AVX512 -c $< -o $@
+
+$(BUILD)/tests/test_op_hist_%: tests/unit/test_op_hist.c $(LOGIC_OBJS) \
+        $(BUILD)/obj/op_hist_%.o Makefile | $(BUILD)/tests
 	$(HOSTCC) $(CFLAGS) -MF $@.d $(shell pkg-config --cflags cmocka) $< \
-	    $(filter-out %/op_hist.o,$(LOGIC_OBJS)) $(BUILD)/obj/op_hist_base.o \
+	    $(filter-out %/op_hist.o,$(LOGIC_OBJS)) $(BUILD)/obj/op_hist_$*.o \
 	    -o $@ $(shell pkg-config --libs cmocka) $(LDLIBS)
 
 $(BUILD)/obj $(BUILD)/tests:

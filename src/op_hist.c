@@ -254,21 +254,30 @@ fail:
 #error "op_hist.c needs -std=c11 (-ffp-contract=off) when FMA is enabled"
 #endif
 
-/* An AVX2 version of the slots beside the baseline one, picked by
- * hist_create; -DHIST_NO_AVX2 leaves the baseline alone (to test it on
- * any machine). */
+/* AVX2 and AVX-512 versions of the slots beside the baseline one, the
+ * widest the CPU runs picked by hist_create.  To test each on any machine:
+ * -DHIST_NO_AVX512 leaves AVX2 and the baseline, -DHIST_NO_AVX2 the
+ * baseline alone.  Every version does the same operations on each value,
+ * so they give the same slots. */
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(HIST_NO_AVX2)
 #define HIST_AVX2 1
 #include <immintrin.h>
+#if !defined(HIST_NO_AVX512)
+#define HIST_AVX512 1
+#endif
 #endif
 
 /* Four lanes of double and of int64 (GNU vector extensions: SSE2 pairs in
- * the baseline, one AVX register in the AVX2 version). */
+ * the baseline, one AVX register in the AVX2 version); eight for
+ * AVX-512. */
 typedef double hv_d __attribute__((vector_size(32)));
 typedef int64_t hv_l __attribute__((vector_size(32)));
+typedef double hw_d __attribute__((vector_size(64)));
+typedef int64_t hw_l __attribute__((vector_size(64)));
 
-/* All four lanes X; A where mask M is set (all ones), B elsewhere. */
-#define HV_ALL(X) ((hv_d){(X), (X), (X), (X)})
+/* Every lane of vector type VD X; A where mask M is set (all ones), B
+ * elsewhere. */
+#define HV_ALL(VD, X) ((VD){0} + (X))
 #define HV_PICK(M, A, B) (((A) & (M)) | ((B) & ~(M)))
 
 /* Baseline K_TRUNC: K = trunc(min(F, TOP)) and KB, the encoding of K +
@@ -291,10 +300,20 @@ typedef int64_t hv_l __attribute__((vector_size(32)));
         (KB) = (hv_l)((K) + (BIAS));                                         \
     } while (0)
 
+/* AVX-512 K_TRUNC: the same in eight lanes (vminpd, vrndscalepd towards
+ * zero keeping no fraction bits). */
+#define TRUNC_AVX512(F, TOP, BIAS, K, KB)                                    \
+    do {                                                                     \
+        (K) = _mm512_roundscale_pd(_mm512_min_pd((F), (TOP)),                \
+                                   _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);  \
+        (KB) = (hw_l)((K) + (BIAS));                                         \
+    } while (0)
+
 /* Generate NAME (attributes ATTR), which sets slot[i] for the HIST_BLOCK
- * values at v (see above), its k = numpy's trunc((x - lo) * norm) mapped
- * from B to B - 1 by K_TRUNC (clamping to B - 1 before truncating is the
- * same, B - 1 being an integer).
+ * values at v (see above), in lanes of vector types VD and VL; its k is
+ * numpy's trunc((x - lo) * norm) mapped from B to B - 1 by K_TRUNC
+ * (clamping to B - 1 before truncating is the same, B - 1 being an
+ * integer).
  * Doubles hold every integer involved exactly; the slot is kept in the
  * low bits of the encoding of slot + 2^52, and stored so: its low 32 bits
  * are the slot (block_count takes those).
@@ -307,22 +326,23 @@ typedef int64_t hv_l __attribute__((vector_size(32)));
  * k, where numpy tests up on the corrected one.  Lanes outside [lo, hi]
  * and NaN compute garbage (no conversion, no load) that the last picks
  * replace. */
-#define HIST_SLOTS(NAME, ATTR, K_TRUNC)                                      \
-ATTR static void NAME(const struct hist *h, const double *restrict v,       \
+#define HIST_SLOTS(NAME, ATTR, K_TRUNC, VD, VL)                              \
+ATTR static void NAME(const struct hist *h, const double *restrict v,        \
                       int64_t *restrict slot)                                \
 {                                                                            \
     const double nb = (double)h->nbins;                                      \
-    const hv_d lo = HV_ALL(h->lo), hi = HV_ALL(h->hi);                       \
-    const hv_d norm = HV_ALL(h->norm), one = HV_ALL(1.0);                    \
-    const hv_d step = HV_ALL((h->hi - h->lo) / nb), top = HV_ALL(nb - 1);    \
-    const hv_d bias = HV_ALL(0x1p52);                                        \
-    const hv_l bias_bits = (hv_l)bias;                                       \
-    const hv_l last = bias_bits + (int64_t)h->nbins - 1;                     \
-    const hv_l under = bias_bits + (int64_t)h->nbins;                        \
-    const hv_l over = under + 1, none = under + 2;                           \
-    for (int i = 0; i < HIST_BLOCK; i += 4) {                                \
-        hv_d x, f, k, e0, e1;                                                \
-        hv_l kb;                                                             \
+    const VD lo = HV_ALL(VD, h->lo), hi = HV_ALL(VD, h->hi);                 \
+    const VD norm = HV_ALL(VD, h->norm), one = HV_ALL(VD, 1.0);              \
+    const VD step = HV_ALL(VD, (h->hi - h->lo) / nb);                        \
+    const VD top = HV_ALL(VD, nb - 1);                                       \
+    const VD bias = HV_ALL(VD, 0x1p52);                                      \
+    const VL bias_bits = (VL)bias;                                           \
+    const VL last = bias_bits + (int64_t)h->nbins - 1;                       \
+    const VL under = bias_bits + (int64_t)h->nbins;                          \
+    const VL over = under + 1, none = under + 2;                             \
+    for (int i = 0; i < HIST_BLOCK; i += (int)(sizeof(VD) / 8)) {            \
+        VD x, f, k, e0, e1;                                                  \
+        VL kb;                                                               \
         memcpy(&x, v + i, sizeof x);                                         \
         f = x - lo;                                                          \
         f *= norm;                                                           \
@@ -341,14 +361,23 @@ ATTR static void NAME(const struct hist *h, const double *restrict v,       \
     }                                                                        \
 }
 
-HIST_SLOTS(slots_base, , TRUNC_BASE)
+HIST_SLOTS(slots_base, , TRUNC_BASE, hv_d, hv_l)
 #ifdef HIST_AVX2
-HIST_SLOTS(slots_avx2, __attribute__((target("avx2"))), TRUNC_AVX2)
+HIST_SLOTS(slots_avx2, __attribute__((target("avx2"))), TRUNC_AVX2, hv_d,
+           hv_l)
+#endif
+#ifdef HIST_AVX512
+HIST_SLOTS(slots_avx512, __attribute__((target("avx512f"))), TRUNC_AVX512,
+           hw_d, hw_l)
 #endif
 
 /* The slots version for this machine. */
 static slots_fn pick_slots(void)
 {
+#ifdef HIST_AVX512
+    if (__builtin_cpu_supports("avx512f"))
+        return slots_avx512;
+#endif
 #ifdef HIST_AVX2
     if (__builtin_cpu_supports("avx2"))
         return slots_avx2;
