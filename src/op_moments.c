@@ -53,8 +53,17 @@ struct moments {
     int ddof;
     uint64_t ncell;
     struct cell *c;
-    double *scratch;        /* 3 * ncell: block sums, M2s, counts */
+    double *scratch;        /* SCRATCH_PER_CELL * ncell (blockn_) */
 };
+
+/* Per cell, for a block of many cells: sum, M2, count, shift, mean, and
+ * min and max (as the widened type, 8 bytes). */
+#define SCRATCH_PER_CELL 7
+
+/* -O2 vectorises only loops that need no run-time checks; the loops over
+ * a record's cells (their count known at run time) need them. */
+#define H5B_VECTORISE \
+    __attribute__((optimize("tree-loop-vectorize", "vect-cost-model=dynamic")))
 
 #define CELL_BYTES 72
 
@@ -128,47 +137,6 @@ static void shift_##SUF(struct cell *c, const T *p, uint64_t len,           \
             return;                                                          \
         }                                                                    \
     }                                                                        \
-}                                                                            \
-                                                                             \
-static void updn_##SUF(struct moments *m, const T *x, uint64_t nrec)        \
-{                                                                            \
-    uint64_t nc = m->ncell, rb = CELL_BLOCK / nc;                            \
-    double *bs = m->scratch, *bq = bs + nc, *bk = bq + nc;                   \
-    rb = rb < 8 ? 8 : rb;                                                    \
-    for (uint64_t r0 = 0; r0 < nrec; r0 += rb) {                            \
-        uint64_t len = nrec - r0 < rb ? nrec - r0 : rb;                     \
-        memset(bs, 0, 3 * nc * sizeof *bs);                                  \
-        for (uint64_t j = 0; j < nc; j++)                                    \
-            shift_##SUF(&m->c[j], x + r0 * nc + j, len, nc);                 \
-        for (uint64_t r = r0; r < r0 + len; r++) {                          \
-            const T *p = x + r * nc;                                         \
-            for (uint64_t j = 0; j < nc; j++) {                              \
-                W v = p[j];                                                  \
-                struct cell *c = &m->c[j];                                   \
-                if (SKIP(v))                                                 \
-                    continue;                                                \
-                bs[j] += (double)v - c->shift;                               \
-                bk[j] += 1.0;                                                \
-                c->min.F = v < c->min.F ? v : c->min.F;                      \
-                c->max.F = v > c->max.F ? v : c->max.F;                      \
-            }                                                                \
-        }                                                                    \
-        for (uint64_t r = r0; r < r0 + len; r++) {                          \
-            const T *p = x + r * nc;                                         \
-            for (uint64_t j = 0; j < nc; j++) {                              \
-                W v = p[j];                                                  \
-                double mb = bk[j] > 0 ? bs[j] / bk[j] : 0.0;                 \
-                double d = ((double)v - m->c[j].shift) - mb;                 \
-                bq[j] += SKIP(v) ? 0.0 : d * d;                              \
-            }                                                                \
-        }                                                                    \
-        for (uint64_t j = 0; j < nc; j++) {                                  \
-            uint64_t k = (uint64_t)bk[j];                                    \
-            m->c[j].nan += len - k;                                          \
-            if (k)                                                           \
-                cell_combine(&m->c[j], k, bs[j] / bk[j], bq[j], bs[j]);      \
-        }                                                                    \
-    }                                                                        \
 }
 
 /* The scalar kernel of one cell, for integer types (min and max stay
@@ -208,23 +176,107 @@ static void upd1_##SUF(struct cell *c, const T *x, uint64_t n)              \
     }                                                                        \
 }                                                                            \
 
+/* Generate blockn_SUF: one block of len records of ncell values at p,
+ * each cell's statistics through arrays indexed by cell (scratch), so the
+ * loops over a record's cells are element-wise (and vectorise with
+ * H5B_VECTORISE); a cell's values are still added in record order, so the
+ * bits are those of one cell at a time.  The shifts are set (shift_). */
+#define BLOCKN_KERNEL(SUF, T, W, F, SKIP)                                    \
+H5B_CLONES H5B_VECTORISE                                                     \
+static void blockn_##SUF(struct moments *m, const T *p, uint64_t len)       \
+{                                                                            \
+    const uint64_t nc = m->ncell;                                            \
+    double *restrict bs = m->scratch, *restrict bq = bs + nc;                \
+    double *restrict bk = bq + nc, *restrict sh = bk + nc;                   \
+    double *restrict mb = sh + nc;                                           \
+    W *restrict mn = (W *)(mb + nc), *restrict mx = mn + nc;                 \
+    for (uint64_t j = 0; j < nc; j++) {                                      \
+        bs[j] = bq[j] = bk[j] = 0.0;                                         \
+        sh[j] = m->c[j].shift;                                               \
+        mn[j] = m->c[j].min.F;                                               \
+        mx[j] = m->c[j].max.F;                                               \
+    }                                                                        \
+    for (uint64_t r = 0; r < len; r++) {                                     \
+        const T *restrict q = p + r * nc;                                    \
+        for (uint64_t j = 0; j < nc; j++) {                                  \
+            W v = q[j];                                                      \
+            int skip = SKIP(v);                                              \
+            double d = (double)v - sh[j];                                    \
+            bs[j] += skip ? 0.0 : d;                                         \
+            bk[j] += skip ? 0.0 : 1.0;                                       \
+            mn[j] = v < mn[j] ? v : mn[j];                                   \
+            mx[j] = v > mx[j] ? v : mx[j];                                   \
+        }                                                                    \
+    }                                                                        \
+    for (uint64_t j = 0; j < nc; j++)                                        \
+        mb[j] = bk[j] > 0 ? bs[j] / bk[j] : 0.0;                             \
+    for (uint64_t r = 0; r < len; r++) {                                     \
+        const T *restrict q = p + r * nc;                                    \
+        for (uint64_t j = 0; j < nc; j++) {                                  \
+            W v = q[j];                                                      \
+            double d = ((double)v - sh[j]) - mb[j];                          \
+            bq[j] += SKIP(v) ? 0.0 : d * d;                                  \
+        }                                                                    \
+    }                                                                        \
+    for (uint64_t j = 0; j < nc; j++) {                                      \
+        struct cell *c = &m->c[j];                                           \
+        uint64_t k = (uint64_t)bk[j];                                        \
+        c->min.F = mn[j];                                                    \
+        c->max.F = mx[j];                                                    \
+        c->nan += len - k;                                                   \
+        if (k)                                                               \
+            cell_combine(c, k, mb[j], bq[j], bs[j]);                         \
+    }                                                                        \
+}
+
+/* Generate updn_SUF: many cells by blocks of about CELL_BLOCK values (rb
+ * records), each reduced by BLK_SUF after its shifts are set. */
+#define UPDN_KERNEL(SUF, T, BLK)                                             \
+static void updn_##SUF(struct moments *m, const T *x, uint64_t nrec)        \
+{                                                                            \
+    uint64_t nc = m->ncell, rb = CELL_BLOCK / nc;                            \
+    rb = rb < 8 ? 8 : rb;                                                    \
+    for (uint64_t r0 = 0; r0 < nrec; r0 += rb) {                            \
+        uint64_t len = nrec - r0 < rb ? nrec - r0 : rb;                     \
+        for (uint64_t j = 0; j < nc; j++)                                    \
+            shift_##SUF(&m->c[j], x + r0 * nc + j, len, nc);                 \
+        BLK##_##SUF(m, x + r0 * nc, len);                                    \
+    }                                                                        \
+}
+
 #define NEVER(v) 0
 MOMENTS_KERNELS(i8, int8_t, int64_t, i, NEVER)
 SCALAR_UPD1(i8, int8_t, int64_t, i, NEVER)
+BLOCKN_KERNEL(i8, int8_t, int64_t, i, NEVER)
+UPDN_KERNEL(i8, int8_t, blockn)
 MOMENTS_KERNELS(u8, uint8_t, uint64_t, u, NEVER)
 SCALAR_UPD1(u8, uint8_t, uint64_t, u, NEVER)
+BLOCKN_KERNEL(u8, uint8_t, uint64_t, u, NEVER)
+UPDN_KERNEL(u8, uint8_t, blockn)
 MOMENTS_KERNELS(i16, int16_t, int64_t, i, NEVER)
 SCALAR_UPD1(i16, int16_t, int64_t, i, NEVER)
+BLOCKN_KERNEL(i16, int16_t, int64_t, i, NEVER)
+UPDN_KERNEL(i16, int16_t, blockn)
 MOMENTS_KERNELS(u16, uint16_t, uint64_t, u, NEVER)
 SCALAR_UPD1(u16, uint16_t, uint64_t, u, NEVER)
+BLOCKN_KERNEL(u16, uint16_t, uint64_t, u, NEVER)
+UPDN_KERNEL(u16, uint16_t, blockn)
 MOMENTS_KERNELS(i32, int32_t, int64_t, i, NEVER)
 SCALAR_UPD1(i32, int32_t, int64_t, i, NEVER)
+BLOCKN_KERNEL(i32, int32_t, int64_t, i, NEVER)
+UPDN_KERNEL(i32, int32_t, blockn)
 MOMENTS_KERNELS(u32, uint32_t, uint64_t, u, NEVER)
 SCALAR_UPD1(u32, uint32_t, uint64_t, u, NEVER)
+BLOCKN_KERNEL(u32, uint32_t, uint64_t, u, NEVER)
+UPDN_KERNEL(u32, uint32_t, blockn)
 MOMENTS_KERNELS(i64, int64_t, int64_t, i, NEVER)
 SCALAR_UPD1(i64, int64_t, int64_t, i, NEVER)
+BLOCKN_KERNEL(i64, int64_t, int64_t, i, NEVER)
+UPDN_KERNEL(i64, int64_t, blockn)
 MOMENTS_KERNELS(u64, uint64_t, uint64_t, u, NEVER)
 SCALAR_UPD1(u64, uint64_t, uint64_t, u, NEVER)
+BLOCKN_KERNEL(u64, uint64_t, uint64_t, u, NEVER)
+UPDN_KERNEL(u64, uint64_t, blockn)
 MOMENTS_KERNELS(f32, float, double, f, isnan)
 MOMENTS_KERNELS(f64, double, double, f, isnan)
 
@@ -374,6 +426,70 @@ static void upd1_##SUF(struct cell *c, const T *x, uint64_t n)              \
 VEC_KERNELS(f64, double)
 VEC_KERNELS(f32, float)
 
+/* Float data of many cells: blockn's statistics for eight cells at a
+ * time, a cell a lane of a GCC vector kept in registers over the block's
+ * records.  A cell's values are added in record order with blockn's
+ * operations, so the bits are those of blockn (and of one cell at a time),
+ * whatever the vector width.  A last group of fewer than eight cells is
+ * loaded padded with NaN, which every statistic skips; its spare lanes
+ * are never stored. */
+#define BLOCKV_KERNEL(SUF, T)                                                \
+/* The w <= 8 values at p, padded with NaN. */                             \
+INLINE v8d loadn_##SUF(const T *p, unsigned w)                               \
+{                                                                            \
+    T t[8];                                                                  \
+    if (w == 8)                                                              \
+        return load_##SUF(p);                                                \
+    for (unsigned l = 0; l < 8; l++)                                         \
+        t[l] = l < w ? p[l] : (T)NAN;                                        \
+    return load_##SUF(t);                                                    \
+}                                                                            \
+                                                                             \
+H5B_CLONES                                                                   \
+static void blockv_##SUF(struct moments *m, const T *p, uint64_t len)       \
+{                                                                            \
+    const uint64_t nc = m->ncell;                                            \
+    const v8d zero = {0};                                                    \
+    for (uint64_t j0 = 0; j0 < nc; j0 += 8) {                                \
+        unsigned w = nc - j0 < 8 ? (unsigned)(nc - j0) : 8;                  \
+        struct cell *c = m->c + j0;                                          \
+        v8d sh = zero, mn = zero + INFINITY, mx = zero - INFINITY;           \
+        v8d s = zero, k = zero, q = zero, mb;                                \
+        for (unsigned l = 0; l < w; l++) {                                   \
+            sh[l] = c[l].shift;                                              \
+            mn[l] = c[l].min.f;                                              \
+            mx[l] = c[l].max.f;                                              \
+        }                                                                    \
+        for (uint64_t r = 0; r < len; r++) {                                 \
+            v8d v = loadn_##SUF(p + r * nc + j0, w);                         \
+            v8l ok = v == v;                                                 \
+            s += vmask(ok, v - sh);                                          \
+            k += vmask(ok, zero + 1.0);                                      \
+            mn = vsel(v < mn, v, mn);                                        \
+            mx = vsel(v > mx, v, mx);                                        \
+        }                                                                    \
+        mb = vsel(k > zero, s / k, zero);                                    \
+        for (uint64_t r = 0; r < len; r++) {                                 \
+            v8d v = loadn_##SUF(p + r * nc + j0, w);                         \
+            v8d d = (v - sh) - mb;                                           \
+            q += vmask(v == v, d * d);                                       \
+        }                                                                    \
+        for (unsigned l = 0; l < w; l++) {                                   \
+            uint64_t kl = (uint64_t)k[l];                                    \
+            c[l].min.f = mn[l];                                              \
+            c[l].max.f = mx[l];                                              \
+            c[l].nan += len - kl;                                            \
+            if (kl)                                                          \
+                cell_combine(&c[l], kl, mb[l], q[l], s[l]);                  \
+        }                                                                    \
+    }                                                                        \
+}
+
+BLOCKV_KERNEL(f64, double)
+UPDN_KERNEL(f64, double, blockv)
+BLOCKV_KERNEL(f32, float)
+UPDN_KERNEL(f32, float, blockv)
+
 /* Which optional outputs cfg asks for. */
 static unsigned wanted(const struct h5b_op_config *cfg)
 {
@@ -403,7 +519,8 @@ static int moments_create(const struct h5b_op_config *cfg, void **state,
     *state = NULL;
     const char *ddof = cfg->arg ? cfg->arg(cfg, "ddof") : NULL;
     struct moments *m = calloc(1, sizeof *m);
-    if (!m || cfg->ncell == 0 || cfg->ncell > SIZE_MAX / (3 * sizeof(double)))
+    if (!m || cfg->ncell == 0 ||
+        cfg->ncell > SIZE_MAX / (SCRATCH_PER_CELL * sizeof(double)))
         goto fail;
     m->cfg = cfg;
     m->want = wanted(cfg);
@@ -413,7 +530,7 @@ static int moments_create(const struct h5b_op_config *cfg, void **state,
     if (!m->c)
         goto fail;
     if (m->ncell > 1) {
-        m->scratch = malloc(3 * m->ncell * sizeof *m->scratch);
+        m->scratch = malloc(SCRATCH_PER_CELL * m->ncell * sizeof *m->scratch);
         if (!m->scratch)
             goto fail;
     }

@@ -556,6 +556,57 @@ static void test_nan_in_one_cell_only(void **state)
     capture_free(&cap);
 }
 
+/* Float data of many cells goes eight cells at a time: every cell of
+ * ncell, for counts that leave 0 to 7 cells in a last group, matches the
+ * reference; cells differ in scale, sign and NaN pattern (cell 1 is all
+ * NaN), over more records than one block holds. */
+static void check_many_cells(h5b_type t, uint64_t ncell)
+{
+    enum { NREC = 1500 };
+    size_t w = t == H5B_FLOAT64 ? 8 : 4;
+    unsigned char *data = malloc(NREC * ncell * w);
+    struct opset set;
+    struct capture cap;
+    uint64_t dims[1] = {ncell};
+    assert_non_null(data);
+    for (uint64_t i = 0; i < NREC; i++)
+        for (uint64_t j = 0; j < ncell; j++) {
+            double v = (double)((i * 7919 + j * 104729) % 1009) / 8 - 60;
+            v = j == 1 || (i + j) % (j + 2) == 0 ? NAN
+                : j % 3 == 0 ? 1e6 + v : j % 3 == 1 ? -v : v * 1e-3;
+            v = i == j && j != 1 ? -0.0 : v;
+            if (t == H5B_FLOAT64)
+                memcpy(data + (i * ncell + j) * w, &v, w);
+            else {
+                float f = (float)v;
+                memcpy(data + (i * ncell + j) * w, &f, w);
+            }
+        }
+    init_set(&set, t, ncell, 1, dims, "0", all_ops);
+    run(&set, data, NREC * ncell * w, &cap);
+    for (uint64_t j = 0; j < ncell; j++) {
+        struct ref r = reference(t, data, NREC, ncell, j);
+        if (j == 1) {
+            assert_int_equal(value(get(&cap, "count"), 1), 0);
+            assert_int_equal(value(get(&cap, "nan_count"), 1), NREC);
+        } else {
+            check_cell(&cap, t, j, &r, 0, t == H5B_FLOAT64 ? 1e-13 : 1e-6);
+        }
+    }
+    capture_free(&cap);
+    free(data);
+}
+
+static void test_many_cells_by_eight(void **state)
+{
+    (void)state;
+    static const uint64_t counts[] = {2, 7, 8, 9, 13, 16, 17, 24};
+    for (size_t i = 0; i < sizeof counts / sizeof counts[0]; i++) {
+        check_many_cells(H5B_FLOAT64, counts[i]);
+        check_many_cells(H5B_FLOAT32, counts[i]);
+    }
+}
+
 /* ---- 1e9 + noise -------------------------------------------------------- */
 
 #define HARD_N 1000000
@@ -1360,6 +1411,7 @@ int main(void)
         cmocka_unit_test(test_float32_lanes_and_tail),
         cmocka_unit_test(test_all_nan_is_an_empty_cell),
         cmocka_unit_test(test_nan_in_one_cell_only),
+        cmocka_unit_test(test_many_cells_by_eight),
         cmocka_unit_test(test_1e9_plus_noise_var_is_exact),
         cmocka_unit_test(test_1e9_plus_noise_sum_within_one_ulp),
         cmocka_unit_test(test_1e9_plus_noise_var_ddof1),
