@@ -60,11 +60,6 @@ struct moments {
  * min and max (as the widened type, 8 bytes). */
 #define SCRATCH_PER_CELL 7
 
-/* -O2 vectorises only loops that need no run-time checks; the loops over
- * a record's cells (their count known at run time) need them. */
-#define H5B_VECTORISE \
-    __attribute__((optimize("tree-loop-vectorize", "vect-cost-model=dynamic")))
-
 #define CELL_BYTES 72
 
 static const char *const provides[] = {
