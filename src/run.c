@@ -457,8 +457,8 @@ static void print_plan(const struct prep *p, FILE *out)
                                         "is 1)"
                 : "reads and merges only (more ranks than CPUs)");
     if (tr_patient())
-        fprintf(out, "waiting: rank 0 naps between polls (more ranks than "
-                "CPUs on its node)\n");
+        fprintf(out, "waiting: rank 0 naps between polls for results (more "
+                "ranks than CPUs on its node)\n");
     fprintf(out, "output: %s\n", p->job.output);
     fprintf(out, "checkpoint: %s\n", p->ckpt_path);
 }

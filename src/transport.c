@@ -1,5 +1,5 @@
 /* transport.c -- MPI point-to-point with checked return codes. */
-#define _GNU_SOURCE         /* sched_getaffinity, CPU_OR */
+#define _GNU_SOURCE         /* sched_getaffinity, CPU_COUNT */
 #include "transport.h"
 
 #include <limits.h>
