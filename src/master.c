@@ -318,9 +318,11 @@ static int reduce_here(struct master *m, int s, struct h5b_error *err)
     struct table *t = table_at(m->a, sl->wk.index);
     double t0 = progress_clock();
     progress_test_pause();
-    rc = table_reduce(t, sl->buf + WIRE_WORK_HEADER,
-                      (size_t)sl->wk.payload_len, sl->wk.first_record,
-                      &pd->p, err);
+    rc = progress_test_fail(sl->wk.index, err);
+    if (rc == 0)
+        rc = table_reduce(t, sl->buf + WIRE_WORK_HEADER,
+                          (size_t)sl->wk.payload_len, sl->wk.first_record,
+                          &pd->p, err);
     spent(TIMING(m->a, reduce), &t0);
     if (rc < 0)
         return rc;

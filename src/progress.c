@@ -1,6 +1,7 @@
 /* progress.c -- terminal and log progress lines. */
 #define _DEFAULT_SOURCE
 #include "progress.h"
+#include "err.h"
 
 #include <inttypes.h>
 #include <stdlib.h>
@@ -80,6 +81,19 @@ void progress_finish(struct progress *p, uint64_t bytes, int ranks)
             dt, (double)bytes / 1e9, dt > 0 ? (double)bytes / dt / 1e9 : 0.0,
             ranks, ranks == 1 ? "" : "s");
     fflush(p->out);
+}
+
+int progress_test_fail(uint64_t index, struct h5b_error *err)
+{
+    static long long at = -2;
+    if (at == -2) {
+        const char *v = getenv("H5BATCH_TEST_FAIL_PARTITION");
+        at = v ? atoll(v) : -1;
+    }
+    if (at < 0 || (uint64_t)at != index)
+        return 0;
+    return err_set(err, H5B_ERUN, "partition %llu: failure injected by "
+                   "H5BATCH_TEST_FAIL_PARTITION", (unsigned long long)index);
 }
 
 void progress_test_pause(void)

@@ -12,6 +12,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+struct h5b_error;
+
 #define PROGRESS_LOG_SECONDS 10.0
 
 struct progress {
@@ -45,5 +47,11 @@ void progress_finish(struct progress *p, uint64_t bytes, int ranks);
  * late, so the fault tests can interrupt a run mid-way however fast the
  * machine is.  Does nothing otherwise. */
 void progress_test_pause(void);
+
+/* Test hook: with H5BATCH_TEST_FAIL_PARTITION=N in the environment, the
+ * reduction of partition N fails as a failed reduction would, on
+ * whichever rank reduces it (a worker, or rank 0 when it helps).
+ * Returns 0 for every other partition. */
+int progress_test_fail(uint64_t index, struct h5b_error *err);
 
 #endif

@@ -17,8 +17,8 @@
  * slot is free again.
  *
  * (H5BATCH_TEST_PAUSE_MS slows every partition down: progress.h.)
- * For the tests of this error path, H5BATCH_TEST_FAIL_PARTITION=N makes a
- * worker fail on partition N as a failed reduction would.
+ * For the tests of this error path, H5BATCH_TEST_FAIL_PARTITION=N makes
+ * partition N fail as a failed reduction would (progress.h).
  */
 #include "worker.h"
 
@@ -55,7 +55,6 @@ struct worker {
     struct shm_pool pool;   /* rank 0's partitions, when shared */
     unsigned char *values;  /* a decoded partition (chunkdec.h) */
     struct chunk_scratch scratch;
-    long long fail_at;      /* test hook: partition to fail on, or -1 */
     double busy, idle;      /* seconds reducing, seconds waiting */
 };
 
@@ -138,9 +137,8 @@ static int do_work(struct worker *w, const unsigned char *msg, size_t len,
     int rc = wire_decode_work(msg, len, &wk, err);
     if (rc == 0 && wk.shm_pos)
         rc = in_pool(w, &wk, err);
-    if (rc == 0 && (long long)wk.index == w->fail_at)
-        rc = err_set(err, H5B_ERUN, "partition %llu: failure injected by "
-                     "H5BATCH_TEST_FAIL_PARTITION", (unsigned long long)wk.index);
+    if (rc == 0)
+        rc = progress_test_fail(wk.index, err);
     struct table *t = wk.ncols && wk.ncols != w->tile_width ? w->table[1]
                                                              : w->table[0];
     if (rc == 0 && !t)
@@ -245,11 +243,8 @@ int worker_run(struct table *const tables[2], uint64_t tile_width,
 {
     struct worker w = {.table = {tables[0], tables[1]},
                        .tile_width = tile_width, .slot_bytes = slot_bytes,
-                       .nslots = prefetch, .fail_at = -1};
-    const char *hook = getenv("H5BATCH_TEST_FAIL_PARTITION");
+                       .nslots = prefetch};
     int rc = node ? shm_pool_open(node, 0, &w.pool, err) : 0;
-    if (hook)
-        w.fail_at = atoll(hook);
     w.slot = calloc((size_t)prefetch, sizeof *w.slot);
     w.fifo = calloc((size_t)prefetch, sizeof *w.fifo);
     w.out = calloc((size_t)prefetch + 1, sizeof *w.out);
