@@ -71,7 +71,7 @@ struct hist {
     double lo, hi, norm;    /* norm = nbins / (hi - lo), as numpy */
     double *edges;          /* nbins + 1 */
     uint64_t *count;        /* bins (ncell x nbins), underflow, overflow */
-    slots_fn slots;         /* the one-cell path's, for this machine */
+    slots_fn slots;         /* the block paths', for this machine */
     uint64_t *sub;          /* HIST_NSUB x (nbins + 3) sub-counts of the
                              * one-cell path, zero between updates; NULL
                              * unless ncell == 1, nbins <= HIST_SUB_MAX_BINS */
@@ -220,10 +220,9 @@ static int hist_create(const struct h5b_op_config *cfg, void **state,
     h->edges = malloc((size_t)(bins + 1) * sizeof *h->edges);
     h->count = calloc((size_t)h->n, sizeof *h->count);
     int one_cell = cfg->ncell == 1 && bins <= HIST_SUB_MAX_BINS;
-    if (one_cell) {
+    if (one_cell)
         h->sub = calloc(HIST_NSUB * (size_t)(bins + 3), sizeof *h->sub);
-        h->slots = pick_slots();
-    }
+    h->slots = pick_slots();
     if (!h->edges || !h->count || (one_cell && !h->sub))
         goto fail;
     linspace(h->edges, bins, lo, hi);
@@ -402,6 +401,28 @@ static void block_count(struct hist *h, const int64_t *slot)
     }
 }
 
+/* Count the m slots of values that follow one another in record-major
+ * order, the first of cell *cell, into their cells' bins, underflow or
+ * overflow (a NaN's slot, B + 2, nowhere); *cell moves on past them. */
+static void count_cells(struct hist *h, const int64_t *slot, uint64_t m,
+                        uint64_t *cell)
+{
+    const uint64_t nc = h->ncell, nb = h->nbins;
+    uint64_t *bin = h->count, *under = bin + nc * nb, *over = under + nc;
+    uint64_t c = *cell;
+    for (uint64_t j = 0; j < m; j++) {
+        uint64_t s = (uint32_t)slot[j];
+        if (s < nb)
+            bin[c * nb + s]++;
+        else if (s == nb)
+            under[c]++;
+        else if (s == nb + 1)
+            over[c]++;
+        c = c + 1 == nc ? 0 : c + 1;
+    }
+    *cell = c;
+}
+
 /* Add the sub-counts of bins, underflow and overflow (slots 0..B + 1, the
  * one-cell count layout) to h->count; zero the sub-counts. */
 static void fold_sub(struct hist *h)
@@ -446,11 +467,13 @@ static const double *as_block_f64(const double *x, uint64_t m, double *buf)
 }
 
 /* Generate the update kernels for element type T: upd_one_SUF, the one-
- * cell path by blocks (the last one padded with NaN); upd_SUF, numpy's
- * index, its one correction against the edges and the count, inline for
- * each value -- the multi-cell path, and the one-cell path's fallback:
- * above HIST_SUB_MAX_BINS, or when fewer than B / 4 values would not pay
- * for fold_sub's pass over 4 (B + 3) sub-counts. */
+ * cell path by blocks (the last one padded with NaN); upd_many_SUF, many
+ * cells by blocks of their values in record-major order (a slot does not
+ * depend on the cell), counted cell by cell; upd_SUF, numpy's index, its
+ * one correction against the edges and the count, inline for each value
+ * -- the one-cell path's fallback: above HIST_SUB_MAX_BINS, or when fewer
+ * than B / 4 values would not pay for fold_sub's pass over 4 (B + 3)
+ * sub-counts. */
 #define HIST_KERNEL(SUF, T)                                                  \
 static void upd_one_##SUF(struct hist *h, const T *x, uint64_t n)           \
 {                                                                            \
@@ -464,6 +487,18 @@ static void upd_one_##SUF(struct hist *h, const T *x, uint64_t n)           \
     fold_sub(h);                                                             \
 }                                                                            \
                                                                              \
+static void upd_many_##SUF(struct hist *h, const T *x, uint64_t nrec)       \
+{                                                                            \
+    double v[HIST_BLOCK];                                                    \
+    int64_t slot[HIST_BLOCK];                                                \
+    uint64_t n = nrec * h->ncell, cell = 0;                                  \
+    for (uint64_t i = 0; i < n; i += HIST_BLOCK) {                           \
+        uint64_t m = n - i < HIST_BLOCK ? n - i : HIST_BLOCK;                \
+        h->slots(h, as_block_##SUF(x + i, m, v), slot);                      \
+        count_cells(h, slot, m, &cell);                                      \
+    }                                                                        \
+}                                                                            \
+                                                                             \
 static void upd_##SUF(struct hist *h, const T *x, uint64_t nrec)            \
 {                                                                            \
     const uint64_t nc = h->ncell, nb = h->nbins;                             \
@@ -472,6 +507,10 @@ static void upd_##SUF(struct hist *h, const T *x, uint64_t nrec)            \
     uint64_t *bin = h->count, *under = bin + nc * nb, *over = under + nc;    \
     if (h->sub && nrec >= nb / 4) {                                          \
         upd_one_##SUF(h, x, nrec);                                           \
+        return;                                                              \
+    }                                                                        \
+    if (nc > 1) {                                                            \
+        upd_many_##SUF(h, x, nrec);                                          \
         return;                                                              \
     }                                                                        \
     for (uint64_t r = 0; r < nrec; r++, x += nc) {                           \

@@ -725,21 +725,22 @@ static void *as_type(h5b_type t, const double *x, size_t n)
     return d;
 }
 
-/* Histogram the n values at d of type t over [lo, hi] in nb bins twice --
- * in one update, then in pieces of assorted lengths (below and above B / 4
- * and the block size) -- and compare both with the reference. */
-static void check_pieces(h5b_type t, const void *d, size_t n, double lo,
-                         double hi, uint64_t nb)
+/* Histogram the n records of nc cells at d of type t over [lo, hi] in nb
+ * bins twice -- in one update, then in pieces of assorted lengths (below
+ * and above B / 4 and the block size) -- and compare both with the
+ * reference. */
+static void check_cells(h5b_type t, const void *d, size_t n, uint64_t nc,
+                        double lo, double hi, uint64_t nb)
 {
     static const size_t len[] = {1, 3, 17, 511, 512, 513, 4099, 20000};
     char bins[32], range[96];
     snprintf(bins, sizeof bins, "%llu", (unsigned long long)nb);
     snprintf(range, sizeof range, "%.17g, %.17g", lo, hi);
     struct args a = {bins, range};
-    struct h5b_op_config cfg = make_cfg(t, 1, 0, NULL, &a);
-    struct ref r = reference(t, d, n, 1, lo, hi, nb);
+    struct h5b_op_config cfg = make_cfg(t, nc, nc > 1, &nc, &a);
+    struct ref r = reference(t, d, n, nc, lo, hi, nb);
     struct capture cap;
-    size_t esz = h5b_type_size(t);
+    size_t esz = h5b_type_size(t) * nc;
     uint64_t s = nb;
     run(&cfg, d, n, &cap);
     check_ref(&cap, &r);
@@ -755,6 +756,13 @@ static void check_pieces(h5b_type t, const void *d, size_t n, double lo,
     check_ref(&cap, &r);
     capture_free(&cap);
     ref_free(&r);
+}
+
+/* check_cells for one cell: the one-cell block path. */
+static void check_pieces(h5b_type t, const void *d, size_t n, double lo,
+                         double hi, uint64_t nb)
+{
+    check_cells(t, d, n, 1, lo, hi, nb);
 }
 
 static const uint64_t fast_bins[] = {1, 2, 64, 1000, 4096, 4097};
@@ -799,6 +807,26 @@ static void test_block_path_int32_matches_reference(void **state)
         free(d);
         free(x);
     }
+}
+
+/* Many cells take a block path too (slots of the values in record order,
+ * counted cell by cell): the same edge-heavy values (NaN, infinities, every
+ * edge and its neighbours) as 2 to 600 cells, whole and in pieces. */
+static void test_many_cells_block_path_matches_reference(void **state)
+{
+    (void)state;
+    static const uint64_t cells[] = {2, 3, 7, 16, 600};
+    for (size_t c = 0; c < sizeof cells / sizeof cells[0]; c++)
+        for (size_t b = 0; b < NFAST_BINS; b++) {
+            uint64_t nrec = FAST_N / cells[c];
+            double *x = fast_values(c * 17 + b + 3, FAST_N, -6, 6,
+                                    fast_bins[b]);
+            void *f = as_type(H5B_FLOAT32, x, FAST_N);
+            check_cells(H5B_FLOAT64, x, nrec, cells[c], -6, 6, fast_bins[b]);
+            check_cells(H5B_FLOAT32, f, nrec, cells[c], -6, 6, fast_bins[b]);
+            free(f);
+            free(x);
+        }
 }
 
 /* lo, lo + 2, lo + 4 for lo = 1e16, n times each, histogrammed over
@@ -1302,6 +1330,7 @@ int main(void)
         cmocka_unit_test(test_block_path_float32_matches_reference),
         cmocka_unit_test(test_block_path_int32_matches_reference),
         cmocka_unit_test(test_block_path_colliding_edges_match_numpy),
+        cmocka_unit_test(test_many_cells_block_path_matches_reference),
         cmocka_unit_test(test_nan_counted_nowhere),
         cmocka_unit_test(test_scalar_output_shapes),
         cmocka_unit_test(test_cells_rank2_shapes_and_counts),
