@@ -472,11 +472,44 @@ static const double *as_block_f64(const double *x, size_t n, double *buf)
     return n == BLOCK ? x : as_block_d64(x, n, buf);
 }
 
+/* Count the m values x[j] that follow one another in record-major order,
+ * the first of cell *cell, with buckets idx[j] (block_buckets) into their
+ * cells as cell_add does: a value whose bucket is in its store's window
+ * here, without a branch on its sign, any other by cell_add.  *cell moves
+ * on past them.  On failure (no memory) the cells hold the values before
+ * the failing one. */
+static int cells_count(struct quantile *s, const double *x,
+                       const int64_t *idx, size_t m, uint64_t *cell)
+{
+    const uint64_t lo2 = 2 * dbl_bits(SKETCH_TINY) + 2;
+    const uint64_t span2 = 2 * dbl_bits(DBL_MAX) - lo2;
+    uint64_t cj = *cell;
+    for (size_t j = 0; j < m; j++) {
+        struct cell *c = &s->c[cj];
+        uint64_t b = dbl_bits(x[j]);
+        struct store *st = b >> 63 ? &c->neg : &c->pos;
+        uint64_t k = (uint64_t)idx[j] - (uint64_t)st->lo;
+        if (k < st->n && 2 * b - lo2 <= span2) {
+            double v = x[j];
+            st->c[k]++;
+            c->n++;
+            c->min = v < c->min ? v : c->min;
+            c->max = v > c->max ? v : c->max;
+        } else if (cell_add_slow(c, x[j], s->mult) < 0) {
+            return -1;
+        }
+        cj = cj + 1 == s->ncell ? 0 : cj + 1;
+    }
+    *cell = cj;
+    return 0;
+}
+
 /* Generate the update kernel for element type T: nrec records of ncell
- * values, record-major, each as a double (as_block).  One cell, the
- * common case, goes by blocks: map to buckets and take the min and max
- * all at once, then count; c ends as cell_add one by one leaves it (on
- * failure its min and max may include the rest of the block). */
+ * values, record-major, each as a double (as_block), by blocks whose
+ * buckets are mapped all at once.  One cell, the common case, also takes
+ * the min and max all at once, then counts; c ends as cell_add one by one
+ * leaves it (on failure its min and max may include the rest of the
+ * block).  Many cells are counted value by value (cells_count). */
 #define QUANTILE_KERNEL(SUF, T)                                              \
 static int upd_##SUF(struct quantile *s, const T *x, uint64_t nrec)          \
 {                                                                            \
@@ -495,10 +528,16 @@ static int upd_##SUF(struct quantile *s, const T *x, uint64_t nrec)          \
         }                                                                    \
         return 0;                                                            \
     }                                                                        \
-    for (uint64_t r = 0; r < nrec; r++, x += nc)                             \
-        for (uint64_t j = 0; j < nc; j++)                                    \
-            if (cell_add(&s->c[j], (double)x[j], mult) < 0)                  \
-                return -1;                                                   \
+    double buf[BLOCK];                                                       \
+    int64_t idx[BLOCK];                                                      \
+    uint64_t n = nrec * nc, cell = 0;                                        \
+    for (uint64_t i = 0; i < n; i += BLOCK) {                                \
+        size_t m = n - i < BLOCK ? (size_t)(n - i) : BLOCK;                  \
+        const double *v = as_block_##SUF(x + i, m, buf);                     \
+        block_buckets(v, idx, mult);                                         \
+        if (cells_count(s, v, idx, m, &cell) < 0)                            \
+            return -1;                                                       \
+    }                                                                        \
     return 0;                                                                \
 }
 
