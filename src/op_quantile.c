@@ -378,8 +378,9 @@ static void windows_get(const struct cell *c, struct window *w)
     w[1] = (struct window){c->neg.lo, c->neg.n, c->neg.c};
 }
 
-/* A slot of block_slots: the store's sign in bit 63, the offset in its
- * window below; SLOT_SLOW for a value that cell_add must take. */
+/* A slot of block_slots: the address of the value's counter, as an
+ * integer (so that the count needs no load to find its store); SLOT_SLOW,
+ * never a counter's address, for a value that cell_add must take. */
 #define SLOT_SLOW UINT64_MAX
 
 /* The slots of the BLOCK values x[j] with buckets idx[j] in the windows
@@ -395,11 +396,14 @@ static void block_slots(const double *restrict x,
     const uint64_t span2 = 2 * dbl_bits(DBL_MAX) - lo2;
     const uint64_t lo0 = (uint64_t)w[0].lo, dlo = lo0 ^ (uint64_t)w[1].lo;
     const uint64_t n0 = w[0].n, dn = n0 ^ w[1].n;
+    const uint64_t c0 = (uint64_t)(uintptr_t)w[0].c;
+    const uint64_t dc = c0 ^ (uint64_t)(uintptr_t)w[1].c;
     for (size_t j = 0; j < BLOCK; j++) {
         uint64_t b = dbl_bits(x[j]), neg = 0 - (b >> 63);  /* all ones */
         uint64_t k = (uint64_t)idx[j] - (lo0 ^ (dlo & neg));
         uint64_t ok = (k < (n0 ^ (dn & neg))) & (2 * b - lo2 <= span2);
-        slot[j] = ((b & SIGN_BIT) | k) | (ok - 1);      /* !ok: all ones */
+        uint64_t at = (c0 ^ (dc & neg)) + k * sizeof(uint64_t);
+        slot[j] = at | (ok - 1);                        /* !ok: all ones */
     }
 }
 
@@ -425,7 +429,7 @@ static int block_count(struct cell *c, const double *x, const int64_t *idx,
     for (size_t j = 0; j < n; j++) {
         uint64_t sl = slot[j];
         if (sl != SLOT_SLOW) {
-            w[sl >> 63].c[sl & ~SIGN_BIT]++;
+            (*(uint64_t *)(uintptr_t)sl)++;
             fast++;
             continue;
         }
