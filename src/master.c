@@ -3,13 +3,13 @@
  * Rank 0 reads each partition straight into the buffer it sends (a WORK
  * header then the raw values), from a fixed pool of nworkers*prefetch+1
  * buffers (+1 when rank 0 helps, below): one more than can be in flight,
- * so the next partition is read
- * while the workers compute.  With a shared pool (shm.h) the buffers are
- * in memory the workers on rank 0's node map: those get only the header,
- * and the buffer stays theirs until their RESULT comes back.  With
- * worker_decode, partitions of deflate/shuffle datasets are read as their
- * stored chunks and decoded by the worker (chunkdec.h).  Scheduling is dynamic: a worker holds at
- * most `prefetch` partitions and gets the next when it returns a result.
+ * so the next partition is read while the workers compute.  With a shared
+ * pool (shm.h) the buffers are in memory the workers on rank 0's node
+ * map: those get only the header, and the buffer stays theirs until their
+ * RESULT comes back.  With worker_decode, partitions of deflate/shuffle
+ * datasets are read as their stored chunks and decoded by the worker
+ * (chunkdec.h).  Scheduling is dynamic: a worker holds at most `prefetch`
+ * partitions and gets the next when it returns a result.
  * With `helps`, rank 0 reduces a partition itself when every worker
  * already holds `prefetch` of them and no result is waiting: a worker
  * then still has partitions queued, so it does not idle while rank 0
