@@ -40,6 +40,7 @@
 #include <string.h>
 
 #include "h5batch/operator.h"
+#include "asblock.h"
 #include "op.h"
 #include "stats.h"
 
@@ -437,34 +438,9 @@ static void fold_sub(struct hist *h)
     memset(h->sub, 0, HIST_NSUB * w * sizeof *h->sub);
 }
 
-/* The m <= HIST_BLOCK values at x as HIST_BLOCK doubles, padded with
- * NaN (slot B + 2, counted nowhere): converted into buf (returned), or,
- * for a full block of doubles (as_block_f64), x itself. */
-#define HIST_AS_BLOCK(SUF, T)                                                \
-static const double *as_block_##SUF(const T *x, uint64_t m, double *buf)    \
-{                                                                            \
-    for (uint64_t j = 0; j < m; j++)                                         \
-        buf[j] = (double)x[j];                                               \
-    for (uint64_t j = m; j < HIST_BLOCK; j++)                                \
-        buf[j] = NAN;                                                        \
-    return buf;                                                              \
-}
-
-HIST_AS_BLOCK(i8, int8_t)
-HIST_AS_BLOCK(u8, uint8_t)
-HIST_AS_BLOCK(i16, int16_t)
-HIST_AS_BLOCK(u16, uint16_t)
-HIST_AS_BLOCK(i32, int32_t)
-HIST_AS_BLOCK(u32, uint32_t)
-HIST_AS_BLOCK(i64, int64_t)
-HIST_AS_BLOCK(u64, uint64_t)
-HIST_AS_BLOCK(f32, float)
-HIST_AS_BLOCK(d64, double)
-
-static const double *as_block_f64(const double *x, uint64_t m, double *buf)
-{
-    return m == HIST_BLOCK ? x : as_block_d64(x, m, buf);
-}
+/* A block of values as HIST_BLOCK doubles (asblock.h); a NaN pad gets
+ * slot B + 2, counted nowhere. */
+AS_BLOCK_FUNCTIONS(HIST_BLOCK)
 
 /* Generate the update kernels for element type T: upd_one_SUF, the one-
  * cell path by blocks (the last one padded with NaN); upd_many_SUF, many

@@ -77,6 +77,7 @@
 #include <string.h>
 
 #include "h5batch/operator.h"
+#include "asblock.h"
 #include "op.h"
 #include "simd.h"
 #include "stats.h"
@@ -447,34 +448,8 @@ static int block_count(struct cell *c, const double *x, const int64_t *idx,
     return rc;
 }
 
-/* The n <= BLOCK values at x as BLOCK doubles, padded with NaN: widened
- * into buf (returned) -- exact up to 2^53, within 2^-53 relative beyond --
- * or, for a full block of doubles, x itself (no copy). */
-#define AS_BLOCK(SUF, T)                                                     \
-static const double *as_block_##SUF(const T *x, size_t n, double *buf)      \
-{                                                                            \
-    for (size_t j = 0; j < n; j++)                                           \
-        buf[j] = (double)x[j];                                               \
-    for (size_t j = n; j < BLOCK; j++)                                       \
-        buf[j] = NAN;                                                        \
-    return buf;                                                              \
-}
-
-AS_BLOCK(i8, int8_t)
-AS_BLOCK(u8, uint8_t)
-AS_BLOCK(i16, int16_t)
-AS_BLOCK(u16, uint16_t)
-AS_BLOCK(i32, int32_t)
-AS_BLOCK(u32, uint32_t)
-AS_BLOCK(i64, int64_t)
-AS_BLOCK(u64, uint64_t)
-AS_BLOCK(f32, float)
-AS_BLOCK(d64, double)
-
-static const double *as_block_f64(const double *x, size_t n, double *buf)
-{
-    return n == BLOCK ? x : as_block_d64(x, n, buf);
-}
+/* A block of values as BLOCK doubles (asblock.h). */
+AS_BLOCK_FUNCTIONS(BLOCK)
 
 /* Count the m values x[j] that follow one another in record-major order,
  * the first of cell *cell, with buckets idx[j] (block_buckets) into their
