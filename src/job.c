@@ -66,6 +66,7 @@ static const struct keydef keydefs[] = {
     {"run", "prefetch", 0, check_prefetch},
     {"run", "shared_memory", 0, check_cf},
     {"run", "worker_decode", 0, check_cf},
+    {"run", "worker_reads", 0, check_cf},
     {"run", "read_ahead", 0, check_cf},
     {"run", "rank0_reduces", 0, check_cf},
     {"run", "checkpoint", 0, check_nonempty},
@@ -702,6 +703,7 @@ int job_finish(struct job *job, struct h5b_error *err)
     const char *cf = job_get(job, "input", "cf");
     const char *shm = job_get(job, "run", "shared_memory");
     const char *wd = job_get(job, "run", "worker_decode");
+    const char *wr = job_get(job, "run", "worker_reads");
     const char *rah = job_get(job, "run", "read_ahead");
     const char *r0r = job_get(job, "run", "rank0_reduces");
     job->name = job_get(job, "job", "name");
@@ -721,6 +723,7 @@ int job_finish(struct job *job, struct h5b_error *err)
     job->cf = !cf || strcmp(cf, "auto") == 0;
     job->shared_memory = !shm || strcmp(shm, "auto") == 0;
     job->worker_decode = !wd || strcmp(wd, "auto") == 0;
+    job->worker_reads = !wr || strcmp(wr, "auto") == 0;
     job->read_ahead = !rah || strcmp(rah, "auto") == 0;
     job->rank0_reduces = !r0r || strcmp(r0r, "auto") == 0;
     return 0;

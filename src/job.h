@@ -53,6 +53,9 @@ struct job {
                                partition pool with the workers on its node */
     int worker_decode;      /* [run] worker_decode = auto: workers inflate
                                deflate/shuffle chunks (chunkdec.h) */
+    int worker_reads;       /* [run] worker_reads = auto: workers on rank
+                               0's node read contiguous values from the
+                               file themselves (fileread.h) */
     int read_ahead;         /* [run] read_ahead = auto: rank 0 alone reads
                                in a second thread (readahead.h) */
     int rank0_reduces;      /* [run] rank0_reduces = auto: rank 0 reduces a

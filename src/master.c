@@ -31,6 +31,7 @@
 #include <string.h>
 
 #include "err.h"
+#include "fileread.h"
 #include "h5util.h"
 #include "interrupt.h"
 #include "readahead.h"
@@ -43,6 +44,7 @@ struct slot {
     MPI_Request req;        /* MPI_REQUEST_NULL when not being sent */
     struct wire_work wk;    /* what it holds */
     int held;               /* a worker on the node reduces it in place */
+    int unread;             /* staged as a file range, values not read */
 };
 
 struct pend {
@@ -66,6 +68,7 @@ struct master {
     double last_save;
     struct table_partial *acc;
     struct tr_buf in;
+    struct fileread file;   /* for reads of the file itself */
 };
 
 /* Add the seconds since *t0 to *slot (if timing is on); restart *t0. */
@@ -224,23 +227,50 @@ static int free_slot(const struct master *m)
     return m->staged < 0 && may_read(m) ? idle_slot(m) : -1;
 }
 
-/* Read the next partition into slot s; raw: as stored chunks, if the
- * source allows (then the worker decodes them). */
-static int read_slot(struct master *m, int s, int raw, struct h5b_error *err)
+/* Give slot s its buffer, if it has none yet. */
+static int slot_buffer(struct master *m, int s, struct h5b_error *err)
 {
-    const struct master_args *a = m->a;
-    struct partition part;
     if (!m->slot[s].buf && !(m->slot[s].buf = malloc(m->slot_bytes)))
         return err_set(err, H5B_ERUN, "out of memory for a %zu-byte "
                        "partition buffer", m->slot_bytes);
-    plan_get(a->plan, m->next_read, &part);
+    return 0;
+}
+
+/* Read the values of part into dst: from the file itself when a worker
+ * could (source_direct), as HDF5 would read them; else through HDF5. */
+static int read_values(struct master *m, const struct partition *part,
+                       uint64_t ncols, unsigned char *dst,
+                       struct h5b_error *err)
+{
+    const struct master_args *a = m->a;
+    const char *path = a->src->file[part->file].path;
+    uint64_t pos;
+    if (a->direct && source_direct(a->src, part->file, part->start, ncols,
+                                   &pos))
+        return fileread_get(&m->file, path, strlen(path), pos, dst,
+                            (size_t)part->bytes, err);
+    return source_read(a->src, part->file, part->start, part->count,
+                       part->col0, ncols, dst, err);
+}
+
+/* Read partition idx into slot s; raw: as stored chunks, if the source
+ * allows (then the worker decodes them). */
+static int fill_slot(struct master *m, int s, uint64_t idx, int raw,
+                     struct h5b_error *err)
+{
+    const struct master_args *a = m->a;
+    struct partition part;
+    int rc = slot_buffer(m, s, err);
+    if (rc < 0)
+        return rc;
+    plan_get(a->plan, idx, &part);
     struct wire_work wk = {part.index, part.global_start, part.count,
                            a->plan->ntiles > 1 ? part.ncols : 0, part.bytes,
-                           NULL, 0, 0};
+                           NULL, 0, 0, 0};
     unsigned char *dst = m->slot[s].buf + WIRE_WORK_HEADER;
     size_t got = 0;
     double t0 = progress_clock();
-    int rc = raw ? source_read_raw(a->src, part.file, part.start, part.count,
+    rc = raw ? source_read_raw(a->src, part.file, part.start, part.count,
                                    part.col0, wk.ncols, dst,
                                    m->slot_bytes - WIRE_WORK_HEADER, &got,
                                    err)
@@ -249,8 +279,7 @@ static int read_slot(struct master *m, int s, int raw, struct h5b_error *err)
         wk.chunks = 1;
         wk.payload_len = got;
     } else if (rc == 0) {
-        rc = source_read(a->src, part.file, part.start, part.count,
-                         part.col0, wk.ncols, dst, err);
+        rc = read_values(m, &part, wk.ncols, dst, err);
     }
     m->read_s += progress_clock() - t0;
     m->reads++;
@@ -259,18 +288,69 @@ static int read_slot(struct master *m, int s, int raw, struct h5b_error *err)
         return rc;
     m->slot[s].wk = wk;
     m->slot[s].len = WIRE_WORK_HEADER + (size_t)wk.payload_len;
-    m->next_read++;
+    m->slot[s].unread = 0;
     return 0;
 }
 
-/* Read the next partition into a free slot, if the window allows. */
+/* Read the next partition into slot s (see fill_slot). */
+static int read_slot(struct master *m, int s, int raw, struct h5b_error *err)
+{
+    int rc = fill_slot(m, s, m->next_read, raw, err);
+    if (rc == 0)
+        m->next_read++;
+    return rc;
+}
+
+/* Stage the next partition in slot s as the path and byte offset of its
+ * values, unread, when a worker on this node may read them itself
+ * (a->direct, source_direct): 1 if so, 0 if it must be read here. */
+static int stage_unread(struct master *m, int s, struct h5b_error *err)
+{
+    const struct master_args *a = m->a;
+    struct partition part;
+    uint64_t pos;
+    plan_get(a->plan, m->next_read, &part);
+    const char *path = a->src->file[part.file].path;
+    size_t n = strlen(path);
+    if (!a->direct || n > WIRE_MAX_STRING ||
+        n > m->slot_bytes - WIRE_WORK_HEADER ||
+        !source_direct(a->src, part.file, part.start,
+                       a->plan->ntiles > 1 ? part.ncols : 0, &pos))
+        return 0;
+    int rc = slot_buffer(m, s, err);
+    if (rc < 0)
+        return rc;
+    struct wire_work wk = {part.index, part.global_start, part.count, 0, n,
+                           NULL, 0, 0, pos};
+    memcpy(m->slot[s].buf + WIRE_WORK_HEADER, path, n);
+    m->slot[s].wk = wk;
+    m->slot[s].len = WIRE_WORK_HEADER + n;
+    m->slot[s].unread = 1;
+    m->next_read++;
+    return 1;
+}
+
+/* Stage the next partition in a free slot, if the window allows: unread
+ * if a worker may read it itself, else read here. */
 static int stage(struct master *m, struct h5b_error *err)
 {
     int s = free_slot(m);
-    int rc = s < 0 ? 0 : read_slot(m, s, m->a->worker_decode, err);
-    if (s >= 0 && rc == 0)
+    int rc = s < 0 ? 0 : stage_unread(m, s, err);
+    if (rc == 0 && s >= 0)
+        rc = read_slot(m, s, m->a->worker_decode, err);
+    if (s >= 0 && rc >= 0)
         m->staged = s;
-    return rc;
+    return rc < 0 ? rc : 0;
+}
+
+/* The staged slot is going to worker w: read its values here now if it
+ * was staged unread and w is not on this node. */
+static int read_if_remote(struct master *m, int w, struct h5b_error *err)
+{
+    struct slot *sl = &m->slot[m->staged];
+    if (!sl->unread || m->a->node->local[w + 1])
+        return 0;
+    return fill_slot(m, m->staged, sl->wk.index, m->a->worker_decode, err);
 }
 
 /* Send the staged partition to the least loaded worker with room. */
@@ -284,9 +364,14 @@ static int dispatch(struct master *m, struct h5b_error *err)
     }
     if (best < 0)
         return 0;
+    int rc = read_if_remote(m, best, err);
+    if (rc < 0)
+        return rc;
     struct slot *sl = &m->slot[m->staged];
     size_t len = sl->len;
-    if (m->pool.base && m->a->node->local[best + 1]) {
+    if (sl->unread && m->a->timing)
+        m->a->timing->direct++;
+    if (m->pool.base && m->a->node->local[best + 1] && !sl->unread) {
         sl->wk.shm_pos = (uint64_t)(sl->buf - m->pool.base) + WIRE_WORK_HEADER;
         sl->held = 1;
         len = WIRE_WORK_HEADER;
@@ -294,7 +379,7 @@ static int dispatch(struct master *m, struct h5b_error *err)
     }
     wire_encode_work(sl->buf, &sl->wk);
     double t0 = progress_clock();
-    int rc = tr_isend(sl->buf, len, best + 1, &sl->req, err);
+    rc = tr_isend(sl->buf, len, best + 1, &sl->req, err);
     spent(TIMING(m->a, send), &t0);
     if (rc < 0)
         return rc;
@@ -352,7 +437,8 @@ static int help_slot(struct master *m, int *s, struct h5b_error *err)
     *s = m->a->helps && m->staged >= 0 && may_read(m) ? idle_slot(m) : -1;
     if (*s < 0)
         return 0;
-    double patience = m->a->helps == MASTER_HELPS_AUTO && m->reads
+    double patience = m->a->helps == MASTER_HELPS_AUTO && m->reads &&
+                      !m->slot[m->staged].unread
                       ? HELP_PATIENCE * m->read_s / (double)m->reads : 0;
     double t0 = progress_clock(), start = t0;
     int rc;
@@ -509,6 +595,7 @@ static int run_distributed(const struct master_args *a, struct table_partial *ac
     m.nslots = a->nworkers * a->prefetch + 1 + (a->helps != 0);
     m.slot_bytes = WIRE_WORK_HEADER + a->plan->max_part_bytes;
     m.W = (uint64_t)m.nslots * 4 < 16 ? 16 : (uint64_t)m.nslots * 4;
+    fileread_init(&m.file);
     m.slot = calloc((size_t)m.nslots, sizeof *m.slot);
     m.out = calloc((size_t)a->nworkers, sizeof *m.out);
     m.win = calloc(m.W, sizeof *m.win);
@@ -527,6 +614,7 @@ static int run_distributed(const struct master_args *a, struct table_partial *ac
                                                         : 0;
     int src = shutdown_workers(&m, status, err);
     master_free(&m);
+    fileread_close(&m.file);
     shm_pool_close(&m.pool);
     return rc < 0 ? rc : src;
 }

@@ -22,6 +22,9 @@ struct master_args {
     const struct shm_node *node;
     int shared;             /* SETUP announced a shared pool (shm.h) */
     int worker_decode;      /* send deflate/shuffle chunks undecoded */
+    int direct;             /* workers on rank 0's node read contiguous
+                               values from the file themselves
+                               (source_direct, fileread.h) */
     int read_ahead;         /* alone: read in a thread (readahead.h) */
     int helps;              /* with workers: reduce a partition here when
                                every worker holds `prefetch` of them

@@ -402,6 +402,30 @@ static void print_columns(const struct source *s, FILE *out)
         fprintf(out, "  skipped non-numeric fields: %s\n", s->skipped);
 }
 
+/* Whether the workers on rank 0's node read the values themselves. */
+static void print_worker_reads(const struct prep *p, FILE *out)
+{
+    size_t n = 0;
+    const struct source *s = &p->src;
+    for (size_t i = 0; i < s->nfiles; i++)
+        n += s->file[i].direct_pos != 0;
+    if (!p->job.worker_reads)
+        fprintf(out, "worker reads: off (worker_reads = off)\n");
+    else if (n == 0 || p->plan.ntiles > 1)
+        fprintf(out, "worker reads: none; rank 0 reads (%s)\n",
+                p->plan.ntiles > 1 ? "tiles along dim 1"
+                : "not a contiguous dataset stored as read, without "
+                  "conversion or group_by key");
+    else if (n == s->nfiles)
+        fprintf(out, "worker reads: the workers on rank 0's node read the "
+                "values from the file%s themselves\n",
+                n == 1 ? "" : "s");
+    else
+        fprintf(out, "worker reads: the workers on rank 0's node read the "
+                "values from %zu of %zu files themselves; rank 0 reads the "
+                "rest\n", n, s->nfiles);
+}
+
 static void print_plan(const struct prep *p, FILE *out)
 {
     const struct source *s = &p->src;
@@ -443,6 +467,8 @@ static void print_plan(const struct prep *p, FILE *out)
                 : p->job.read_ahead ? "in turn with the reduction (one CPU)"
                                     : "in turn with the reduction "
                                       "(read_ahead = off)");
+    if (p->node && p->node->nlocal)
+        print_worker_reads(p, out);
     if (p->node && p->node->nlocal)
         fprintf(out, "transport: %s to the %d worker%s on rank 0's node\n",
                 p->shared ? "shared-memory window" : "point to point",
@@ -535,6 +561,7 @@ static int reduce_all(struct prep *p, int size, int more,
                             .nworkers = size - 1, .prefetch = p->job.prefetch,
                             .node = p->node, .shared = p->shared,
                             .worker_decode = p->job.worker_decode && size > 1,
+                            .direct = p->job.worker_reads && size > 1,
                             .read_ahead = size == 1 && read_ahead_ok(&p->job),
                             .helps = helps_mode(&p->job, size),
                             .more = more, .prog = prog, .timing = &p->timing};

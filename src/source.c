@@ -149,6 +149,33 @@ static void raw_layout(hid_t did, const struct source *s, struct source_file *f)
     } H5E_END_TRY;
 }
 
+/* Can a reader on this node pread did's values (source_file.direct_pos)?
+ * Needs the shape (check_shape) and the file's size. */
+static void direct_layout(hid_t did, const struct source *s,
+                          struct source_file *f, uint64_t file_bytes)
+{
+    hid_t dcpl = H5Dget_create_plist(did), ft = H5Dget_type(did);
+    uint64_t bytes = s->elem_bytes, end;
+    haddr_t pos = HADDR_UNDEF;
+    int ok = dcpl >= 0 && ft >= 0 && !s->compound && !s->key_path &&
+             H5Tequal(ft, s->memtype) > 0 &&
+             H5Pget_layout(dcpl) == H5D_CONTIGUOUS &&
+             H5Pget_external_count(dcpl) == 0;
+    for (int d = 1; ok && d < s->rank; d++)
+        ok = !__builtin_mul_overflow(bytes, s->dims[d], &bytes);
+    ok = ok && !__builtin_mul_overflow(bytes, f->nrec, &bytes);
+    if (ok)
+        pos = H5Dget_offset(did);
+    ok = ok && pos != HADDR_UNDEF && pos > 0 &&
+         !__builtin_add_overflow((uint64_t)pos, bytes, &end) &&
+         end <= file_bytes;
+    f->direct_pos = ok ? (uint64_t)pos : 0;
+    H5E_BEGIN_TRY {
+        H5Pclose(dcpl);
+        H5Tclose(ft);
+    } H5E_END_TRY;
+}
+
 /* Read columns and shape of did into s (first file) or check them
  * against s (later files). */
 static int check_shape(struct source *s, size_t i, hid_t did,
@@ -216,6 +243,13 @@ overflow:
                    "(size overflows 64 bits)", s->dataset);
 }
 
+/* The size of the file at path in bytes, or 0 if unknown. */
+static uint64_t file_size(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 ? (uint64_t)st.st_size : 0;
+}
+
 /* Open, check and close file i. */
 static int inspect_file(struct source *s, size_t i,
                         const struct source_opts *o, struct h5b_error *err)
@@ -233,6 +267,8 @@ static int inspect_file(struct source *s, size_t i,
         describe_layout(did, s->rank, &s->file[i]);
     if (rc == 0)
         raw_layout(did, s, &s->file[i]);
+    if (rc == 0)
+        direct_layout(did, s, &s->file[i], file_size(s->file[i].path));
     if (rc == 0 && s->key_path)
         rc = open_dataset(fid, s->file[i].path, s->key_path, &kid, err);
     if (rc == 0 && s->key_path)
@@ -450,6 +486,16 @@ int source_read_raw(struct source *s, size_t i, uint64_t start,
         return rc;
     chunk_put_head(buf, &g, nchunks);
     *len = pos;
+    return 1;
+}
+
+int source_direct(const struct source *s, size_t i, uint64_t start,
+                  uint64_t ncols, uint64_t *pos)
+{
+    const struct source_file *f = &s->file[i];
+    if (!f->direct_pos || ncols || start > f->nrec)
+        return 0;
+    *pos = f->direct_pos + start * s->record_bytes;
     return 1;
 }
 

@@ -48,6 +48,12 @@ struct source_file {
     unsigned raw_filters;
     int shuffle_at, deflate_at;     /* their places in the pipeline */
     uint64_t cdims[H5B_MAX_RANK];
+    /* Byte offset of the values in the file when a process on this node
+     * may read them itself with pread (fileread.h): contiguous layout in
+     * the file (no external storage), stored exactly as a read produces
+     * them (no conversion, no compound, no key dataset) and wholly inside
+     * the file; 0 when not. */
+    uint64_t direct_pos;
 };
 
 struct source {
@@ -97,6 +103,13 @@ int source_read_raw(struct source *s, size_t i, uint64_t start,
                     uint64_t count, uint64_t col0, uint64_t ncols,
                     unsigned char *buf, size_t cap, size_t *len,
                     struct h5b_error *err);
+
+/* Where records [start, ...) of file i are, for a reader of the file
+ * itself (fileread.h): 1 with *pos their byte offset when the file allows
+ * it (source_file.direct_pos) and whole records are read (ncols 0), else
+ * 0. */
+int source_direct(const struct source *s, size_t i, uint64_t start,
+                  uint64_t ncols, uint64_t *pos);
 
 /* Close any open file and free s. */
 void source_close(struct source *s);

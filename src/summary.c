@@ -52,8 +52,9 @@ static void put_json_timing(FILE *out, const struct run_timing *t)
         return;
     fprintf(out, "\"timing\": {\"read_s\": %.6f, \"send_s\": %.6f, "
             "\"wait_s\": %.6f, \"merge_s\": %.6f, \"reduce_s\": %.6f, "
-            "\"reduced_partitions\": %llu, \"workers\": [", t->read, t->send,
-            t->wait, t->merge, t->reduce, t->reduced);
+            "\"reduced_partitions\": %llu, \"worker_read_partitions\": %llu, "
+            "\"workers\": [", t->read, t->send, t->wait, t->merge, t->reduce,
+            t->reduced, t->direct);
     for (int w = 0; w < t->nworkers; w++)
         fprintf(out, "%s{\"rank\": %d, \"busy_s\": %.6f, \"wait_s\": %.6f}",
                 w ? ", " : "", w + 1, t->busy[w], t->idle[w]);
@@ -77,6 +78,8 @@ static void put_text_timing(FILE *out, const struct run_info *in)
     if (t->nworkers && t->reduced)
         fprintf(out, ", reduced %.2f s (%llu partitions)", t->reduce,
                 t->reduced);
+    if (t->nworkers && t->direct)
+        fprintf(out, "; workers read %llu partitions themselves", t->direct);
     if (t->nworkers)
         fprintf(out, "; workers busy %.2f s, waiting %.2f s on average",
                 busy / t->nworkers, idle / t->nworkers);

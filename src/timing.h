@@ -8,6 +8,7 @@
 struct run_timing {
     double read, send, wait, merge, reduce;
     unsigned long long reduced; /* partitions rank 0 reduced itself */
+    unsigned long long direct;  /* partitions workers read from the file */
     int nworkers;
     double *busy, *idle;
 };

@@ -135,7 +135,8 @@ void wire_encode_work(unsigned char *buf, const struct wire_work *w)
     p = put_u64(p, w->ncols);
     p = put_u64(p, w->payload_len);
     p = put_u64(p, w->shm_pos);
-    put_u64(p, w->chunks);
+    p = put_u64(p, w->chunks);
+    put_u64(p, w->file_pos);
 }
 
 int wire_decode_work(const unsigned char *buf, size_t len,
@@ -151,9 +152,13 @@ int wire_decode_work(const unsigned char *buf, size_t len,
     w->payload_len = get_u64(&c);
     w->shm_pos = get_u64(&c);
     w->chunks = get_u64(&c);
+    w->file_pos = get_u64(&c);
     w->payload = w->shm_pos ? NULL : c.p;
-    if (c.bad || w->chunks > 1 || (w->shm_pos ? c.p != c.end
-                             : w->payload_len != (uint64_t)(c.end - c.p)))
+    if (c.bad || w->chunks > 1 ||
+        (w->file_pos && (w->shm_pos || w->chunks || w->payload_len == 0 ||
+                         w->payload_len > WIRE_MAX_STRING)) ||
+        (w->shm_pos ? c.p != c.end
+                    : w->payload_len != (uint64_t)(c.end - c.p)))
         return err_set(err, H5B_ERUN, "work message of %zu bytes does not "
                        "match its header", len);
     return 0;

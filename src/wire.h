@@ -15,7 +15,10 @@
  *           header, or (shm_pos > 0) at that byte offset of the pool that
  *           rank 0 shares with the workers on its node; such a message is
  *           the header alone.  With `chunks` set the bytes are not the
- *           values but the stored chunks that hold them (chunkdec.h)
+ *           values but the stored chunks that hold them (chunkdec.h).
+ *           With file_pos > 0 the bytes are a file's path, and the values
+ *           are the nrec records at that byte offset of the file, for a
+ *           worker on rank 0's node to read itself (fileread.h)
  *   RESULT  worker -> rank 0: partition index and the encoded partial
  *   ERROR   worker -> rank 0: exit code and one-line message
  *   STOP    rank 0 -> worker: no more work (status says why)
@@ -33,9 +36,9 @@
 #include "table.h"
 
 #define WIRE_MAGIC 0x57423548u      /* "H5BW" little-endian */
-#define WIRE_VERSION 3
+#define WIRE_VERSION 4
 #define WIRE_HEADER 8
-#define WIRE_WORK_HEADER 64
+#define WIRE_WORK_HEADER 72
 #define WIRE_RESULT_HEADER 24
 #define WIRE_STOP_SIZE 12
 #define WIRE_DONE_SIZE 24
@@ -61,6 +64,9 @@ struct wire_work {
     uint64_t chunks;                /* 1: the bytes are compressed chunks
                                        (chunkdec.h) for the worker to
                                        decode; 0: the values */
+    uint64_t file_pos;              /* 0; else the bytes are a path and
+                                       the values are in that file at
+                                       this byte offset */
 };
 
 struct wire_setup {

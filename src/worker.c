@@ -14,7 +14,8 @@
  *
  * A WORK message that names an offset in rank 0's shared pool is only a
  * header: the values are read in place, and the RESULT tells rank 0 the
- * slot is free again.
+ * slot is free again.  One that names a file range (a worker on rank 0's
+ * node, a contiguous dataset) is read from the file here (fileread.h).
  *
  * (H5BATCH_TEST_PAUSE_MS slows every partition down: progress.h.)
  * For the tests of this error path, H5BATCH_TEST_FAIL_PARTITION=N makes
@@ -27,6 +28,7 @@
 
 #include "chunkdec.h"
 #include "err.h"
+#include "fileread.h"
 #include "progress.h"
 #include "transport.h"
 #include "wire.h"
@@ -53,7 +55,8 @@ struct worker {
     struct wout *out;       /* nslots + 1 result buffers, used in turn */
     int next_out;
     struct shm_pool pool;   /* rank 0's partitions, when shared */
-    unsigned char *values;  /* a decoded partition (chunkdec.h) */
+    unsigned char *values;  /* a decoded (chunkdec.h) or read partition */
+    struct fileread file;   /* the file of the last range read */
     struct chunk_scratch scratch;
     double busy, idle;      /* seconds reducing, seconds waiting */
 };
@@ -82,23 +85,56 @@ static int in_pool(struct worker *w, struct wire_work *wk,
     return 0;
 }
 
+/* Make room in w->values for wk's records; *need gets their bytes. */
+static int values_room(struct worker *w, const struct wire_work *wk,
+                       const struct table *t, size_t *need,
+                       struct h5b_error *err)
+{
+    size_t rec = (size_t)t->elem_bytes * (size_t)t->elems + t->key_tail;
+    size_t room = w->slot_bytes - WIRE_WORK_HEADER;
+    if (rec == 0 || wk->nrec > room / rec)
+        return err_set(err, H5B_ERUN, "partition %llu: %llu records are "
+                       "more than announced", (unsigned long long)wk->index,
+                       (unsigned long long)wk->nrec);
+    *need = (size_t)wk->nrec * rec;
+    if (!w->values && !(w->values = malloc(w->slot_bytes)))
+        return err_set(err, H5B_ERUN, "out of memory for a %zu-byte "
+                       "partition", w->slot_bytes);
+    return 0;
+}
+
+/* Read a partition sent as a file range into w->values and point wk at
+ * its values. */
+static int read_range(struct worker *w, struct wire_work *wk,
+                      const struct table *t, struct h5b_error *err)
+{
+    size_t need = 0;
+    int rc = t->key_tail ? err_set(err, H5B_ERUN, "partition %llu: a file "
+                                   "range cannot hold group_by keys",
+                                   (unsigned long long)wk->index)
+                         : values_room(w, wk, t, &need, err);
+    if (rc == 0)
+        rc = fileread_get(&w->file, (const char *)wk->payload,
+                          (size_t)wk->payload_len, wk->file_pos, w->values,
+                          need, err);
+    if (rc < 0)
+        return rc;
+    wk->payload = w->values;
+    wk->payload_len = need;
+    return 0;
+}
+
 /* Decode a partition sent as compressed chunks into w->values and point
  * wk at them. */
 static int decode_chunks(struct worker *w, struct wire_work *wk,
                          const struct table *t, struct h5b_error *err)
 {
-    size_t rec = (size_t)t->elem_bytes * (size_t)t->elems + t->key_tail;
-    size_t room = w->slot_bytes - WIRE_WORK_HEADER;
-    size_t need = (size_t)wk->nrec * rec;
-    if (rec == 0 || wk->nrec > room / rec)
-        return err_set(err, H5B_ERUN, "partition %llu: %llu records are "
-                       "more than announced", (unsigned long long)wk->index,
-                       (unsigned long long)wk->nrec);
-    if (!w->values && !(w->values = malloc(w->slot_bytes)))
-        return err_set(err, H5B_ERUN, "out of memory for a %zu-byte "
-                       "partition", w->slot_bytes);
-    int rc = chunk_decode(wk->payload, (size_t)wk->payload_len, w->values,
-                          need, &w->scratch, err);
+    size_t need = 0;
+    int rc = values_room(w, wk, t, &need, err);
+    if (rc < 0)
+        return rc;
+    rc = chunk_decode(wk->payload, (size_t)wk->payload_len, w->values, need,
+                      &w->scratch, err);
     if (rc < 0)
         return err_prefix(err, H5B_ERUN, "partition %llu",
                           (unsigned long long)wk->index);
@@ -147,6 +183,8 @@ static int do_work(struct worker *w, const unsigned char *msg, size_t len,
                      (unsigned long long)wk.ncols);
     if (rc == 0 && wk.chunks)
         rc = decode_chunks(w, &wk, t, err);
+    if (rc == 0 && wk.file_pos)
+        rc = read_range(w, &wk, t, err);
     progress_test_pause();
     if (rc == 0)
         rc = table_reduce(t, wk.payload, (size_t)wk.payload_len,
@@ -244,6 +282,7 @@ int worker_run(struct table *const tables[2], uint64_t tile_width,
     struct worker w = {.table = {tables[0], tables[1]},
                        .tile_width = tile_width, .slot_bytes = slot_bytes,
                        .nslots = prefetch};
+    fileread_init(&w.file);
     int rc = node ? shm_pool_open(node, 0, &w.pool, err) : 0;
     w.slot = calloc((size_t)prefetch, sizeof *w.slot);
     w.fifo = calloc((size_t)prefetch, sizeof *w.fifo);
@@ -271,6 +310,7 @@ int worker_run(struct table *const tables[2], uint64_t tile_width,
         tr_buf_free(&w.out[k].msg);
     free(w.out);
     free(w.values);
+    fileread_close(&w.file);
     chunk_scratch_free(&w.scratch);
     shm_pool_close(&w.pool);
     return rc;

@@ -64,6 +64,12 @@ static void wire_small(const char *dir)
     wire_encode_work(buf, &w);
     memset(buf + WIRE_WORK_HEADER, 0x3f, 16);
     save(dir, "work", buf, WIRE_WORK_HEADER + 16);
+    static const char path[] = "data/field.h5";
+    struct wire_work d = {.index = 4, .first_record = 64, .nrec = 8,
+                          .payload_len = sizeof path - 1, .file_pos = 2048};
+    wire_encode_work(buf, &d);
+    memcpy(buf + WIRE_WORK_HEADER, path, sizeof path - 1);
+    save(dir, "work-file-range", buf, WIRE_WORK_HEADER + sizeof path - 1);
     const char *msg = "worker 2: out of memory for a partial";
     wire_encode_error(buf, 1, msg);
     save(dir, "error", buf, wire_error_size(msg));

@@ -13,7 +13,7 @@ import h5py
 
 from cases import DataCase, expected_for, prepare_case
 from data import Input, corrupt_chunks, normal, with_nans
-from harness import (EAGER_HELP_ENV, expect, expect_ok, launcher, run_tool,
+from harness import (EAGER_HELP_ENV, EAGER_HELP_RANKS, expect, expect_ok, launcher, run_tool,
                      tool_stderr_lines)
 from verify import as_text, check_identical, check_result_file
 
@@ -117,6 +117,26 @@ def rank0_dry_run_line(tool, ranks, case_dir, sets, want):
     expect(got == ([want] if want else []), f"{sets}: 'rank 0:' lines {got}, expected {want!r}")
 
 
+def auto_and_off(tool, ranks, case_dir, job, exp, key, counter, partition, env):
+    """Run the job with run.<key> = auto and = off (partitions of `partition`
+    bytes, extra environment env): both right by numpy and the same bits,
+    and the JSON timing's `counter` above 0 with auto and 0 with off."""
+    counts, outs = {}, {}
+    for mode in ("auto", "off"):
+        out = f"results/{mode}.h5"
+        argv = launcher(ranks) + [str(tool.binary), "--format", "json", "-o", out,
+                                  "--set", f"input.partition_size={partition}",
+                                  "--set", f"run.{key}={mode}", "job.ini"]
+        run = run_tool(argv, case_dir, tool.timeout, case_dir / ".log" / mode, env)
+        expect_ok(run)
+        counts[mode] = json.loads(run.stdout)["timing"][counter]
+        outs[mode] = case_dir / out
+        check_result_file(outs[mode], exp, job_ops(job), job, ranks, min_partitions=8)
+    expect(counts["auto"] > 0, f"{counter} is 0 with {key}=auto: {counts}")
+    expect(counts["off"] == 0, f"{counter} is not 0 with {key}=off: {counts}")
+    check_identical(outs, case_dir)
+
+
 def rank0_reduces(tool, ranks, case_dir):
     """With workers, rank 0 reduces a partition itself when every worker is
     full.  The results are the same bits as with rank0_reduces = off and
@@ -137,20 +157,47 @@ def rank0_reduces(tool, ranks, case_dir):
     # Workers that take 20 ms a partition are always full, so the test hook
     # (help at every chance) makes rank 0 reduce some partitions itself.
     env = dict(EAGER_HELP_ENV, H5BATCH_TEST_PAUSE_MS="20")
-    counts, outs = {}, {}
-    for mode in ("auto", "off"):
-        out = f"results/{mode}.h5"
-        argv = launcher(ranks) + [str(tool.binary), "--format", "json", "-o", out,
-                                  "--set", "input.partition_size=4K",
-                                  "--set", f"run.rank0_reduces={mode}", "job.ini"]
-        run = run_tool(argv, case_dir, tool.timeout, case_dir / ".log" / mode, env)
+    auto_and_off(tool, ranks, case_dir, job, exp, "rank0_reduces", "reduced_partitions",
+                 "4K", env)
+
+
+def worker_reads(tool, ranks, case_dir):
+    """Workers on rank 0's node read a contiguous dataset's values from the
+    file themselves.  Two files, the second with a 1 KiB user block (HDF5
+    addresses then start after it), so the byte offsets must be right for
+    both.  The results are right by numpy and the same bits as with
+    worker_reads = off; the JSON summary counts the partitions the workers
+    read; --dry-run says whether they do, and why not."""
+    a = with_nans(normal("f8", (900, 3, 4), 12, 2.0, 1.0), 0.05, 12)
+    b = normal("f8", (700, 3, 4), 13, -1.0, 3.0)
+    case = DataCase("cli", [Input("data/a.h5", a), Input("data/b.h5", b)])
+    job = prepare_case(case_dir, case, None)
+    with h5py.File(case_dir / "data/b.h5", "w", userblock_size=1024) as f:
+        f.create_dataset("group/values", data=b)
+    with h5py.File(case_dir / "data/b.h5", "r") as f:
+        expect(f["group/values"].id.get_offset() > 1024, "no user block in b.h5")
+    exp = expected_for(case_dir, job)
+    run = tool.run(ranks, ["--dry-run", "job.ini"], case_dir)
+    expect_ok(run)
+    got = [line for line in run.stdout.splitlines() if line.startswith("worker reads:")]
+    want = (["worker reads: the workers on rank 0's node read the values from the "
+             "files themselves"] if ranks >= 2 else [])
+    expect(got == want, f"'worker reads:' lines {got}, expected {want}")
+    if ranks < 2:
+        return
+    auto_and_off(tool, ranks, case_dir, job, exp, "worker_reads", "worker_read_partitions",
+                 "8K", EAGER_HELP_ENV if ranks == EAGER_HELP_RANKS else None)
+    # A chunked file beside them is read by rank 0; alone, --dry-run says why.
+    standard(case_dir)
+    for files, want in ((3, "worker reads: the workers on rank 0's node read the values "
+                            "from 2 of 3 files themselves; rank 0 reads the rest"),
+                        (1, "worker reads: none; rank 0 reads (not a contiguous dataset")):
+        if files == 1:
+            (case_dir / "data/a.h5").unlink()
+            (case_dir / "data/b.h5").unlink()
+        run = tool.run(ranks, ["--dry-run", "job.ini"], case_dir)
         expect_ok(run)
-        counts[mode] = json.loads(run.stdout)["timing"]["reduced_partitions"]
-        outs[mode] = case_dir / out
-        check_result_file(outs[mode], exp, job_ops(job), job, ranks, min_partitions=8)
-    expect(counts["auto"] > 0, f"rank 0 reduced no partition with rank0_reduces=auto: {counts}")
-    expect(counts["off"] == 0, f"rank 0 reduced partitions with rank0_reduces=off: {counts}")
-    check_identical(outs, case_dir)
+        expect(want in run.stdout, f"{files} files: {want!r} not in {run.stdout!r}")
 
 
 CLI_CASES = [
@@ -163,4 +210,5 @@ CLI_CASES = [
     ("cli/version", version),
     ("cli/overwrite-existing-output", overwrite_existing),
     ("cli/rank0-reduces", rank0_reduces),
+    ("cli/worker-reads", worker_reads),
 ]

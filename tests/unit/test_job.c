@@ -138,6 +138,7 @@ static const char good_text[] =
     "worker_decode = off\n"
     "read_ahead = off\n"
     "rank0_reduces = off\n"
+    "worker_reads = off\n"
     "[output]\n"
     "file = results/out.h5\n";
 
@@ -160,6 +161,7 @@ static void test_good_file_fills_every_field(void **state)
     assert_int_equal(job.worker_decode, 0);
     assert_int_equal(job.read_ahead, 0);
     assert_int_equal(job.rank0_reduces, 0);
+    assert_int_equal(job.worker_reads, 0);
     job_free(&job);
 }
 
@@ -197,6 +199,7 @@ static void test_defaults(void **state)
     assert_int_equal(job.worker_decode, 1);
     assert_int_equal(job.read_ahead, 1);
     assert_int_equal(job.rank0_reduces, 1);
+    assert_int_equal(job.worker_reads, 1);
     job_free(&job);
 }
 
@@ -513,6 +516,7 @@ static void test_shared_memory_not_auto_or_off(void **state)
     expect_value_error("run", "worker_decode", "on", "'on'");
     expect_value_error("run", "read_ahead", "1", "'1'");
     expect_value_error("run", "rank0_reduces", "yes", "'yes'");
+    expect_value_error("run", "worker_reads", "true", "'true'");
 }
 
 static void test_prefetch_over_max(void **state)

@@ -195,7 +195,7 @@ static void test_header_layout(void **state)
     (void)state;
     unsigned char buf[WIRE_DONE_SIZE];
     wire_encode_done(buf, 1.5, 0.25);
-    assert_memory_equal(buf, "H5BW\x03\x00\x06\x00", 8);
+    assert_memory_equal(buf, "H5BW\x04\x00\x06\x00", 8);
 }
 
 static void test_work_round_trip(void **state)
@@ -263,6 +263,47 @@ static void test_work_chunks_flag(void **state)
     w.chunks = 2;
     wire_encode_work(msg, &w);
     expect_reject(dec_work, msg, sizeof msg, "work");
+}
+
+/* A WORK naming a file range carries the path as its bytes; the range is
+ * exclusive with the shared pool and with chunks, and the path is 1 to
+ * WIRE_MAX_STRING bytes. */
+static void test_work_file_range(void **state)
+{
+    (void)state;
+    static const char path[] = "/scratch/run7/field.h5";
+    unsigned char msg[WIRE_WORK_HEADER + sizeof path - 1];
+    struct wire_work w = {.index = 5, .nrec = 131072,
+                          .payload_len = sizeof path - 1,
+                          .file_pos = 2048};
+    struct wire_work d;
+    struct h5b_error err = {""};
+    wire_encode_work(msg, &w);
+    memcpy(msg + WIRE_WORK_HEADER, path, sizeof path - 1);
+    unsigned char *buf = exact_copy(msg, sizeof msg);
+    assert_int_equal(wire_decode_work(buf, sizeof msg, &d, &err), 0);
+    assert_int_equal(d.file_pos, 2048);
+    assert_int_equal(d.nrec, 131072);
+    assert_int_equal(d.payload_len, sizeof path - 1);
+    assert_memory_equal(d.payload, path, sizeof path - 1);
+    free(buf);
+    struct wire_work bad[] = {w, w, w};
+    bad[0].chunks = 1;
+    bad[1].shm_pos = 4096;
+    bad[2].payload_len = 0;
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        size_t n = WIRE_WORK_HEADER + (size_t)(bad[i].shm_pos ? 0
+                                               : bad[i].payload_len);
+        wire_encode_work(msg, &bad[i]);
+        expect_reject(dec_work, msg, n, "work");
+    }
+    unsigned char *big = calloc(1, WIRE_WORK_HEADER + WIRE_MAX_STRING + 1);
+    assert_non_null(big);
+    w.payload_len = WIRE_MAX_STRING + 1;
+    wire_encode_work(big, &w);
+    expect_reject(dec_work, big, WIRE_WORK_HEADER + WIRE_MAX_STRING + 1,
+                  "work");
+    free(big);
 }
 
 static void test_result_round_trip(void **state)
@@ -548,8 +589,8 @@ static void test_bad_version(void **state)
     (void)state;
     unsigned char msg[WIRE_STOP_SIZE];
     wire_encode_stop(msg, 0);
-    msg[4] = 4;
-    expect_reject(dec_stop, msg, sizeof msg, "version 4");
+    msg[4] = 3;                 /* the previous version */
+    expect_reject(dec_stop, msg, sizeof msg, "version 3");
     wire_encode_stop(msg, 0);
     msg[5] = 1;                 /* version 257 */
     expect_reject(dec_stop, msg, sizeof msg, "version");
@@ -770,6 +811,7 @@ int main(void)
         cmocka_unit_test(test_work_with_empty_payload),
         cmocka_unit_test(test_work_in_shared_pool),
         cmocka_unit_test(test_work_chunks_flag),
+        cmocka_unit_test(test_work_file_range),
         cmocka_unit_test(test_result_round_trip),
         cmocka_unit_test(test_error_round_trip),
         cmocka_unit_test(test_error_message_truncated_to_caller_buffer),
