@@ -15,8 +15,11 @@ other processes to use less than --quiet-cores (0.5) cores.  The tools:
              a second thread reads ahead (read_ahead = auto, 2 CPUs here)
   h5b-1-seq  the same with read_ahead = off: one thread reads and reduces
              in turn
-  h5b-2      mpirun -n 2 h5batch, moments (count mean std min max); the
-             worker reads rank 0's shared partition pool
+  h5b-2      mpirun -n 2 h5batch, moments (count mean std min max); on
+             contiguous data the worker reads its partitions from the file
+             itself (worker_reads = auto), else rank 0's shared pool
+  h5b-2-r0read  the same with worker_reads = off: rank 0 reads every
+             partition into the shared pool (contiguous cases only)
   h5b-2-p2p  the same with shared_memory = off: every partition is sent
              point to point, as to a worker on another node
   h5b-2-hq   mpirun -n 2 h5batch, moments + 64-bin histogram with an
@@ -357,6 +360,9 @@ def main_cases(a, jobdir, report):
                  h5batch_tool("h5b-2-p2p", a.bin, mom, 2,
                               ["run.shared_memory=off"]),
                  h5batch_tool("h5b-2-hq", a.bin, hq, 2)]
+        if case in ("contig", "cols16"):
+            tools.insert(4, h5batch_tool("h5b-2-r0read", a.bin, mom, 2,
+                                         ["run.worker_reads=off"]))
         if case == "deflate":
             tools.append(h5batch_tool("h5b-3", a.bin, mom, 3))
             tools.append(h5batch_tool("h5b-3-r0dec", a.bin, mom, 3,
