@@ -7,9 +7,9 @@
  * take it: results go out from a ring of prefetch+1 buffers, and a buffer
  * is waited on only when it comes round again.  (Rank 0 may be busy
  * reducing a partition itself; a blocking send of a result above MPI's
- * eager size would hold this worker until it is done.)  After a failure the worker
- * sends one ERROR and then only drains WORK until rank 0's STOP, so rank
- * 0 never waits on a send nobody receives.  STOP is answered with DONE,
+ * eager size would hold this worker until it is done.)  After a failure
+ * the worker sends one ERROR and then only drains WORK until rank 0's
+ * STOP, so rank 0 never waits on a send nobody receives.  STOP is answered with DONE,
  * the worker's last message; the receives still posted are cancelled.
  *
  * A WORK message that names an offset in rank 0's shared pool is only a

@@ -40,7 +40,7 @@ FUZZ_CFLAGS   := $(CSTD) -O1 -g -fno-omit-frame-pointer $(FUZZ_SAN) \
 FUZZ_LIBS     := $(shell pkg-config --libs inih 2>/dev/null || echo -linih) -lz -lm
 FUZZ_HAVE_CKPT := $(wildcard $(FUZZ_SRC)/checkpoint.c)
 FUZZ_MODULES  := $(sort $(LOGIC) $(if $(FUZZ_HAVE_CKPT),checkpoint))
-FUZZ_TARGETS  := fuzz_job fuzz_wire $(if $(FUZZ_HAVE_CKPT),fuzz_ckpt)
+FUZZ_TARGETS  := fuzz_job fuzz_wire $(if $(FUZZ_HAVE_CKPT),fuzz_ckpt) fuzz_chunk
 FUZZ_LOGIC    := $(addprefix $(FUZZ_BUILD)/obj/,$(addsuffix .o,$(FUZZ_MODULES)))
 FUZZ_BINS     := $(addprefix $(FUZZ_BUILD)/,$(FUZZ_TARGETS))
 FUZZ_CORPUS   := tests/fuzz/corpus
@@ -119,8 +119,9 @@ fuzz-regress: $(FUZZ_BINS)
 # The seed inputs: encoded by h5batch's own encoders (gen_seeds.c), plus
 # the job files of jobs/ and tests/bad/cases.  Kept crash inputs stay.
 fuzz-seeds: $(FUZZ_BUILD)/gen_seeds
-	mkdir -p $(addprefix $(FUZZ_CORPUS)/,fuzz_job fuzz_wire fuzz_ckpt)
-	$(FUZZ_BUILD)/gen_seeds $(FUZZ_CORPUS)/fuzz_wire $(FUZZ_CORPUS)/fuzz_ckpt
+	mkdir -p $(addprefix $(FUZZ_CORPUS)/,fuzz_job fuzz_wire fuzz_ckpt fuzz_chunk)
+	$(FUZZ_BUILD)/gen_seeds $(FUZZ_CORPUS)/fuzz_wire $(FUZZ_CORPUS)/fuzz_ckpt \
+	    $(FUZZ_CORPUS)/fuzz_chunk
 	for f in jobs/*.ini; do cp $$f $(FUZZ_CORPUS)/fuzz_job/job-$$(basename $$f); done
 	for d in tests/bad/cases/*/; do [ -f $$d/job.ini ] && \
 	    cp $$d/job.ini $(FUZZ_CORPUS)/fuzz_job/bad-$$(basename $$d).ini; done; true

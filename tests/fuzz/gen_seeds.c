@@ -1,9 +1,11 @@
-/* gen_seeds.c -- write the seed corpora of fuzz_wire and fuzz_ckpt.
+/* gen_seeds.c -- write the seed corpora of fuzz_wire, fuzz_ckpt and
+ * fuzz_chunk.
  *
- * Usage: gen_seeds WIRE_DIR [CKPT_DIR]
+ * Usage: gen_seeds WIRE_DIR [CKPT_DIR [CHUNK_DIR]]
  * Writes small valid messages of every kind and encoded partials of every
- * fixture table into WIRE_DIR, and (when built with HAVE_CKPT) valid
- * checkpoints into CKPT_DIR.  Also the inputs of crashes found so far that
+ * fixture table into WIRE_DIR, (when built with HAVE_CKPT) valid
+ * checkpoints into CKPT_DIR, and valid chunk payloads (chunkdec.h, with
+ * zlib's own deflate) into CHUNK_DIR.  Also the inputs of crashes found so far that
  * depend on the message format (regress-*), so they stay crashes when the
  * format changes.  Everything is encoded by h5batch's own
  * encoders from deterministic data, so the seeds are reproducible; they
@@ -14,6 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <zlib.h>
+
+#include "chunkdec.h"
 #include "fixture.h"
 #include "wire.h"
 #ifdef HAVE_CKPT
@@ -159,6 +164,82 @@ static void wire_regressions(const char *dir)
     free(buf);
 }
 
+/* One stored chunk of g at offset off, as HDF5 would store it: the chunk's
+ * elements (pattern by position) shuffled and/or deflated per g->filters
+ * minus `skipped`, into dst (cap bytes); returns the stored size. */
+static size_t stored_chunk(const struct chunk_geom *g, const uint64_t *off,
+                           uint32_t skipped, unsigned char *dst, size_t cap)
+{
+    size_t n = 1;
+    for (uint32_t d = 0; d < g->rank; d++)
+        n *= (size_t)g->cdims[d];
+    size_t bytes = n * g->elem;
+    unsigned char *raw = malloc(bytes), *shuf = malloc(bytes);
+    if (!raw || !shuf || bytes > cap)
+        fixture_die("stored_chunk", "out of memory");
+    for (size_t i = 0; i < bytes; i++)
+        raw[i] = (unsigned char)(i * 37 + off[0] * 11 + (g->rank > 1 ? off[1]
+                                                                : 0));
+    unsigned filters = g->filters & ~skipped;
+    if (filters & CHUNK_SHUFFLE)
+        for (size_t i = 0; i < n; i++)
+            for (uint32_t b = 0; b < g->elem; b++)
+                shuf[b * n + i] = raw[i * g->elem + b];
+    else
+        memcpy(shuf, raw, bytes);
+    uLongf got = cap;
+    if (!(filters & CHUNK_DEFLATE))
+        memcpy(dst, shuf, got = bytes);
+    else if (compress2(dst, &got, shuf, bytes, 1) != Z_OK)
+        fixture_die("compress2", "failed");
+    free(raw);
+    free(shuf);
+    return got;
+}
+
+/* A fuzz_chunk input: the expected output size (u32), then the payload of
+ * the chunks at offs[0..nchunks) for g's box. */
+static void chunk_seed(const char *dir, const char *name,
+                       const struct chunk_geom *g, const uint64_t *offs,
+                       const uint32_t *skipped, uint64_t nchunks)
+{
+    size_t cap = 1 << 20, head = chunk_head_size(g, nchunks), pos = 4 + head;
+    unsigned char *buf = malloc(cap);
+    uint64_t out = g->elem;
+    if (!buf)
+        fixture_die("chunk_seed", "out of memory");
+    for (uint32_t d = 0; d < g->rank; d++)
+        out *= g->count[d];
+    for (int b = 0; b < 4; b++)
+        buf[b] = (unsigned char)(out >> 8 * b);
+    chunk_put_head(buf + 4, g, nchunks);
+    for (uint64_t k = 0; k < nchunks; k++) {
+        const uint64_t *off = offs + k * g->rank;
+        size_t n = stored_chunk(g, off, skipped[k], buf + pos, cap - pos);
+        chunk_put_entry(buf + 4, g, k, off, n, skipped[k]);
+        pos += n;
+    }
+    save(dir, name, buf, pos);
+    free(buf);
+}
+
+static void chunk_seeds(const char *dir)
+{
+    struct chunk_geom one = {1, 8, CHUNK_DEFLATE, "seed-1d.h5", {100}, {32},
+                             {10}, {50}};
+    static const uint64_t one_offs[] = {0, 32};
+    static const uint32_t none[] = {0, 0, 0, 0};
+    chunk_seed(dir, "deflate-1d", &one, one_offs, none, 2);
+    /* 2-D, shuffle + deflate, box to the end: edge chunks in both dims. */
+    struct chunk_geom two = {2, 4, CHUNK_SHUFFLE | CHUNK_DEFLATE,
+                             "seed-2d.h5", {20, 7}, {8, 4}, {16, 0}, {4, 7}};
+    static const uint64_t two_offs[] = {16, 0, 16, 4};
+    chunk_seed(dir, "shuffle-deflate-2d-edges", &two, two_offs, none, 2);
+    /* The second chunk was stored with deflate skipped (HDF5's mask). */
+    static const uint32_t skip_second[] = {0, CHUNK_DEFLATE};
+    chunk_seed(dir, "deflate-skipped", &one, one_offs, skip_second, 2);
+}
+
 #ifdef HAVE_CKPT
 static void ckpt_seeds(const char *dir)
 {
@@ -199,7 +280,7 @@ static void ckpt_seeds(const char *dir)
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        fprintf(stderr, "usage: gen_seeds WIRE_DIR [CKPT_DIR]\n");
+        fprintf(stderr, "usage: gen_seeds WIRE_DIR [CKPT_DIR [CHUNK_DIR]]\n");
         return 2;
     }
     fixture_init();
@@ -211,5 +292,7 @@ int main(int argc, char **argv)
     if (argc > 2)
         ckpt_seeds(argv[2]);
 #endif
+    if (argc > 3)
+        chunk_seeds(argv[3]);
     return 0;
 }
