@@ -379,6 +379,15 @@ static void windows_get(const struct cell *c, struct window *w)
     w[1] = (struct window){c->neg.lo, c->neg.n, c->neg.c};
 }
 
+/* Whether the value with bits b has a bucket: its magnitude (the bits
+ * doubled, so the sign drops out) is in [SKETCH_TINY's next, DBL_MAX]
+ * -- not zero, subnormal, tiny, infinite or NaN.  Branch-free. */
+static inline uint64_t has_bucket(uint64_t b)
+{
+    const uint64_t lo2 = 2 * dbl_bits(SKETCH_TINY) + 2;
+    return 2 * b - lo2 <= 2 * dbl_bits(DBL_MAX) - lo2;
+}
+
 /* A slot of block_slots: the address of the value's counter, as an
  * integer (so that the count needs no load to find its store); SLOT_SLOW,
  * never a counter's address, for a value that cell_add must take. */
@@ -393,8 +402,6 @@ static void block_slots(const double *restrict x,
                         const int64_t *restrict idx, const struct window *w,
                         uint64_t *restrict slot)
 {
-    const uint64_t lo2 = 2 * dbl_bits(SKETCH_TINY) + 2;
-    const uint64_t span2 = 2 * dbl_bits(DBL_MAX) - lo2;
     const uint64_t lo0 = (uint64_t)w[0].lo, dlo = lo0 ^ (uint64_t)w[1].lo;
     const uint64_t n0 = w[0].n, dn = n0 ^ w[1].n;
     const uint64_t c0 = (uint64_t)(uintptr_t)w[0].c;
@@ -402,7 +409,7 @@ static void block_slots(const double *restrict x,
     for (size_t j = 0; j < BLOCK; j++) {
         uint64_t b = dbl_bits(x[j]), neg = 0 - (b >> 63);  /* all ones */
         uint64_t k = (uint64_t)idx[j] - (lo0 ^ (dlo & neg));
-        uint64_t ok = (k < (n0 ^ (dn & neg))) & (2 * b - lo2 <= span2);
+        uint64_t ok = (k < (n0 ^ (dn & neg))) & has_bucket(b);
         uint64_t at = (c0 ^ (dc & neg)) + k * sizeof(uint64_t);
         slot[j] = at | (ok - 1);                        /* !ok: all ones */
     }
@@ -460,15 +467,13 @@ AS_BLOCK_FUNCTIONS(BLOCK)
 static int cells_count(struct quantile *s, const double *x,
                        const int64_t *idx, size_t m, uint64_t *cell)
 {
-    const uint64_t lo2 = 2 * dbl_bits(SKETCH_TINY) + 2;
-    const uint64_t span2 = 2 * dbl_bits(DBL_MAX) - lo2;
     uint64_t cj = *cell;
     for (size_t j = 0; j < m; j++) {
         struct cell *c = &s->c[cj];
         uint64_t b = dbl_bits(x[j]);
         struct store *st = b >> 63 ? &c->neg : &c->pos;
         uint64_t k = (uint64_t)idx[j] - (uint64_t)st->lo;
-        if (k < st->n && 2 * b - lo2 <= span2) {
+        if (k < st->n && has_bucket(b)) {
             double v = x[j];
             st->c[k]++;
             c->n++;
