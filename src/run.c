@@ -361,14 +361,22 @@ static int read_ahead_ok(const struct job *job)
            readahead_cpus() >= 2;
 }
 
-/* Whether rank 0, with workers, reduces a partition itself when every
- * worker is full: the job allows it, a worker holds two partitions or
- * more (so it still has one queued while rank 0 computes) and rank 0's
- * node has a CPU for every rank (else rank 0 would take a worker's). */
+/* Why rank 0, with workers, does not reduce a partition itself when
+ * every worker is full, or NULL when it does: the job allows it, a worker
+ * holds two partitions or more (so it still has one queued while rank 0
+ * computes) and rank 0's node has a CPU for every rank (else rank 0 would
+ * take a worker's). */
+static const char *helps_not(const struct job *job, int size)
+{
+    return size < 2 ? "no workers"
+           : !job->rank0_reduces ? "rank0_reduces = off"
+           : job->prefetch < 2 ? "prefetch is 1"
+           : tr_patient() ? "more ranks than CPUs" : NULL;
+}
+
 static int helps_ok(const struct job *job, int size)
 {
-    return size > 1 && job->rank0_reduces && job->prefetch >= 2 &&
-           !tr_patient();
+    return helps_not(job, size) == NULL;
 }
 
 /* master_args.helps for this run.  For the tests of this path,
@@ -444,9 +452,11 @@ static void print_plan(const struct prep *p, FILE *out)
             (unsigned long long)p->plan.max_part_records,
             (unsigned long long)p->plan.max_part_bytes,
             (unsigned long long)(s->nrec * s->record_bytes));
-    fprintf(out, "reduce: %s, axis %s, %llu cell%s per result\n",
-            job_get(&p->job, "reduce", "ops"), p->job.axis_all ? "all" : "0",
-            (unsigned long long)p->shape.ncell,
+    fputs("reduce:", out);
+    for (size_t i = 0; p->job.ops[i]; i++)    /* with those implied by */
+        fprintf(out, " %s", p->job.ops[i]);  /* histogram/quantile keys */
+    fprintf(out, ", axis %s, %llu cell%s per result\n",
+            p->job.axis_all ? "all" : "0", (unsigned long long)p->shape.ncell,
             p->shape.ncell == 1 ? "" : "s");
     if (p->plan.ntiles > 1)
         fprintf(out, "tiles: %llu along dim 1, %llu wide\n",
@@ -473,15 +483,12 @@ static void print_plan(const struct prep *p, FILE *out)
         fprintf(out, "transport: %s to the %d worker%s on rank 0's node\n",
                 p->shared ? "shared-memory window" : "point to point",
                 p->node->nlocal, p->node->nlocal == 1 ? "" : "s");
-    if (size > 1)
-        fprintf(out, "rank 0: %s\n", helps_ok(&p->job, size)
-                ? "also reduces a partition when every worker holds "
-                  "`prefetch` of them"
-                : !p->job.rank0_reduces ? "reads and merges only "
-                                          "(rank0_reduces = off)"
-                : p->job.prefetch < 2 ? "reads and merges only (prefetch "
-                                        "is 1)"
-                : "reads and merges only (more ranks than CPUs)");
+    const char *why = helps_not(&p->job, size);
+    if (size > 1 && why)
+        fprintf(out, "rank 0: reads and merges only (%s)\n", why);
+    else if (size > 1)
+        fprintf(out, "rank 0: also reduces a partition when every worker "
+                "holds `prefetch` of them\n");
     if (tr_patient())
         fprintf(out, "waiting: rank 0 naps between polls for results (more "
                 "ranks than CPUs on its node)\n");
