@@ -8,7 +8,11 @@
  * map: those get only the header, and the buffer stays theirs until their
  * RESULT comes back.  With worker_decode, partitions of deflate/shuffle
  * datasets are read as their stored chunks and decoded by the worker
- * (chunkdec.h).  Scheduling is dynamic: a worker holds at most `prefetch`
+ * (chunkdec.h).  With `direct`, a partition of a contiguous dataset
+ * stored as read (source_direct) is staged unread: a worker on rank 0's
+ * node gets the file's path and the byte offset and reads the values
+ * itself (fileread.h); one on another node gets them read here when it
+ * is dispatched.  Scheduling is dynamic: a worker holds at most `prefetch`
  * partitions and gets the next when it returns a result.
  * With `helps`, rank 0 reduces a partition itself when every worker
  * already holds `prefetch` of them and no result is waiting: a worker
@@ -359,7 +363,8 @@ static int dispatch(struct master *m, struct h5b_error *err)
     int nw = m->a->nworkers, best = -1;
     for (int k = 0; k < nw; k++) {
         int w = (m->rr + k) % nw;
-        if (m->out[w] < m->a->prefetch && (best < 0 || m->out[w] < m->out[best]))
+        if (m->out[w] < m->a->prefetch &&
+            (best < 0 || m->out[w] < m->out[best]))
             best = w;
     }
     if (best < 0)
@@ -499,7 +504,8 @@ static int drive(struct master *m, struct h5b_error *err)
         /* Wait for a result only when there is nothing to read: while a
          * slot is free, the next read overlaps the workers' compute. */
         if (rc == 0 && m->inflight > 0 &&
-            (stopping || free_slot(m) < 0 || (rc = tr_pending(MPI_ANY_SOURCE, err)) > 0))
+            (stopping || free_slot(m) < 0 ||
+             (rc = tr_pending(MPI_ANY_SOURCE, err)) > 0))
             rc = receive_one(m, err);
         if (rc == 0)
             rc = maybe_save(m->a, &m->last_save, m->acc, m->merged, err);
@@ -585,8 +591,9 @@ static int open_pool(struct master *m, struct h5b_error *err)
 
 /* Rank 0 with workers; rc is the status so far (a failure still stops
  * the workers). */
-static int run_distributed(const struct master_args *a, struct table_partial *acc,
-                           int rc, struct h5b_error *err)
+static int run_distributed(const struct master_args *a,
+                           struct table_partial *acc, int rc,
+                           struct h5b_error *err)
 {
     struct master m = {.a = a, .staged = -1, .acc = acc,
                        .next_read = a->start, .merged = a->start,

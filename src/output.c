@@ -189,7 +189,8 @@ static int write_file(const char *tmp, const struct run_info *in,
                       const struct results *rs)
 {
     hid_t fcpl = H5Pcreate(H5P_FILE_CREATE), fapl = H5Pcreate(H5P_FILE_ACCESS);
-    hid_t gcpl = H5Pcreate(H5P_GROUP_CREATE), dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    hid_t gcpl = H5Pcreate(H5P_GROUP_CREATE);
+    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
     hid_t fid = H5I_INVALID_HID;
     int rc = -1;
     if (fcpl < 0 || fapl < 0 || gcpl < 0 || dcpl < 0 ||

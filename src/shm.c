@@ -16,7 +16,8 @@ static int mark_local(struct shm_node *n, int size, struct h5b_error *err)
     if (!n->local)
         return err_set(err, H5B_ERUN, "out of memory");
     MPI_Comm_size(n->comm, &nn);
-    int *in = malloc((size_t)nn * sizeof *in), *out = malloc((size_t)nn * sizeof *out);
+    int *in = malloc((size_t)nn * sizeof *in);
+    int *out = malloc((size_t)nn * sizeof *out);
     rc = in && out ? 0 : err_set(err, H5B_ERUN, "out of memory");
     for (int i = 0; rc == 0 && i < nn; i++)
         in[i] = i;

@@ -81,8 +81,8 @@ struct source {
 };
 
 /* Check and describe dataset in files[0..n), with options o (fields of a
- * compound dataset, CF attributes, group-by key).  On failure (message naming the file, dataset,
- * field or attribute) s holds nothing. */
+ * compound dataset, CF attributes, group-by key).  On failure (message
+ * naming the file, dataset, field or attribute) s holds nothing. */
 int source_open(struct source *s, char *const *files, size_t n,
                 const char *dataset, const struct source_opts *o,
                 struct h5b_error *err);

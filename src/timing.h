@@ -3,8 +3,9 @@
 #define H5B_TIMING_H
 
 /* Where the time of a run went: rank 0's reading, sending, waiting for
- * results, merging and reducing (alone, or with helps); each worker's busy and waiting
- * time, from its DONE message.  busy/idle hold nworkers entries. */
+ * results, merging and reducing (alone, or with helps); each worker's busy
+ * and waiting time, from its DONE message.  busy/idle hold nworkers
+ * entries. */
 struct run_timing {
     double read, send, wait, merge, reduce;
     unsigned long long reduced; /* partitions rank 0 reduced itself */

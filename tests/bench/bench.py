@@ -20,8 +20,9 @@ other processes to use less than --quiet-cores (0.5) cores.  The tools:
              itself (worker_reads = auto), else rank 0's shared pool
   h5b-2-r0read  the same with worker_reads = off: rank 0 reads every
              partition into the shared pool (contiguous cases only)
-  h5b-2-p2p  the same with shared_memory = off: every partition is sent
-             point to point, as to a worker on another node
+  h5b-2-p2p  the same with shared_memory = off and worker_reads = off:
+             every partition is sent point to point, as to a worker on
+             another node
   h5b-2-hq   mpirun -n 2 h5batch, moments + 64-bin histogram with an
              explicit range (no second pass) + quantiles
   h5b-3      mpirun -n 3 h5batch, moments (deflate case only): the two
@@ -358,7 +359,8 @@ def main_cases(a, jobdir, report):
                               ["run.read_ahead=off"]),
                  h5batch_tool("h5b-2", a.bin, mom, 2),
                  h5batch_tool("h5b-2-p2p", a.bin, mom, 2,
-                              ["run.shared_memory=off"]),
+                              ["run.shared_memory=off",
+                               "run.worker_reads=off"]),
                  h5batch_tool("h5b-2-hq", a.bin, hq, 2)]
         if case in ("contig", "cols16"):
             tools.insert(4, h5batch_tool("h5b-2-r0read", a.bin, mom, 2,
