@@ -352,7 +352,8 @@ static int stage(struct master *m, struct h5b_error *err)
 static int read_if_remote(struct master *m, int w, struct h5b_error *err)
 {
     struct slot *sl = &m->slot[m->staged];
-    if (!sl->unread || m->a->node->local[w + 1])
+    if (!sl->unread || (m->a->direct == MASTER_DIRECT_AUTO &&
+                        m->a->node->local[w + 1]))
         return 0;
     return fill_slot(m, m->staged, sl->wk.index, m->a->worker_decode, err);
 }

@@ -13,6 +13,11 @@
  * at every chance (a test hook, so tests take that path often). */
 enum { MASTER_HELPS_OFF, MASTER_HELPS_AUTO, MASTER_HELPS_EAGER };
 
+/* master_args.direct: never; for workers on rank 0's node; staged unread
+ * but read at dispatch as for workers on other nodes (a test hook, so
+ * tests on one node take that path). */
+enum { MASTER_DIRECT_OFF, MASTER_DIRECT_AUTO, MASTER_DIRECT_REMOTE };
+
 struct master_args {
     struct table *tables[2];    /* [0] full tiles, [1] the short last one */
     struct source *src;
@@ -24,7 +29,8 @@ struct master_args {
     int worker_decode;      /* send deflate/shuffle chunks undecoded */
     int direct;             /* workers on rank 0's node read contiguous
                                values from the file themselves
-                               (source_direct, fileread.h) */
+                               (source_direct, fileread.h;
+                               MASTER_DIRECT_*) */
     int read_ahead;         /* alone: read in a thread (readahead.h) */
     int helps;              /* with workers: reduce a partition here when
                                every worker holds `prefetch` of them

@@ -391,6 +391,18 @@ static int helps_mode(const struct job *job, int size)
     return helps_ok(job, size) ? MASTER_HELPS_AUTO : MASTER_HELPS_OFF;
 }
 
+/* master_args.direct for this run.  For the tests of the path of workers
+ * on other nodes, H5BATCH_TEST_WORKERS_REMOTE=1 makes rank 0 read every
+ * partition for the workers, as it does for those. */
+static int direct_mode(const struct job *job, int size)
+{
+    const char *hook = getenv("H5BATCH_TEST_WORKERS_REMOTE");
+    if (!job->worker_reads || size < 2)
+        return MASTER_DIRECT_OFF;
+    return hook && strcmp(hook, "1") == 0 ? MASTER_DIRECT_REMOTE
+                                          : MASTER_DIRECT_AUTO;
+}
+
 /* One line per column: name, type, and what CF does to it. */
 static void print_columns(const struct source *s, FILE *out)
 {
@@ -568,7 +580,7 @@ static int reduce_all(struct prep *p, int size, int more,
                             .nworkers = size - 1, .prefetch = p->job.prefetch,
                             .node = p->node, .shared = p->shared,
                             .worker_decode = p->job.worker_decode && size > 1,
-                            .direct = p->job.worker_reads && size > 1,
+                            .direct = direct_mode(&p->job, size),
                             .read_ahead = size == 1 && read_ahead_ok(&p->job),
                             .helps = helps_mode(&p->job, size),
                             .more = more, .prog = prog, .timing = &p->timing};

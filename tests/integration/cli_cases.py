@@ -185,8 +185,21 @@ def worker_reads(tool, ranks, case_dir):
     expect(got == want, f"'worker reads:' lines {got}, expected {want}")
     if ranks < 2:
         return
+    env = EAGER_HELP_ENV if ranks == EAGER_HELP_RANKS else {}
     auto_and_off(tool, ranks, case_dir, job, exp, "worker_reads", "worker_read_partitions",
-                 "8K", EAGER_HELP_ENV if ranks == EAGER_HELP_RANKS else None)
+                 "8K", env)
+    # As if the workers were on other nodes: rank 0 reads every partition
+    # it staged unread when it sends it; the same bits again.
+    remote = dict(env, H5BATCH_TEST_WORKERS_REMOTE="1")
+    argv = launcher(ranks) + [str(tool.binary), "--format", "json", "-o", "results/remote.h5",
+                              "--set", "input.partition_size=8K", "job.ini"]
+    run = run_tool(argv, case_dir, tool.timeout, case_dir / ".log" / "remote", remote)
+    expect_ok(run)
+    read = json.loads(run.stdout)["timing"]["worker_read_partitions"]
+    expect(read == 0, f"workers 'on other nodes' read {read} partitions themselves")
+    check_result_file(case_dir / "results/remote.h5", exp, job_ops(job), job, ranks,
+                      min_partitions=8)
+    check_identical({m: case_dir / f"results/{m}.h5" for m in ("auto", "remote")}, case_dir)
     # A chunked file beside them is read by rank 0; alone, --dry-run says why.
     standard(case_dir)
     for files, want in ((3, "worker reads: the workers on rank 0's node read the values "
