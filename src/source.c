@@ -149,6 +149,60 @@ static void raw_layout(hid_t did, const struct source *s, struct source_file *f)
     } H5E_END_TRY;
 }
 
+/* Refuse storage h5batch does not read: a virtual dataset (its sources
+ * may be missing, and read as fill values, or be the dataset itself,
+ * which overflows HDF5 1.10's stack) and raw data in external files (the
+ * input file would choose which files h5batch reads, /etc/passwd say). */
+static int check_storage(hid_t did, const char *path, const char *dataset,
+                         struct h5b_error *err)
+{
+    char name[256] = "";
+    off_t off;
+    hsize_t size;
+    int rc = 0;
+    hid_t dcpl = H5Dget_create_plist(did);
+    if (dcpl < 0)
+        return err_set(err, H5B_EINPUT, "%s: dataset '%s': cannot read its "
+                       "creation properties", path, dataset);
+    if (H5Pget_layout(dcpl) == H5D_VIRTUAL)
+        rc = err_set(err, H5B_EINPUT, "%s: dataset '%s' is a virtual "
+                     "dataset, which h5batch does not read; reduce its "
+                     "source datasets instead", path, dataset);
+    else if (H5Pget_external_count(dcpl) > 0) {
+        H5Pget_external(dcpl, 0, sizeof name, name, &off, &size);
+        name[sizeof name - 1] = '\0';
+        rc = err_set(err, H5B_EINPUT, "%s: dataset '%s' keeps its values "
+                     "in external raw data files ('%.80s' first), which "
+                     "h5batch does not read", path, dataset, name);
+    }
+    H5Pclose(dcpl);
+    return rc;
+}
+
+/* Refuse a contiguous dataset whose stored bytes run past the end of the
+ * file (file_bytes long): HDF5 would read zeros there without a word
+ * (a truncated file whose end-of-file address was patched to match). */
+static int check_extent(hid_t did, const char *path, const char *dataset,
+                        uint64_t file_bytes, struct h5b_error *err)
+{
+    haddr_t pos = HADDR_UNDEF;
+    uint64_t bytes = 0, end;
+    H5E_BEGIN_TRY {
+        pos = H5Dget_offset(did);
+        if (pos != HADDR_UNDEF)
+            bytes = (uint64_t)H5Dget_storage_size(did);
+    } H5E_END_TRY;
+    if (pos == HADDR_UNDEF || file_bytes == 0)
+        return 0;       /* not contiguous, not allocated, or external */
+    if (!__builtin_add_overflow((uint64_t)pos, bytes, &end) &&
+        end <= file_bytes)
+        return 0;
+    return err_set(err, H5B_EINPUT, "%s: dataset '%s': its %llu bytes at "
+                   "byte %llu run past the end of the file (%llu bytes); "
+                   "truncated?", path, dataset, (unsigned long long)bytes,
+                   (unsigned long long)pos, (unsigned long long)file_bytes);
+}
+
 /* Can a reader on this node pread did's values (source_file.direct_pos)?
  * Needs the shape (check_shape) and the file's size. */
 static void direct_layout(hid_t did, const struct source *s,
@@ -260,6 +314,8 @@ static int inspect_file(struct source *s, size_t i,
     if (rc == 0)
         rc = open_dataset(fid, s->file[i].path, s->dataset, &did, err);
     if (rc == 0)
+        rc = check_storage(did, s->file[i].path, s->dataset, err);
+    if (rc == 0)
         rc = check_shape(s, i, did, o, err);
     if (rc == 0)
         rc = check_chunks(did, s->rank, s->file[i].path, s->dataset, err);
@@ -267,8 +323,11 @@ static int inspect_file(struct source *s, size_t i,
         describe_layout(did, s->rank, &s->file[i]);
     if (rc == 0)
         raw_layout(did, s, &s->file[i]);
+    uint64_t file_bytes = rc == 0 ? file_size(s->file[i].path) : 0;
     if (rc == 0)
-        direct_layout(did, s, &s->file[i], file_size(s->file[i].path));
+        rc = check_extent(did, s->file[i].path, s->dataset, file_bytes, err);
+    if (rc == 0)
+        direct_layout(did, s, &s->file[i], file_bytes);
     if (rc == 0 && s->key_path)
         rc = open_dataset(fid, s->file[i].path, s->key_path, &kid, err);
     if (rc == 0 && s->key_path)
