@@ -489,12 +489,12 @@ static void print_plan(const struct prep *p, FILE *out)
                 : p->job.read_ahead ? "in turn with the reduction (one CPU)"
                                     : "in turn with the reduction "
                                       "(read_ahead = off)");
-    if (p->node && p->node->nlocal)
+    if (p->node && p->node->nlocal) {
         print_worker_reads(p, out);
-    if (p->node && p->node->nlocal)
         fprintf(out, "transport: %s to the %d worker%s on rank 0's node\n",
                 p->shared ? "shared-memory window" : "point to point",
                 p->node->nlocal, p->node->nlocal == 1 ? "" : "s");
+    }
     const char *why = helps_not(&p->job, size);
     if (size > 1 && why)
         fprintf(out, "rank 0: reads and merges only (%s)\n", why);

@@ -9,8 +9,9 @@
  * reducing a partition itself; a blocking send of a result above MPI's
  * eager size would hold this worker until it is done.)  After a failure
  * the worker sends one ERROR and then only drains WORK until rank 0's
- * STOP, so rank 0 never waits on a send nobody receives.  STOP is answered with DONE,
- * the worker's last message; the receives still posted are cancelled.
+ * STOP, so rank 0 never waits on a send nobody receives.  STOP is
+ * answered with DONE, the worker's last message; the receives still
+ * posted are cancelled.
  *
  * A WORK message that names an offset in rank 0's shared pool is only a
  * header: the values are read in place, and the RESULT tells rank 0 the
