@@ -38,7 +38,7 @@ REPO = HERE.parents[1]
 sys.path.insert(0, str(REPO / "tests/integration"))
 
 from fixtures import build_fixtures                                   # noqa: E402
-from harness import (Report, Tool, expect, expect_clean, parse_ranks,  # noqa: E402
+from harness import (Report, Tool, expect, expect_clean, finish, parse_ranks,  # noqa: E402
                      rank_label, tool_stderr_lines)
 
 TIMEOUT_S = 30
@@ -149,11 +149,7 @@ def main():
                 variant = "existing output" if existing else "no output"
                 report.check(f"{case.name} [{rank_label(ranks)}, {variant}]",
                              check_case, tool, case, ranks, existing, tmp)
-    if args.keep:
-        print(f"# kept {tmp}", flush=True)
-    else:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return report.close()
+    return finish(report, tmp, args.keep)
 
 
 if __name__ == "__main__":

@@ -44,7 +44,8 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 sys.path[:0] = [str(HERE), str(REPO / "tests/integration"), str(REPO / "tests/bad")]
 
-from harness import Failure, Report, Tool, expect, expect_clean, parse_ranks, rank_label  # noqa: E402
+from harness import Failure, Report, Tool, expect, expect_clean, finish, parse_ranks  # noqa: E402
+from harness import rank_label  # noqa: E402
 from harness import tool_stderr_lines  # noqa: E402
 from jobgen import make_args, make_job  # noqa: E402
 from lies import build_lies  # noqa: E402
@@ -247,11 +248,7 @@ def main():
                     name = f"{case.name}{tag} [{rank_label(ranks)}, {variant}]"
                     run_checks(report, name, check_run, tool, case, job, messages, ranks,
                                existing, xfail=case.xfail)
-    if args.keep:
-        print(f"# kept {tmp}", flush=True)
-    else:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return report.close()
+    return finish(report, tmp, args.keep)
 
 
 if __name__ == "__main__":

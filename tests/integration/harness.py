@@ -11,6 +11,7 @@ files rather than pipes so a stray rank holding a pipe open cannot stall us.
 
 import os
 import re
+import shutil
 import signal
 import subprocess
 import time
@@ -249,12 +250,18 @@ def tool_stderr_lines(stderr):
     return lines
 
 
+SLOWEST_SHOWN = 5
+
+
 class Report:
-    """One line per check, then the closing 'N passed, N failed[, N skipped]'."""
+    """One line per check, then the slowest checks as '# slowest:' lines and
+    the closing 'N passed, N failed[, N skipped]'."""
 
     def __init__(self):
         self.passed = self.failed = self.skipped = 0
         self.failures = []
+        self.times = []                 # (seconds, check name)
+        self.started = time.monotonic()
 
     def ok(self, name):
         self.passed += 1
@@ -271,6 +278,7 @@ class Report:
 
     def check(self, name, func, *args):
         """Run func(*args); a Failure or any exception fails the named check."""
+        start = time.monotonic()
         try:
             func(*args)
         except Failure as exc:
@@ -279,13 +287,29 @@ class Report:
         except Exception as exc:  # a harness bug must still show as one line
             self.fail(name, f"harness error: {type(exc).__name__}: {exc}")
             return False
+        finally:
+            self.times.append((time.monotonic() - start, name))
         self.ok(name)
         return True
 
     def close(self):
-        """Print the closing line; return the process exit code."""
+        """Print the slowest checks and the closing line; return the exit code."""
+        for secs, name in sorted(self.times, reverse=True)[:SLOWEST_SHOWN]:
+            print(f"# slowest: {secs:6.1f} s  {name}", flush=True)
+        print(f"# {len(self.times)} checks in {time.monotonic() - self.started:.0f} s",
+              flush=True)
         line = f"{self.passed} passed, {self.failed} failed"
         if self.skipped:
             line += f", {self.skipped} skipped"
         print(line, flush=True)
         return 1 if self.failed else 0
+
+
+def finish(report, tmp, keep):
+    """The end of every runner: keep or remove its temp dir, print the
+    closing lines, and return the exit code."""
+    if keep:
+        print(f"# kept {tmp}", flush=True)
+    else:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return report.close()

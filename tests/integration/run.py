@@ -15,7 +15,6 @@ checks (cli_cases.py).  One line per check, closing with "N passed, N failed".
 """
 
 import argparse
-import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -25,7 +24,7 @@ sys.dont_write_bytecode = True
 from cases import all_data_cases, expected_for, ops_of, prepare_case, setting
 from cli_cases import CLI_CASES
 from featurecase import run_feature_case
-from harness import (Failure, Report, Skip, Tool, expect_ok, parse_ranks,
+from harness import (Failure, Report, Skip, Tool, expect_ok, finish, parse_ranks,
                      rank_label, slug)
 from histquant import histquant_cases
 from oracle import ATOL_DOC
@@ -116,11 +115,7 @@ def main():
     for name, func in CLI_CASES:
         if args.filter in name:
             run_cli_case(tool, args.ranks, name, func, tmp, report)
-    if args.keep:
-        print(f"# kept {tmp}", flush=True)
-    else:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return report.close()
+    return finish(report, tmp, args.keep)
 
 
 if __name__ == "__main__":

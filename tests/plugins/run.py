@@ -49,7 +49,7 @@ import numpy as np                                                     # noqa: E
 
 from cases import render_ini                                           # noqa: E402
 from featurecase import Expect, FeatureCase, Want, job_sections, run_feature_case  # noqa: E402
-from harness import (Failure, Report, Skip, Tool, expect, expect_clean,  # noqa: E402
+from harness import (Failure, Report, Skip, Tool, expect, expect_clean, finish,  # noqa: E402
                      expect_ok, one_line, parse_ranks, rank_label, slug,
                      tool_stderr_lines)
 from verify import check_identical                                     # noqa: E402
@@ -470,11 +470,7 @@ def main():
     example_section(args, tool, tmp, report)
     failure_section(args, tool, tmp, report)
     out_of_tree_section(args, tmp, report)
-    if args.keep:
-        print(f"# kept {tmp}", flush=True)
-    else:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return report.close()
+    return finish(report, tmp, args.keep)
 
 
 if __name__ == "__main__":

@@ -40,7 +40,7 @@ sys.path.insert(0, str(REPO / "tests/integration"))
 
 import h5py  # noqa: E402
 import numpy as np  # noqa: E402
-from harness import Failure, Report, Tool, expect, expect_clean, rank_label  # noqa: E402
+from harness import Failure, Report, Tool, expect, expect_clean, finish, rank_label  # noqa: E402
 
 SUPP = HERE / "mpi.supp"
 TIMEOUT_S = 600
@@ -228,11 +228,7 @@ def main():
         report.check(f"{name} [{rank_label(ranks)}]", run_one, tool, args, tmp, name,
                      ranks, src, extra, env, code, output)
     print(f"# valgrind runs took {time.monotonic() - start:.0f} s", flush=True)
-    if args.keep:
-        print(f"# kept {tmp}", flush=True)
-    else:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return report.close()
+    return finish(report, tmp, args.keep)
 
 
 if __name__ == "__main__":
