@@ -23,9 +23,11 @@ export ASAN_OPTIONS := fast_unwind_on_malloc=0:detect_leaks=1
 export LSAN_OPTIONS := suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0
 export UBSAN_OPTIONS := print_stacktrace=1:halt_on_error=1
 export OMPI_MCA_mca_base_component_disable_dlclose := 1
-# Sanitized binaries run 3-5x slower: the same suites on three launch modes
-# (no mpirun, one rank, three ranks) instead of five.
-TEST_RANKS := --ranks 0,1,3
+# Sanitized binaries run 3-5x slower: the suites run their representative
+# subsets (tests/README.md has the matrix).
+INTEGRATION_ARGS := --cases sanitized
+BAD_ARGS         := --ranks 3
+PLUGIN_ARGS      := --ranks 0,3 --fail-ranks 3
 else
 BUILD     := build
 endif
@@ -46,7 +48,7 @@ DEB_PKGS  := openmpi-bin libopenmpi-dev libhdf5-dev hdf5-tools libinih-dev \
 # Logic modules: no MPI, no HDF5; unit-tested without mpirun.
 LOGIC     := err job plan wire chunkdec op op_moments op_hist op_quantile table results \
              summary progress cli checkpoint interrupt groupby readahead \
-             fileread
+             fileread launch
 # Modules that talk to HDF5 or MPI.
 SYSTEM    := h5util srctype source output transport shm worker master plugin run
 OBJS      := $(addprefix $(BUILD)/obj/,$(addsuffix .o,$(LOGIC) $(SYSTEM)))
@@ -55,7 +57,7 @@ UNIT      := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(addprefix $(BUILD)/tests/,$(UNIT)) \
              $(BUILD)/tests/test_op_hist_base $(BUILD)/tests/test_op_hist_avx2
 
-.PHONY: all run test unit integration bad faults examples deps install clean
+.PHONY: all run test check unit integration bad faults examples deps install clean
 all: $(BUILD)/h5batch $(BUILD)/h5batch-gen
 
 # ---- build ----------------------------------------------------------------
@@ -143,16 +145,22 @@ test: deps
 	$(MAKE) all
 	$(MAKE) unit integration bad faults test-plugins
 
+# The edit-compile loop: units and a smoke run on 1 and 3 ranks (< 2 min).
+check: all $(UNIT_BINS)
+	H5BATCH_UNIT_QUICK=1 $(MAKE) unit
+	$(PYTHON) tests/integration/run.py --bin $(BUILD)/h5batch \
+	    --gen $(BUILD)/h5batch-gen --cases smoke --ranks 1,3 --every-mode
+
 unit: $(UNIT_BINS)
 	@fail=0; for t in $(UNIT_BINS); do \
 	    timeout 120 $$t || fail=1; done; exit $$fail
 
 integration: all
 	$(PYTHON) tests/integration/run.py --bin $(BUILD)/h5batch \
-	    --gen $(BUILD)/h5batch-gen $(TEST_RANKS)
+	    --gen $(BUILD)/h5batch-gen $(INTEGRATION_ARGS)
 
 bad: all
-	$(PYTHON) tests/bad/run.py --bin $(BUILD)/h5batch
+	$(PYTHON) tests/bad/run.py --bin $(BUILD)/h5batch $(BAD_ARGS)
 
 faults: all
 	$(PYTHON) tests/faults/run.py --bin $(BUILD)/h5batch

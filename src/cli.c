@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "err.h"
+#include "version.h"
 
 void cli_usage(FILE *out)
 {
@@ -111,4 +112,20 @@ void cli_free(struct cli *c)
     free(c->sets);
     c->sets = NULL;
     c->nsets = 0;
+}
+
+int cli_early(int argc, char **argv, int print)
+{
+    struct cli c;
+    struct h5b_error err = {""};
+    int rc = cli_parse(&c, argc, argv, &err);
+    int status = rc < 0 ? H5B_EXIT_CODE(rc) : c.help || c.version ? 0 : -1;
+    if (print && rc < 0)
+        fprintf(stderr, "h5batch: error: %s\n", err.msg);
+    else if (print && c.help)
+        cli_usage(stdout);
+    else if (print && c.version)
+        printf("h5batch %s\n", H5BATCH_VERSION);
+    cli_free(&c);
+    return status;
 }

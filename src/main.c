@@ -1,13 +1,18 @@
-/* main.c -- h5batch: start MPI, run, stop MPI.  Only dispatches.  MPI is
- * asked for MPI_THREAD_FUNNELED: rank 0 alone may read in a second thread
- * (readahead.h), which never calls MPI. */
+/* main.c -- h5batch: settle what needs no MPI, then run with MPI or alone.
+ * Only dispatches.  --help, --version and usage errors never start MPI;
+ * nor does a process that no launcher started (launch.h): it runs alone,
+ * as rank 0 with no worker, and makes no MPI call (run.h).  Under a
+ * launcher MPI is asked for MPI_THREAD_FUNNELED: rank 0 alone may read in
+ * a second thread (readahead.h), which never calls MPI. */
 #include <mpi.h>
 #include <stdlib.h>         /* defines __GLIBC__ on glibc systems */
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
 
+#include "cli.h"
 #include "interrupt.h"
+#include "launch.h"
 #include "run.h"
 
 /* HDF5 allocates and frees a buffer for every chunk it decodes.  With
@@ -26,10 +31,15 @@ static void tune_malloc(void)
 int main(int argc, char **argv)
 {
     interrupt_install(1);   /* a signal during start-up is a stop request */
+    int early = cli_early(argc, argv, launch_rank(launch_env) == 0);
+    if (early >= 0)
+        return early;
+    tune_malloc();
+    if (!launch_mark(launch_env))
+        return run(argc, argv, 0);
     int provided;           /* run() asks MPI_Query_thread */
     MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
-    tune_malloc();
-    int status = run(argc, argv);
+    int status = run(argc, argv, 1);
     MPI_Finalize();
     return status;
 }

@@ -34,7 +34,6 @@
 #include "source.h"
 #include "summary.h"
 #include "transport.h"
-#include "version.h"
 #include "wire.h"
 #include "worker.h"
 
@@ -56,6 +55,9 @@ struct prep {
     struct run_timing timing;
     const struct shm_node *node;
     int shared;             /* partitions go through a shared pool */
+    int size;               /* ranks in the run */
+    int threads;            /* a second thread may read (no MPI, or
+                               MPI_THREAD_FUNNELED provided) */
 };
 
 /* Operator arguments: a plugin's come from its [plugin NAME] section,
@@ -353,11 +355,10 @@ static int send_setup(const struct prep *p, const struct job *job, int size,
  * it, MPI allows threads (main asks for MPI_THREAD_FUNNELED) and the
  * process may use two CPUs or more -- on one CPU the threads would only
  * take turns. */
-static int read_ahead_ok(const struct job *job)
+static int read_ahead_ok(const struct prep *p)
 {
-    int level = MPI_THREAD_SINGLE;
-    MPI_Query_thread(&level);
-    return job->read_ahead && level >= MPI_THREAD_FUNNELED &&
+    const struct job *job = &p->job;
+    return job->read_ahead && p->threads &&
            readahead_cpus() >= 2;
 }
 
@@ -481,10 +482,9 @@ static void print_plan(const struct prep *p, FILE *out)
     else
         fprintf(out, "decode: on rank 0 (not a deflate/shuffle-only chunked "
                 "dataset read without conversion)\n");
-    int size = 1;
-    MPI_Comm_size(MPI_COMM_WORLD, &size);
+    int size = p->size;
     if (size == 1)
-        fprintf(out, "reading: %s\n", read_ahead_ok(&p->job)
+        fprintf(out, "reading: %s\n", read_ahead_ok(p)
                 ? "in a second thread, ahead of the reduction"
                 : p->job.read_ahead ? "in turn with the reduction (one CPU)"
                                     : "in turn with the reduction "
@@ -581,7 +581,7 @@ static int reduce_all(struct prep *p, int size, int more,
                             .node = p->node, .shared = p->shared,
                             .worker_decode = p->job.worker_decode && size > 1,
                             .direct = direct_mode(&p->job, size),
-                            .read_ahead = size == 1 && read_ahead_ok(&p->job),
+                            .read_ahead = size == 1 && read_ahead_ok(p),
                             .helps = helps_mode(&p->job, size),
                             .more = more, .prog = prog, .timing = &p->timing};
     struct table_partial *acc = calloc(p->plan.ntiles, sizeof *acc);
@@ -723,8 +723,10 @@ static int range_pass(struct prep *p, int size, struct progress *prog,
     return rc;
 }
 
-/* Rank 0's whole run; the exit status. */
-static int run_master(int argc, char **argv, int size,
+/* Rank 0's whole run; the exit status.  Without MPI (mpi == 0, size 1)
+ * nothing here reaches an MPI call: SETUP goes to no worker and the
+ * partitions are reduced here (master_run with no workers). */
+static int run_master(int argc, char **argv, int size, int mpi, int threads,
                       const struct shm_node *node)
 {
     struct prep p;
@@ -732,10 +734,12 @@ static int run_master(int argc, char **argv, int size,
     struct h5b_error err = {""};
     memset(&p, 0, sizeof p);
     p.node = node;
+    p.size = size;
+    p.threads = threads;
     h5util_quiet();
     int rc = prepare(&p, argc, argv, &err);
     p.shared = rc == 0 && p.job.shared_memory && node->nlocal > 0;
-    int quit = rc == 0 && (p.cli.help || p.cli.version || p.cli.dry_run);
+    int quit = rc == 0 && p.cli.dry_run;
     int setup_sent = 0;
     if (rc == 0 && !quit && p.cli.resume)
         rc = read_resume(&p, &err);
@@ -749,11 +753,7 @@ static int run_master(int argc, char **argv, int size,
     if (!setup_sent && send_setup(&p, &p.job, size, status, &err) < 0 &&
         rc == 0)
         rc = H5B_ERUN;
-    if (rc == 0 && p.cli.help)
-        cli_usage(stdout);
-    else if (rc == 0 && p.cli.version)
-        printf("h5batch %s\n", H5BATCH_VERSION);
-    else if (rc == 0 && p.cli.dry_run)
+    if (rc == 0 && p.cli.dry_run)
         print_plan(&p, stdout);
     else if (rc == 0)
         rc = execute(&p, size, &prog, &err);
@@ -762,7 +762,7 @@ static int run_master(int argc, char **argv, int size,
     else if (rc < 0)
         fprintf(stderr, "h5batch: error: %s\n", err.msg);
     prep_free(&p);
-    if (tr_broken())
+    if (mpi && tr_broken())
         MPI_Abort(MPI_COMM_WORLD, 1);
     return H5B_EXIT_CODE(rc);
 }
@@ -840,11 +840,14 @@ static int run_worker(const struct shm_node *node, struct h5b_error *err)
     return rc < 0 ? rc : status;
 }
 
-int run(int argc, char **argv)
+int run(int argc, char **argv, int mpi)
 {
     struct h5b_error err = {""};
     struct shm_node node = {0};
-    int rank = 0, size = 1, rc;
+    int rank = 0, size = 1, level = MPI_THREAD_SINGLE, rc;
+    if (!mpi)
+        return run_master(argc, argv, 1, 0, 1, &node);
+    MPI_Query_thread(&level);
     if (tr_init(&rank, &size, &err) < 0 ||
         (size > 1 && shm_node_init(&node, rank, size, &err) < 0) ||
         (size > 1 && tr_node_init(node.comm, &err) < 0)) {
@@ -853,7 +856,8 @@ int run(int argc, char **argv)
     }
     interrupt_install(rank == 0);
     if (rank == 0) {
-        rc = run_master(argc, argv, size, &node);
+        rc = run_master(argc, argv, size, 1, level >= MPI_THREAD_FUNNELED,
+                        &node);
     } else {
         rc = run_worker(&node, &err);
         if (rc < 0 || tr_broken()) {

@@ -7,14 +7,15 @@ Each check gets a fresh directory holding the standard fixture (float64
 
 import json
 import os
+import subprocess
 from pathlib import Path
 
 import h5py
 
 from cases import DataCase, expected_for, prepare_case
 from data import Input, corrupt_chunks, normal, with_nans
-from harness import (EAGER_HELP_ENV, EAGER_HELP_RANKS, expect, expect_ok, launcher, run_tool,
-                     tool_stderr_lines)
+from harness import (EAGER_HELP_ENV, EAGER_HELP_RANKS, expect, expect_clean, expect_ok,
+                     launcher, run_tool, tool_stderr_lines)
 from verify import as_text, check_identical, check_result_file
 
 
@@ -87,8 +88,55 @@ def help_text(tool, ranks, case_dir):
     standard(case_dir)
     run = tool.run(ranks, ["-h"], case_dir)
     expect_ok(run)
-    expect("usage" in run.stdout.lower(), f"-h printed no usage: {run.stdout[:100]!r}")
+    expect(run.stdout.lower().count("usage:") == 1,
+           f"-h printed usage {run.stdout.lower().count('usage:')} times: {run.stdout[:100]!r}")
     expect(not results_listing(case_dir), "-h wrote an output file")
+
+
+# A stand-in for every MPI function h5batch imports: each says its name on
+# stderr and ends the process with MPI_CALLED.  Preloaded, it stands in
+# front of libmpi, so any MPI call at all shows.
+MPI_CALLED = 97
+TRAP_SOURCE = """#include <unistd.h>
+#define TRAP(f) void f(void); void f(void) { \\
+    write(2, "h5batch test: MPI call " #f "\\n", sizeof "h5batch test: MPI call " #f); \\
+    _exit(%d); }
+""" % MPI_CALLED
+
+
+def mpi_trap(binary, case_dir):
+    """Build the stand-in library for binary's MPI imports; its path."""
+    nm = subprocess.run(["nm", "-D", "--undefined-only", str(binary)], capture_output=True,
+                        text=True, check=True).stdout
+    names = sorted({ln.split()[-1].split("@")[0] for ln in nm.splitlines()
+                    if ln.split() and ln.split()[-1].startswith(("MPI_", "PMPI_"))})
+    expect(len(names) >= 10 and "MPI_Init_thread" in names,
+           f"{binary} imports {len(names)} MPI functions: {names}")
+    src = case_dir / "trap.c"
+    src.write_text(TRAP_SOURCE + "".join(f"TRAP({n})\n" for n in names))
+    lib = case_dir / "libtrap.so"
+    subprocess.run(["gcc", "-shared", "-fPIC", "-o", str(lib), str(src)], check=True)
+    return lib
+
+
+def no_mpi_without_launcher(tool, ranks, case_dir):
+    """Alone (no launcher in the environment), h5batch makes no MPI call:
+    a run, --format json, --dry-run, --help, --version, a usage error and a
+    job error all behave as usual with every MPI function
+    trapped.  The control: the same trap ends a run told to use MPI."""
+    job, exp = standard(case_dir)
+    env = {"LD_PRELOAD": str(mpi_trap(tool.binary, case_dir))}
+    control = tool.run(0, ["job.ini"], case_dir, extra_env=dict(env, H5BATCH_MPI="1"))
+    expect(control.rc == MPI_CALLED and "MPI call MPI_Init" in control.stderr,
+           f"control: the trap did not fire: {control.describe()}")
+    for args, code in ((["job.ini"], 0), (["--format", "json", "job.ini"], 0),
+                       (["--dry-run", "job.ini"], 0), (["--help"], 0), (["-V"], 0),
+                       (["--bogus"], 2), (["--set", "input.dataset=/nope", "job.ini"], 2)):
+        run = tool.run(0, args, case_dir, extra_env=env)
+        expect_clean(run)
+        expect(run.rc == code, f"{' '.join(args)}: exit {run.describe()}, expected {code}")
+        if code == 0 and args[-1] == "job.ini" and "--dry-run" not in args:
+            check_result_file(case_dir / "results/out.h5", exp, job_ops(job), job, ranks)
 
 
 def version(tool, ranks, case_dir):
@@ -220,6 +268,7 @@ CLI_CASES = [
     ("cli/--output", output_override("--output")),
     ("cli/quiet", quiet),
     ("cli/help", help_text),
+    ("cli/no-mpi-without-launcher", no_mpi_without_launcher),
     ("cli/version", version),
     ("cli/overwrite-existing-output", overwrite_existing),
     ("cli/rank0-reduces", rank0_reduces),

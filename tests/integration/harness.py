@@ -76,12 +76,13 @@ class Tool:
     binary: Path
     timeout: float
 
-    def run(self, ranks, args, cwd, logdir=None):
-        """Run the binary with args in cwd, under mpirun -n ranks (0: directly)."""
+    def run(self, ranks, args, cwd, logdir=None, extra_env=None):
+        """Run the binary with args in cwd, under mpirun -n ranks (0: directly),
+        with extra_env added to the environment."""
         if not self.binary.is_file():
             raise Failure(f"binary not found: {self.binary}")
         argv = launcher(ranks) + [str(self.binary)] + [str(a) for a in args]
-        extra = EAGER_HELP_ENV if ranks == EAGER_HELP_RANKS else {}
+        extra = dict(EAGER_HELP_ENV if ranks == EAGER_HELP_RANKS else {}, **(extra_env or {}))
         run = run_tool(argv, cwd, self.timeout, logdir or Path(cwd) / ".log", extra)
         if LSAN_TRACER_CRASH in run.stderr:
             # LeakSanitizer's own tracer thread sometimes dies while it stops
