@@ -27,6 +27,7 @@ import numpy as np
 
 from cases import Job, render_ini
 from harness import Failure, Skip, expect, expect_ok, rank_label, slug
+from matrix import mode_sets
 from oracle import EPS, as_object_array, float_column, int_column
 from verify import (JSON_KEYS, RTOL, check_identical, check_inputs, check_root_attrs,
                     compare_json_value)
@@ -246,7 +247,7 @@ def run_feature_case(tool, ranks_list, case, tmp, report):
 def run_feature_one(tool, case, job, exp, ranks, fmt, case_dir, kept):
     out = case_dir / job.settings["output"]["file"]
     out.unlink(missing_ok=True)
-    args = (["--format", "json"] if fmt == "json" else []) + ["job.ini"]
+    args = (["--format", "json"] if fmt == "json" else []) + mode_sets(ranks) + ["job.ini"]
     run = tool.run(ranks, args, case_dir, case_dir / ".log" / slug(rank_label(ranks)))
     expect_ok(run)
     check_file(out, exp, job, ranks, case.min_partitions)

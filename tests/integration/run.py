@@ -1,13 +1,13 @@
 #!/usr/bin/python3
 """Integration tests of h5batch: reduce h5py-written files, compare with numpy.
 
-Each data case (cases.py) is run once per rank mode (--ranks; 0 = without
-mpirun), alternating text and JSON output; every result file is checked
-against the oracle (oracle.py), and the files of all rank modes must be
-byte-identical once started/finished/ranks are blanked.  Runs on 2 ranks
-send the partitions point to point (shared_memory = off), the others share
-rank 0's partition pool; on 3 ranks rank 0 also reduces a partition itself
-whenever no worker has room (harness.EAGER_HELP_RANKS).  The feature cases
+Each data case (cases.py) is run once per launch mode (--ranks; 0 = without
+mpirun) that matrix.py gives it, alternating text and JSON output; every
+result file is checked against the oracle (oracle.py), and the files of all
+modes must be byte-identical once started/finished/ranks are blanked.
+matrix.py says which path each mode reaches: rank 0 alone (0, 1), values
+sent point to point (2), the shared window with rank 0 helping at every
+chance (3), more ranks than cores (4).  The feature cases
 (featurecase.py: PyTables/pandas tables and CF netCDF-4 in realdata.py,
 histograms and quantiles in histquant.py, a tiled million-cell field in
 tiles.py) run the same way with their own writers and oracles.  Then the CLI
@@ -27,6 +27,8 @@ from featurecase import run_feature_case
 from harness import (Failure, Report, Skip, Tool, expect_ok, finish, parse_ranks,
                      rank_label, slug)
 from histquant import histquant_cases
+from matrix import (ALL_MODES, CASE_SETS, LAUNCH_CASES, SANITIZED_CASES, SMOKE_CASES,
+                    mode_sets, modes_for, selected)
 from oracle import ATOL_DOC
 from realdata import realdata_cases
 from tiles import tile_cases
@@ -42,15 +44,15 @@ def parse_args():
     p.add_argument("--bin", default=str(REPO / "build/h5batch"), help="h5batch binary")
     p.add_argument("--gen", default=str(REPO / "build/h5batch-gen"), help="h5batch-gen binary")
     p.add_argument("-k", dest="filter", default="", help="run only cases whose name contains this")
-    p.add_argument("--ranks", default="0,1,2,3,4", type=parse_ranks,
-                   help="rank counts, comma separated; 0 = run without mpirun (default 0,1,2,3,4)")
+    p.add_argument("--ranks", default=",".join(map(str, ALL_MODES)), type=parse_ranks,
+                   help="launch modes to run, comma separated; 0 = without mpirun "
+                        "(default: all; each case runs in those of them matrix.py gives it)")
+    p.add_argument("--every-mode", action="store_true",
+                   help="run every case in every mode of --ranks, not just matrix.py's")
+    p.add_argument("--cases", choices=CASE_SETS, default="all",
+                   help="all cases, or the sanitized build's subset (matrix.py)")
     p.add_argument("--keep", action="store_true", help="keep the temp dir and print its path")
     return p.parse_args()
-
-
-# Runs on this many ranks send partitions point to point, as to workers on
-# other nodes; the other rank counts share rank 0's pool on this node.
-INLINE_RANKS = 2
 
 
 def run_data_case(tool, gen, ranks_list, case, tmp, report):
@@ -80,9 +82,7 @@ def run_one(tool, case, job, exp, ranks, fmt, case_dir, kept):
     out.unlink(missing_ok=True)
     args = ["--format", "json"] if fmt == "json" else []
     args += [a for s in case.sets for a in ("--set", s)]
-    if ranks == INLINE_RANKS:
-        args += ["--set", "run.shared_memory=off"]
-    args += [case.job_file]
+    args += mode_sets(ranks) + [case.job_file]
     run = tool.run(ranks, args, case_dir, case_dir / ".log" / slug(rank_label(ranks)))
     expect_ok(run)
     check_result_file(out, exp, ops_of(job), job, ranks, case.min_partitions)
@@ -106,15 +106,26 @@ def main():
     tmp = Path(tempfile.mkdtemp(prefix="h5batch-it-"))
     print(f"# h5batch integration: bin={tool.binary} ranks={args.ranks} tmp={tmp}", flush=True)
     report = Report()
-    for case in all_data_cases():
-        if args.filter in case.name:
-            run_data_case(tool, gen, args.ranks, case, tmp, report)
-    for case in realdata_cases() + histquant_cases() + tile_cases():
-        if args.filter in case.name:
-            run_feature_case(tool, args.ranks, case, tmp, report)
+    data, features = all_data_cases(), realdata_cases() + histquant_cases() + tile_cases()
+    names = [c.name for c in data + features] + [name for name, _ in CLI_CASES]
+    unknown = (LAUNCH_CASES | SANITIZED_CASES | SMOKE_CASES) - set(names)
+    if unknown:
+        report.fail("matrix.py", f"names no case: {sorted(unknown)}")
+
+    def chosen(name):
+        return args.filter in name and selected(name, args.cases)
+
+    def modes(name):
+        return modes_for(name, args.ranks, args.every_mode)
+    for case in data:
+        if chosen(case.name):
+            run_data_case(tool, gen, modes(case.name), case, tmp, report)
+    for case in features:
+        if chosen(case.name):
+            run_feature_case(tool, modes(case.name), case, tmp, report)
     for name, func in CLI_CASES:
-        if args.filter in name:
-            run_cli_case(tool, args.ranks, name, func, tmp, report)
+        if chosen(name):
+            run_cli_case(tool, modes(name), name, func, tmp, report)
     return finish(report, tmp, args.keep)
 
 

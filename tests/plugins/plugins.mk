@@ -59,4 +59,4 @@ $(PLUGIN_DIR) $(PLUGIN_DIR)/check:
 # ---- tests ----------------------------------------------------------------
 test-plugins: all plugins plugin-check
 	$(PYTHON) tests/plugins/run.py --bin $(BUILD)/h5batch \
-	    --gen $(BUILD)/h5batch-gen --plugins $(PLUGIN_DIR) $(TEST_RANKS)
+	    --gen $(BUILD)/h5batch-gen --plugins $(PLUGIN_DIR) $(PLUGIN_ARGS)

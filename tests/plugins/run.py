@@ -12,7 +12,8 @@ failures, and a plugin built outside the tree against `make install`.
    fail there with the right message.
 2. h5batch runs every case marked in_h5batch (h5py-written files, small
    partitions so runs cross many boundaries) with exceed and argext loaded
-   as plugins, on every rank mode of --ranks (0 = without mpirun): every
+   as plugins, on every launch mode of --ranks (0 = without mpirun; by
+   default the core modes of tests/integration/matrix.py): every
    result checked exactly against numpy, text and JSON summaries
    alternating, and the result files of all modes byte-identical once
    started/finished/ranks are blanked.  Then the example job files in
@@ -52,6 +53,7 @@ from featurecase import Expect, FeatureCase, Want, job_sections, run_feature_cas
 from harness import (Failure, Report, Skip, Tool, expect, expect_clean, finish,  # noqa: E402
                      expect_ok, one_line, parse_ranks, rank_label, slug,
                      tool_stderr_lines)
+from matrix import CORE_MODES                                          # noqa: E402
 from verify import check_identical                                     # noqa: E402
 
 import plugin_oracle as oracle                                         # noqa: E402
@@ -73,8 +75,9 @@ def parse_args():
     p.add_argument("--plugins", default=str(REPO / "build/plugins"),
                    help="directory of lib<name>.so (and check/ with plugin_check)")
     p.add_argument("-k", dest="filter", default="", help="run only checks whose name contains this")
-    p.add_argument("--ranks", default="0,1,2,3,4", type=parse_ranks,
-                   help="rank counts for the data cases; 0 = without mpirun")
+    p.add_argument("--ranks", default=",".join(map(str, CORE_MODES)), type=parse_ranks,
+                   help="launch modes for the data cases; 0 = without mpirun (default: "
+                        "the core modes of tests/integration/matrix.py)")
     p.add_argument("--fail-ranks", default="0,2,4", type=parse_ranks,
                    help="rank counts for the failure cases")
     p.add_argument("--keep", action="store_true", help="keep the temp dir and print its path")

@@ -1250,5 +1250,6 @@ int main(void)
         cmocka_unit_test(test_keys_to_int64),
         cmocka_unit_test(test_million_keys),
     };
+    unit_slow("test_million_keys");
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1579,5 +1579,6 @@ int main(void)
         cmocka_unit_test(test_bad_accuracy_rejected),
         cmocka_unit_test(test_rank_32_cells_rejected),
     };
+    unit_slow("test_mapping_monotone_and_within_a");
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -168,4 +168,13 @@ static inline void unit_write_file(const char *name, const void *data,
     assert_int_equal(fclose(f), 0);
 }
 
+/* `make check` sets H5BATCH_UNIT_QUICK: the tests that pattern names
+ * (cmocka's * and ? wildcards), which take tens of seconds, are left out
+ * there; `make unit` and `make test` run them. */
+static inline void unit_slow(const char *pattern)
+{
+    if (getenv("H5BATCH_UNIT_QUICK"))
+        cmocka_set_skip_filter(pattern);
+}
+
 #endif

@@ -1,0 +1,113 @@
+"""Which launch modes each integration case runs in, and why.
+
+A launch mode is a --ranks value.  Each reaches a path the others do not:
+
+  0  no launcher: rank 0 alone reduces every partition, reading ahead in a
+     thread of its own
+  1  mpirun -n 1: rank 0 alone as in 0, started by a launcher (the
+     launcher's environment and MPI start-up)
+  2  mpirun -n 2, with shared_memory = off and worker_reads = off (MODE_SETS):
+     one worker that gets every partition's values point to point, as a
+     worker on another node does
+  3  mpirun -n 3: two workers on rank 0's node; partitions in the shared
+     window, contiguous data read from the file by the workers, and rank 0
+     reducing a partition itself at every chance (harness.EAGER_HELP_RANKS)
+  4  mpirun -n 4: three workers, more ranks than this machine's cores:
+     results come back out of order, and rank 0 helps only when the
+     workers lag
+
+Every case runs in CORE_MODES, the three ways a partition reaches its
+reduction (by rank 0; sent; shared or read in place), each checked against
+the oracle and all byte-identical.  Modes 1 and 4 change start-up and
+timing, not what is computed, so they run on LAUNCH_CASES only: one or two
+cases of every family.  The sanitized build (`make test SANITIZE=1`) runs
+SANITIZED_CASES, a subset that still reaches every operator, layout, type
+family and launch mode once (`--cases sanitized`).  tests/README.md has
+the whole matrix, suite by suite.
+"""
+
+CORE_MODES = (0, 2, 3)
+LAUNCH_MODES = (1, 4)
+ALL_MODES = tuple(sorted(CORE_MODES + LAUNCH_MODES))
+
+# Runs on 2 ranks take the path of a worker on another node.
+POINT_TO_POINT_RANKS = 2
+MODE_SETS = {POINT_TO_POINT_RANKS: ["run.shared_memory=off", "run.worker_reads=off"]}
+
+# Cases that also run in modes 1 and 4: every family, every layout kind
+# (contiguous, chunked, deflate), every operator family.
+LAUNCH_CASES = {
+    "types/int16be-3d", "types/float64le-1d",
+    "layout/contiguous", "layout/deflate-shuffle",
+    "multi/twelve-files", "nan/float32-3d-nan-column", "axis/all-int16-3d-ddof1",
+    "ddof/two-rows-ddof1", "precision/1e9-noise-3d", "bigint/int64le-beyond-2^53",
+    "empty/float32be-chunked", "ops/mean-only", "set/several", "job/prefetch",
+    "gen/float64-sensor-nan",
+    "table/pandas-fields", "cf/packed-int16-scale-offset-fill-valid-range",
+    "histogram/float64-2d-auto", "quantiles/normal-2d-nan-column-acc0.05",
+    "cli/dry-run", "cli/help", "cli/version", "cli/rank0-reduces", "cli/worker-reads",
+}
+
+# The sanitized build's subset: signed, unsigned and float types in both
+# byte orders and both layouts; every layout; several files; NaN, empty,
+# 2^53+ integers, every axis and ops form; tables, CF, histograms,
+# quantiles, tiles; every CLI check.  LAUNCH_CASES among them run in all
+# five modes.
+SANITIZED_CASES = {
+    "types/int8le-1d", "types/uint16be-3d", "types/int32be-1d", "types/uint64le-3d",
+    "types/float32be-1d", "types/float64le-3d", "types/int16be-3d",
+    "types/float64le-1d",
+    "layout/contiguous", "layout/chunks-not-dividing", "layout/deflate-shuffle",
+    "layout/compact", "layout/sparse-chunks-fill", "layout/unlimited",
+    "layout/row-bigger-than-partition", "layout/root-dataset",
+    "multi/twelve-files", "multi/mixed-byte-order-f4", "multi/with-empty-file",
+    "nan/float32-3d-nan-column", "nan/all-nan",
+    "axis/all-int16-3d-ddof1", "ddof/one-row-ddof1", "ddof/two-rows-ddof1",
+    "precision/1e9-noise-3d", "bigint/int64le-beyond-2^53", "bigint/uint64-top",
+    "empty/float32be-chunked", "empty/ops-subset",
+    "ops/count-only", "ops/mean-only", "set/several", "job/prefetch",
+    "gen/float64-sensor-nan", "gen/uint32-offset-deflate",
+    "table/pytables-all-fields", "table/pandas-fields",
+    "cf/packed-int16-scale-offset-fill-valid-range",
+    "cf/float64-missing-value-valid-min-max",
+    "histogram/float64-2d-auto", "histogram/float64-1d-range-edges-inf",
+    "histogram/int32be-2d-range",
+    "quantiles/normal-2d-nan-column-acc0.05", "quantiles/lognormal-float32",
+    "quantiles/int32-2d",
+    "tiled/float32-40x1000x1000",
+}
+CLI_PREFIX = "cli/"
+
+# Cases that mean something in some modes only.
+ONLY_MODES = {"cli/no-mpi-without-launcher": (0,)}
+
+# `make check`'s smoke run, on 1 and 3 ranks: a deflate field, a table, a
+# histogram and quantiles, and the dry run.
+SMOKE_CASES = {
+    "layout/deflate-shuffle", "table/pandas-fields", "histogram/float64-2d-auto",
+    "quantiles/int32-2d", "cli/dry-run",
+}
+
+CASE_SETS = ("all", "sanitized", "smoke")
+
+
+def selected(name, cases):
+    """Whether a case belongs to the named set of cases (CASE_SETS)."""
+    if cases == "all":
+        return True
+    if cases == "smoke":
+        return name in SMOKE_CASES
+    return name.startswith(CLI_PREFIX) or name in SANITIZED_CASES
+
+
+def modes_for(name, requested, every_mode=False):
+    """The launch modes, from those requested, that case `name` runs in."""
+    if every_mode:
+        return list(requested)
+    wanted = ONLY_MODES.get(name, ALL_MODES if name in LAUNCH_CASES else CORE_MODES)
+    return [r for r in requested if r in wanted]
+
+
+def mode_sets(ranks):
+    """The --set arguments a mode adds to a case's own."""
+    return [a for s in MODE_SETS.get(ranks, []) for a in ("--set", s)]
