@@ -636,10 +636,12 @@ static int execute(struct prep *p, int size, struct progress *prog,
     if (rc == 0)
         unlink(p->ckpt_path);
     in.elapsed = progress_clock() - prog->t0;
-    if (rc == 0) {
+    if (rc == 0)
         progress_finish(prog, in.bytes, size);
-        (p->cli.json ? summary_json : summary_text)(stdout, &in, &rs);
-    }
+    if (rc == 0 && p->cli.json)
+        rc = summary_json(stdout, &in, &rs, err);
+    else if (rc == 0)
+        summary_text(stdout, &in, &rs);
     results_free(&rs);
     return rc;
 }

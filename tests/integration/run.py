@@ -11,7 +11,9 @@ whenever no worker has room (harness.EAGER_HELP_RANKS).  The feature cases
 (featurecase.py: PyTables/pandas tables and CF netCDF-4 in realdata.py,
 histograms and quantiles in histquant.py, a tiled million-cell field in
 tiles.py) run the same way with their own writers and oracles.  Then the CLI
-checks (cli_cases.py).  One line per check, closing with "N passed, N failed".
+checks (cli_cases.py) and the summary checks (summary_cases.py: names from
+users' files in JSON).  One line per check, closing with
+"N passed, N failed".
 """
 
 import argparse
@@ -29,6 +31,7 @@ from harness import (Failure, Report, Skip, Tool, expect_ok, finish, parse_ranks
 from histquant import histquant_cases
 from oracle import ATOL_DOC
 from realdata import realdata_cases
+from summary_cases import SUMMARY_CASES
 from tiles import tile_cases
 from verify import check_identical, check_json, check_result_file
 
@@ -112,7 +115,7 @@ def main():
     for case in realdata_cases() + histquant_cases() + tile_cases():
         if args.filter in case.name:
             run_feature_case(tool, args.ranks, case, tmp, report)
-    for name, func in CLI_CASES:
+    for name, func in CLI_CASES + SUMMARY_CASES:
         if args.filter in name:
             run_cli_case(tool, args.ranks, name, func, tmp, report)
     return finish(report, tmp, args.keep)
