@@ -53,9 +53,11 @@ static void put_text_timing(FILE *out, const struct run_info *in)
         busy += t->busy[w];
         idle += t->idle[w];
     }
-    fprintf(out, "time: %.2f s; rank 0 read %.2f s, sent %.2f s, waited "
-            "%.2f s, merged %.2f s", in->elapsed, t->read, t->send, t->wait,
-            t->merge);
+    fprintf(out, "time: %.2f s; ", in->elapsed);
+    if (t->range > 0)
+        fprintf(out, "histogram range pass %.2f s; ", t->range);
+    fprintf(out, "rank 0 read %.2f s, sent %.2f s, waited %.2f s, merged "
+            "%.2f s", t->read, t->send, t->wait, t->merge);
     if (t->nworkers && t->reduced)
         fprintf(out, ", reduced %.2f s (%llu partitions)", t->reduce,
                 t->reduced);
@@ -150,6 +152,7 @@ static json_object *jtiming(struct jdoc *d, const struct run_timing *t)
     jset(d, o, "wait_s", jreal(d, "%.6f", t->wait));
     jset(d, o, "merge_s", jreal(d, "%.6f", t->merge));
     jset(d, o, "reduce_s", jreal(d, "%.6f", t->reduce));
+    jset(d, o, "range_s", jreal(d, "%.6f", t->range));
     jset(d, o, "reduced_partitions",
          jnew(d, json_object_new_uint64(t->reduced)));
     jset(d, o, "worker_read_partitions",

@@ -12,7 +12,7 @@ whenever no worker has room (harness.EAGER_HELP_RANKS).  The feature cases
 histograms and quantiles in histquant.py, a tiled million-cell field in
 tiles.py) run the same way with their own writers and oracles.  Then the CLI
 checks (cli_cases.py) and the summary checks (summary_cases.py: names from
-users' files in JSON).  One line per check, closing with
+users' files in JSON, the timing line).  One line per check, closing with
 "N passed, N failed".
 """
 

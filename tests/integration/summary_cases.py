@@ -1,4 +1,4 @@
-"""The summary on stdout: names from users' files.
+"""The summary on stdout: names from users' files, and where the time went.
 
 json-names: h5py writes a compound dataset whose field names hold a quote,
 a backslash, control characters (\\x01, a tab), non-ASCII UTF-8 and, in one
@@ -11,6 +11,13 @@ with every name exactly as Python's bytes.decode("utf-8", "replace") reads
 it (README: names that are not UTF-8 get U+FFFD) -- as keys, as values and
 inside the "path" of a histogram too large to inline -- the numbers
 agreeing with numpy, and the mean, min and max of an all-NaN field null.
+
+timing-adds-up: a histogram_range = auto job (a first pass for the
+range).  The JSON timing has range_s > 0, and rank 0's parts -- spans of
+its main thread that never overlap -- add up to at most elapsed_s; read_s
+only when rank 0 alone reads ahead in a second thread, which overlaps the
+rest, so that run checks read_s <= elapsed_s on its own and another with
+read_ahead = off checks the full sum.  The text line names the range pass.
 """
 
 import json
@@ -20,6 +27,7 @@ import os
 import h5py
 import numpy as np
 
+from cli_cases import standard
 from harness import Failure, expect, expect_ok, launcher, run_tool
 
 # Odd but legal names: HDF5 and POSIX allow anything but '/' and NUL.
@@ -36,6 +44,9 @@ ROWS = 600
 # More bins than the summary inlines (1000 values): the histogram's counts
 # and edges appear as {"shape", "path"}, and path holds the field's name.
 BINS = 1001
+# Seconds are printed with 6 decimals: 7 parts rounded by up to 0.5e-6
+# each, and the total by as much.
+TIME_EPS = 1e-5
 
 
 def py_name(raw):
@@ -147,6 +158,47 @@ def json_names(tool, ranks, case_dir):
     check_odd_results(doc["results"], cols)
 
 
+def timing_run(tool, ranks, case_dir, label, sets):
+    """One histogram_range = auto run with --format json; its document."""
+    args = ["-q", "--format", "json", "--set", "input.partition_size=4K",
+            "--set", "reduce.ops=mean histogram", "--set", "reduce.histogram_range=auto"]
+    args += [a for s in sets for a in ("--set", s)]
+    run = tool.run(ranks, args + ["job.ini"], case_dir, case_dir / ".log" / label)
+    expect_ok(run)
+    return json.loads(run.stdout)
+
+
+def check_adds_up(doc, label, read_on_main):
+    t, total = doc["timing"], doc["elapsed_s"]
+    expect(t["range_s"] > 0, f"{label}: range_s {t['range_s']} with histogram_range = auto")
+    parts = ["send_s", "wait_s", "merge_s", "reduce_s", "range_s"]
+    parts += ["read_s"] if read_on_main else []
+    added = sum(t[p] for p in parts)
+    expect(added <= total + TIME_EPS,
+           f"{label}: {' + '.join(parts)} = {added:.6f} s > elapsed_s {total:.6f} s ({t})")
+    expect(t["read_s"] <= total + TIME_EPS,
+           f"{label}: read_s {t['read_s']} > elapsed_s {total}")
+
+
+def timing_adds_up(tool, ranks, case_dir):
+    standard(case_dir)
+    if ranks < 2:
+        doc = timing_run(tool, ranks, case_dir, "ahead", [])
+        check_adds_up(doc, "read_ahead = on", read_on_main=False)
+        doc = timing_run(tool, ranks, case_dir, "off", ["run.read_ahead=off"])
+        check_adds_up(doc, "read_ahead = off", read_on_main=True)
+    else:
+        check_adds_up(timing_run(tool, ranks, case_dir, "json", []), "workers",
+                      read_on_main=True)
+    run = tool.run(ranks, ["-q", "--set", "reduce.ops=mean histogram", "job.ini"], case_dir,
+                   case_dir / ".log" / "text")
+    expect_ok(run)
+    line = [ln for ln in run.stdout.splitlines() if ln.startswith("time: ")]
+    expect(len(line) == 1 and "; histogram range pass " in line[0],
+           f"text timing line {line!r} does not name the range pass")
+
+
 SUMMARY_CASES = [
     ("summary/json-names", json_names),
+    ("summary/timing-adds-up", timing_adds_up),
 ]
