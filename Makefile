@@ -9,7 +9,7 @@ PYTHON    ?= /usr/bin/python3
 NP        ?= 3
 SANITIZE  ?=
 
-PKGS      := hdf5-serial inih
+PKGS      := hdf5-serial inih json-c
 WARN      := -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes \
              -Wmissing-prototypes -Wformat=2 -Wno-format-nonliteral -Wno-format-truncation
 CSTD      := -std=c11 -D_POSIX_C_SOURCE=200809L
@@ -42,12 +42,13 @@ MPIRUN     := $(MPIRUN_ENV) mpirun --oversubscribe -q
 # Debian packages: what building, running and testing need.
 DEB_PKGS  := openmpi-bin libopenmpi-dev libhdf5-dev hdf5-tools libinih-dev \
              libcmocka-dev pkg-config python3-h5py python3-numpy make gcc \
-             python3-tables python3-netcdf4 python3-pandas zlib1g-dev
+             python3-tables python3-netcdf4 python3-pandas zlib1g-dev \
+             libjson-c-dev
 
 # ---- sources --------------------------------------------------------------
 # Logic modules: no MPI, no HDF5; unit-tested without mpirun.
 LOGIC     := err job plan wire chunkdec op op_moments op_hist op_quantile table results \
-             summary progress cli checkpoint interrupt groupby readahead \
+             summary utf8 progress cli checkpoint interrupt groupby readahead \
              fileread launch
 # Modules that talk to HDF5 or MPI.
 SYSTEM    := h5util srctype source output transport shm worker master plugin run

@@ -53,6 +53,7 @@ struct prep {
     size_t ckpt_len;
     struct ckpt_info resumed;
     struct run_timing timing;
+    double t0;              /* the first pass's start (0: not started) */
     const struct shm_node *node;
     int shared;             /* partitions go through a shared pool */
     int size;               /* ranks in the run */
@@ -571,7 +572,8 @@ static int load_accs(struct prep *p, struct master_args *a,
 
 /* Run every partition through the workers (or alone) with p's tables
  * and put the results into rs.  more: the workers will get another
- * SETUP after this pass. */
+ * SETUP after this pass -- the histogram range pass, which range_pass
+ * times as a whole, so only the last pass fills p->timing's parts. */
 static int reduce_all(struct prep *p, int size, int more,
                       struct progress *prog, struct results *rs,
                       struct h5b_error *err)
@@ -583,7 +585,8 @@ static int reduce_all(struct prep *p, int size, int more,
                             .direct = direct_mode(&p->job, size),
                             .read_ahead = size == 1 && read_ahead_ok(p),
                             .helps = helps_mode(&p->job, size),
-                            .more = more, .prog = prog, .timing = &p->timing};
+                            .more = more, .prog = prog,
+                            .timing = more ? NULL : &p->timing};
     struct table_partial *acc = calloc(p->plan.ntiles, sizeof *acc);
     table_ptrs(p->table, a.tables);
     if (!more) {
@@ -619,6 +622,8 @@ static int execute(struct prep *p, int size, struct progress *prog,
     in.bytes = p->src.nrec * p->src.record_bytes;
     output_now(in.started, sizeof in.started);
     progress_start(prog, stderr, p->cli.quiet, in.bytes, p->plan.nparts);
+    if (p->t0 == 0)
+        p->t0 = prog->t0;
     int rc = reduce_all(p, size, 0, prog, &rs, err);
     in.job_name = p->job.name;
     in.job_text = p->job.text;
@@ -635,11 +640,13 @@ static int execute(struct prep *p, int size, struct progress *prog,
         rc = output_write(p->job.output, &in, &rs, err);
     if (rc == 0)
         unlink(p->ckpt_path);
-    in.elapsed = progress_clock() - prog->t0;
-    if (rc == 0) {
+    in.elapsed = progress_clock() - p->t0;
+    if (rc == 0)
         progress_finish(prog, in.bytes, size);
-        (p->cli.json ? summary_json : summary_text)(stdout, &in, &rs);
-    }
+    if (rc == 0 && p->cli.json)
+        rc = summary_json(stdout, &in, &rs, err);
+    else if (rc == 0)
+        summary_text(stdout, &in, &rs);
     results_free(&rs);
     return rc;
 }
@@ -701,12 +708,14 @@ static void set_ranges(struct prep *p, const struct results *rs)
 
 /* The first pass for histogram_range = auto: min and max of every
  * column, read with the same plan.  On success the workers wait for the
- * next SETUP; on failure they have been stopped. */
+ * next SETUP; on failure they have been stopped.  The run's clock starts
+ * here, and the whole pass is timing.range. */
 static int range_pass(struct prep *p, int size, struct progress *prog,
                       struct h5b_error *err)
 {
     struct job j1 = {0};
     struct results rs = {0};
+    p->t0 = progress_clock();
     int rc = range_job(&p->job, &j1, err);
     if (rc == 0)
         rc = prep_tables(p, &j1, err);
@@ -720,6 +729,7 @@ static int range_pass(struct prep *p, int size, struct progress *prog,
         set_ranges(p, &rs);
     results_free(&rs);
     job_free(&j1);
+    p->timing.range = progress_clock() - p->t0;
     return rc;
 }
 

@@ -1,15 +1,29 @@
-/* summary.c -- text and JSON summaries of a run's results. */
+/* summary.c -- text and JSON summaries of a run's results.
+ *
+ * The text summary is printed directly.  The JSON one is built as a json-c
+ * tree and printed by json-c, so every string is escaped by the library:
+ * names come from users' files and may hold quotes, backslashes, control
+ * characters or bytes that are not UTF-8 (made valid first, utf8.h).
+ * Numbers keep the text format of the results: integers exact (uint64
+ * included), float32 in 9 significant digits and float64 in 17, so both
+ * round-trip; NaN and infinities are null.  Seconds have 6 decimals.
+ */
 #include "summary.h"
 
 #include <inttypes.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include <json-c/json.h>
 
-/* Print value j of r: integers exactly, floats round-trippable; a NaN
- * or infinity as `nan_as` ("null" in JSON). */
-static void put_value(FILE *out, const struct result *r, uint64_t j,
-                      const char *nan_as)
+#include "err.h"
+#include "utf8.h"
+
+
+/* Print value j of r: integers exactly, floats round-trippable, NaN and
+ * infinities as nan, inf and -inf. */
+static void put_value(FILE *out, const struct result *r, uint64_t j)
 {
     const void *p = r->data;
     switch (r->type) {
@@ -21,44 +35,11 @@ static void put_value(FILE *out, const struct result *r, uint64_t j,
         if (isfinite(v))
             fprintf(out, r->type == H5B_FLOAT32 ? "%.9g" : "%.17g", v);
         else
-            fputs(nan_as ? nan_as : (isnan(v) ? "nan" : v > 0 ? "inf"
-                                                              : "-inf"), out);
+            fputs(isnan(v) ? "nan" : v > 0 ? "inf" : "-inf", out);
         return;
     }
     default: fprintf(out, "%.0f", results_value(r, j)); return;
     }
-}
-
-/* A JSON string literal. */
-static void put_jstr(FILE *out, const char *s)
-{
-    fputc('"', out);
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            fprintf(out, "\\%c", c);
-        else if (c < 0x20)
-            fprintf(out, "\\u%04x", c);
-        else
-            fputc(c, out);
-    }
-    fputc('"', out);
-}
-
-/* "timing": rank 0's seconds per activity and each worker's. */
-static void put_json_timing(FILE *out, const struct run_timing *t)
-{
-    if (!t)
-        return;
-    fprintf(out, "\"timing\": {\"read_s\": %.6f, \"send_s\": %.6f, "
-            "\"wait_s\": %.6f, \"merge_s\": %.6f, \"reduce_s\": %.6f, "
-            "\"reduced_partitions\": %llu, \"worker_read_partitions\": %llu, "
-            "\"workers\": [", t->read, t->send, t->wait, t->merge, t->reduce,
-            t->reduced, t->direct);
-    for (int w = 0; w < t->nworkers; w++)
-        fprintf(out, "%s{\"rank\": %d, \"busy_s\": %.6f, \"wait_s\": %.6f}",
-                w ? ", " : "", w + 1, t->busy[w], t->idle[w]);
-    fputs("]}, ", out);
 }
 
 /* Where the time went, in one readable line: what limits the job. */
@@ -72,9 +53,11 @@ static void put_text_timing(FILE *out, const struct run_info *in)
         busy += t->busy[w];
         idle += t->idle[w];
     }
-    fprintf(out, "time: %.2f s; rank 0 read %.2f s, sent %.2f s, waited "
-            "%.2f s, merged %.2f s", in->elapsed, t->read, t->send, t->wait,
-            t->merge);
+    fprintf(out, "time: %.2f s; ", in->elapsed);
+    if (t->range > 0)
+        fprintf(out, "histogram range pass %.2f s; ", t->range);
+    fprintf(out, "rank 0 read %.2f s, sent %.2f s, waited %.2f s, merged "
+            "%.2f s", t->read, t->send, t->wait, t->merge);
     if (t->nworkers && t->reduced)
         fprintf(out, ", reduced %.2f s (%llu partitions)", t->reduce,
                 t->reduced);
@@ -88,85 +71,212 @@ static void put_text_timing(FILE *out, const struct run_info *in)
     fputc('\n', out);
 }
 
-/* The items of a ", "-separated list as JSON strings. */
-static void put_jlist(FILE *out, const char *list)
+/* A JSON document under construction.  json-c's NULL also stands for
+ * JSON null, so a failed allocation is noted here instead. */
+struct jdoc {
+    int nomem;
+};
+
+/* v, noting a NULL as a failed allocation. */
+static json_object *jnew(struct jdoc *d, json_object *v)
 {
-    char item[512];
+    if (!v)
+        d->nomem = 1;
+    return v;
+}
+
+/* A JSON string of s, made valid UTF-8 (utf8.h); json-c escapes it. */
+static json_object *jstr(struct jdoc *d, const char *s)
+{
+    char *u = utf8_clean(s);
+    json_object *v = u ? json_object_new_string(u) : NULL;
+    free(u);
+    return jnew(d, v);
+}
+
+/* A JSON number printed as fmt prints v; NaN and infinities are null. */
+static json_object *jreal(struct jdoc *d, const char *fmt, double v)
+{
+    char text[64];
+    if (!isfinite(v))
+        return NULL;
+    snprintf(text, sizeof text, fmt, v);
+    return jnew(d, json_object_new_double_s(v, text));
+}
+
+/* Set o[key] = v (key made valid UTF-8); v is released on failure. */
+static void jset(struct jdoc *d, json_object *o, const char *key,
+                 json_object *v)
+{
+    char *k = utf8_clean(key);
+    if (!o || !k || json_object_object_add(o, k, v) < 0) {
+        d->nomem = 1;
+        json_object_put(v);
+    }
+    free(k);
+}
+
+/* Append v to the array a; v is released on failure. */
+static void jpush(struct jdoc *d, json_object *a, json_object *v)
+{
+    if (!a || json_object_array_add(a, v) < 0) {
+        d->nomem = 1;
+        json_object_put(v);
+    }
+}
+
+/* Value j of r: integers exact (uint64 too), floats round-trippable. */
+static json_object *jvalue(struct jdoc *d, const struct result *r,
+                           uint64_t j)
+{
+    const void *p = r->data;
+    switch (r->type) {
+    case H5B_INT64:
+        return jnew(d, json_object_new_int64(((const int64_t *)p)[j]));
+    case H5B_UINT64:
+        return jnew(d, json_object_new_uint64(((const uint64_t *)p)[j]));
+    case H5B_FLOAT32: return jreal(d, "%.9g", results_value(r, j));
+    case H5B_FLOAT64: return jreal(d, "%.17g", results_value(r, j));
+    default:
+        return jnew(d, json_object_new_int64((int64_t)results_value(r, j)));
+    }
+}
+
+/* "timing": rank 0's seconds per activity and each worker's. */
+static json_object *jtiming(struct jdoc *d, const struct run_timing *t)
+{
+    json_object *o = jnew(d, json_object_new_object());
+    json_object *ws = jnew(d, json_object_new_array());
+    jset(d, o, "read_s", jreal(d, "%.6f", t->read));
+    jset(d, o, "send_s", jreal(d, "%.6f", t->send));
+    jset(d, o, "wait_s", jreal(d, "%.6f", t->wait));
+    jset(d, o, "merge_s", jreal(d, "%.6f", t->merge));
+    jset(d, o, "reduce_s", jreal(d, "%.6f", t->reduce));
+    jset(d, o, "range_s", jreal(d, "%.6f", t->range));
+    jset(d, o, "reduced_partitions",
+         jnew(d, json_object_new_uint64(t->reduced)));
+    jset(d, o, "worker_read_partitions",
+         jnew(d, json_object_new_uint64(t->direct)));
+    for (int w = 0; w < t->nworkers; w++) {
+        json_object *e = jnew(d, json_object_new_object());
+        jset(d, e, "rank", jnew(d, json_object_new_int(w + 1)));
+        jset(d, e, "busy_s", jreal(d, "%.6f", t->busy[w]));
+        jset(d, e, "wait_s", jreal(d, "%.6f", t->idle[w]));
+        jpush(d, ws, e);
+    }
+    jset(d, o, "workers", ws);
+    return o;
+}
+
+/* The items of a ", "-separated list as an array of JSON strings. */
+static json_object *jlist(struct jdoc *d, const char *list)
+{
+    json_object *a = jnew(d, json_object_new_array());
     for (const char *p = list; *p;) {
         const char *sep = strstr(p, ", ");
         size_t n = sep ? (size_t)(sep - p) : strlen(p);
-        snprintf(item, sizeof item, "%.*s", (int)n, p);
-        fputs(p == list ? "" : ", ", out);
-        put_jstr(out, item);
+        char *item = strndup(p, n);
+        jpush(d, a, item ? jstr(d, item) : jnew(d, NULL));
+        free(item);
         p += n + (sep ? 2 : 0);
     }
+    return a;
 }
 
-/* Nested JSON lists for dims[d..] starting at element *j. */
-static void put_nested(FILE *out, const struct result *r, int d, uint64_t *j)
+/* Nested JSON arrays for dims[dim..] starting at element *j. */
+static json_object *jnested(struct jdoc *d, const struct result *r, int dim,
+                            uint64_t *j)
 {
-    if (d == r->rank) {
-        put_value(out, r, (*j)++, "null");
-        return;
-    }
-    fputc('[', out);
-    for (uint64_t i = 0; i < r->dims[d]; i++) {
-        if (i)
-            fputs(", ", out);
-        put_nested(out, r, d + 1, j);
-    }
-    fputc(']', out);
+    if (dim == r->rank)
+        return jvalue(d, r, (*j)++);
+    json_object *a = jnew(d, json_object_new_array());
+    for (uint64_t i = 0; i < r->dims[dim] && !d->nomem; i++)
+        jpush(d, a, jnested(d, r, dim + 1, j));
+    return a;
 }
 
-static void put_json_result(FILE *out, const struct result *r)
+/* A result inline, or {"shape": [...], "path": "/group/name"} if large. */
+static json_object *jresult(struct jdoc *d, const struct result *r)
 {
     uint64_t j = 0;
-    put_jstr(out, r->name);
-    fputs(": ", out);
-    if (r->nelem <= SUMMARY_INLINE) {
-        put_nested(out, r, 0, &j);
-        return;
-    }
-    fputs("{\"shape\": [", out);
-    for (int d = 0; d < r->rank; d++)
-        fprintf(out, "%s%" PRIu64, d ? ", " : "", r->dims[d]);
-    fprintf(out, "], \"path\": \"/%s/%s\"}", r->group, r->name);
+    if (r->nelem <= SUMMARY_INLINE)
+        return jnested(d, r, 0, &j);
+    json_object *o = jnew(d, json_object_new_object());
+    json_object *shape = jnew(d, json_object_new_array());
+    for (int dim = 0; dim < r->rank; dim++)
+        jpush(d, shape, jnew(d, json_object_new_uint64(r->dims[dim])));
+    jset(d, o, "shape", shape);
+    size_t n = strlen(r->group) + strlen(r->name) + 3;
+    char *path = malloc(n);
+    if (path)
+        snprintf(path, n, "/%s/%s", r->group, r->name);
+    jset(d, o, "path", path ? jstr(d, path) : jnew(d, NULL));
+    free(path);
+    return o;
 }
 
-void summary_json(FILE *out, const struct run_info *in,
-                  const struct results *rs)
+/* "results": group -> result name -> value. */
+static json_object *jresults(struct jdoc *d, const struct results *rs)
 {
-    fputs("{\"job\": ", out);
-    put_jstr(out, in->job_name);
-    fputs(", \"dataset\": ", out);
-    put_jstr(out, in->dataset);
-    fputs(", \"inputs\": [", out);
-    for (size_t i = 0; i < in->ninputs; i++) {
-        fputs(i ? ", " : "", out);
-        put_jstr(out, in->inputs[i]);
-    }
-    fprintf(out, "], \"rows\": %" PRIu64 ", \"partitions\": %" PRIu64
-            ", \"ranks\": %d, \"elapsed_s\": %.6f, \"bytes\": %" PRIu64
-            ", \"output\": ", in->rows, in->partitions, in->ranks,
-            in->elapsed, in->bytes);
-    put_jstr(out, in->output);
-    fputs(", \"skipped_fields\": [", out);
-    put_jlist(out, in->skipped ? in->skipped : "");
-    fputs("], ", out);
-    put_json_timing(out, in->timing);
-    fputs("\"results\": {", out);
-    for (size_t i = 0; i < rs->n; i++) {
-        int first = i == 0 || strcmp(rs->r[i - 1].group, rs->r[i].group);
-        if (first) {
-            fputs(i ? "}, " : "", out);
-            put_jstr(out, rs->r[i].group);
-            fputs(": {", out);
-        } else {
-            fputs(", ", out);
+    json_object *o = jnew(d, json_object_new_object());
+    for (size_t i = 0; i < rs->n && !d->nomem; i++) {
+        json_object *g = NULL;
+        char *key = utf8_clean(rs->r[i].group);
+        if (key && o && !json_object_object_get_ex(o, key, &g)) {
+            g = jnew(d, json_object_new_object());
+            jset(d, o, key, g);
         }
-        put_json_result(out, &rs->r[i]);
+        if (!key)
+            d->nomem = 1;
+        free(key);
+        if (g && !d->nomem)
+            jset(d, g, rs->r[i].name, jresult(d, &rs->r[i]));
     }
-    fputs(rs->n ? "}}}\n" : "}}\n", out);
+    return o;
+}
+
+/* The whole document, or NULL with d->nomem set. */
+static json_object *jsummary(struct jdoc *d, const struct run_info *in,
+                             const struct results *rs)
+{
+    json_object *o = jnew(d, json_object_new_object());
+    json_object *inputs = jnew(d, json_object_new_array());
+    jset(d, o, "job", jstr(d, in->job_name));
+    jset(d, o, "dataset", jstr(d, in->dataset));
+    for (size_t i = 0; i < in->ninputs; i++)
+        jpush(d, inputs, jstr(d, in->inputs[i]));
+    jset(d, o, "inputs", inputs);
+    jset(d, o, "rows", jnew(d, json_object_new_uint64(in->rows)));
+    jset(d, o, "partitions", jnew(d, json_object_new_uint64(in->partitions)));
+    jset(d, o, "ranks", jnew(d, json_object_new_int(in->ranks)));
+    jset(d, o, "elapsed_s", jreal(d, "%.6f", in->elapsed));
+    jset(d, o, "bytes", jnew(d, json_object_new_uint64(in->bytes)));
+    jset(d, o, "output", jstr(d, in->output));
+    jset(d, o, "skipped_fields", jlist(d, in->skipped ? in->skipped : ""));
+    if (in->timing)
+        jset(d, o, "timing", jtiming(d, in->timing));
+    jset(d, o, "results", jresults(d, rs));
+    if (d->nomem) {
+        json_object_put(o);
+        return NULL;
+    }
+    return o;
+}
+
+int summary_json(FILE *out, const struct run_info *in,
+                 const struct results *rs, struct h5b_error *err)
+{
+    struct jdoc d = {0};
+    json_object *doc = jsummary(&d, in, rs);
+    const char *text = doc ? json_object_to_json_string_ext(doc,
+        JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE) : NULL;
+    int rc = 0;
+    if (text)
+        fprintf(out, "%s\n", text);
+    else
+        rc = err_set(err, H5B_ERUN, "out of memory for the JSON summary");
+    json_object_put(doc);
+    return rc;
 }
 
 /* One text line per result: scalars in full, maps by shape and a few
@@ -175,7 +285,7 @@ static void put_text_result(FILE *out, const struct result *r)
 {
     fprintf(out, "  %-10s ", r->name);
     if (r->rank == 0) {
-        put_value(out, r, 0, NULL);
+        put_value(out, r, 0);
         fputc('\n', out);
         return;
     }
@@ -184,7 +294,7 @@ static void put_text_result(FILE *out, const struct result *r)
     fputs("] ", out);
     for (uint64_t j = 0; j < r->nelem && j < 4; j++) {
         fputs(j ? ", " : "", out);
-        put_value(out, r, j, NULL);
+        put_value(out, r, j);
     }
     fputs(r->nelem > 4 ? ", ...\n" : "\n", out);
 }

@@ -223,7 +223,7 @@ static void finalize(const struct table *t, const struct table_partial *p)
                             .inputs = inputs, .ninputs = 1,
                             .skipped = "s, t", .ranks = 1};
     if (table_finalize(t, p, &rs, &err) == 0) {
-        summary_json(devnull, &info, &rs);
+        summary_json(devnull, &info, &rs, NULL);
         summary_text(devnull, &info, &rs);
     }
     results_free(&rs);

@@ -13,6 +13,7 @@
 # no HDF5 calls) compiled here with clang, -fsanitize=fuzzer-no-link,address,
 # undefined, into FUZZ_BUILD.  HDF5's include path is given because
 # summary.h reaches hdf5.h through output.h and master.h; nothing links it.
+# json-c (summary.c's JSON writer) is linked like inih.
 # fuzz_ckpt is built when src/checkpoint.c exists.  Inputs that once crashed
 # stay in the corpus and run first, so `make fuzz` fails until they are
 # fixed.  New inputs found while fuzzing go to FUZZ_BUILD/work/<target>,
@@ -37,7 +38,8 @@ FUZZ_CFLAGS   := $(CSTD) -O1 -g -fno-omit-frame-pointer $(FUZZ_SAN) \
                  $(filter-out -Werror,$(WARN)) -Wno-unknown-warning-option \
                  -Iinclude -I$(FUZZ_SRC) -Itests/fuzz -MMD -MP \
                  $(shell pkg-config --cflags hdf5-serial 2>/dev/null)
-FUZZ_LIBS     := $(shell pkg-config --libs inih 2>/dev/null || echo -linih) -lz -lm
+FUZZ_LIBS     := $(shell pkg-config --libs inih 2>/dev/null || echo -linih) \
+                 $(shell pkg-config --libs json-c 2>/dev/null || echo -ljson-c) -lz -lm
 FUZZ_HAVE_CKPT := $(wildcard $(FUZZ_SRC)/checkpoint.c)
 FUZZ_MODULES  := $(sort $(LOGIC) $(if $(FUZZ_HAVE_CKPT),checkpoint))
 FUZZ_TARGETS  := fuzz_job fuzz_wire $(if $(FUZZ_HAVE_CKPT),fuzz_ckpt) fuzz_chunk

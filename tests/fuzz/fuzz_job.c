@@ -139,7 +139,7 @@ static void print_summary(const struct job *job)
                             .dataset = job->dataset, .output = job->output,
                             .inputs = inputs, .ninputs = 1,
                             .skipped = job->fields, .ranks = 1};
-    summary_json(devnull, &info, &rs);
+    summary_json(devnull, &info, &rs, NULL);
     summary_text(devnull, &info, &rs);
 }
 

@@ -76,7 +76,8 @@ SANITIZED_CASES = {
     "quantiles/int32-2d",
     "tiled/float32-40x1000x1000",
 }
-CLI_PREFIX = "cli/"
+# Checks of the command line and the summaries: all run in every set.
+COMMAND_PREFIXES = ("cli/", "summary/")
 
 # Cases that mean something in some modes only.
 ONLY_MODES = {"cli/no-mpi-without-launcher": (0,)}
@@ -97,7 +98,7 @@ def selected(name, cases):
         return True
     if cases == "smoke":
         return name in SMOKE_CASES
-    return name.startswith(CLI_PREFIX) or name in SANITIZED_CASES
+    return name.startswith(COMMAND_PREFIXES) or name in SANITIZED_CASES
 
 
 def modes_for(name, requested, every_mode=False):

@@ -11,7 +11,9 @@ chance (3), more ranks than cores (4).  The feature cases
 (featurecase.py: PyTables/pandas tables and CF netCDF-4 in realdata.py,
 histograms and quantiles in histquant.py, a tiled million-cell field in
 tiles.py) run the same way with their own writers and oracles.  Then the CLI
-checks (cli_cases.py).  One line per check, closing with "N passed, N failed".
+checks (cli_cases.py) and the summary checks (summary_cases.py: names from
+users' files in JSON, the timing line).  One line per check, closing with
+"N passed, N failed".
 """
 
 import argparse
@@ -31,6 +33,7 @@ from matrix import (ALL_MODES, CASE_SETS, LAUNCH_CASES, SANITIZED_CASES, SMOKE_C
                     mode_sets, modes_for, selected)
 from oracle import ATOL_DOC
 from realdata import realdata_cases
+from summary_cases import SUMMARY_CASES
 from tiles import tile_cases
 from verify import check_identical, check_json, check_result_file
 
@@ -107,7 +110,8 @@ def main():
     print(f"# h5batch integration: bin={tool.binary} ranks={args.ranks} tmp={tmp}", flush=True)
     report = Report()
     data, features = all_data_cases(), realdata_cases() + histquant_cases() + tile_cases()
-    names = [c.name for c in data + features] + [name for name, _ in CLI_CASES]
+    commands = CLI_CASES + SUMMARY_CASES
+    names = [c.name for c in data + features] + [name for name, _ in commands]
     unknown = (LAUNCH_CASES | SANITIZED_CASES | SMOKE_CASES) - set(names)
     if unknown:
         report.fail("matrix.py", f"names no case: {sorted(unknown)}")
@@ -123,7 +127,7 @@ def main():
     for case in features:
         if chosen(case.name):
             run_feature_case(tool, modes(case.name), case, tmp, report)
-    for name, func in CLI_CASES:
+    for name, func in commands:
         if chosen(name):
             run_cli_case(tool, modes(name), name, func, tmp, report)
     return finish(report, tmp, args.keep)
