@@ -9,13 +9,13 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "atomicfile.h"
 #include "err.h"
 
 static const unsigned char MAGIC[8] = {'H', '5', 'B', 'C', 'K', 'P', 'T', 0};
@@ -213,55 +213,10 @@ int ckpt_decode_tiles(const unsigned char *buf, size_t len,
     return rc < 0 ? err_prefix(err, H5B_EINPUT, "checkpoint") : 0;
 }
 
-/* Write all of buf to fd. */
-static int write_all(int fd, const unsigned char *buf, size_t len)
-{
-    while (len) {
-        ssize_t n = write(fd, buf, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return -1;
-        buf += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
-/* fsync the directory holding path (so the rename is durable). */
-static void sync_dir(const char *path)
-{
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s", path);
-    int fd = open(dirname(tmp), O_RDONLY);
-    if (fd >= 0) {
-        fsync(fd);
-        close(fd);
-    }
-}
-
 int ckpt_write_file(const char *path, const unsigned char *buf, size_t len,
                     struct h5b_error *err)
 {
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    int rc = fd >= 0 && write_all(fd, buf, len) == 0 && fsync(fd) == 0
-             ? 0 : -1;
-    int saved = errno;
-    if (fd >= 0 && close(fd) != 0)
-        rc = -1;
-    if (rc == 0 && rename(tmp, path) != 0) {
-        saved = errno;
-        rc = -1;
-    }
-    if (rc < 0) {
-        unlink(tmp);
-        return err_set(err, H5B_ERUN, "%s: cannot write checkpoint: %s",
-                       path, strerror(saved));
-    }
-    sync_dir(path);
-    return 0;
+    return atomicfile_write(path, "checkpoint", buf, len, err);
 }
 
 int ckpt_read_file(const char *path, size_t max, unsigned char **buf,

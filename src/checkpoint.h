@@ -14,8 +14,8 @@
  *   per tile: u64 length, then the table partial's encoding,
  *   ncols u64, per column: u64 length, then its histogram range text,
  *   checksum u64 (FNV-1a of every byte before it).
- * Written to a temporary file, fsync'd and renamed into place.  No MPI,
- * no HDF5.
+ * Written to a temporary file, fsync'd and renamed into place
+ * (atomicfile.h).  No MPI, no HDF5.
  */
 #ifndef H5B_CHECKPOINT_H
 #define H5B_CHECKPOINT_H
@@ -67,8 +67,9 @@ int ckpt_decode_tiles(const unsigned char *buf, size_t len,
                       const struct ckpt_tables *tt, struct table_partial *acc,
                       struct h5b_error *err);
 
-/* Write len bytes to path atomically: temporary file beside it, fsync,
- * rename, fsync of the directory. */
+/* Write len bytes to path atomically (atomicfile.h): on failure the old
+ * checkpoint is left as it was and err names the path, the step and
+ * strerror. */
 int ckpt_write_file(const char *path, const unsigned char *buf, size_t len,
                     struct h5b_error *err);
 

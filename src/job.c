@@ -25,7 +25,7 @@
 #include "op.h"
 
 #define MAX_LINE 198            /* what inih (INI_MAX_LINE 200) can take */
-#define LIST_SEPARATORS " \t,"
+#define LIST_SEPARATORS JOB_LIST_SEPARATORS
 
 typedef int (*check_fn)(const char *value, char *why, size_t whylen);
 

@@ -25,6 +25,7 @@
 #define JOB_DEFAULT_CHECKPOINT_EVERY 60.0
 #define JOB_MAX_QUANTILES 64
 #define JOB_MAX_PLUGINS 16
+#define JOB_LIST_SEPARATORS " \t,"  /* between items of a list value */
 
 struct job_entry {
     char *section, *key, *value;

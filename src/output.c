@@ -5,7 +5,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <hdf5.h>
-#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "atomicfile.h"
 #include "err.h"
 #include "h5util.h"
 #include "version.h"
@@ -26,19 +26,11 @@ void output_now(char *buf, size_t n)
     strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-/* Directory part of path into dir. */
-static void dir_of(const char *path, char *dir, size_t n)
-{
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s", path);
-    snprintf(dir, n, "%s", dirname(tmp));
-}
-
 int output_check_dir(const char *path, struct h5b_error *err)
 {
     char dir[4096], probe[4200];
     struct stat st;
-    dir_of(path, dir, sizeof dir);
+    atomicfile_dir(path, dir, sizeof dir);
     if (stat(dir, &st) != 0)
         return err_set(err, H5B_EINPUT, "[output] file: directory '%s' of "
                        "'%s': %s", dir, path, strerror(errno));
@@ -184,9 +176,79 @@ static int put_result(hid_t fid, hid_t gcpl, hid_t dcpl,
     return rc;
 }
 
-/* Create the HDF5 file at tmp and write everything into it. */
-static int write_file(const char *tmp, const struct run_info *in,
-                      const struct results *rs)
+/* Bytes to reserve for the image of rs: the values plus room for the
+ * metadata, in whole MiB (the core driver grows by this much at a time). */
+static size_t image_guess(const struct results *rs)
+{
+    size_t n = 1 << 20;
+    for (size_t i = 0; i < rs->n; i++)
+        n += (size_t)rs->r[i].nelem * h5b_type_size(rs->r[i].type) + 4096;
+    return (n + (1 << 20) - 1) & ~(size_t)((1 << 20) - 1);
+}
+
+/* Write everything into the open file fid.  why gets HDF5's first error
+ * line on failure, before anything else clears the stack. */
+static int put_all(hid_t fid, hid_t gcpl, hid_t dcpl,
+                   const struct run_info *in, const struct results *rs,
+                   char *why, size_t nwhy)
+{
+    int rc = put_root_attrs(fid, in);
+    for (size_t i = 0; i < rs->n && rc == 0; i++)
+        rc = put_result(fid, gcpl, dcpl, &rs->r[i]);
+    if (rc != 0)
+        h5util_detail(why, nwhy);
+    return rc;
+}
+
+/* HDF5's metadata checksum (Jenkins' lookup3), exported by libhdf5
+ * though not declared in its public headers. */
+uint32_t H5_checksum_metadata(const void *data, size_t len, uint32_t init);
+
+/* HDF5 1.10's H5Fget_file_image clears the status flags in its copy of a
+ * version 2 or 3 superblock without updating the superblock's checksum,
+ * so the image would not open.  Recompute it (a no-op where HDF5 did). */
+static void fix_superblock(unsigned char *img, size_t len)
+{
+    if (len < 12 || img[8] < 2 || img[8] > 3 ||
+        (img[9] != 2 && img[9] != 4 && img[9] != 8))
+        return;
+    size_t n = 12 + 4 * (size_t)img[9];    /* checksum follows 4 addresses */
+    if (len < n + 4)
+        return;
+    uint32_t sum = H5_checksum_metadata(img, n, 0);
+    for (int i = 0; i < 4; i++)
+        img[n + (size_t)i] = (unsigned char)(sum >> (8 * i));
+}
+
+/* Copy the image of the in-memory file fid into a fresh buffer. */
+static int take_image(hid_t fid, void **img, size_t *len, char *why,
+                      size_t nwhy)
+{
+    ssize_t n = H5Fflush(fid, H5F_SCOPE_GLOBAL) < 0 ? -1
+                : H5Fget_file_image(fid, NULL, 0);
+    void *buf = n > 0 ? malloc((size_t)n) : NULL;
+    if (buf && H5Fget_file_image(fid, buf, (size_t)n) == n) {
+        fix_superblock(buf, (size_t)n);
+        *img = buf;
+        *len = (size_t)n;
+        return 0;
+    }
+    if (n > 0 && !buf)
+        snprintf(why, nwhy, "out of memory for %zd bytes", n);
+    else
+        h5util_detail(why, nwhy);
+    free(buf);
+    return -1;
+}
+
+/* Build the results file in memory (HDF5's core driver without a backing
+ * store) and copy its image into a fresh buffer *img of *len bytes.  HDF5
+ * does no file I/O here: a full or failing disk fails only the plain
+ * writes of atomicfile_write, which say why.  (A failed H5Fclose of a
+ * file on disk leaves HDF5 1.10 with a dangling file that crashes its
+ * exit handler.)  why gets HDF5's first error line on failure. */
+static int build_image(const struct run_info *in, const struct results *rs,
+                       void **img, size_t *len, char *why, size_t nwhy)
 {
     hid_t fcpl = H5Pcreate(H5P_FILE_CREATE), fapl = H5Pcreate(H5P_FILE_ACCESS);
     hid_t gcpl = H5Pcreate(H5P_GROUP_CREATE);
@@ -197,21 +259,21 @@ static int write_file(const char *tmp, const struct run_info *in,
         H5Pset_obj_track_times(fcpl, 0) < 0 ||
         H5Pset_attr_phase_change(fcpl, 0, 0) < 0 ||
         H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_V18) < 0 ||
+        H5Pset_fapl_core(fapl, image_guess(rs), 0) < 0 ||
         H5Pset_obj_track_times(gcpl, 0) < 0 ||
-        H5Pset_obj_track_times(dcpl, 0) < 0)
+        H5Pset_obj_track_times(dcpl, 0) < 0) {
+        h5util_detail(why, nwhy);
         goto done;
-    fid = H5Fcreate(tmp, H5F_ACC_TRUNC, fcpl, fapl);
-    if (fid < 0 || put_root_attrs(fid, in) != 0)
-        goto done;
-    rc = 0;
-    for (size_t i = 0; i < rs->n && rc == 0; i++)
-        rc = put_result(fid, gcpl, dcpl, &rs->r[i]);
-    if (rc == 0 && H5Fflush(fid, H5F_SCOPE_GLOBAL) < 0)
-        rc = -1;
+    }
+    /* The name only labels the file: nothing is created at it. */
+    fid = H5Fcreate("h5batch-results", H5F_ACC_TRUNC, fcpl, fapl);
+    if (fid < 0)
+        h5util_detail(why, nwhy);
+    else if (put_all(fid, gcpl, dcpl, in, rs, why, nwhy) == 0)
+        rc = take_image(fid, img, len, why, nwhy);
 done:
     H5E_BEGIN_TRY {
-        if (fid >= 0 && H5Fclose(fid) < 0)
-            rc = -1;
+        H5Fclose(fid);
         H5Pclose(fcpl);
         H5Pclose(fapl);
         H5Pclose(gcpl);
@@ -220,37 +282,17 @@ done:
     return rc;
 }
 
-/* fsync a file or directory by path. */
-static int sync_path(const char *path)
-{
-    int fd = open(path, O_RDONLY);
-    if (fd < 0)
-        return -1;
-    int rc = fsync(fd);
-    close(fd);
-    return rc;
-}
-
 int output_write(const char *path, const struct run_info *info,
                  const struct results *rs, struct h5b_error *err)
 {
-    char dir[4096], tmp[4300], why[256];
-    dir_of(path, dir, sizeof dir);
-    const char *base = strrchr(path, '/');
-    base = base ? base + 1 : path;
-    snprintf(tmp, sizeof tmp, "%s/.%s.tmp.%ld", dir, base, (long)getpid());
-    if (write_file(tmp, info, rs) != 0) {
-        int rc = err_set(err, H5B_ERUN, "%s: writing results failed: %s",
-                         path, h5util_detail(why, sizeof why));
-        unlink(tmp);
-        return rc;
-    }
-    if (sync_path(tmp) != 0 || rename(tmp, path) != 0) {
-        int rc = err_set(err, H5B_ERUN, "%s: cannot put results in place: "
-                         "%s", path, strerror(errno));
-        unlink(tmp);
-        return rc;
-    }
-    sync_path(dir);
-    return 0;
+    char why[256] = "";
+    void *img = NULL;
+    size_t len = 0;
+    if (build_image(info, rs, &img, &len, why, sizeof why) != 0)
+        return err_set(err, H5B_ERUN, "%s: writing results failed: building "
+                       "the file in memory: %s", path,
+                       why[0] ? why : "HDF5 gave no reason");
+    int rc = atomicfile_write(path, "results", img, len, err);
+    free(img);
+    return rc;
 }

@@ -1,8 +1,11 @@
 /* output.h -- the HDF5 results file, written atomically.
  *
- * The file is written under a temporary name in the target directory,
- * flushed to disk and renamed into place only when complete, so a failed
- * run never leaves a partial file nor touches an existing one.  Object
+ * The file is built in memory (HDF5's core driver), then written under a
+ * temporary name in the target directory, flushed to disk and renamed
+ * into place only when complete (atomicfile.h), so a failed run never
+ * leaves a partial file nor touches an existing one, and an I/O error is
+ * reported with the step and strerror.  Building in memory holds the
+ * file's bytes once more on rank 0 while it is written.  Object
  * modification times are not recorded, so two runs of the same job give
  * the same bytes apart from the attributes that say when and on how many
  * ranks it ran.
@@ -35,7 +38,8 @@ struct run_info {
  * it (by creating and removing a probe file). */
 int output_check_dir(const char *path, struct h5b_error *err);
 
-/* Write rs and info to path atomically (see above). */
+/* Write rs and info to path atomically (see above).  On failure err says
+ * "PATH: writing results failed: STEP: reason" and path is untouched. */
 int output_write(const char *path, const struct run_info *info,
                  const struct results *rs, struct h5b_error *err);
 

@@ -31,6 +31,7 @@
 #include "progress.h"
 #include "readahead.h"
 #include "results.h"
+#include "samefile.h"
 #include "source.h"
 #include "summary.h"
 #include "transport.h"
@@ -239,6 +240,45 @@ static int read_resume(struct prep *p, struct h5b_error *err)
                                p->ckpt_path) : 0;
 }
 
+/* The checkpoint's path: [run] checkpoint, or the output's + ".ckpt". */
+static void set_ckpt_path(struct prep *p)
+{
+    const char *ck = job_get(&p->job, "run", "checkpoint");
+    snprintf(p->ckpt_path, sizeof p->ckpt_path, "%s%s", ck ? ck : p->job.output,
+             ck ? "" : ".ckpt");
+}
+
+/* The files this run writes, for the checks of samefile.h. */
+static void write_targets(const struct prep *p, struct samefile_target t[2])
+{
+    t[0] = (struct samefile_target){p->job.output, "the output"};
+    t[1] = (struct samefile_target){p->ckpt_path, "the checkpoint"};
+}
+
+/* Refuse to write an input: the output or the checkpoint is the same
+ * file as an input, or they are the same file. */
+static int check_writes(const struct prep *p, struct h5b_error *err)
+{
+    struct samefile_target t[2];
+    write_targets(p, t);
+    return samefile_check(t, 2, p->files, p->nfiles, p->job.files, err);
+}
+
+/* --dry-run: warn about a file this run writes that an input pattern
+ * matches, since a rerun would read it as an input and refuse to run. */
+static void warn_rerun(const struct prep *p)
+{
+    struct samefile_target t[2];
+    char pattern[1024];
+    write_targets(p, t);
+    for (int i = 0; i < 2; i++)
+        if (samefile_pattern(p->job.files, t[i].path, pattern,
+                             sizeof pattern) == 0)
+            fprintf(stderr, "h5batch: warning: %s '%s' matches files = %s: "
+                    "a rerun would read it as an input and refuse to run\n",
+                    t[i].what, t[i].path, pattern);
+}
+
 /* Rank 0: everything up to the plan.  Errors name what is wrong. */
 static int prepare(struct prep *p, int argc, char **argv,
                    struct h5b_error *err)
@@ -259,6 +299,10 @@ static int prepare(struct prep *p, int argc, char **argv,
     if (rc == 0)
         rc = job_expand_files(&p->job, &p->files, &p->nfiles, err);
     if (rc == 0)
+        set_ckpt_path(p);
+    if (rc == 0)
+        rc = check_writes(p, err);
+    if (rc == 0)
         rc = output_check_dir(p->job.output, err);
     opts = (struct source_opts){p->job.fields, p->job.cf,
                                 job_get(&p->job, "reduce", "group_by")};
@@ -270,9 +314,6 @@ static int prepare(struct prep *p, int argc, char **argv,
     if (rc < 0)
         return rc;
     p->fingerprint = fingerprint(p);
-    const char *ck = job_get(&p->job, "run", "checkpoint");
-    snprintf(p->ckpt_path, sizeof p->ckpt_path, "%s%s", ck ? ck : p->job.output,
-             ck ? "" : ".ckpt");
     op_shape(&p->shape, &p->job, p->src.rank - 1, p->src.dims + 1);
     return check_histogram(&p->job, p->shape.ncell, err);
 }
@@ -763,8 +804,10 @@ static int run_master(int argc, char **argv, int size, int mpi, int threads,
     if (!setup_sent && send_setup(&p, &p.job, size, status, &err) < 0 &&
         rc == 0)
         rc = H5B_ERUN;
-    if (rc == 0 && p.cli.dry_run)
+    if (rc == 0 && p.cli.dry_run) {
         print_plan(&p, stdout);
+        warn_rerun(&p);
+    }
     else if (rc == 0)
         rc = execute(&p, size, &prog, &err);
     if (rc == H5B_EINTR)

@@ -25,6 +25,29 @@ def build_fixtures(tmp):
     corrupt_chunks(tmp / "corrupt.h5", "/group/values")
     (tmp / "jobdir.ini").mkdir()
     (tmp / "out").mkdir()
+    build_links(tmp, good)
+
+
+def build_links(tmp, good):
+    """Inputs that an output or checkpoint may name by another path:
+    victim/in.h5 with a symlink (sym.h5) and a hard link (hard.h5) to it;
+    globbed/a.h5 and globbed/stats.h5, as a job writing its results inside
+    its input pattern leaves them after its first run.  Also victim/wide.h5:
+    4 records of 4096 cells, whose results and checkpoint (over 200 KiB
+    each) do not fit on a small file system."""
+    victim = tmp / "victim"
+    victim.mkdir()
+    with h5py.File(victim / "in.h5", "w") as f:
+        f.create_dataset("group/values", data=good)
+    with h5py.File(victim / "wide.h5", "w") as f:
+        f.create_dataset("group/values", data=normal("f8", (4, 4096), 2))
+    (victim / "sym.h5").symlink_to("in.h5")
+    (victim / "hard.h5").hardlink_to(victim / "in.h5")
+    globbed = tmp / "globbed"
+    globbed.mkdir()
+    for name in ("a.h5", "stats.h5"):
+        with h5py.File(globbed / name, "w") as f:
+            f.create_dataset("group/values", data=good)
 
 
 def build_types(path):

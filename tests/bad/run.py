@@ -13,6 +13,8 @@ file of "key: value" lines:
   output:      the output path the case must not create (default
                @TMP@/out/result.h5)
   preexisting: no = skip the "existing output left untouched" variant
+  unchanged:   a file that must be byte-identical after the run (an input
+               the job names as its output, say; repeatable)
 @TMP@ in job.ini and expect stands for the run's temp dir, where the HDF5
 fixtures are built with h5py at run time.
 
@@ -82,6 +84,7 @@ class Case:
         self.args = shlex.split(first(self.spec, "args", ""))
         self.output = Path(first(self.spec, "output", f"{tmp}/out/result.h5"))
         self.preexisting = first(self.spec, "preexisting", "yes") != "no"
+        self.unchanged = [Path(p) for p in self.spec.get("unchanged", [])]
         self.run_dir = tmp / "run"
         if "jobfile" in self.spec:
             self.job_text = None
@@ -106,11 +109,23 @@ def listing(d):
     return sorted(p.name for p in d.iterdir())
 
 
+def snapshot(paths):
+    """{path: bytes} of the files a case must leave unchanged."""
+    return {p: p.read_bytes() for p in paths}
+
+
+def expect_unchanged(saved):
+    for path, data in saved.items():
+        expect(path.exists() and path.read_bytes() == data, f"{path} was changed")
+
+
 def check_case(tool, case, ranks, existing, tmp):
     reset(case, tmp, existing)
     before = {d: listing(d) for d in (case.run_dir, tmp / "out")}
+    saved = snapshot(case.unchanged)
     log = tmp / "logs" / case.name / f"{rank_label(ranks)}-{existing}".replace(" ", "")
     run = tool.run(ranks, case.args + case.job_args, case.run_dir, log)
+    expect_unchanged(saved)
     expect_clean(run)
     expect(run.rc in case.exits,
            f"exit {run.describe()}; expected {' or '.join(map(str, case.exits))}")

@@ -15,8 +15,19 @@ args, jobfile, output, preexisting; see tests/bad/run.py), plus:
   xfail:    the case is known to fail today, for the reason given; it is
             run and reported as "xfail", and as a failure if it passes
             (then the line should go)
+  mount:    @TMP@/mnt is a file system of its own for each run, mounted
+            before it and unmounted after it, also when a check fails:
+            "tmpfs SIZE" (mount -t tmpfs -o size=SIZE, e.g. "tmpfs 64k",
+            too small for the results or a checkpoint) or "ro" (a
+            read-only bind mount of the empty @TMP@/mnt-src; an existing
+            output is put there before it turns read-only).  Needs root
+            (CAP_SYS_ADMIN): where mount fails the case is skipped, saying
+            so.  Nothing new may be left in @TMP@/mnt.
 @TMP@ stands for the run's temp dir, where lies.py builds the HDF5
 fixtures (under @TMP@/lies) at run time: the tree holds no binary file.
+tests/bad's link fixtures are built there too (@TMP@/victim: in.h5 with a
+symlink sym.h5 and a hard link hard.h5), and `unchanged:` (tests/bad)
+checks the files a case must not change.
 
 Every input runs without mpirun and under mpirun -n 3 (--ranks).  Checked,
 beyond what tests/bad checks (exit code, exactly one stderr line from
@@ -35,9 +46,12 @@ import os
 import re
 import shlex
 import shutil
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+import numpy as np
 
 sys.dont_write_bytecode = True
 HERE = Path(__file__).resolve().parent
@@ -47,6 +61,7 @@ sys.path[:0] = [str(HERE), str(REPO / "tests/integration"), str(REPO / "tests/ba
 from harness import Failure, Report, Tool, expect, expect_clean, finish, parse_ranks  # noqa: E402
 from harness import rank_label  # noqa: E402
 from harness import tool_stderr_lines  # noqa: E402
+from fixtures import build_links  # noqa: E402
 from jobgen import make_args, make_job  # noqa: E402
 from lies import build_lies  # noqa: E402
 
@@ -113,6 +128,8 @@ class Case:
         self.timeout = float(bad.first(self.spec, "timeout", TIMEOUT_S))
         self.xfail = bad.first(self.spec, "xfail")
         self.control = self.exits == [0]
+        self.unchanged = [Path(p) for p in self.spec.get("unchanged", [])]
+        self.mount = Mount(tmp, bad.first(self.spec, "mount"))
 
     def inputs(self):
         """[(label, job bytes or None, job args, message spec)]."""
@@ -150,6 +167,61 @@ class MessageSpec:
         self.spec = spec
 
 
+class Mount:
+    """The `mount:` of a case at tmp/mnt: attach() mounts it (writable),
+    seal() makes a bind mount read-only, detach() unmounts it.  A case
+    without `mount:` makes every step a no-op."""
+
+    def __init__(self, tmp, spec):
+        self.dir = tmp / "mnt"
+        self.src = tmp / "mnt-src"
+        self.kind, *self.args = (spec or "").split() or [""]
+        self.mounted = False
+        expect(self.kind in ("", "tmpfs", "ro") and
+               len(self.args) == (self.kind == "tmpfs"), f"mount: {spec!r} is not "
+               "'tmpfs SIZE' or 'ro'")
+
+    def attach(self):
+        if not self.kind:
+            return
+        for d in (self.dir, self.src):
+            shutil.rmtree(d, ignore_errors=True)
+            d.mkdir()
+        if self.kind == "tmpfs":
+            mount("-t", "tmpfs", "-o", f"size={self.args[0]}", "tmpfs", self.dir)
+        else:
+            mount("--bind", self.src, self.dir)
+        self.mounted = True
+
+    def seal(self):
+        if self.kind == "ro":
+            mount("-o", "remount,bind,ro", self.dir)
+
+    def detach(self):
+        if self.mounted and subprocess.run(["umount", self.dir]).returncode != 0:
+            subprocess.run(["umount", "-l", self.dir])  # busy: detach it lazily
+        self.mounted = False
+
+    def dirs(self):
+        return (self.dir,) if self.kind else ()
+
+
+def mount(*args):
+    proc = subprocess.run(["mount", *map(str, args)], capture_output=True, text=True)
+    expect(proc.returncode == 0, f"mount {' '.join(map(str, args))}: {proc.stderr.strip()}")
+
+
+def can_mount(tmp):
+    """Whether this process may mount a tmpfs (root with CAP_SYS_ADMIN)."""
+    probe = Mount(tmp, "tmpfs 4k")
+    try:
+        probe.attach()
+    except Failure:
+        return False
+    probe.detach()
+    return True
+
+
 def reset(case, job, existing):
     tmp = case.tmp
     for d in (tmp / "run", tmp / "out"):
@@ -157,18 +229,29 @@ def reset(case, job, existing):
         d.mkdir()
     if job is not None:
         (tmp / "run" / "job.ini").write_bytes(job)
+    case.mount.attach()
     if existing:
         case.output.write_bytes(bad.EXISTING)
+    case.mount.seal()
 
 
 def check_run(tool, case, job, messages, ranks, existing):
+    try:
+        check_mounted_run(tool, case, job, messages, ranks, existing)
+    finally:
+        case.mount.detach()
+
+
+def check_mounted_run(tool, case, job, messages, ranks, existing):
     tmp = case.tmp
     reset(case, job, existing)
-    dirs = (tmp / "run", tmp / "out")
+    dirs = (tmp / "run", tmp / "out") + case.mount.dirs()
     before = {d: bad.listing(d) for d in dirs}
+    saved = bad.snapshot(case.unchanged)
     log = tmp / "logs" / case.name / f"{rank_label(ranks)}-{existing}".replace(" ", "")
     tool.timeout = case.timeout
     run = tool.run(ranks, case.args + case.job_args(job), tmp / "run", log)
+    bad.expect_unchanged(saved)
     expect(not SANITIZER_REPORT.search(run.stderr),
            f"sanitizer report: {sanitizer_excerpt(run.stderr)}")
     expect_clean(run)
@@ -227,16 +310,22 @@ def main():
     print(f"# h5batch hostile inputs{label}: bin={tool.binary} ranks={args.ranks} tmp={tmp}",
           flush=True)
     build_lies(tmp)
+    build_links(tmp, np.arange(1200.0).reshape(100, 3, 4))
     (tmp / "empty.ini").write_bytes(b"")
+    mounts = can_mount(tmp)
     report = Report()
     for case_dir in sorted((HERE / "cases").iterdir()):
         if args.filter not in case_dir.name:
             continue
-        case = Case(case_dir, tmp)
         try:
+            case = Case(case_dir, tmp)
             inputs = case.inputs()
         except (Failure, KeyError, OSError) as exc:
-            report.fail(f"{case.name} [setup]", exc)
+            report.fail(f"{case_dir.name} [setup]", exc)
+            continue
+        if case.mount.kind and not mounts:
+            report.skip(case.name, "needs mount (root with CAP_SYS_ADMIN), which "
+                        "fails here")
             continue
         for k, (tag, job, messages) in enumerate(inputs):
             for ranks in args.ranks:
