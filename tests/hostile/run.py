@@ -12,6 +12,11 @@ args, jobfile, output, preexisting; see tests/bad/run.py), plus:
             the file in message lines) ...
   dataset:  ... and this dataset (default /group/values)
   timeout:  seconds before the run is killed (default 30)
+  mpi:      "always": the case runs under mpirun on the sanitized build
+            too (--sanitized runs the others alone only: there a launch
+            under mpirun costs 10-20 s, and the rank 0 code they reach is
+            the same alone); set on the controls, the cases that reach the
+            workers (exit 1) and the output-safety cases
   xfail:    the case is known to fail today, for the reason given; it is
             run and reported as "xfail", and as a failure if it passes
             (then the line should go)
@@ -29,7 +34,8 @@ tests/bad's link fixtures are built there too (@TMP@/victim: in.h5 with a
 symlink sym.h5 and a hard link hard.h5), and `unchanged:` (tests/bad)
 checks the files a case must not change.
 
-Every input runs without mpirun and under mpirun -n 3 (--ranks).  Checked,
+Every input runs without mpirun and under mpirun -n 3 (--ranks; see mpi:
+for the sanitized build).  Checked,
 beyond what tests/bad checks (exit code, exactly one stderr line from
 h5batch with the fragments, no output created and an existing one left
 untouched, nothing new in the run and output directories, finished in
@@ -127,6 +133,7 @@ class Case:
         self.preexisting = bad.first(self.spec, "preexisting", "yes") != "no"
         self.timeout = float(bad.first(self.spec, "timeout", TIMEOUT_S))
         self.xfail = bad.first(self.spec, "xfail")
+        self.mpi_always = bad.first(self.spec, "mpi", "") == "always"
         self.control = self.exits == [0]
         self.unchanged = [Path(p) for p in self.spec.get("unchanged", [])]
         self.mount = Mount(tmp, bad.first(self.spec, "mount"))
@@ -220,6 +227,14 @@ def can_mount(tmp):
         return False
     probe.detach()
     return True
+
+
+def modes_of(case, args):
+    """The --ranks modes case runs in: on the sanitized build the first
+    alone, unless the case says mpi: always."""
+    if args.sanitized and not case.mpi_always:
+        return args.ranks[:1]
+    return args.ranks
 
 
 def reset(case, job, existing):
@@ -328,7 +343,7 @@ def main():
                         "fails here")
             continue
         for k, (tag, job, messages) in enumerate(inputs):
-            for ranks in args.ranks:
+            for ranks in modes_of(case, args):
                 # An existing output is tried once per case, without mpirun.
                 variants = (False, True) if (case.preexisting and not case.control
                                              and ranks == args.ranks[0] and k == 0) else (False,)

@@ -132,23 +132,10 @@ def parse_ranks(text):
     return ranks
 
 
-def sanitizer_env(argv):
-    """LeakSanitizer's tracer thread crashes in about one run in five when
-    it stops the threads of an Open MPI *singleton* (a binary started
-    without mpirun) at exit -- a fault of that pairing, not of h5batch.  So
-    in SANITIZE=1 runs, leak checking is left to the runs under mpirun
-    (which go through the same code) and the unit tests; AddressSanitizer's
-    other checks stay on everywhere."""
-    opts = os.environ.get("ASAN_OPTIONS")
-    if opts is None or (argv and argv[0] == "mpirun"):
-        return {}
-    return {"ASAN_OPTIONS": opts + ":detect_leaks=0"}
-
-
 def run_tool(argv, cwd, timeout, logdir, extra_env=None):
     """Run argv in its own session; kill the session on timeout; report leftovers."""
     token = uuid.uuid4().hex
-    env = dict(os.environ, **MPI_ENV, **{TOKEN_VAR: token}, **sanitizer_env(argv),
+    env = dict(os.environ, **MPI_ENV, **{TOKEN_VAR: token},
                **(extra_env or {}))
     logdir = Path(logdir)
     logdir.mkdir(parents=True, exist_ok=True)

@@ -20,10 +20,15 @@ Every case runs in CORE_MODES, the three ways a partition reaches its
 reduction (by rank 0; sent; shared or read in place), each checked against
 the oracle and all byte-identical.  Modes 1 and 4 change start-up and
 timing, not what is computed, so they run on LAUNCH_CASES only: one or two
-cases of every family.  The sanitized build (`make test SANITIZE=1`) runs
-SANITIZED_CASES, a subset that still reaches every operator, layout, type
-family and launch mode once (`--cases sanitized`).  tests/README.md has
-the whole matrix, suite by suite.
+cases of every family.
+
+The sanitized build (`make test SANITIZE=1`, `--cases sanitized`) runs
+SANITIZED_CASES, a subset that still reaches every operator, layout and
+type family.  There a run under mpirun costs 10-20 s (ASan's slow unwinder
+over Open MPI's start-up) and a run alone under a second, with leaks
+checked too: so the subset runs alone (mode 0), and SANITIZED_MPI_MODES
+names the few cases that also run under mpirun, and in which modes,
+reaching every worker path between them.  tests/README.md has the whole matrix, suite by suite.
 """
 
 CORE_MODES = (0, 2, 3)
@@ -74,7 +79,16 @@ SANITIZED_CASES = {
     "histogram/int32be-2d-range",
     "quantiles/normal-2d-nan-column-acc0.05", "quantiles/lognormal-float32",
     "quantiles/int32-2d",
-    "tiled/float32-40x1000x1000",
+}
+
+# Of those, the ones that also run under mpirun on the sanitized build,
+# and in which modes: between them every worker path.
+SANITIZED_MPI_MODES = {
+    "types/float64le-1d": (2, 3),       # values sent (2); the file read by workers (3)
+    "layout/deflate-shuffle": (3, 4),   # chunks decoded by workers; more ranks than cores
+    "table/pandas-fields": (3,),        # a compound table
+    "histogram/float64-2d-auto": (3,),  # two passes, two SETUPs
+    "quantiles/normal-2d-nan-column-acc0.05": (3,),   # sketches on the wire
 }
 # Checks of the command line and the summaries: all run in every set.
 COMMAND_PREFIXES = ("cli/", "summary/")
@@ -101,11 +115,16 @@ def selected(name, cases):
     return name.startswith(COMMAND_PREFIXES) or name in SANITIZED_CASES
 
 
-def modes_for(name, requested, every_mode=False):
-    """The launch modes, from those requested, that case `name` runs in."""
+def modes_for(name, requested, cases="all", every_mode=False):
+    """The launch modes, from those requested, that case `name` runs in
+    when the named set of cases (CASE_SETS) runs."""
     if every_mode:
         return list(requested)
-    wanted = ONLY_MODES.get(name, ALL_MODES if name in LAUNCH_CASES else CORE_MODES)
+    if cases == "sanitized":
+        wanted = (0,) + SANITIZED_MPI_MODES.get(name, ())
+    else:
+        wanted = ALL_MODES if name in LAUNCH_CASES else CORE_MODES
+    wanted = ONLY_MODES.get(name, wanted)
     return [r for r in requested if r in wanted]
 
 

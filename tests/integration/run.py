@@ -29,8 +29,8 @@ from featurecase import run_feature_case
 from harness import (Failure, Report, Skip, Tool, expect_ok, finish, parse_ranks,
                      rank_label, slug)
 from histquant import histquant_cases
-from matrix import (ALL_MODES, CASE_SETS, LAUNCH_CASES, SANITIZED_CASES, SMOKE_CASES,
-                    mode_sets, modes_for, selected)
+from matrix import (ALL_MODES, CASE_SETS, LAUNCH_CASES, SANITIZED_CASES, SANITIZED_MPI_MODES,
+                    SMOKE_CASES, mode_sets, modes_for, selected)
 from oracle import ATOL_DOC
 from realdata import realdata_cases
 from summary_cases import SUMMARY_CASES
@@ -113,6 +113,7 @@ def main():
     commands = CLI_CASES + SUMMARY_CASES
     names = [c.name for c in data + features] + [name for name, _ in commands]
     unknown = (LAUNCH_CASES | SANITIZED_CASES | SMOKE_CASES) - set(names)
+    unknown |= set(SANITIZED_MPI_MODES) - SANITIZED_CASES
     if unknown:
         report.fail("matrix.py", f"names no case: {sorted(unknown)}")
 
@@ -120,7 +121,7 @@ def main():
         return args.filter in name and selected(name, args.cases)
 
     def modes(name):
-        return modes_for(name, args.ranks, args.every_mode)
+        return modes_for(name, args.ranks, args.cases, args.every_mode)
     for case in data:
         if chosen(case.name):
             run_data_case(tool, gen, modes(case.name), case, tmp, report)
