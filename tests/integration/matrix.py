@@ -16,11 +16,15 @@ A launch mode is a --ranks value.  Each reaches a path the others do not:
      results come back out of order, and rank 0 helps only when the
      workers lag
 
-Every case runs in CORE_MODES, the three ways a partition reaches its
-reduction (by rank 0; sent; shared or read in place), each checked against
-the oracle and all byte-identical.  Modes 1 and 4 change start-up and
+Every case runs alone (0) and on 3 ranks (3): rank 0's reduction and the
+workers', merged together, each checked against the oracle and all
+byte-identical.  Mode 2 sends a partition's values in the WORK message:
+bytes whose shape depends on the layout, the files, the columns of a table
+and the tiles, not on the element type or the operators (rank 0 reads and
+converts as it does alone), so the families in P2P_FAMILIES run in it,
+and from the others the LAUNCH_CASES.  Modes 1 and 4 change start-up and
 timing, not what is computed, so they run on LAUNCH_CASES only: one or two
-cases of every family.
+cases of every family, which run in all five modes.
 
 The sanitized build (`make test SANITIZE=1`, `--cases sanitized`) runs
 SANITIZED_CASES, a subset that still reaches every operator, layout and
@@ -31,9 +35,11 @@ names the few cases that also run under mpirun, and in which modes,
 reaching every worker path between them.  tests/README.md has the whole matrix, suite by suite.
 """
 
-CORE_MODES = (0, 2, 3)
+CORE_MODES = (0, 3)
+P2P_MODES = (0, 2, 3)
 LAUNCH_MODES = (1, 4)
-ALL_MODES = tuple(sorted(CORE_MODES + LAUNCH_MODES))
+P2P_FAMILIES = ("layout/", "multi/", "table/", "cf/", "tiled/")
+ALL_MODES = tuple(sorted(P2P_MODES + LAUNCH_MODES))
 
 # Runs on 2 ranks take the path of a worker on another node.
 POINT_TO_POINT_RANKS = 2
@@ -123,7 +129,8 @@ def modes_for(name, requested, cases="all", every_mode=False):
     if cases == "sanitized":
         wanted = (0,) + SANITIZED_MPI_MODES.get(name, ())
     else:
-        wanted = ALL_MODES if name in LAUNCH_CASES else CORE_MODES
+        wanted = (ALL_MODES if name in LAUNCH_CASES else
+                  P2P_MODES if name.startswith(P2P_FAMILIES) else CORE_MODES)
     wanted = ONLY_MODES.get(name, wanted)
     return [r for r in requested if r in wanted]
 
