@@ -18,8 +18,9 @@ file of "key: value" lines:
 @TMP@ in job.ini and expect stands for the run's temp dir, where the HDF5
 fixtures are built with h5py at run time.
 
-Every case runs without mpirun and under mpirun -n 3 (--ranks), once with no
-output file and once with an existing one.  Checked: the exit code; exactly
+Every case runs without mpirun and under mpirun -n 3 (--ranks) with no
+output file, and once more in the first mode with an existing one (only
+rank 0 writes, and only at the end, whatever the ranks).  Checked: the exit code; exactly
 one non-empty stderr line from h5batch, holding the fragments (mpirun's own
 notices, which it frames in lines of dashes or prefixes with "[host:pid]",
 are not h5batch's and are left out); no output file created, an existing one
@@ -160,7 +161,10 @@ def main():
             continue
         case = Case(case_dir, tmp)
         for ranks in args.ranks:
-            for existing in ((False, True) if case.preexisting else (False,)):
+            # An existing output is tried once per case, in the first mode:
+            # only rank 0 writes, and only at the end, whatever the ranks.
+            first = ranks == args.ranks[0]
+            for existing in ((False, True) if case.preexisting and first else (False,)):
                 variant = "existing output" if existing else "no output"
                 report.check(f"{case.name} [{rank_label(ranks)}, {variant}]",
                              check_case, tool, case, ranks, existing, tmp)
