@@ -36,11 +36,14 @@ import numpy as np                                             # noqa: E402
 from harness import Failure, Report, expect, sanitizer_env    # noqa: E402
 from verify import check_identical                            # noqa: E402
 
-# Every partition's reduction waits 1 ms (progress.h's test hook): ~1200
-# partitions then take over a second however fast the machine, so a
-# signal or kill lands mid-run rather than after the end.
+# Every partition's reduction waits 3 ms (progress.h's test hook), on a
+# worker or on rank 0 when it helps: 1220 partitions then take at least
+# 1220 * 3 ms / 4 ranks = 0.9 s however fast the machine, longer than the
+# first checkpoint (0.1 s) plus the largest offset (0.6 s), so a signal or
+# kill lands mid-run rather than after the end.  (At 1 ms, 4 ranks could
+# end 0.3 s after the first checkpoint, and did.)
 ENV = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1",
-           OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1", H5BATCH_TEST_PAUSE_MS="1")
+           OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1", H5BATCH_TEST_PAUSE_MS="3")
 TIMEOUT_S = 120
 END_WITHIN_S = 15       # a killed job must be over this soon
 
