@@ -6,7 +6,10 @@
  * a second or more after the first, ends the process at once (exit 128 +
  * signal).  Workers ignore the three
  * signals: mpirun and Slurm send them to every rank, and rank 0 drives
- * the shutdown.
+ * the shutdown.  Every process listens from its first instruction
+ * (main.c) until MPI says which rank it is; a stop requested before the
+ * run starts is honoured as soon as it starts: a checkpoint of nothing,
+ * exit 75.
  */
 #ifndef H5B_INTERRUPT_H
 #define H5B_INTERRUPT_H

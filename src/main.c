@@ -28,9 +28,25 @@ static void tune_malloc(void)
 #endif
 }
 
+/* A signal during start-up is a stop request, so the handlers go in as
+ * early as code of ours can run: from the executable's .preinit_array,
+ * which the dynamic loader calls before any shared library's constructor
+ * (the executable's own constructors run after them).  Before that, while
+ * the loader maps and relocates libmpi, libhdf5 and the rest, a signal
+ * takes its default action: nothing in the process can catch it. */
+#ifdef __ELF__
+static void early_install(int argc, char **argv, char **envp)
+{
+    (void)argc, (void)argv, (void)envp;
+    interrupt_install(1);
+}
+__attribute__((section(".preinit_array"), used))
+static void (*early_install_entry)(int, char **, char **) = early_install;
+#endif
+
 int main(int argc, char **argv)
 {
-    interrupt_install(1);   /* a signal during start-up is a stop request */
+    interrupt_install(1);   /* again, where there is no .preinit_array */
     int early = cli_early(argc, argv, launch_rank(launch_env) == 0);
     if (early >= 0)
         return early;
@@ -38,6 +54,10 @@ int main(int argc, char **argv)
     if (!launch_mark(launch_env))
         return run(argc, argv, 0);
     int provided;           /* run() asks MPI_Query_thread */
+    /* Open MPI 4.1 leaves these handlers alone in MPI_Init (checked with
+     * sigaction before and after); run() installs them again, per rank,
+     * once MPI is up.  They are not blocked across MPI_Init: a hung
+     * MPI_Init must still end on a second SIGTERM or SIGINT. */
     MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
     int status = run(argc, argv, 1);
     MPI_Finalize();

@@ -469,11 +469,17 @@ static int maybe_save(const struct master_args *a, double *last,
     return a->save(a->save_ctx, acc, merged, err);
 }
 
-/* After a stop request: save what is merged and say so. */
+/* After a stop request: save what is merged and say so.  A pass that
+ * saves nothing (the histogram range pass) has no checkpoint to offer. */
 static int interrupted(const struct master_args *a, struct table_partial *acc,
                        uint64_t merged, struct h5b_error *err)
 {
-    int rc = a->save ? a->save(a->save_ctx, acc, merged, err) : 0;
+    if (!a->save)
+        return err_set(err, H5B_EINTR, "interrupted by signal %d in the "
+                       "histogram range pass, before any checkpoint; "
+                       "--resume starts from the beginning",
+                       interrupt_requested());
+    int rc = a->save(a->save_ctx, acc, merged, err);
     if (rc < 0)
         return rc;
     return err_set(err, H5B_EINTR, "interrupted by signal %d after %llu of "

@@ -10,6 +10,7 @@
  */
 #include "run.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -226,9 +227,16 @@ static uint64_t fingerprint(const struct prep *p)
 }
 
 /* --resume: read and check the checkpoint (its accumulators are decoded
- * when the run starts); it also restores histogram ranges. */
+ * when the run starts); it also restores histogram ranges.  No checkpoint
+ * at all (a run stopped before it could write one) starts from the
+ * beginning, with a note. */
 static int read_resume(struct prep *p, struct h5b_error *err)
 {
+    if (access(p->ckpt_path, F_OK) != 0 && errno == ENOENT) {
+        fprintf(stderr, "h5batch: --resume: no checkpoint %s, starting "
+                "from the beginning\n", p->ckpt_path);
+        return 0;
+    }
     struct ckpt_info expect = {p->fingerprint, p->plan.nparts, 0,
                                p->plan.ntiles};
     int rc = ckpt_read_file(p->ckpt_path, SIZE_MAX / 2, &p->ckpt,

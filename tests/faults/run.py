@@ -5,9 +5,15 @@ Each case interrupts a real run (SIGTERM or SIGUSR1 to rank 0, SIGUSR1 to
 mpirun, SIGKILL of a worker or of rank 0) at a point drawn from a fixed
 seed, then runs `h5batch --resume` on another number of ranks and checks
 that the results file is byte-identical (time and rank attributes aside) to
-that of an uninterrupted run.  Also: a corrupt, foreign or stale
-checkpoint is refused with exit 2, and no process is left running.
-Closes with `N passed, N failed`.
+that of an uninterrupted run.  The point is counted from the run's first
+checkpoint, a mark that the run is under way: a sleep counted from the
+process's start could land before main (see README, Signals).  Two cases
+signal earlier on purpose: as soon as rank 0's handler is in place (before
+the run starts: exit 75), and right after the spawn (exit 75, or the
+default action while the dynamic loader is still at work).  Also: a
+corrupt, foreign or stale checkpoint is refused with exit 2, --resume
+without a checkpoint starts from the beginning, and no process is left
+running.  Closes with `N passed, N failed`.
 """
 
 import argparse
@@ -30,11 +36,14 @@ import numpy as np                                             # noqa: E402
 from harness import Failure, Report, expect                    # noqa: E402
 from verify import check_identical                            # noqa: E402
 
-# Every partition's reduction waits 1 ms (progress.h's test hook): ~1200
-# partitions then take over a second however fast the machine, so a
-# signal or kill lands mid-run rather than after the end.
+# Every partition's reduction waits 3 ms (progress.h's test hook), on a
+# worker or on rank 0 when it helps: 1220 partitions then take at least
+# 1220 * 3 ms / 4 ranks = 0.9 s however fast the machine, longer than the
+# first checkpoint (0.1 s) plus the largest offset (0.6 s), so a signal or
+# kill lands mid-run rather than after the end.  (At 1 ms, 4 ranks could
+# end 0.3 s after the first checkpoint, and did.)
 ENV = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1",
-           OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1", H5BATCH_TEST_PAUSE_MS="1")
+           OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1", H5BATCH_TEST_PAUSE_MS="3")
 TIMEOUT_S = 120
 END_WITHIN_S = 15       # a killed job must be over this soon
 
@@ -97,8 +106,10 @@ def finish(proc, timeout=TIMEOUT_S):
     return proc.returncode, err
 
 
-def ranks_of(job):
-    """{rank: pid} of the h5batch processes running job (from their environment)."""
+def ranks_of(job, session=None):
+    """{rank: pid} of the h5batch processes running job (from their
+    environment); only those of one session (a launch's pid) if given, so
+    that the ranks of an earlier run still exiting do not count."""
     found = {}
     for d in Path("/proc").iterdir():
         if not d.name.isdigit():
@@ -106,9 +117,12 @@ def ranks_of(job):
         try:
             cmd = (d / "cmdline").read_bytes().split(b"\0")
             env = (d / "environ").read_bytes().split(b"\0")
+            sid = os.getsid(int(d.name))
         except OSError:
             continue
         if not cmd or not cmd[0].endswith(b"h5batch") or str(job).encode() not in cmd:
+            continue
+        if session is not None and sid != session:
             continue
         rank = 0
         for kv in env:
@@ -118,14 +132,35 @@ def ranks_of(job):
     return found
 
 
-def wait_for_ranks(job, n, timeout=20):
+def wait_for_ranks(job, n, session, timeout=20):
     end = time.time() + timeout
     while time.time() < end:
-        found = ranks_of(job)
+        found = ranks_of(job, session)
         if len(found) >= n:
             return found
         time.sleep(0.05)
     raise Failure(f"ranks of {job.name} did not start")
+
+
+def handler_installed(pid):
+    """Whether pid catches SIGTERM (SigCgt in /proc/PID/status)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("SigCgt:"):
+                return int(line.split()[1], 16) >> (signal.SIGTERM - 1) & 1
+    except OSError:
+        pass
+    return 0
+
+
+def wait_for_handler(pid, proc, timeout=20):
+    """Wait until pid catches SIGTERM: the earliest point of a run at which
+    a signal is a stop request rather than the end of the process."""
+    end = time.time() + timeout
+    while not handler_installed(pid):
+        if proc.poll() is not None or time.time() > end:
+            raise Failure("rank 0 never installed its SIGTERM handler")
+        time.sleep(0.0005)
 
 
 def expect_nothing_left(job):
@@ -152,15 +187,22 @@ class Suite:
         for f in (self.out, self.ckpt):
             f.unlink(missing_ok=True)
 
-    def interrupt(self, ranks, how):
-        """Start the job, interrupt it `how`; (rc, stderr) after."""
+    def interrupt(self, ranks, how, when="running"):
+        """Start the job, interrupt it `how` at `when`: "running" (a random
+        0-0.6 s after the first checkpoint), "started" (as soon as rank 0
+        catches SIGTERM) or "spawned" (at once, solo only); (rc, stderr)
+        after."""
         self.clean()
         job = self.job
         proc = launch(self.bin, ranks, [job])
-        pids = wait_for_ranks(job, max(ranks, 1))
-        if how.startswith("kill"):
+        pids = {0: proc.pid}
+        if when != "spawned":
+            pids = wait_for_ranks(job, max(ranks, 1), proc.pid)
+        if when == "started":
+            wait_for_handler(pids[0], proc)
+        elif when == "running":
             self.wait_for_checkpoint(proc)
-        time.sleep(self.rng.uniform(0.0, 0.6))
+            time.sleep(self.rng.uniform(0.0, 0.6))
         start = time.time()
         if how == "kill-worker":
             os.kill(pids[self.rng.randrange(1, ranks)], signal.SIGKILL)
@@ -178,29 +220,55 @@ class Suite:
         return rc, err
 
     def wait_for_checkpoint(self, proc, timeout=30):
-        """Killing a rank loses the work since the last checkpoint: wait
-        for the first one so that there is something to resume from."""
+        """Wait for the first checkpoint: the run is under way (a signal
+        then stops it mid-run), and a killed rank leaves something to
+        resume from."""
         end = time.time() + timeout
         while not self.ckpt.exists() and proc.poll() is None:
             if time.time() > end:
                 raise Failure("no checkpoint written")
             time.sleep(0.02)
 
-    def resume(self, ranks):
-        expect(self.ckpt.exists(), "no checkpoint left to resume from")
+    def resume(self, ranks, from_scratch=False):
+        """--resume, checked against the uninterrupted run; from_scratch:
+        there is no checkpoint and it must say it starts over."""
+        expect(self.ckpt.exists() != from_scratch,
+               "checkpoint left" if from_scratch else
+               "no checkpoint left to resume from")
         rc, err = finish(launch(self.bin, ranks, ["--resume", self.job]))
         expect(rc == 0, f"--resume rc={rc}: {err.strip()[-300:]}")
+        expect(("starting from the beginning" in err) == from_scratch,
+               f"--resume stderr: {err.strip()[-300:]}")
         expect(not self.ckpt.exists(), "checkpoint not removed after success")
         scratch = self.tmp / "scratch"
         scratch.mkdir(exist_ok=True)
         check_identical({"uninterrupted": self.reference, "resumed": self.out},
                         scratch)
 
-    def signal_case(self, ranks, how, again):
-        rc, err = self.interrupt(ranks, how)
+    def signal_case(self, ranks, how, again, when="running"):
+        rc, err = self.interrupt(ranks, how, when)
         expect(rc == 75, f"rc={rc}, expected 75: {err.strip()[-300:]}")
         expect("interrupted" in err and "--resume" in err, f"stderr: {err.strip()[-300:]}")
+        if when == "started":
+            expect(" after 0 of " in err, f"not stopped before the run: {err.strip()[-300:]}")
         self.resume(again)
+
+    def spawn_case(self, again):
+        """SIGTERM right after the spawn: 75 if the handler was in place,
+        else the default action of a signal the dynamic loader's window
+        cannot catch (README, Signals) -- nothing written, and --resume
+        starts from the beginning.  Any other end fails."""
+        rc, err = self.interrupt(0, "SIGTERM", "spawned")
+        expect(rc in (75, -signal.SIGTERM), f"rc={rc}: {err.strip()[-300:]}")
+        if rc == 75:
+            expect(" after 0 of " in err, f"stderr: {err.strip()[-300:]}")
+        else:
+            expect(not err.strip(), f"stderr of a killed process: {err.strip()[-300:]}")
+        self.resume(again, from_scratch=rc != 75)
+
+    def no_checkpoint_case(self, again):
+        self.clean()
+        self.resume(again, from_scratch=True)
 
     def kill_case(self, ranks, how, again):
         rc, _ = self.interrupt(ranks, how)
@@ -239,6 +307,12 @@ def cases(s):
     yield "sigusr1-rank0-of-4-resume-1", lambda: s.signal_case(4, "SIGUSR1", 1)
     yield "sigusr1-mpirun-of-2-resume-4", lambda: s.signal_case(2, "usr1-mpirun", 4)
     yield "sigint-rank0-of-2-resume-solo", lambda: s.signal_case(2, "SIGINT", 0)
+    yield "sigterm-solo-before-run-resume-2", \
+        lambda: s.signal_case(0, "SIGTERM", 2, "started")
+    yield "sigterm-rank0-of-3-before-run-resume-solo", \
+        lambda: s.signal_case(3, "SIGTERM", 0, "started")
+    yield "sigterm-solo-at-spawn-resume-3", lambda: s.spawn_case(3)
+    yield "resume-without-checkpoint-of-2", lambda: s.no_checkpoint_case(2)
     for ranks, again in [(2, 3), (3, 2), (4, 2), (3, 4)]:
         yield f"kill-worker-of-{ranks}-resume-{again}", \
             lambda r=ranks, a=again: s.kill_case(r, "kill-worker", a)
