@@ -29,7 +29,7 @@ export OMPI_MCA_mca_base_component_disable_dlclose := 1
 INTEGRATION_ARGS := --cases sanitized
 BAD_ARGS         := --ranks 0
 BAD_MPI_ARGS     := --ranks 3 -k 16-not-hdf5
-FAULTS_ARGS      := -k sigterm-solo,kill-worker-of-2,refused
+FAULTS_ARGS      := -k sigterm-solo,refused,resume-without
 PLUGIN_ARGS      := --ranks 0 --fail-ranks 0
 # The two unit tests of a million keys and a million probe values take
 # minutes under ASan; the plain build runs them, this one the rest.
