@@ -51,10 +51,12 @@ DEB_PKGS  := openmpi-bin libopenmpi-dev libhdf5-dev hdf5-tools libinih-dev \
 # ---- sources --------------------------------------------------------------
 # Logic modules: no MPI, no HDF5; unit-tested without mpirun.
 LOGIC     := err atomicfile samefile job plan wire chunkdec op op_moments \
+             memplan memlimits \
              op_hist op_quantile table results summary utf8 progress cli \
              checkpoint interrupt groupby readahead fileread launch
 # Modules that talk to HDF5 or MPI.
-SYSTEM    := h5util srctype source output transport shm worker master plugin run
+SYSTEM    := h5util srctype source output transport shm worker master plugin \
+             memrun run
 OBJS      := $(addprefix $(BUILD)/obj/,$(addsuffix .o,$(LOGIC) $(SYSTEM)))
 LOGIC_OBJS := $(addprefix $(BUILD)/obj/,$(addsuffix .o,$(LOGIC)))
 UNIT      := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))

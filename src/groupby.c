@@ -991,3 +991,12 @@ int gb_keys_to_int64(h5b_type t, const void *src, uint64_t n, int64_t *dst,
     return err_set(err, H5B_EINPUT, "group_by keys must be integers, not "
                    "floating point (type %d)", (int)t);
 }
+
+uint64_t gb_bytes(uint64_t nkeys, size_t ncol)
+{
+    /* rows grow by half (cap + cap / 2), slots double at load 0.7, and a
+     * reorder holds one more slot array. */
+    uint64_t row = sizeof(int64_t) + (uint64_t)ncol * sizeof(struct cell);
+    return nkeys * (row * 3 / 2 + sizeof(struct slot) * 3 +
+                    sizeof(struct slot));
+}

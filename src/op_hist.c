@@ -717,3 +717,11 @@ const h5b_operator op_hist = {
     .decode = hist_decode,
     .finalize = hist_finalize,
 };
+
+uint64_t op_hist_bytes(uint64_t ncell, uint64_t bins)
+{
+    uint64_t sub = ncell == 1 && bins <= HIST_SUB_MAX_BINS
+                   ? HIST_NSUB * (bins + 3) * sizeof(uint64_t) : 0;
+    return ncell * (bins + 2) * sizeof(uint64_t) +
+           (bins + 1) * sizeof(double) + sub;
+}

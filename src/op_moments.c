@@ -790,3 +790,9 @@ const h5b_operator op_moments = {
     .decode = moments_decode,
     .finalize = moments_finalize,
 };
+
+uint64_t op_moments_bytes(uint64_t ncell)
+{
+    return ncell * sizeof(struct cell) +
+           (ncell > 1 ? SCRATCH_PER_CELL * ncell * sizeof(double) : 0);
+}

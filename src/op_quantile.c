@@ -1047,3 +1047,9 @@ const h5b_operator op_quantile = {
     .decode = quantile_decode,
     .finalize = quantile_finalize,
 };
+
+uint64_t op_quantile_bytes(uint64_t ncell)
+{
+    return ncell * (sizeof(struct cell) + 2 * SKETCH_MAX_BINS *
+                    sizeof(uint64_t));
+}

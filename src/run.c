@@ -24,6 +24,8 @@
 #include "interrupt.h"
 #include "job.h"
 #include "master.h"
+#include "memlimits.h"
+#include "memrun.h"
 #include "table.h"
 #include "output.h"
 #include "plan.h"
@@ -60,6 +62,9 @@ struct prep {
     int size;               /* ranks in the run */
     int threads;            /* a second thread may read (no MPI, or
                                MPI_THREAD_FUNNELED provided) */
+    struct memplan_job memjob;  /* the memory plan (memplan.h) */
+    struct memplan mem;
+    struct memlimits limits;
 };
 
 /* Operator arguments: a plugin's come from its [plugin NAME] section,
@@ -112,7 +117,10 @@ static int build_table(struct table *t, uint32_t elem_bytes, uint64_t elems,
     int rc = table_init(t, elem_bytes, elems, err);
     for (size_t i = 0; rc == 0 && i < ncol; i++)
         rc = table_add(t, &cols[i], &tile, job->ops, err);
-    return rc == 0 ? table_group(t, job->ops, job->ddof, err) : rc;
+    if (rc == 0)
+        rc = table_group(t, job->ops, job->ddof, err);
+    t->gb.max_keys = job->max_keys;
+    return rc;
 }
 
 /* Both tables of a run: t[0] for whole records or full tiles of
@@ -489,6 +497,23 @@ static void print_worker_reads(const struct prep *p, FILE *out)
                 "rest\n", n, s->nfiles);
 }
 
+/* The memory plan and the limit it was checked against. */
+static void print_memory(const struct prep *p, FILE *out)
+{
+    char what[256], b[32], f[32];
+    uint64_t limit = memlimits_rank(&p->limits, what, sizeof what);
+    memplan_print(&p->mem, &p->memjob, out);
+    if (limit != MEMLIMIT_NONE)
+        fprintf(out, "  limit per rank: %s (%s)\n",
+                memplan_size(limit, b, sizeof b), what);
+    if (p->mem.window && p->limits.shm_free != MEMLIMIT_NONE)
+        fprintf(out, "  /dev/shm free: %s\n",
+                memplan_size(p->limits.shm_free, f, sizeof f));
+    if (p->memjob.grouped && !p->memjob.max_keys)
+        fprintf(out, "  group-by tables not checked: set [reduce] max_keys "
+                "to bound them\n");
+}
+
 static void print_plan(const struct prep *p, FILE *out)
 {
     const struct source *s = &p->src;
@@ -546,6 +571,7 @@ static void print_plan(const struct prep *p, FILE *out)
     if (tr_patient())
         fprintf(out, "waiting: rank 0 naps between polls for results (more "
                 "ranks than CPUs on its node)\n");
+    print_memory(p, out);
     fprintf(out, "output: %s\n", p->job.output);
     fprintf(out, "checkpoint: %s\n", p->ckpt_path);
 }
@@ -774,6 +800,29 @@ static int range_pass(struct prep *p, int size, struct progress *prog,
     return rc;
 }
 
+/* Plan every rank's memory and refuse, before anything is read, a run
+ * that would not fit the limits (memplan.h, memlimits.h).  Group-by
+ * tables are bounded by the records unless [reduce] max_keys is set, and
+ * checked only then. */
+static int check_memory(struct prep *p, struct h5b_error *err)
+{
+    struct memrun_layout lay = {p->size, p->node ? p->node->nlocal + 1 : 1,
+                                p->shared, helps_mode(&p->job, p->size)
+                                           != MASTER_HELPS_OFF,
+                                p->size == 1 && read_ahead_ok(p),
+                                p->shape.ncell};
+    struct memplan_job checked;
+    struct memplan mem;
+    memrun_job(&p->job, &p->src, &p->plan, &lay, &p->memjob);
+    memplan_build(&p->memjob, &p->mem);
+    memlimits_read(&p->limits, p->job.memory_limit, lay.node_ranks);
+    checked = p->memjob;
+    if (checked.grouped && !checked.max_keys)
+        checked.max_keys = 1;
+    memplan_build(&checked, &mem);
+    return memplan_check(&mem, &checked, &p->limits, err);
+}
+
 /* Rank 0's whole run; the exit status.  Without MPI (mpi == 0, size 1)
  * nothing here reaches an MPI call: SETUP goes to no worker and the
  * partitions are reduced here (master_run with no workers). */
@@ -790,6 +839,8 @@ static int run_master(int argc, char **argv, int size, int mpi, int threads,
     h5util_quiet();
     int rc = prepare(&p, argc, argv, &err);
     p.shared = rc == 0 && p.job.shared_memory && node->nlocal > 0;
+    if (rc == 0)
+        rc = check_memory(&p, &err);
     int quit = rc == 0 && p.cli.dry_run;
     int setup_sent = 0;
     if (rc == 0 && !quit && p.cli.resume)

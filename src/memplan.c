@@ -1,0 +1,258 @@
+/* memplan.c -- each rank's peak memory, and the check (see memplan.h). */
+#include "memplan.h"
+
+#include <string.h>
+
+#include "err.h"
+#include "groupby.h"
+#include "op.h"
+
+const char *memplan_size(uint64_t bytes, char *buf, size_t n)
+{
+    static const char *const unit[] = {"KiB", "MiB", "GiB", "TiB"};
+    if (bytes < 1024) {
+        snprintf(buf, n, "%llu bytes", (unsigned long long)bytes);
+        return buf;
+    }
+    double v = (double)bytes / 1024;
+    int u = 0;
+    while (v >= 1024 && u < 3) {
+        v /= 1024;
+        u++;
+    }
+    snprintf(buf, n, v < 10 ? "%.1f %s" : "%.0f %s", v, unit[u]);
+    return buf;
+}
+
+const char *memplan_part_name(int p)
+{
+    static const char *const name[MP_NPARTS] = {
+        "partition buffers", "shared-memory window", "decode scratch",
+        "moments", "histogram counts", "quantile sketches",
+        "group-by tables"};
+    return p >= 0 && p < MP_NPARTS ? name[p] : "?";
+}
+
+static uint64_t min64(uint64_t a, uint64_t b)
+{
+    return a < b ? a : b;
+}
+
+/* Add n partials of up to `records` records each to r's states. */
+static void add_states(struct memplan_rank *r, const struct memplan_job *j,
+                       uint64_t n, uint64_t records)
+{
+    uint64_t keys = j->max_keys ? min64(records, j->max_keys) : records;
+    if (j->grouped) {
+        r->part[MP_GROUPBY] += n * gb_bytes(keys, j->ncol);
+    } else {
+        if (j->moments)
+            r->part[MP_MOMENTS] += n * j->ncol * op_moments_bytes(j->ncell);
+        if (j->histogram)
+            r->part[MP_HIST] += n * j->ncol * op_hist_bytes(j->ncell,
+                                                            j->bins);
+        if (j->quantiles)
+            r->part[MP_QUANT] += n * j->ncol * op_quantile_bytes(j->ncell);
+    }
+    r->nstates += n;
+}
+
+/* Scratch of one partition for a table of several columns. */
+static uint64_t table_scratch(const struct memplan_job *j)
+{
+    return j->ncol > 1 ? j->slot_bytes : 0;
+}
+
+/* Rank 0: its slots (or window), accumulators, merge window. */
+static void plan_rank0(const struct memplan_job *j, struct memplan *m)
+{
+    struct memplan_rank *r = &m->rank0;
+    uint64_t all = j->records ? j->records : 1;
+    add_states(r, j, j->ntiles, all);
+    if (j->nworkers == 0) {
+        r->part[MP_BUFFERS] = (j->read_ahead ? 2 : 1) * j->slot_bytes;
+        r->part[MP_SCRATCH] = table_scratch(j);
+        add_states(r, j, 1, j->part_records);
+        return;
+    }
+    uint64_t slots = (uint64_t)j->nworkers * (uint64_t)j->prefetch + 1 +
+                     (j->helps != 0);
+    uint64_t W = slots * 4 < 16 ? 16 : slots * 4;
+    if (j->shared) {
+        m->window = slots * ((j->slot_bytes + 63) & ~(uint64_t)63);
+        r->part[MP_WINDOW] = m->window;
+    } else {
+        r->part[MP_BUFFERS] = slots * j->slot_bytes;
+    }
+    if (j->helps)
+        r->part[MP_SCRATCH] = table_scratch(j);
+    /* the merge window's partials and the RESULT being decoded */
+    add_states(r, j, min64(W, j->nparts) + 1, j->part_records);
+}
+
+/* Each worker: receive buffers, values, one partial, the result ring. */
+static void plan_worker(const struct memplan_job *j, struct memplan *m)
+{
+    struct memplan_rank *r = &m->worker;
+    if (j->nworkers == 0)
+        return;
+    r->part[MP_BUFFERS] = (uint64_t)j->prefetch * j->slot_bytes;
+    r->part[MP_SCRATCH] = (j->worker_values ? j->slot_bytes : 0) +
+                          table_scratch(j);
+    add_states(r, j, (uint64_t)j->prefetch + 2, j->part_records);
+}
+
+static uint64_t sum_parts(const struct memplan_rank *r)
+{
+    uint64_t t = 0;
+    for (int p = 0; p < MP_NPARTS; p++)
+        t += r->part[p];
+    return t;
+}
+
+void memplan_build(const struct memplan_job *j, struct memplan *m)
+{
+    memset(m, 0, sizeof *m);
+    plan_rank0(j, m);
+    plan_worker(j, m);
+    m->rank0.total = sum_parts(&m->rank0);
+    m->worker.total = sum_parts(&m->worker);
+    m->keys = j->grouped ? (j->max_keys ? min64(j->records, j->max_keys)
+                                        : j->records) : 0;
+}
+
+/* One rank's line and its parts. */
+static void print_rank(const char *who, const struct memplan_rank *r,
+                       FILE *out)
+{
+    char b[32];
+    fprintf(out, "  %s: %s", who, memplan_size(r->total, b, sizeof b));
+    const char *sep = " (";
+    for (int p = 0; p < MP_NPARTS; p++)
+        if (r->part[p]) {
+            fprintf(out, "%s%s %s", sep, memplan_part_name(p),
+                    memplan_size(r->part[p], b, sizeof b));
+            sep = ", ";
+        }
+    fprintf(out, "%s%llu partial%s held)\n", sep,
+            (unsigned long long)r->nstates, r->nstates == 1 ? "" : "s");
+}
+
+void memplan_print(const struct memplan *m, const struct memplan_job *j,
+                   FILE *out)
+{
+    char b[32];
+    fputs("memory (peak, allocated):\n", out);
+    print_rank("rank 0", &m->rank0, out);
+    if (j->nworkers)
+        print_rank(j->nworkers == 1 ? "the worker" : "each worker",
+                   &m->worker, out);
+    if (m->window)
+        fprintf(out, "  shared memory on rank 0's node: %s (in rank 0's "
+                "figure)\n", memplan_size(m->window, b, sizeof b));
+    if (j->grouped)
+        fprintf(out, "  group-by tables: up to %llu keys (%s)\n",
+                (unsigned long long)m->keys, j->max_keys ?
+                "[reduce] max_keys" : "the records");
+}
+
+uint64_t memplan_fit_keys(const struct memplan_job *j,
+                          const struct memlimits *l)
+{
+    char what[256];
+    struct memplan_job k = *j;
+    struct memplan m;
+    uint64_t limit = memlimits_rank(l, what, sizeof what);
+    if (!j->grouped || j->max_keys || limit == MEMLIMIT_NONE)
+        return 0;
+    k.max_keys = 1;
+    memplan_build(&k, &m);
+    const struct memplan_rank *r = m.worker.total > m.rank0.total
+                                   ? &m.worker : &m.rank0;
+    uint64_t other = r->total - r->part[MP_GROUPBY];
+    uint64_t per = r->part[MP_GROUPBY];     /* bytes per key, all tables */
+    if (other >= limit || per == 0)
+        return 1;
+    return (limit - other) / per ? (limit - other) / per : 1;
+}
+
+/* What to change for part p. */
+static const char *advice(int p)
+{
+    switch (p) {
+    case MP_HIST:
+        return "lower [reduce] histogram_bins or use [reduce] axis = all";
+    case MP_QUANT:
+        return "use [reduce] axis = all or drop quantiles";
+    case MP_MOMENTS:
+        return "lower [run] prefetch or use [reduce] axis = all";
+    case MP_GROUPBY:
+        return "lower [reduce] max_keys";
+    case MP_WINDOW:
+        return "lower [run] prefetch or [input] partition_size, or set "
+               "[run] shared_memory = off";
+    default:
+        return "lower [run] prefetch or [input] partition_size";
+    }
+}
+
+/* The largest part of r. */
+static int largest(const struct memplan_rank *r)
+{
+    int best = 0;
+    for (int p = 1; p < MP_NPARTS; p++)
+        if (r->part[p] > r->part[best])
+            best = p;
+    return best;
+}
+
+/* The figure of part p of rank `who` into buf. */
+static void figure(const struct memplan_rank *r, int p, const char *who,
+                   char *buf, size_t n)
+{
+    char b[32], t[32];
+    memplan_size(r->part[p], b, sizeof b);
+    memplan_size(r->total, t, sizeof t);
+    if (p == MP_BUFFERS || p == MP_WINDOW)
+        snprintf(buf, n, "partition_size x prefetch = %s of %s %s (%s in "
+                 "all)", b, p == MP_WINDOW ? "shared-memory window"
+                 : "buffers", who, t);
+    else
+        snprintf(buf, n, "%s = %s %s (%llu partial%s; %s in all)",
+                 memplan_part_name(p), b, who,
+                 (unsigned long long)r->nstates, r->nstates == 1 ? "" : "s",
+                 t);
+}
+
+/* Check one rank's total against limit. */
+static int check_rank(const struct memplan_rank *r, const char *who,
+                      uint64_t limit, const char *what, struct h5b_error *err)
+{
+    char fig[256], b[32];
+    if (r->total <= limit)
+        return 0;
+    int p = largest(r);
+    figure(r, p, who, fig, sizeof fig);
+    return err_set(err, H5B_EINPUT, "memory: %s; a rank may use %s (%s); "
+                   "%s", fig, memplan_size(limit, b, sizeof b), what,
+                   advice(p));
+}
+
+int memplan_check(const struct memplan *m, const struct memplan_job *j,
+                  const struct memlimits *l, struct h5b_error *err)
+{
+    char what[256], b[32], w[32];
+    uint64_t limit = memlimits_rank(l, what, sizeof what);
+    int rc = j->nworkers ? check_rank(&m->worker, "per worker", limit,
+                                      what, err) : 0;
+    if (rc == 0)
+        rc = check_rank(&m->rank0, "on rank 0", limit, what, err);
+    if (rc == 0 && m->window > l->shm_free)
+        rc = err_set(err, H5B_EINPUT, "memory: partition_size x prefetch = "
+                     "%s of shared-memory window on rank 0's node; "
+                     "/dev/shm has %s free; %s",
+                     memplan_size(m->window, w, sizeof w),
+                     memplan_size(l->shm_free, b, sizeof b),
+                     advice(MP_WINDOW));
+    return rc;
+}

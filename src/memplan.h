@@ -1,0 +1,95 @@
+/* memplan.h -- what each rank will hold at its peak, from the plan and the
+ * job, and whether that fits the limits of the machine (memlimits.h).
+ *
+ * The model follows the code (README, Memory):
+ *  - rank 0 with workers reads into nworkers*prefetch+1 slots (+1 when it
+ *    reduces too) of one WORK header plus the largest partition
+ *    (master.c); with shared memory those slots are the node's
+ *    shared-memory window, 64-byte aligned, which rank 0 fills (shm.c);
+ *  - rank 0 alone holds one partition buffer, two with read-ahead;
+ *  - rank 0 merges into one accumulator per tile and keeps up to
+ *    W = max(16, 4 * slots) partials waiting in its merge window, plus
+ *    the one RESULT being decoded;
+ *  - a worker posts `prefetch` receive buffers of a slot each, a values
+ *    buffer of a slot when it decodes chunks or reads the file itself,
+ *    one partial being reduced and a ring of prefetch+1 encoded results
+ *    (worker.c);
+ *  - a table of several columns extracts a column at a time into scratch
+ *    of up to one partition (table.c);
+ *  - operator states are op_*_bytes() (op.h) per column, per partial;
+ *    group-by tables gb_bytes() (groupby.h) of up to max_keys keys, or
+ *    the partition's or the dataset's records.
+ * Figures are what is allocated (so what RLIMIT_AS sees), an upper bound
+ * of what is resident.  Plugins' states are not counted.  No MPI, no HDF5.
+ */
+#ifndef H5B_MEMPLAN_H
+#define H5B_MEMPLAN_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "h5batch/operator.h"
+#include "memlimits.h"
+
+/* What the model needs to know about the run. */
+struct memplan_job {
+    uint64_t slot_bytes;    /* WIRE_WORK_HEADER + the largest partition */
+    uint64_t part_records;  /* records in the largest partition */
+    uint64_t records;       /* in the dataset */
+    uint64_t nparts, ntiles;
+    int nworkers;           /* ranks - 1 */
+    int node_ranks;         /* ranks on rank 0's node, rank 0 included */
+    int prefetch;
+    int shared;             /* partitions go through the shared window */
+    int helps;              /* rank 0 reduces partitions too */
+    int read_ahead;         /* rank 0 alone reads in a second thread */
+    int worker_values;      /* workers decode chunks or read the file */
+    uint64_t ncell;         /* cells of one partial (one full tile) */
+    size_t ncol;            /* value columns */
+    int moments, histogram, quantiles, grouped;
+    uint64_t bins;          /* histogram bins */
+    uint64_t max_keys;      /* group-by keys a table may hold; 0: records */
+};
+
+enum memplan_part {
+    MP_BUFFERS, MP_WINDOW, MP_SCRATCH, MP_MOMENTS, MP_HIST, MP_QUANT,
+    MP_GROUPBY, MP_NPARTS
+};
+
+struct memplan_rank {
+    uint64_t part[MP_NPARTS];
+    uint64_t nstates;       /* partials and accumulators held at once */
+    uint64_t total;
+};
+
+struct memplan {
+    struct memplan_rank rank0, worker;  /* worker: each worker */
+    uint64_t window;        /* the shared-memory window, on rank 0's node */
+    uint64_t keys;          /* group-by keys an accumulator may hold */
+};
+
+/* The plan for j. */
+void memplan_build(const struct memplan_job *j, struct memplan *m);
+
+/* What part p is, for people ("partition buffers"). */
+const char *memplan_part_name(int p);
+
+/* The --dry-run lines: rank 0, each worker, the window per node. */
+void memplan_print(const struct memplan *m, const struct memplan_job *j,
+                   FILE *out);
+
+/* Group-by keys that fit, with everything else, in what limits l allow
+ * one rank (0: no group-by, or no limit known). */
+uint64_t memplan_fit_keys(const struct memplan_job *j,
+                          const struct memlimits *l);
+
+/* H5B_EINPUT, one line naming the figure, the limit and the key to
+ * change, when a rank's plan or the window does not fit l. */
+int memplan_check(const struct memplan *m, const struct memplan_job *j,
+                  const struct memlimits *l, struct h5b_error *err);
+
+/* "1.5 GiB", "64 MiB", "512 bytes" into buf. */
+const char *memplan_size(uint64_t bytes, char *buf, size_t n);
+
+#endif

@@ -1,0 +1,61 @@
+/* memrun.c -- the memory plan's inputs from an opened run (memrun.h). */
+#include "memrun.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "op.h"
+#include "wire.h"
+
+/* Which built-in operators the job's outputs need. */
+static void job_ops(const struct job *job, struct memplan_job *j)
+{
+    const char *b = job_get(job, "reduce", "histogram_bins");
+    for (size_t i = 0; job->ops[i]; i++) {
+        const h5b_operator *op = op_find_output(job->ops[i]);
+        j->moments |= op == &op_moments;
+        j->histogram |= op == &op_hist;
+        j->quantiles |= op == &op_quantile;
+    }
+    j->bins = b ? strtoull(b, NULL, 10) : 64;
+}
+
+/* Whether the workers decode chunks or read the file into a buffer of
+ * their own (worker.c: values). */
+static int worker_values(const struct job *job, const struct source *s,
+                         const struct plan *plan)
+{
+    int direct = 0;
+    for (size_t i = 0; i < s->nfiles; i++)
+        direct |= s->file[i].direct_pos != 0;
+    return (job->worker_decode && s->nfiles && s->file[0].raw_filters) ||
+           (job->worker_reads && direct && plan->ntiles == 1);
+}
+
+void memrun_job(const struct job *job, const struct source *src,
+                const struct plan *plan, const struct memrun_layout *lay,
+                struct memplan_job *j)
+{
+    memset(j, 0, sizeof *j);
+    j->slot_bytes = WIRE_WORK_HEADER + plan->max_part_bytes;
+    j->part_records = plan->max_part_records;
+    j->records = src->nrec;
+    j->nparts = plan->nparts;
+    j->ntiles = plan->ntiles;
+    j->nworkers = lay->size - 1;
+    j->node_ranks = lay->node_ranks;
+    j->prefetch = job->prefetch;
+    j->shared = lay->shared;
+    j->helps = lay->helps;
+    j->read_ahead = lay->read_ahead;
+    j->worker_values = lay->size > 1 && worker_values(job, src, plan);
+    j->ncell = plan->ntiles > 1 ? lay->ncell / plan->dim1 * plan->tile_width
+                                : lay->ncell;
+    for (size_t i = 0; i < src->ncol; i++) {
+        j->ncol += src->col[i].role == ROLE_VALUE;
+        j->grouped |= src->col[i].role != ROLE_VALUE;
+    }
+    j->grouped |= src->key_bytes != 0;
+    j->max_keys = job->max_keys;
+    job_ops(job, j);
+}
