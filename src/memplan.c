@@ -38,6 +38,14 @@ static uint64_t min64(uint64_t a, uint64_t b)
     return a < b ? a : b;
 }
 
+static uint64_t sum_parts(const struct memplan_rank *r)
+{
+    uint64_t t = 0;
+    for (int p = 0; p < MP_NPARTS; p++)
+        t += r->part[p];
+    return t;
+}
+
 /* Add n partials of up to `records` records each to r's states. */
 static void add_states(struct memplan_rank *r, const struct memplan_job *j,
                        uint64_t n, uint64_t records)
@@ -102,30 +110,47 @@ static void plan_worker(const struct memplan_job *j, struct memplan *m)
     add_states(r, j, (uint64_t)j->prefetch + 2, j->part_records);
 }
 
-static uint64_t sum_parts(const struct memplan_rank *r)
+/* Bytes of rank 0's results: 8 per value of every output. */
+static uint64_t results_bytes(const struct memplan_job *j, uint64_t keys)
 {
-    uint64_t t = 0;
-    for (int p = 0; p < MP_NPARTS; p++)
-        t += r->part[p];
-    return t;
+    uint64_t per = (uint64_t)j->moment_outputs +
+                   (j->histogram ? j->bins + 2 : 0) + j->nq;
+    if (j->grouped)
+        return keys * (1 + j->ncol * ((uint64_t)j->moment_outputs + 1)) * 8;
+    return j->ncol * j->ncell_all * per * 8;
+}
+
+/* The states rank 0 keeps to the end: the accumulators. */
+static uint64_t acc_bytes(const struct memplan_job *j)
+{
+    struct memplan_rank r;
+    memset(&r, 0, sizeof r);
+    add_states(&r, j, j->ntiles, j->records ? j->records : 1);
+    return sum_parts(&r);
 }
 
 void memplan_build(const struct memplan_job *j, struct memplan *m)
 {
     memset(m, 0, sizeof *m);
-    plan_rank0(j, m);
-    plan_worker(j, m);
-    m->rank0.total = sum_parts(&m->rank0);
-    m->worker.total = sum_parts(&m->worker);
     m->keys = j->grouped ? (j->max_keys ? min64(j->records, j->max_keys)
                                         : j->records) : 0;
+    plan_rank0(j, m);
+    plan_worker(j, m);
+    struct memplan_rank *r = &m->rank0;
+    r->running = sum_parts(r);
+    r->results = results_bytes(j, m->keys);
+    r->ending = acc_bytes(j) + r->results;
+    if (3 * r->results > r->ending)
+        r->ending = 3 * r->results;
+    r->total = r->running > r->ending ? r->running : r->ending;
+    m->worker.running = m->worker.total = sum_parts(&m->worker);
 }
 
 /* One rank's line and its parts. */
 static void print_rank(const char *who, const struct memplan_rank *r,
                        FILE *out)
 {
-    char b[32];
+    char b[32], t[32];
     fprintf(out, "  %s: %s", who, memplan_size(r->total, b, sizeof b));
     const char *sep = " (";
     for (int p = 0; p < MP_NPARTS; p++)
@@ -136,6 +161,11 @@ static void print_rank(const char *who, const struct memplan_rank *r,
         }
     fprintf(out, "%s%llu partial%s held)\n", sep,
             (unsigned long long)r->nstates, r->nstates == 1 ? "" : "s");
+    if (r->results)
+        fprintf(out, "    at the end: %s (results %s, beside the "
+                "accumulators, then written through an in-memory file)\n",
+                memplan_size(r->ending, b, sizeof b),
+                memplan_size(r->results, t, sizeof t));
 }
 
 void memplan_print(const struct memplan *m, const struct memplan_job *j,
@@ -156,26 +186,6 @@ void memplan_print(const struct memplan *m, const struct memplan_job *j,
                 "[reduce] max_keys" : "the records");
 }
 
-uint64_t memplan_fit_keys(const struct memplan_job *j,
-                          const struct memlimits *l)
-{
-    char what[256];
-    struct memplan_job k = *j;
-    struct memplan m;
-    uint64_t limit = memlimits_rank(l, what, sizeof what);
-    if (!j->grouped || j->max_keys || limit == MEMLIMIT_NONE)
-        return 0;
-    k.max_keys = 1;
-    memplan_build(&k, &m);
-    const struct memplan_rank *r = m.worker.total > m.rank0.total
-                                   ? &m.worker : &m.rank0;
-    uint64_t other = r->total - r->part[MP_GROUPBY];
-    uint64_t per = r->part[MP_GROUPBY];     /* bytes per key, all tables */
-    if (other >= limit || per == 0)
-        return 1;
-    return (limit - other) / per ? (limit - other) / per : 1;
-}
-
 /* What to change for part p. */
 static const char *advice(int p)
 {
@@ -185,7 +195,7 @@ static const char *advice(int p)
     case MP_QUANT:
         return "use [reduce] axis = all or drop quantiles";
     case MP_MOMENTS:
-        return "lower [run] prefetch or use [reduce] axis = all";
+        return "use [reduce] axis = all or ask for fewer outputs";
     case MP_GROUPBY:
         return "lower [reduce] max_keys";
     case MP_WINDOW:
@@ -206,17 +216,18 @@ static int largest(const struct memplan_rank *r)
     return best;
 }
 
-/* The figure of part p of rank `who` into buf. */
+/* The figure of part p of rank `who` into buf; solo: rank 0 alone, whose
+ * buffers do not depend on prefetch. */
 static void figure(const struct memplan_rank *r, int p, const char *who,
-                   char *buf, size_t n)
+                   int solo, char *buf, size_t n)
 {
     char b[32], t[32];
     memplan_size(r->part[p], b, sizeof b);
     memplan_size(r->total, t, sizeof t);
     if (p == MP_BUFFERS || p == MP_WINDOW)
-        snprintf(buf, n, "partition_size x prefetch = %s of %s %s (%s in "
-                 "all)", b, p == MP_WINDOW ? "shared-memory window"
-                 : "buffers", who, t);
+        snprintf(buf, n, "%s = %s of %s %s (%s in all)",
+                 solo ? "partition buffers" : "partition_size x prefetch", b,
+                 p == MP_WINDOW ? "shared-memory window" : "buffers", who, t);
     else
         snprintf(buf, n, "%s = %s %s (%llu partial%s; %s in all)",
                  memplan_part_name(p), b, who,
@@ -226,13 +237,23 @@ static void figure(const struct memplan_rank *r, int p, const char *who,
 
 /* Check one rank's total against limit. */
 static int check_rank(const struct memplan_rank *r, const char *who,
-                      uint64_t limit, const char *what, struct h5b_error *err)
+                      int solo, uint64_t limit, const char *what,
+                      struct h5b_error *err)
 {
-    char fig[256], b[32];
+    char fig[256], b[32], t[32];
     if (r->total <= limit)
         return 0;
     int p = largest(r);
-    figure(r, p, who, fig, sizeof fig);
+    if (r->ending > r->running && r->results > r->part[p]) {
+        snprintf(fig, sizeof fig, "the results = %s %s, %s at their peak "
+                 "(beside the accumulators, or built into an in-memory file "
+                 "and copied)", memplan_size(r->results, t, sizeof t), who,
+                 memplan_size(r->ending, b, sizeof b));
+        p = r->part[MP_HIST] ? MP_HIST : r->part[MP_QUANT] ? MP_QUANT
+            : r->part[MP_GROUPBY] ? MP_GROUPBY : MP_MOMENTS;
+    } else {
+        figure(r, p, who, solo, fig, sizeof fig);
+    }
     return err_set(err, H5B_EINPUT, "memory: %s; a rank may use %s (%s); "
                    "%s", fig, memplan_size(limit, b, sizeof b), what,
                    advice(p));
@@ -243,10 +264,11 @@ int memplan_check(const struct memplan *m, const struct memplan_job *j,
 {
     char what[256], b[32], w[32];
     uint64_t limit = memlimits_rank(l, what, sizeof what);
-    int rc = j->nworkers ? check_rank(&m->worker, "per worker", limit,
-                                      what, err) : 0;
+    int rc = j->nworkers ? check_rank(&m->worker, "per worker", 0,
+                                      limit, what, err) : 0;
     if (rc == 0)
-        rc = check_rank(&m->rank0, "on rank 0", limit, what, err);
+        rc = check_rank(&m->rank0, "on rank 0", j->nworkers == 0, limit,
+                        what, err);
     if (rc == 0 && m->window > l->shm_free)
         rc = err_set(err, H5B_EINPUT, "memory: partition_size x prefetch = "
                      "%s of shared-memory window on rank 0's node; "

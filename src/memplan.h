@@ -18,7 +18,10 @@
  *    of up to one partition (table.c);
  *  - operator states are op_*_bytes() (op.h) per column, per partial;
  *    group-by tables gb_bytes() (groupby.h) of up to max_keys keys, or
- *    the partition's or the dataset's records.
+ *    the partition's or the dataset's records;
+ *  - at the end rank 0 finalizes the accumulators into results (8 bytes
+ *    a value), then writes them through an in-memory HDF5 file and a
+ *    copy of its image (output.c).
  * Figures are what is allocated (so what RLIMIT_AS sees), an upper bound
  * of what is resident.  Plugins' states are not counted.  No MPI, no HDF5.
  */
@@ -50,6 +53,9 @@ struct memplan_job {
     int moments, histogram, quantiles, grouped;
     uint64_t bins;          /* histogram bins */
     uint64_t max_keys;      /* group-by keys a table may hold; 0: records */
+    uint64_t ncell_all;     /* cells of a result (all tiles) */
+    unsigned moment_outputs;    /* outputs of the moments operator */
+    unsigned nq;            /* quantiles asked for */
 };
 
 enum memplan_part {
@@ -57,9 +63,18 @@ enum memplan_part {
     MP_GROUPBY, MP_NPARTS
 };
 
+/* A rank's figures while partitions are reduced (part[], whose sum is
+ * `running`) and, on rank 0, at the end: the results beside the
+ * accumulators they are finalized from, then built into an in-memory
+ * HDF5 file whose image is copied (output.c), three times the results.
+ * total is the larger. */
 struct memplan_rank {
     uint64_t part[MP_NPARTS];
     uint64_t nstates;       /* partials and accumulators held at once */
+    uint64_t running;
+    uint64_t results;       /* rank 0: bytes of the results */
+    uint64_t ending;        /* rank 0: max(accumulators + results,
+                               3 x results) */
     uint64_t total;
 };
 
@@ -78,11 +93,6 @@ const char *memplan_part_name(int p);
 /* The --dry-run lines: rank 0, each worker, the window per node. */
 void memplan_print(const struct memplan *m, const struct memplan_job *j,
                    FILE *out);
-
-/* Group-by keys that fit, with everything else, in what limits l allow
- * one rank (0: no group-by, or no limit known). */
-uint64_t memplan_fit_keys(const struct memplan_job *j,
-                          const struct memlimits *l);
 
 /* H5B_EINPUT, one line naming the figure, the limit and the key to
  * change, when a rank's plan or the window does not fit l. */

@@ -7,17 +7,30 @@
 #include "op.h"
 #include "wire.h"
 
+/* The number of quantiles in the list q (3, the default, if none). */
+static unsigned count_quantiles(const char *q)
+{
+    unsigned n = 0;
+    for (const char *c = q; c && *c; c++)
+        n += strchr(" \t,", *c) == NULL &&
+             (c == q || strchr(" \t,", c[-1]) != NULL);
+    return q ? n : 3;
+}
+
 /* Which built-in operators the job's outputs need. */
 static void job_ops(const struct job *job, struct memplan_job *j)
 {
     const char *b = job_get(job, "reduce", "histogram_bins");
     for (size_t i = 0; job->ops[i]; i++) {
         const h5b_operator *op = op_find_output(job->ops[i]);
+        j->moment_outputs += op == &op_moments;
         j->moments |= op == &op_moments;
         j->histogram |= op == &op_hist;
         j->quantiles |= op == &op_quantile;
     }
     j->bins = b ? strtoull(b, NULL, 10) : 64;
+    j->nq = j->quantiles ? count_quantiles(job_get(job, "reduce",
+                                                   "quantiles")) : 0;
 }
 
 /* Whether the workers decode chunks or read the file into a buffer of
@@ -49,6 +62,7 @@ void memrun_job(const struct job *job, const struct source *src,
     j->helps = lay->helps;
     j->read_ahead = lay->read_ahead;
     j->worker_values = lay->size > 1 && worker_values(job, src, plan);
+    j->ncell_all = lay->ncell;
     j->ncell = plan->ntiles > 1 ? lay->ncell / plan->dim1 * plan->tile_width
                                 : lay->ncell;
     for (size_t i = 0; i < src->ncol; i++) {

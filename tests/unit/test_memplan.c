@@ -118,6 +118,26 @@ static void test_states_scale_with_cells_and_columns(void **state)
     assert_true(op_moments_bytes(10) >= 10 * 7 * 8);
 }
 
+static void test_results_at_the_end(void **state)
+{
+    (void)state;
+    struct memplan m;
+    struct memplan_job j = job_of(1000, 0, 1);
+    j.ncell_all = 1000000;      /* states of one cell: results dominate */
+    j.ncol = 2;
+    j.moment_outputs = 3;
+    memplan_build(&j, &m);
+    /* 2 columns x 10^6 cells x 3 outputs x 8 bytes, three times while the
+     * in-memory file is built and copied */
+    assert_int_equal(m.rank0.results, 48000000);
+    assert_int_equal(m.rank0.ending, 3 * 48000000);
+    assert_int_equal(m.rank0.total, 3 * 48000000);
+    j.ncell_all = 1;
+    j.ncell = 1;
+    memplan_build(&j, &m);
+    assert_int_equal(m.rank0.total, m.rank0.running);
+}
+
 static void test_groupby_bounded_by_max_keys(void **state)
 {
     (void)state;
@@ -278,6 +298,7 @@ int main(void)
         cmocka_unit_test(test_workers_slots_and_window),
         cmocka_unit_test(test_merge_window_bounded_by_partitions),
         cmocka_unit_test(test_states_scale_with_cells_and_columns),
+        cmocka_unit_test(test_results_at_the_end),
         cmocka_unit_test(test_groupby_bounded_by_max_keys),
         cmocka_unit_test(test_limit_just_over_and_under),
         cmocka_unit_test(test_node_limits_shared_by_ranks),
