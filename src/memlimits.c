@@ -109,6 +109,9 @@ void memlimits_read(struct memlimits *l, uint64_t user, int node_ranks)
     l->rlimit_as = getrlimit(RLIMIT_AS, &r) == 0 && r.rlim_cur !=
                    RLIM_INFINITY ? (uint64_t)r.rlim_cur : MEMLIMIT_NONE;
     l->vm_base = kb_field("/proc/self/status", "VmSize");
+    l->rss_base = kb_field("/proc/self/status", "VmRSS");
+    if (l->vm_base == MEMLIMIT_NONE || l->rss_base == MEMLIMIT_NONE)
+        l->vm_base = l->rss_base = 0;
     l->user = user ? user : MEMLIMIT_NONE;
     l->shm_free = shm_free();
     l->node_ranks = node_ranks > 0 ? node_ranks : 1;
@@ -140,8 +143,14 @@ uint64_t memlimits_rank(const struct memlimits *l, char *what, size_t n)
     least(l->slurm_node, k, "SLURM_MEM_PER_NODE", &best, what, n);
     least(l->slurm_cpu, 1, "SLURM_MEM_PER_CPU", &best, what, n);
     if (l->rlimit_as != MEMLIMIT_NONE)
-        least(l->rlimit_as > l->vm_base ? l->rlimit_as - l->vm_base : 0, 1,
-              "RLIMIT_AS less what the process maps already:", &best, what,
-              n);
+        least(l->rlimit_as > l->vm_base ? l->rlimit_as - l->vm_base +
+              l->rss_base : l->rss_base, 1, "RLIMIT_AS less what the "
+              "process maps already:", &best, what, n);
     return best;
+}
+
+uint64_t memlimits_peak_rss(void)
+{
+    struct rusage u;
+    return getrusage(RUSAGE_SELF, &u) == 0 ? (uint64_t)u.ru_maxrss << 10 : 0;
 }

@@ -137,22 +137,28 @@ void memplan_build(const struct memplan_job *j, struct memplan *m)
     plan_rank0(j, m);
     plan_worker(j, m);
     struct memplan_rank *r = &m->rank0;
-    r->running = sum_parts(r);
+    r->running = j->base + sum_parts(r);
     r->results = results_bytes(j, m->keys);
-    r->ending = acc_bytes(j) + r->results;
-    if (3 * r->results > r->ending)
-        r->ending = 3 * r->results;
+    r->ending = j->base + acc_bytes(j) + r->results;
+    if (j->base + 3 * r->results > r->ending)
+        r->ending = j->base + 3 * r->results;
     r->total = r->running > r->ending ? r->running : r->ending;
-    m->worker.running = m->worker.total = sum_parts(&m->worker);
+    if (j->nworkers)
+        m->worker.running = m->worker.total = j->base +
+                                              sum_parts(&m->worker);
 }
 
 /* One rank's line and its parts. */
 static void print_rank(const char *who, const struct memplan_rank *r,
-                       FILE *out)
+                       uint64_t base, FILE *out)
 {
     char b[32], t[32];
     fprintf(out, "  %s: %s", who, memplan_size(r->total, b, sizeof b));
     const char *sep = " (";
+    if (base) {
+        fprintf(out, " (at start %s", memplan_size(base, b, sizeof b));
+        sep = ", ";
+    }
     for (int p = 0; p < MP_NPARTS; p++)
         if (r->part[p]) {
             fprintf(out, "%s%s %s", sep, memplan_part_name(p),
@@ -161,7 +167,7 @@ static void print_rank(const char *who, const struct memplan_rank *r,
         }
     fprintf(out, "%s%llu partial%s held)\n", sep,
             (unsigned long long)r->nstates, r->nstates == 1 ? "" : "s");
-    if (r->results)
+    if (r->ending > r->running)
         fprintf(out, "    at the end: %s (results %s, beside the "
                 "accumulators, then written through an in-memory file)\n",
                 memplan_size(r->ending, b, sizeof b),
@@ -173,10 +179,10 @@ void memplan_print(const struct memplan *m, const struct memplan_job *j,
 {
     char b[32];
     fputs("memory (peak, allocated):\n", out);
-    print_rank("rank 0", &m->rank0, out);
+    print_rank("rank 0", &m->rank0, j->base, out);
     if (j->nworkers)
         print_rank(j->nworkers == 1 ? "the worker" : "each worker",
-                   &m->worker, out);
+                   &m->worker, j->base, out);
     if (m->window)
         fprintf(out, "  shared memory on rank 0's node: %s (in rank 0's "
                 "figure)\n", memplan_size(m->window, b, sizeof b));

@@ -22,7 +22,7 @@
  *  - at the end rank 0 finalizes the accumulators into results (8 bytes
  *    a value), then writes them through an in-memory HDF5 file and a
  *    copy of its image (output.c).
- * Figures are what is allocated (so what RLIMIT_AS sees), an upper bound
+ * Every rank's figure starts from `base`.  Figures are what is allocated (so what RLIMIT_AS sees), an upper bound
  * of what is resident.  Plugins' states are not counted.  No MPI, no HDF5.
  */
 #ifndef H5B_MEMPLAN_H
@@ -56,6 +56,9 @@ struct memplan_job {
     uint64_t ncell_all;     /* cells of a result (all tiles) */
     unsigned moment_outputs;    /* outputs of the moments operator */
     unsigned nq;            /* quantiles asked for */
+    uint64_t base;          /* resident before the run allocates anything
+                               (libraries, MPI, HDF5): rank 0's, measured
+                               at validation, taken for every rank's */
 };
 
 enum memplan_part {

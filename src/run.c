@@ -358,6 +358,7 @@ static void prep_free(struct prep *p)
 {
     free(p->timing.busy);
     free(p->timing.idle);
+    free(p->timing.rss);
     free(p->ckpt);
     table_free(&p->table[0]);
     table_free(&p->table[1]);
@@ -683,6 +684,7 @@ static int execute(struct prep *p, int size, struct progress *prog,
     p->timing.nworkers = size - 1;
     p->timing.busy = calloc((size_t)size, sizeof *p->timing.busy);
     p->timing.idle = calloc((size_t)size, sizeof *p->timing.idle);
+    p->timing.rss = calloc((size_t)size, sizeof *p->timing.rss);
     if (!p->timing.busy || !p->timing.idle)
         p->timing.nworkers = 0;
     in.timing = &p->timing;
@@ -702,6 +704,7 @@ static int execute(struct prep *p, int size, struct progress *prog,
     in.partitions = p->plan.nparts;
     in.skipped = p->src.skipped;
     in.ranks = size;
+    in.mem = &p->mem;
     output_now(in.finished, sizeof in.finished);
     if (rc == 0)
         rc = output_write(p->job.output, &in, &rs, err);
@@ -710,6 +713,7 @@ static int execute(struct prep *p, int size, struct progress *prog,
     in.elapsed = progress_clock() - p->t0;
     if (rc == 0)
         progress_finish(prog, in.bytes, size);
+    in.rss = memlimits_peak_rss();
     if (rc == 0 && p->cli.json)
         rc = summary_json(stdout, &in, &rs, err);
     else if (rc == 0)
@@ -814,8 +818,9 @@ static int check_memory(struct prep *p, struct h5b_error *err)
     struct memplan_job checked;
     struct memplan mem;
     memrun_job(&p->job, &p->src, &p->plan, &lay, &p->memjob);
-    memplan_build(&p->memjob, &p->mem);
     memlimits_read(&p->limits, p->job.memory_limit, lay.node_ranks);
+    p->memjob.base = p->limits.rss_base;
+    memplan_build(&p->memjob, &p->mem);
     checked = p->memjob;
     if (checked.grouped && !checked.max_keys)
         checked.max_keys = 1;

@@ -44,7 +44,7 @@ static struct memplan_job job_of(uint64_t part_bytes, int nworkers,
 static struct memlimits no_limits(void)
 {
     struct memlimits l = {MEMLIMIT_NONE, MEMLIMIT_NONE, MEMLIMIT_NONE,
-                          MEMLIMIT_NONE, MEMLIMIT_NONE, 0, MEMLIMIT_NONE,
+                          MEMLIMIT_NONE, MEMLIMIT_NONE, 0, 0, MEMLIMIT_NONE,
                           MEMLIMIT_NONE, 1};
     return l;
 }
@@ -116,6 +116,18 @@ static void test_states_scale_with_cells_and_columns(void **state)
     assert_true(op_hist_bytes(500, 100) == 500 * 102 * 8 + 101 * 8);
     assert_true(op_quantile_bytes(1) >= 2 * 2048 * 8);
     assert_true(op_moments_bytes(10) >= 10 * 7 * 8);
+}
+
+static void test_base_on_every_rank(void **state)
+{
+    (void)state;
+    struct memplan m, m0;
+    struct memplan_job j = job_of(1000, 2, 2);
+    memplan_build(&j, &m0);
+    j.base = 5000;
+    memplan_build(&j, &m);
+    assert_int_equal(m.rank0.total, m0.rank0.total + 5000);
+    assert_int_equal(m.worker.total, m0.worker.total + 5000);
 }
 
 static void test_results_at_the_end(void **state)
@@ -208,11 +220,13 @@ static void test_node_limits_shared_by_ranks(void **state)
     assert_non_null(strstr(what, "SLURM_MEM_PER_CPU"));
     l.rlimit_as = (100 << 20) + (256 << 10);
     l.vm_base = 100 << 20;
-    assert_int_equal(memlimits_rank(&l, what, sizeof what), 256 << 10);
+    l.rss_base = 10 << 10;      /* counted by the plan, so given back */
+    assert_int_equal(memlimits_rank(&l, what, sizeof what), 266 << 10);
     assert_non_null(strstr(what, "RLIMIT_AS"));
     l.cgroup = 1 << 20;
     l.node_ranks = 8;
     assert_int_equal(memlimits_rank(&l, what, sizeof what), 128 << 10);
+    l.cgroup = MEMLIMIT_NONE;
     assert_non_null(strstr(what, "cgroup"));
 }
 
@@ -298,6 +312,7 @@ int main(void)
         cmocka_unit_test(test_workers_slots_and_window),
         cmocka_unit_test(test_merge_window_bounded_by_partitions),
         cmocka_unit_test(test_states_scale_with_cells_and_columns),
+        cmocka_unit_test(test_base_on_every_rank),
         cmocka_unit_test(test_results_at_the_end),
         cmocka_unit_test(test_groupby_bounded_by_max_keys),
         cmocka_unit_test(test_limit_just_over_and_under),
