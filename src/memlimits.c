@@ -142,10 +142,14 @@ uint64_t memlimits_rank(const struct memlimits *l, char *what, size_t n)
     least(l->cgroup, k, "the cgroup's memory limit", &best, what, n);
     least(l->slurm_node, k, "SLURM_MEM_PER_NODE", &best, what, n);
     least(l->slurm_cpu, 1, "SLURM_MEM_PER_CPU", &best, what, n);
-    if (l->rlimit_as != MEMLIMIT_NONE)
+    if (l->rlimit_as != MEMLIMIT_NONE) {
+        char name[96], b[32];
+        snprintf(name, sizeof name, "RLIMIT_AS %s less what the process "
+                 "maps but does not hold:", memplan_size(l->rlimit_as, b,
+                                                         sizeof b));
         least(l->rlimit_as > l->vm_base ? l->rlimit_as - l->vm_base +
-              l->rss_base : l->rss_base, 1, "RLIMIT_AS less what the "
-              "process maps already:", &best, what, n);
+              l->rss_base : l->rss_base, 1, name, &best, what, n);
+    }
     return best;
 }
 

@@ -230,10 +230,12 @@ static void figure(const struct memplan_rank *r, int p, const char *who,
     char b[32], t[32];
     memplan_size(r->part[p], b, sizeof b);
     memplan_size(r->total, t, sizeof t);
-    if (p == MP_BUFFERS || p == MP_WINDOW)
-        snprintf(buf, n, "%s = %s of %s %s (%s in all)",
-                 solo ? "partition buffers" : "partition_size x prefetch", b,
-                 p == MP_WINDOW ? "shared-memory window" : "buffers", who, t);
+    if (p == MP_BUFFERS && solo)
+        snprintf(buf, n, "partition buffers = %s %s (%s in all)", b, who, t);
+    else if (p == MP_BUFFERS || p == MP_WINDOW)
+        snprintf(buf, n, "partition_size x prefetch = %s of %s %s (%s in "
+                 "all)", b, p == MP_WINDOW ? "shared-memory window"
+                 : "buffers", who, t);
     else
         snprintf(buf, n, "%s = %s %s (%llu partial%s; %s in all)",
                  memplan_part_name(p), b, who,
@@ -260,9 +262,11 @@ static int check_rank(const struct memplan_rank *r, const char *who,
     } else {
         figure(r, p, who, solo, fig, sizeof fig);
     }
+    const char *todo = p == MP_BUFFERS && solo
+                       ? "lower [input] partition_size (or set [run] "
+                         "read_ahead = off)" : advice(p);
     return err_set(err, H5B_EINPUT, "memory: %s; a rank may use %s (%s); "
-                   "%s", fig, memplan_size(limit, b, sizeof b), what,
-                   advice(p));
+                   "%s", fig, memplan_size(limit, b, sizeof b), what, todo);
 }
 
 int memplan_check(const struct memplan *m, const struct memplan_job *j,
