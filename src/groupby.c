@@ -373,7 +373,8 @@ static int find_or_add(struct gb_partial *p, int64_t key, uint64_t *idx,
     }
     if (p->max_keys && p->nkeys == p->max_keys)
         return err_set(err, H5B_EINPUT, "group_by: more than %llu distinct "
-                       "keys", (unsigned long long)p->max_keys);
+                       "keys ([reduce] max_keys)",
+                       (unsigned long long)p->max_keys);
     if (rows_reserve(p, err) < 0)
         return H5B_ERUN;
     *idx = p->nkeys;
