@@ -129,6 +129,33 @@ static uint64_t acc_bytes(const struct memplan_job *j)
     return sum_parts(&r);
 }
 
+#define PAGE 4096
+
+/* What rank 0 and each worker touch of what they allocate (memplan.h). */
+static void plan_resident(const struct memplan_job *j, struct memplan *m)
+{
+    uint64_t slots = m->window ? m->window / ((j->slot_bytes + 63) &
+                                              ~(uint64_t)63)
+                               : m->rank0.part[MP_BUFFERS] /
+                                 (j->slot_bytes ? j->slot_bytes : 1);
+    uint64_t held = m->rank0.part[MP_WINDOW] + m->rank0.part[MP_BUFFERS];
+    struct memplan_rank *w = &m->worker;
+    uint64_t stride = (j->slot_bytes + 63) & ~(uint64_t)63;
+    uint64_t own = j->helps ? stride : 0;   /* rank 0 reduces in one */
+    m->rank0.resident = m->rank0.total;
+    if (j->direct && j->nworkers && held > slots * PAGE + own)
+        m->rank0.resident -= held - slots * PAGE - own;
+    if (!j->nworkers)
+        return;
+    w->resident = w->total - w->part[MP_BUFFERS];
+    if (j->shared && !j->direct)
+        w->resident += m->window - own;
+    else if (j->shared || j->direct)
+        w->resident += (uint64_t)j->prefetch * PAGE;
+    else
+        w->resident += w->part[MP_BUFFERS];
+}
+
 void memplan_build(const struct memplan_job *j, struct memplan *m)
 {
     memset(m, 0, sizeof *m);
@@ -146,6 +173,7 @@ void memplan_build(const struct memplan_job *j, struct memplan *m)
     if (j->nworkers)
         m->worker.running = m->worker.total = j->base +
                                               sum_parts(&m->worker);
+    plan_resident(j, m);
 }
 
 /* One rank's line and its parts. */
@@ -154,6 +182,9 @@ static void print_rank(const char *who, const struct memplan_rank *r,
 {
     char b[32], t[32];
     fprintf(out, "  %s: %s", who, memplan_size(r->total, b, sizeof b));
+    if (r->resident != r->total)
+        fprintf(out, ", about %s resident",
+                memplan_size(r->resident, t, sizeof t));
     const char *sep = " (";
     if (base) {
         fprintf(out, " (at start %s", memplan_size(base, b, sizeof b));
@@ -178,7 +209,7 @@ void memplan_print(const struct memplan *m, const struct memplan_job *j,
                    FILE *out)
 {
     char b[32];
-    fputs("memory (peak, allocated):\n", out);
+    fputs("memory (peak, allocated; the limits are checked on it):\n", out);
     print_rank("rank 0", &m->rank0, j->base, out);
     if (j->nworkers)
         print_rank(j->nworkers == 1 ? "the worker" : "each worker",

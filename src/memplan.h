@@ -48,6 +48,8 @@ struct memplan_job {
     int helps;              /* rank 0 reduces partitions too */
     int read_ahead;         /* rank 0 alone reads in a second thread */
     int worker_values;      /* workers decode chunks or read the file */
+    int direct;             /* workers on rank 0's node read every
+                               partition from the file themselves */
     uint64_t ncell;         /* cells of one partial (one full tile) */
     size_t ncol;            /* value columns */
     int moments, histogram, quantiles, grouped;
@@ -79,6 +81,7 @@ struct memplan_rank {
     uint64_t ending;        /* rank 0: max(accumulators + results,
                                3 x results) */
     uint64_t total;
+    uint64_t resident;      /* of total, what the rank touches (below) */
 };
 
 struct memplan {

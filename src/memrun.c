@@ -33,16 +33,15 @@ static void job_ops(const struct job *job, struct memplan_job *j)
                                                    "quantiles")) : 0;
 }
 
-/* Whether the workers decode chunks or read the file into a buffer of
- * their own (worker.c: values). */
-static int worker_values(const struct job *job, const struct source *s,
-                         const struct plan *plan)
+/* How many of the files workers on rank 0's node may read themselves
+ * (master.c: stage_unread). */
+static size_t direct_files(const struct job *job, const struct source *s,
+                           const struct plan *plan)
 {
-    int direct = 0;
+    size_t n = 0;
     for (size_t i = 0; i < s->nfiles; i++)
-        direct |= s->file[i].direct_pos != 0;
-    return (job->worker_decode && s->nfiles && s->file[0].raw_filters) ||
-           (job->worker_reads && direct && plan->ntiles == 1);
+        n += s->file[i].direct_pos != 0;
+    return job->worker_reads && plan->ntiles == 1 ? n : 0;
 }
 
 void memrun_job(const struct job *job, const struct source *src,
@@ -61,7 +60,10 @@ void memrun_job(const struct job *job, const struct source *src,
     j->shared = lay->shared;
     j->helps = lay->helps;
     j->read_ahead = lay->read_ahead;
-    j->worker_values = lay->size > 1 && worker_values(job, src, plan);
+    size_t direct = lay->size > 1 ? direct_files(job, src, plan) : 0;
+    j->direct = direct && direct == src->nfiles;
+    j->worker_values = direct || (lay->size > 1 && job->worker_decode &&
+                                  src->nfiles && src->file[0].raw_filters);
     j->ncell_all = lay->ncell;
     j->ncell = plan->ntiles > 1 ? lay->ncell / plan->dim1 * plan->tile_width
                                 : lay->ncell;

@@ -168,8 +168,9 @@ static json_object *jtiming(struct jdoc *d, const struct run_timing *t)
     return o;
 }
 
-/* "memory": the plan's estimate of each rank's peak and the peaks
- * measured (ru_maxrss; a worker's from its DONE, 0 if unknown). */
+/* "memory": the plan's estimate of each rank's peak, allocated and
+ * resident (memplan.h), and the peaks measured (ru_maxrss; a worker's
+ * from its DONE, 0 if unknown). */
 static json_object *jmemory(struct jdoc *d, const struct run_info *in)
 {
     json_object *o = jnew(d, json_object_new_object());
@@ -183,11 +184,17 @@ static json_object *jmemory(struct jdoc *d, const struct run_info *in)
                                        in->mem->worker.total)));
     jset(d, est, "shared_window", jnew(d, json_object_new_uint64(
                                               in->mem->window)));
+    json_object *res = jnew(d, json_object_new_object());
+    jset(d, res, "rank0", jnew(d, json_object_new_uint64(
+                                      in->mem->rank0.resident)));
+    jset(d, res, "worker", jnew(d, json_object_new_uint64(
+                                       in->mem->worker.resident)));
     jset(d, rss, "rank0", jnew(d, json_object_new_uint64(in->rss)));
     for (int w = 0; t && t->rss && w < t->nworkers; w++)
         jpush(d, ws, jnew(d, json_object_new_uint64(t->rss[w])));
     jset(d, rss, "workers", ws);
     jset(d, o, "estimate_bytes", est);
+    jset(d, o, "estimate_resident_bytes", res);
     jset(d, o, "peak_rss_bytes", rss);
     return o;
 }

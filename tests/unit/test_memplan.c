@@ -130,6 +130,34 @@ static void test_base_on_every_rank(void **state)
     assert_int_equal(m.worker.total, m0.worker.total + 5000);
 }
 
+static void test_resident(void **state)
+{
+    (void)state;
+    struct memplan m;
+    struct memplan_job j = job_of(1 << 20, 1, 4);
+    uint64_t slot = HDR + (1 << 20), stride = (slot + 63) / 64 * 64;
+    memplan_build(&j, &m);      /* point to point: all of it touched */
+    assert_int_equal(m.rank0.resident, m.rank0.total);
+    assert_int_equal(m.worker.resident, m.worker.total);
+    j.shared = 1;               /* the worker reads the 5-slot window */
+    memplan_build(&j, &m);
+    assert_int_equal(m.rank0.resident, m.rank0.total);
+    assert_int_equal(m.worker.resident,
+                     m.worker.total - 4 * slot + 5 * stride);
+    j.direct = 1;               /* the slots only hold headers and paths */
+    memplan_build(&j, &m);
+    assert_int_equal(m.rank0.resident, m.rank0.total - 5 * stride + 5 * 4096);
+    assert_int_equal(m.worker.resident, m.worker.total - 4 * slot + 4 * 4096);
+    j.helps = 1;                /* 6 slots, rank 0 reduces in one of them */
+    memplan_build(&j, &m);
+    assert_int_equal(m.rank0.resident,
+                     m.rank0.total - 6 * stride + 6 * 4096 + stride);
+    j.direct = 0;               /* the worker never reads rank 0's own */
+    memplan_build(&j, &m);
+    assert_int_equal(m.worker.resident,
+                     m.worker.total - 4 * slot + 5 * stride);
+}
+
 static void test_results_at_the_end(void **state)
 {
     (void)state;
@@ -313,6 +341,7 @@ int main(void)
         cmocka_unit_test(test_merge_window_bounded_by_partitions),
         cmocka_unit_test(test_states_scale_with_cells_and_columns),
         cmocka_unit_test(test_base_on_every_rank),
+        cmocka_unit_test(test_resident),
         cmocka_unit_test(test_results_at_the_end),
         cmocka_unit_test(test_groupby_bounded_by_max_keys),
         cmocka_unit_test(test_limit_just_over_and_under),
