@@ -63,7 +63,8 @@ UNIT      := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(addprefix $(BUILD)/tests/,$(UNIT)) \
              $(BUILD)/tests/test_op_hist_base $(BUILD)/tests/test_op_hist_avx2
 
-.PHONY: all run test check unit integration bad faults examples deps install clean
+.PHONY: all run test check unit integration bad faults test-memory examples deps \
+        install clean
 all: $(BUILD)/h5batch $(BUILD)/h5batch-gen
 
 # ---- build ----------------------------------------------------------------
@@ -171,6 +172,10 @@ bad: all
 
 faults: all
 	$(PYTHON) tests/faults/run.py --bin $(BUILD)/h5batch $(FAULTS_ARGS)
+
+# The memory plan's checks on stand-ins for the machine's limits (~10 s).
+test-memory: all
+	$(PYTHON) tests/memory/run.py --bin $(BUILD)/h5batch
 
 # ---- install / clean ------------------------------------------------------
 VERSION   := $(shell sed -n 's/^\#define H5BATCH_VERSION "\(.*\)"/\1/p' src/version.h)

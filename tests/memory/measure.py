@@ -5,10 +5,12 @@ with --format json and takes the estimate and every rank's ru_maxrss from
 the summary's memory object; a run without mpirun is also measured from
 outside with /usr/bin/time -f %M.
 
-  measure.py --bin build/h5batch --contig F.h5 --cols16 G.h5 --grid S.h5
-F, G: the bench files (2 GiB of float64, 1-D and 16 columns, contiguous;
-tests/bench/bench.py makes them); S: a file with /grid of 1024 x 256 x 256
-float32 (its values do not matter).
+  measure.py --bin build/h5batch --contig F.h5 --cols16 G.h5 --deflate D.h5
+             --grid S.h5
+F, G, D: the bench files (/data: 2 GiB of float64, 1-D and 16 columns,
+contiguous; 512 MiB in 1 MiB chunks, shuffle + deflate 1; bench.py's
+contig, cols16 and deflate cases); S: /grid, 1024 x 256 x 256 float32 in
+[0, 1).
 """
 
 import argparse
@@ -35,6 +37,8 @@ JOBS = [
     ("contig, moments, 64M x 4, no shm", "contig", "/data", "ops = count mean std", 2,
      ["input.partition_size=64M", "run.prefetch=4", "run.shared_memory=off",
       "run.worker_reads=off"]),
+    ("deflate, moments", "deflate", "/data", "ops = count mean std", 0, []),
+    ("deflate, moments", "deflate", "/data", "ops = count mean std", 2, []),
     ("cols16, moments + quantiles", "cols16", "/data",
      "ops = count mean std quantiles", 0, []),
     ("grid 65536 cells, histogram 400 bins", "grid", "/grid",
@@ -79,9 +83,11 @@ def main():
     p.add_argument("--bin", default="build/h5batch")
     p.add_argument("--contig", required=True)
     p.add_argument("--cols16", required=True)
+    p.add_argument("--deflate", required=True)
     p.add_argument("--grid", required=True)
     a = p.parse_args()
-    files = {"contig": a.contig, "cols16": a.cols16, "grid": a.grid}
+    files = {"contig": a.contig, "cols16": a.cols16, "grid": a.grid,
+             "deflate": a.deflate}
     print("| job | ranks | rank | allocated MiB | resident MiB (estimate) | "
           "peak RSS MiB | resident - RSS |")
     print("|---|---|---|---|---|---|---|")
