@@ -147,7 +147,7 @@ def case_limit(tool, tmp, ranks, over):
         expect_clean(r)
         expect(r.rc == 0, f"exit {r.describe()}; a limit of {limit} bytes should hold "
                           f"{need} bytes of buffers: {r.stderr[-300:]!r}")
-        expect("memory (peak, allocated)" in r.stdout, "--dry-run printed no memory plan")
+        expect("memory (peak, allocated" in r.stdout, "--dry-run printed no memory plan")
 
 
 def case_prlimit_as(tool, tmp):
