@@ -26,6 +26,9 @@ Cases:
   prlimit-as      prlimit --as below two 256 MiB buffers: refused naming
                   RLIMIT_AS
   slurm-per-cpu   SLURM_MEM_PER_CPU below them: refused naming it
+  window-fails    MPI_Win_allocate_shared fails (Open MPI's osc/pt2pt, which
+                  cannot make a shared window): the job ends within 10 s,
+                  exit 1, the reason on stderr, no process left behind
   json            a real run with --format json under mpirun -n 2: the
                   summary's memory object holds an estimate and a peak RSS
                   for rank 0 and the worker
@@ -166,6 +169,16 @@ def case_slurm_per_cpu(tool, tmp):
     expect_refused(r, tmp, "SLURM_MEM_PER_CPU", "partition_size")
 
 
+def case_window_fails(tool, tmp):
+    job = write_job(tmp, "winfail", part="1M", dataset_file="small.h5")
+    r = run(tool, tmp, "window-fails", 3, [job], env={"OMPI_MCA_osc": "pt2pt"})
+    expect_clean(r)
+    expect(r.rc == 1, f"exit {r.describe()}; expected 1")
+    expect(r.elapsed < 10, f"took {r.elapsed:.1f} s")
+    expect("shared partition pool" in r.stderr, f"no reason given: {r.stderr[-300:]!r}")
+    expect(not (tmp / "out/result.h5").exists(), "an output file was written")
+
+
 def case_json(tool, tmp):
     job = write_job(tmp, "json", part="1M", dataset_file="small.h5")
     r = run(tool, tmp, "json", 2, [job, "--format", "json", "-q"])
@@ -197,7 +210,7 @@ def main():
             name = f"limit-{'over' if over else 'under'}-{'direct' if ranks == 0 else ranks}"
             cases.append((name, lambda t, d, r=ranks, o=over: case_limit(t, d, r, o)))
     cases += [("prlimit-as", case_prlimit_as), ("slurm-per-cpu", case_slurm_per_cpu),
-              ("json", case_json)]
+              ("window-fails", case_window_fails), ("json", case_json)]
     report = Report()
     for name, func in cases:
         if args.filter in name:
