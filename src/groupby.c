@@ -998,6 +998,7 @@ uint64_t gb_bytes(uint64_t nkeys, size_t ncol)
     /* rows grow by half (cap + cap / 2), slots double at load 0.7, and a
      * reorder holds one more slot array. */
     uint64_t row = sizeof(int64_t) + (uint64_t)ncol * sizeof(struct cell);
-    return nkeys * (row * 3 / 2 + sizeof(struct slot) * 3 +
-                    sizeof(struct slot));
+    uint64_t per = row * 3 / 2 + sizeof(struct slot) * 3 +
+                   sizeof(struct slot);
+    return nkeys > UINT64_MAX / per ? UINT64_MAX : nkeys * per;
 }

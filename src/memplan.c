@@ -38,12 +38,30 @@ static uint64_t min64(uint64_t a, uint64_t b)
     return a < b ? a : b;
 }
 
+/* a * b and a + b, UINT64_MAX when they overflow: a dataset's header may
+ * claim any size, and a wrapped figure would pass the check. */
+static uint64_t mul(uint64_t a, uint64_t b)
+{
+    return b && a > UINT64_MAX / b ? UINT64_MAX : a * b;
+}
+
+static uint64_t add(uint64_t a, uint64_t b)
+{
+    return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+}
+
 static uint64_t sum_parts(const struct memplan_rank *r)
 {
     uint64_t t = 0;
     for (int p = 0; p < MP_NPARTS; p++)
-        t += r->part[p];
+        t = add(t, r->part[p]);
     return t;
+}
+
+/* A partition buffer's share of the shared window (64-byte aligned). */
+static uint64_t stride(const struct memplan_job *j)
+{
+    return add(j->slot_bytes, 63) & ~(uint64_t)63;
 }
 
 /* Add n partials of up to `records` records each to r's states. */
@@ -51,18 +69,23 @@ static void add_states(struct memplan_rank *r, const struct memplan_job *j,
                        uint64_t n, uint64_t records)
 {
     uint64_t keys = j->max_keys ? min64(records, j->max_keys) : records;
+    uint64_t *part = r->part;
     if (j->grouped) {
-        r->part[MP_GROUPBY] += n * gb_bytes(keys, j->ncol);
+        part[MP_GROUPBY] = add(part[MP_GROUPBY],
+                               mul(n, gb_bytes(keys, j->ncol)));
     } else {
+        uint64_t per = mul(n, j->ncol);
         if (j->moments)
-            r->part[MP_MOMENTS] += n * j->ncol * op_moments_bytes(j->ncell);
+            part[MP_MOMENTS] = add(part[MP_MOMENTS],
+                                   mul(per, op_moments_bytes(j->ncell)));
         if (j->histogram)
-            r->part[MP_HIST] += n * j->ncol * op_hist_bytes(j->ncell,
-                                                            j->bins);
+            part[MP_HIST] = add(part[MP_HIST],
+                                mul(per, op_hist_bytes(j->ncell, j->bins)));
         if (j->quantiles)
-            r->part[MP_QUANT] += n * j->ncol * op_quantile_bytes(j->ncell);
+            part[MP_QUANT] = add(part[MP_QUANT],
+                                 mul(per, op_quantile_bytes(j->ncell)));
     }
-    r->nstates += n;
+    r->nstates = add(r->nstates, n);
 }
 
 /* Scratch of one partition for a table of several columns. */
@@ -71,31 +94,31 @@ static uint64_t table_scratch(const struct memplan_job *j)
     return j->ncol > 1 ? j->slot_bytes : 0;
 }
 
-/* Rank 0: its slots (or window), accumulators, merge window. */
+/* Rank 0: its buffers (or the window), accumulators, merge window. */
 static void plan_rank0(const struct memplan_job *j, struct memplan *m)
 {
     struct memplan_rank *r = &m->rank0;
-    uint64_t all = j->records ? j->records : 1;
-    add_states(r, j, j->ntiles, all);
+    add_states(r, j, j->ntiles, j->records ? j->records : 1);
     if (j->nworkers == 0) {
-        r->part[MP_BUFFERS] = (j->read_ahead ? 2 : 1) * j->slot_bytes;
+        m->slots = j->read_ahead ? 2 : 1;
+        r->part[MP_BUFFERS] = mul(m->slots, j->slot_bytes);
         r->part[MP_SCRATCH] = table_scratch(j);
         add_states(r, j, 1, j->part_records);
         return;
     }
-    uint64_t slots = (uint64_t)j->nworkers * (uint64_t)j->prefetch + 1 +
-                     (j->helps != 0);
-    uint64_t W = slots * 4 < 16 ? 16 : slots * 4;
+    m->slots = add(mul((uint64_t)j->nworkers, (uint64_t)j->prefetch),
+                   1 + (j->helps != 0));
+    uint64_t W = m->slots < 4 ? 16 : mul(m->slots, 4);
     if (j->shared) {
-        m->window = slots * ((j->slot_bytes + 63) & ~(uint64_t)63);
+        m->window = mul(m->slots, stride(j));
         r->part[MP_WINDOW] = m->window;
     } else {
-        r->part[MP_BUFFERS] = slots * j->slot_bytes;
+        r->part[MP_BUFFERS] = mul(m->slots, j->slot_bytes);
     }
     if (j->helps)
         r->part[MP_SCRATCH] = table_scratch(j);
     /* the merge window's partials and the RESULT being decoded */
-    add_states(r, j, min64(W, j->nparts) + 1, j->part_records);
+    add_states(r, j, add(min64(W, j->nparts), 1), j->part_records);
 }
 
 /* Each worker: receive buffers, values, one partial, the result ring. */
@@ -104,9 +127,9 @@ static void plan_worker(const struct memplan_job *j, struct memplan *m)
     struct memplan_rank *r = &m->worker;
     if (j->nworkers == 0)
         return;
-    r->part[MP_BUFFERS] = (uint64_t)j->prefetch * j->slot_bytes;
-    r->part[MP_SCRATCH] = (j->worker_values ? j->slot_bytes : 0) +
-                          table_scratch(j);
+    r->part[MP_BUFFERS] = mul((uint64_t)j->prefetch, j->slot_bytes);
+    r->part[MP_SCRATCH] = add(j->worker_values ? j->slot_bytes : 0,
+                              table_scratch(j));
     add_states(r, j, (uint64_t)j->prefetch + 2, j->part_records);
 }
 
@@ -114,10 +137,11 @@ static void plan_worker(const struct memplan_job *j, struct memplan *m)
 static uint64_t results_bytes(const struct memplan_job *j, uint64_t keys)
 {
     uint64_t per = (uint64_t)j->moment_outputs +
-                   (j->histogram ? j->bins + 2 : 0) + j->nq;
+                   (j->histogram ? add(j->bins, 2) : 0) + j->nq;
     if (j->grouped)
-        return keys * (1 + j->ncol * ((uint64_t)j->moment_outputs + 1)) * 8;
-    return j->ncol * j->ncell_all * per * 8;
+        return mul(mul(keys, 1 + j->ncol * ((uint64_t)j->moment_outputs +
+                                            1)), 8);
+    return mul(mul(j->ncol, j->ncell_all), mul(per, 8));
 }
 
 /* The states rank 0 keeps to the end: the accumulators. */
@@ -134,26 +158,22 @@ static uint64_t acc_bytes(const struct memplan_job *j)
 /* What rank 0 and each worker touch of what they allocate (memplan.h). */
 static void plan_resident(const struct memplan_job *j, struct memplan *m)
 {
-    uint64_t slots = m->window ? m->window / ((j->slot_bytes + 63) &
-                                              ~(uint64_t)63)
-                               : m->rank0.part[MP_BUFFERS] /
-                                 (j->slot_bytes ? j->slot_bytes : 1);
-    uint64_t held = m->rank0.part[MP_WINDOW] + m->rank0.part[MP_BUFFERS];
     struct memplan_rank *w = &m->worker;
-    uint64_t stride = (j->slot_bytes + 63) & ~(uint64_t)63;
-    uint64_t own = j->helps ? stride : 0;   /* rank 0 reduces in one */
+    uint64_t held = add(m->rank0.part[MP_WINDOW], m->rank0.part[MP_BUFFERS]);
+    uint64_t own = j->helps ? stride(j) : 0;    /* rank 0 reduces in one */
+    uint64_t touched = add(mul(m->slots, PAGE), own);
     m->rank0.resident = m->rank0.total;
-    if (j->direct && j->nworkers && held > slots * PAGE + own)
-        m->rank0.resident -= held - slots * PAGE - own;
+    if (j->direct && j->nworkers && held > touched)
+        m->rank0.resident -= held - touched;
     if (!j->nworkers)
         return;
     w->resident = w->total - w->part[MP_BUFFERS];
     if (j->shared && !j->direct)
-        w->resident += m->window - own;
+        w->resident = add(w->resident, m->window - own);
     else if (j->shared || j->direct)
-        w->resident += (uint64_t)j->prefetch * PAGE;
+        w->resident = add(w->resident, (uint64_t)j->prefetch * PAGE);
     else
-        w->resident += w->part[MP_BUFFERS];
+        w->resident = add(w->resident, w->part[MP_BUFFERS]);
 }
 
 void memplan_build(const struct memplan_job *j, struct memplan *m)
@@ -164,15 +184,15 @@ void memplan_build(const struct memplan_job *j, struct memplan *m)
     plan_rank0(j, m);
     plan_worker(j, m);
     struct memplan_rank *r = &m->rank0;
-    r->running = j->base + sum_parts(r);
+    r->running = add(j->base, sum_parts(r));
     r->results = results_bytes(j, m->keys);
-    r->ending = j->base + acc_bytes(j) + r->results;
-    if (j->base + 3 * r->results > r->ending)
-        r->ending = j->base + 3 * r->results;
+    r->ending = add(j->base, add(acc_bytes(j), r->results));
+    r->ending = r->ending > add(j->base, mul(3, r->results))
+                ? r->ending : add(j->base, mul(3, r->results));
     r->total = r->running > r->ending ? r->running : r->ending;
     if (j->nworkers)
-        m->worker.running = m->worker.total = j->base +
-                                              sum_parts(&m->worker);
+        m->worker.running = m->worker.total = add(j->base,
+                                                  sum_parts(&m->worker));
     plan_resident(j, m);
 }
 

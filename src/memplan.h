@@ -87,6 +87,7 @@ struct memplan_rank {
 struct memplan {
     struct memplan_rank rank0, worker;  /* worker: each worker */
     uint64_t window;        /* the shared-memory window, on rank 0's node */
+    uint64_t slots;         /* rank 0's partition buffers */
     uint64_t keys;          /* group-by keys an accumulator may hold */
 };
 

@@ -793,6 +793,7 @@ const h5b_operator op_moments = {
 
 uint64_t op_moments_bytes(uint64_t ncell)
 {
-    return ncell * sizeof(struct cell) +
-           (ncell > 1 ? SCRATCH_PER_CELL * ncell * sizeof(double) : 0);
+    uint64_t per = sizeof(struct cell) +
+                   (ncell > 1 ? SCRATCH_PER_CELL * sizeof(double) : 0);
+    return ncell > UINT64_MAX / per ? UINT64_MAX : ncell * per;
 }

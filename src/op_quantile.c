@@ -1050,6 +1050,7 @@ const h5b_operator op_quantile = {
 
 uint64_t op_quantile_bytes(uint64_t ncell)
 {
-    return ncell * (sizeof(struct cell) + 2 * SKETCH_MAX_BINS *
-                    sizeof(uint64_t));
+    uint64_t per = sizeof(struct cell) + 2 * SKETCH_MAX_BINS *
+                   sizeof(uint64_t);
+    return ncell > UINT64_MAX / per ? UINT64_MAX : ncell * per;
 }

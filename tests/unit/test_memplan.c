@@ -305,6 +305,28 @@ static void test_window_against_shm(void **state)
     assert_non_null(strstr(msg, "shared_memory = off"));
 }
 
+static void test_saturates_instead_of_wrapping(void **state)
+{
+    (void)state;
+    struct h5b_error err;
+    struct memplan m;
+    struct memplan_job j = job_of(1 << 20, 3, 64);
+    struct memlimits l = no_limits();
+    j.ncell = j.ncell_all = (uint64_t)1 << 62;  /* a header's claim */
+    j.histogram = j.quantiles = 1;
+    j.bins = 1000;
+    memplan_build(&j, &m);
+    assert_true(m.rank0.total == UINT64_MAX);
+    assert_true(m.worker.total == UINT64_MAX);
+    l.available = (uint64_t)1 << 40;
+    assert_non_null(strstr(checked(&j, &l, &err), "memory:"));
+    j = job_of(1 << 20, 0, 1);
+    j.grouped = 1;
+    j.records = UINT64_MAX / 2;
+    memplan_build(&j, &m);
+    assert_true(m.rank0.total == UINT64_MAX);
+}
+
 static void test_sizes_for_people(void **state)
 {
     (void)state;
@@ -349,6 +371,7 @@ int main(void)
         cmocka_unit_test(test_histogram_named),
         cmocka_unit_test(test_groupby_named),
         cmocka_unit_test(test_window_against_shm),
+        cmocka_unit_test(test_saturates_instead_of_wrapping),
         cmocka_unit_test(test_sizes_for_people),
         cmocka_unit_test(test_limits_read_hook),
     };
