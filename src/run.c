@@ -844,6 +844,7 @@ static int run_master(int argc, char **argv, int size, int mpi, int threads,
     h5util_quiet();
     int rc = prepare(&p, argc, argv, &err);
     p.shared = rc == 0 && p.job.shared_memory && node->nlocal > 0;
+    int planned = rc == 0;  /* --dry-run shows even a refused plan */
     if (rc == 0)
         rc = check_memory(&p, &err);
     int quit = rc == 0 && p.cli.dry_run;
@@ -860,10 +861,10 @@ static int run_master(int argc, char **argv, int size, int mpi, int threads,
     if (!setup_sent && send_setup(&p, &p.job, size, status, &err) < 0 &&
         rc == 0)
         rc = H5B_ERUN;
-    if (rc == 0 && p.cli.dry_run) {
+    if (p.cli.dry_run && planned)
         print_plan(&p, stdout);
+    if (rc == 0 && p.cli.dry_run)
         warn_rerun(&p);
-    }
     else if (rc == 0)
         rc = execute(&p, size, &prog, &err);
     if (rc == H5B_EINTR)

@@ -22,7 +22,8 @@ Cases:
                   prefetch and partition_size (skipped on a machine that
                   could hold 64 GiB per rank and 66 GiB of /dev/shm)
   limit-under-*   memory_limit = the buffers + MARGIN: --dry-run accepts
-  limit-over-*    memory_limit = the buffers - 1: refused, exit 2
+  limit-over-*    memory_limit = the buffers - 1: refused, exit 2 (and
+                  --dry-run still prints the plan)
   prlimit-as      prlimit --as below two 256 MiB buffers: refused naming
                   RLIMIT_AS
   slurm-per-cpu   SLURM_MEM_PER_CPU below them: refused naming it
@@ -144,13 +145,13 @@ def case_limit(tool, tmp, ranks, over):
     job = write_job(tmp, f"limit-{ranks}-{over}", extra=f"memory_limit = {limit}")
     r = run(tool, tmp, f"limit-{'over' if over else 'under'}-{ranks}", ranks,
             [job, "--dry-run"])
+    expect("memory (peak, allocated" in r.stdout, "--dry-run printed no memory plan")
     if over:
         expect_refused(r, tmp, "memory_limit", "partition_size")
     else:
         expect_clean(r)
         expect(r.rc == 0, f"exit {r.describe()}; a limit of {limit} bytes should hold "
                           f"{need} bytes of buffers: {r.stderr[-300:]!r}")
-        expect("memory (peak, allocated" in r.stdout, "--dry-run printed no memory plan")
 
 
 def case_prlimit_as(tool, tmp):

@@ -308,16 +308,16 @@ static void test_window_against_shm(void **state)
 static void test_saturates_instead_of_wrapping(void **state)
 {
     (void)state;
-    struct h5b_error err;
-    struct memplan m;
     struct memplan_job j = job_of(1 << 20, 3, 64);
-    struct memlimits l = no_limits();
     j.ncell = j.ncell_all = (uint64_t)1 << 62;  /* a header's claim */
     j.histogram = j.quantiles = 1;
     j.bins = 1000;
+    struct memplan m;
     memplan_build(&j, &m);
     assert_true(m.rank0.total == UINT64_MAX);
     assert_true(m.worker.total == UINT64_MAX);
+    struct memlimits l = no_limits();
+    struct h5b_error err;
     l.available = (uint64_t)1 << 40;
     assert_non_null(strstr(checked(&j, &l, &err), "memory:"));
     j = job_of(1 << 20, 0, 1);
