@@ -88,10 +88,13 @@ static void add_states(struct memplan_rank *r, const struct memplan_job *j,
     r->nstates = add(r->nstates, n);
 }
 
-/* Scratch of one partition for a table of several columns. */
-static uint64_t table_scratch(const struct memplan_job *j)
+/* Scratch of one partition for a table of several columns, and of
+ * `chunks` decoded chunks when this rank decodes (memplan.h). */
+static uint64_t table_scratch(const struct memplan_job *j, int decodes,
+                              uint64_t chunks)
 {
-    return j->ncol > 1 ? j->slot_bytes : 0;
+    return add(j->ncol > 1 ? j->slot_bytes : 0,
+               decodes ? mul(chunks, j->chunk_bytes) : 0);
 }
 
 /* Rank 0: its buffers (or the window), accumulators, merge window. */
@@ -102,7 +105,7 @@ static void plan_rank0(const struct memplan_job *j, struct memplan *m)
     if (j->nworkers == 0) {
         m->slots = j->read_ahead ? 2 : 1;
         r->part[MP_BUFFERS] = mul(m->slots, j->slot_bytes);
-        r->part[MP_SCRATCH] = table_scratch(j);
+        r->part[MP_SCRATCH] = table_scratch(j, j->rank0_decodes, 3);
         add_states(r, j, 1, j->part_records);
         return;
     }
@@ -116,7 +119,9 @@ static void plan_rank0(const struct memplan_job *j, struct memplan *m)
         r->part[MP_BUFFERS] = mul(m->slots, j->slot_bytes);
     }
     if (j->helps)
-        r->part[MP_SCRATCH] = table_scratch(j);
+        r->part[MP_SCRATCH] = table_scratch(j, j->chunk_bytes != 0, 3);
+    else if (j->rank0_decodes)
+        r->part[MP_SCRATCH] = mul(3, j->chunk_bytes);
     /* the merge window's partials and the RESULT being decoded */
     add_states(r, j, add(min64(W, j->nparts), 1), j->part_records);
 }
@@ -129,7 +134,7 @@ static void plan_worker(const struct memplan_job *j, struct memplan *m)
         return;
     r->part[MP_BUFFERS] = mul((uint64_t)j->prefetch, j->slot_bytes);
     r->part[MP_SCRATCH] = add(j->worker_values ? j->slot_bytes : 0,
-                              table_scratch(j));
+                              table_scratch(j, j->workers_decode, 2));
     add_states(r, j, (uint64_t)j->prefetch + 2, j->part_records);
 }
 

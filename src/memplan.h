@@ -15,7 +15,10 @@
  *    one partial being reduced and a ring of prefetch+1 encoded results
  *    (worker.c);
  *  - a table of several columns extracts a column at a time into scratch
- *    of up to one partition (table.c);
+ *    of up to one partition (table.c); decoding a deflate/shuffle chunk
+ *    takes three chunks in HDF5's filter pipeline on rank 0 (the stored
+ *    chunk, inflated, unshuffled) and two in a worker's chunk scratch
+ *    (chunkdec.c); other filters are not modelled;
  *  - operator states are op_*_bytes() (op.h) per column, per partial;
  *    group-by tables gb_bytes() (groupby.h) of up to max_keys keys, or
  *    the partition's or the dataset's records;
@@ -50,6 +53,9 @@ struct memplan_job {
     int worker_values;      /* workers decode chunks or read the file */
     int direct;             /* workers on rank 0's node read every
                                partition from the file themselves */
+    uint64_t chunk_bytes;   /* a deflate/shuffle chunk, decoded; 0: none */
+    int rank0_decodes;      /* rank 0 reads such chunks through HDF5 */
+    int workers_decode;     /* the workers inflate them (chunkdec.h) */
     uint64_t ncell;         /* cells of one partial (one full tile) */
     size_t ncol;            /* value columns */
     int moments, histogram, quantiles, grouped;

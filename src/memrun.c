@@ -44,6 +44,18 @@ static size_t direct_files(const struct job *job, const struct source *s,
     return job->worker_reads && plan->ntiles == 1 ? n : 0;
 }
 
+/* The bytes of a chunk of the first file, decoded, when it is a
+ * deflate/shuffle dataset (source_file.raw_filters); else 0. */
+static uint64_t chunk_bytes(const struct source *s)
+{
+    if (!s->nfiles || !s->file[0].raw_filters)
+        return 0;
+    uint64_t n = s->elem_bytes;
+    for (int d = 0; d < s->rank; d++)
+        n *= s->file[0].cdims[d] ? s->file[0].cdims[d] : 1;
+    return n;
+}
+
 void memrun_job(const struct job *job, const struct source *src,
                 const struct plan *plan, const struct memrun_layout *lay,
                 struct memplan_job *j)
@@ -62,8 +74,11 @@ void memrun_job(const struct job *job, const struct source *src,
     j->read_ahead = lay->read_ahead;
     size_t direct = lay->size > 1 ? direct_files(job, src, plan) : 0;
     j->direct = direct && direct == src->nfiles;
-    j->worker_values = direct || (lay->size > 1 && job->worker_decode &&
-                                  src->nfiles && src->file[0].raw_filters);
+    j->chunk_bytes = chunk_bytes(src);
+    j->workers_decode = j->chunk_bytes && lay->size > 1 &&
+                        job->worker_decode;
+    j->rank0_decodes = j->chunk_bytes && !j->workers_decode;
+    j->worker_values = direct || j->workers_decode;
     j->ncell_all = lay->ncell;
     j->ncell = plan->ntiles > 1 ? lay->ncell / plan->dim1 * plan->tile_width
                                 : lay->ncell;

@@ -158,6 +158,26 @@ static void test_resident(void **state)
                      m.worker.total - 4 * slot + 5 * stride);
 }
 
+static void test_decode_scratch(void **state)
+{
+    (void)state;
+    struct memplan m;
+    struct memplan_job j = job_of(1000, 0, 1);
+    j.chunk_bytes = 500;
+    j.rank0_decodes = 1;        /* HDF5: stored, inflated, unshuffled */
+    memplan_build(&j, &m);
+    assert_int_equal(m.rank0.part[MP_SCRATCH], 3 * 500);
+    j = job_of(1000, 2, 2);
+    j.chunk_bytes = 500;
+    j.workers_decode = j.worker_values = 1;   /* values + two chunks */
+    memplan_build(&j, &m);
+    assert_int_equal(m.worker.part[MP_SCRATCH], 1072 + 2 * 500);
+    assert_int_equal(m.rank0.part[MP_SCRATCH], 0);
+    j.helps = 1;                /* rank 0 reads its own through HDF5 */
+    memplan_build(&j, &m);
+    assert_int_equal(m.rank0.part[MP_SCRATCH], 3 * 500);
+}
+
 static void test_results_at_the_end(void **state)
 {
     (void)state;
@@ -364,6 +384,7 @@ int main(void)
         cmocka_unit_test(test_states_scale_with_cells_and_columns),
         cmocka_unit_test(test_base_on_every_rank),
         cmocka_unit_test(test_resident),
+        cmocka_unit_test(test_decode_scratch),
         cmocka_unit_test(test_results_at_the_end),
         cmocka_unit_test(test_groupby_bounded_by_max_keys),
         cmocka_unit_test(test_limit_just_over_and_under),
