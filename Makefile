@@ -54,17 +54,20 @@ DEB_PKGS  := openmpi-bin libopenmpi-dev libhdf5-dev hdf5-tools libinih-dev \
 # ---- sources --------------------------------------------------------------
 # Logic modules: no MPI, no HDF5; unit-tested without mpirun.
 LOGIC     := err atomicfile samefile job plan wire chunkdec op op_moments \
+             memplan memlimits \
              op_hist op_quantile table results summary utf8 progress cli \
              checkpoint interrupt groupby readahead fileread launch
 # Modules that talk to HDF5 or MPI.
-SYSTEM    := h5util srctype source output transport shm worker master plugin run
+SYSTEM    := h5util srctype source output transport shm worker master plugin \
+             memrun run
 OBJS      := $(addprefix $(BUILD)/obj/,$(addsuffix .o,$(LOGIC) $(SYSTEM)))
 LOGIC_OBJS := $(addprefix $(BUILD)/obj/,$(addsuffix .o,$(LOGIC)))
 UNIT      := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(addprefix $(BUILD)/tests/,$(UNIT)) \
              $(BUILD)/tests/test_op_hist_base $(BUILD)/tests/test_op_hist_avx2
 
-.PHONY: all run test check unit integration bad faults examples deps install clean
+.PHONY: all run test check unit integration bad faults test-memory examples deps \
+        install clean
 all: $(BUILD)/h5batch $(BUILD)/h5batch-gen
 
 # ---- build ----------------------------------------------------------------
@@ -172,6 +175,10 @@ bad: all
 
 faults: all
 	$(PYTHON) tests/faults/run.py --bin $(BUILD)/h5batch $(FAULTS_ARGS)
+
+# The memory plan's checks on stand-ins for the machine's limits (~10 s).
+test-memory: all
+	$(PYTHON) tests/memory/run.py --bin $(BUILD)/h5batch
 
 # ---- install / clean ------------------------------------------------------
 VERSION   := $(shell sed -n 's/^\#define H5BATCH_VERSION "\(.*\)"/\1/p' src/version.h)

@@ -373,7 +373,8 @@ static int find_or_add(struct gb_partial *p, int64_t key, uint64_t *idx,
     }
     if (p->max_keys && p->nkeys == p->max_keys)
         return err_set(err, H5B_EINPUT, "group_by: more than %llu distinct "
-                       "keys", (unsigned long long)p->max_keys);
+                       "keys ([reduce] max_keys)",
+                       (unsigned long long)p->max_keys);
     if (rows_reserve(p, err) < 0)
         return H5B_ERUN;
     *idx = p->nkeys;
@@ -990,4 +991,14 @@ int gb_keys_to_int64(h5b_type t, const void *src, uint64_t n, int64_t *dst,
     }
     return err_set(err, H5B_EINPUT, "group_by keys must be integers, not "
                    "floating point (type %d)", (int)t);
+}
+
+uint64_t gb_bytes(uint64_t nkeys, size_t ncol)
+{
+    /* rows grow by half (cap + cap / 2), slots double at load 0.7, and a
+     * reorder holds one more slot array. */
+    uint64_t row = sizeof(int64_t) + (uint64_t)ncol * sizeof(struct cell);
+    uint64_t per = row * 3 / 2 + sizeof(struct slot) * 3 +
+                   sizeof(struct slot);
+    return nkeys > UINT64_MAX / per ? UINT64_MAX : nkeys * per;
 }

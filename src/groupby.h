@@ -63,6 +63,10 @@ int gb_check(const struct gb_config *c, struct h5b_error *err);
 int gb_create(const struct gb_config *c, struct gb_partial **p,
               struct h5b_error *err);
 
+/* Most bytes a partial of nkeys keys over ncol columns holds, with its
+ * rows and hash table grown in steps and a sort's scratch (memplan.h). */
+uint64_t gb_bytes(uint64_t nkeys, size_t ncol);
+
 /* Free p; NULL is a no-op. */
 void gb_destroy(struct gb_partial *p);
 

@@ -37,6 +37,8 @@ struct keydef {
 
 static int check_nonempty(const char *v, char *why, size_t n);
 static int check_size(const char *v, char *why, size_t n);
+static int check_memsize(const char *v, char *why, size_t n);
+static int check_count(const char *v, char *why, size_t n);
 static int check_ops(const char *v, char *why, size_t n);
 static int check_axis(const char *v, char *why, size_t n);
 static int check_ddof(const char *v, char *why, size_t n);
@@ -59,6 +61,7 @@ static const struct keydef keydefs[] = {
     {"reduce", "axis", 0, check_axis},
     {"reduce", "ddof", 0, check_ddof},
     {"reduce", "group_by", 0, check_nonempty},
+    {"reduce", "max_keys", 0, check_count},
     {"reduce", "histogram_bins", 0, check_bins},
     {"reduce", "histogram_range", 0, check_range},
     {"reduce", "quantiles", 1, check_quantiles},
@@ -70,6 +73,7 @@ static const struct keydef keydefs[] = {
     {"run", "read_ahead", 0, check_cf},
     {"run", "rank0_reduces", 0, check_cf},
     {"run", "checkpoint", 0, check_nonempty},
+    {"run", "memory_limit", 0, check_memsize},
     {"run", "checkpoint_every", 0, check_seconds},
     {"output", "file", 0, check_nonempty},
 };
@@ -150,6 +154,30 @@ static int check_nonempty(const char *v, char *why, size_t n)
     if (*v)
         return 0;
     snprintf(why, n, "empty value");
+    return -1;
+}
+
+/* A size with no upper bound: [run] memory_limit. */
+static int check_memsize(const char *v, char *why, size_t n)
+{
+    uint64_t b;
+    if (job_parse_size(v, &b) == 0 && b > 0)
+        return 0;
+    snprintf(why, n, "'%s' is not a size (a positive number of bytes "
+             "with an optional K, M or G suffix)", v);
+    return -1;
+}
+
+/* A positive whole number: [reduce] max_keys. */
+static int check_count(const char *v, char *why, size_t n)
+{
+    char *end;
+    errno = 0;
+    unsigned long long c = *v >= '0' && *v <= '9' ? strtoull(v, &end, 10)
+                                                 : 0;
+    if (c > 0 && errno == 0 && *end == 0)
+        return 0;
+    snprintf(why, n, "'%s' is not a positive whole number", v);
     return -1;
 }
 
@@ -706,6 +734,7 @@ int job_finish(struct job *job, struct h5b_error *err)
     const char *wr = job_get(job, "run", "worker_reads");
     const char *rah = job_get(job, "run", "read_ahead");
     const char *r0r = job_get(job, "run", "rank0_reduces");
+    const char *ml = job_get(job, "run", "memory_limit");
     job->name = job_get(job, "job", "name");
     job->files = job_get(job, "input", "files");
     job->dataset = job_get(job, "input", "dataset");
@@ -726,6 +755,11 @@ int job_finish(struct job *job, struct h5b_error *err)
     job->worker_reads = !wr || strcmp(wr, "auto") == 0;
     job->read_ahead = !rah || strcmp(rah, "auto") == 0;
     job->rank0_reduces = !r0r || strcmp(r0r, "auto") == 0;
+    const char *mk = job_get(job, "reduce", "max_keys");
+    job->max_keys = mk ? strtoull(mk, NULL, 10) : 0;
+    job->memory_limit = 0;
+    if (ml)
+        job_parse_size(ml, &job->memory_limit);
     return 0;
 }
 

@@ -43,6 +43,10 @@ struct job {
     const char *dataset;
     const char *output;
     uint64_t partition_bytes;
+    uint64_t max_keys;      /* [reduce] max_keys: group-by keys a table may
+                               hold; 0: no limit */
+    uint64_t memory_limit;  /* [run] memory_limit: bytes one rank may use;
+                               0: what the machine allows (memcheck.h) */
     const char *ops[JOB_MAX_OPS + 1];   /* NULL-terminated output names */
     char *ops_buf;
     int axis_all;           /* 0: reduce along dim 0; 1: over everything */

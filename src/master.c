@@ -525,11 +525,15 @@ static void note_done(struct master *m, int from)
 {
     struct run_timing *t = m->a->timing;
     double busy = 0, idle = 0;
+    uint64_t rss = 0;
     struct h5b_error e;
     if (t && from >= 1 && from <= t->nworkers &&
-        wire_decode_done(m->in.data, m->in.len, &busy, &idle, &e) == 0) {
+        wire_decode_done(m->in.data, m->in.len, &busy, &idle, &rss,
+                         &e) == 0) {
         t->busy[from - 1] += busy;
         t->idle[from - 1] += idle;
+        if (t->rss && rss > t->rss[from - 1])
+            t->rss[from - 1] = rss;
     }
 }
 

@@ -717,3 +717,13 @@ const h5b_operator op_hist = {
     .decode = hist_decode,
     .finalize = hist_finalize,
 };
+
+uint64_t op_hist_bytes(uint64_t ncell, uint64_t bins)
+{
+    uint64_t sub = ncell == 1 && bins <= HIST_SUB_MAX_BINS
+                   ? HIST_NSUB * (bins + 3) * sizeof(uint64_t) : 0;
+    uint64_t per = (bins + 2) * sizeof(uint64_t);
+    if (bins > UINT64_MAX / 16 || ncell > UINT64_MAX / 2 / per)
+        return UINT64_MAX;
+    return ncell * per + (bins + 1) * sizeof(double) + sub;
+}

@@ -790,3 +790,10 @@ const h5b_operator op_moments = {
     .decode = moments_decode,
     .finalize = moments_finalize,
 };
+
+uint64_t op_moments_bytes(uint64_t ncell)
+{
+    uint64_t per = sizeof(struct cell) +
+                   (ncell > 1 ? SCRATCH_PER_CELL * sizeof(double) : 0);
+    return ncell > UINT64_MAX / per ? UINT64_MAX : ncell * per;
+}

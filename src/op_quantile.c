@@ -1047,3 +1047,10 @@ const h5b_operator op_quantile = {
     .decode = quantile_decode,
     .finalize = quantile_finalize,
 };
+
+uint64_t op_quantile_bytes(uint64_t ncell)
+{
+    uint64_t per = sizeof(struct cell) + 2 * SKETCH_MAX_BINS *
+                   sizeof(uint64_t);
+    return ncell > UINT64_MAX / per ? UINT64_MAX : ncell * per;
+}

@@ -22,6 +22,8 @@
 #include "results.h"
 
 /* What the root attributes and the summary say about a run. */
+struct memplan;
+
 struct run_info {
     const char *job_name, *job_text, *dataset, *output;
     char *const *inputs;
@@ -32,6 +34,8 @@ struct run_info {
     char started[32], finished[32];     /* ISO 8601 UTC */
     double elapsed;                     /* first read to results written */
     const struct run_timing *timing;    /* where the time went, or NULL */
+    const struct memplan *mem;          /* the memory plan, or NULL */
+    unsigned long long rss;             /* rank 0's peak resident bytes */
 };
 
 /* Check that the directory of path exists and that we can create files in

@@ -25,6 +25,8 @@
 #include "interrupt.h"
 #include "job.h"
 #include "master.h"
+#include "memlimits.h"
+#include "memrun.h"
 #include "table.h"
 #include "output.h"
 #include "plan.h"
@@ -61,6 +63,9 @@ struct prep {
     int size;               /* ranks in the run */
     int threads;            /* a second thread may read (no MPI, or
                                MPI_THREAD_FUNNELED provided) */
+    struct memplan_job memjob;  /* the memory plan (memplan.h) */
+    struct memplan mem;
+    struct memlimits limits;
 };
 
 /* Operator arguments: a plugin's come from its [plugin NAME] section,
@@ -113,7 +118,10 @@ static int build_table(struct table *t, uint32_t elem_bytes, uint64_t elems,
     int rc = table_init(t, elem_bytes, elems, err);
     for (size_t i = 0; rc == 0 && i < ncol; i++)
         rc = table_add(t, &cols[i], &tile, job->ops, err);
-    return rc == 0 ? table_group(t, job->ops, job->ddof, err) : rc;
+    if (rc == 0)
+        rc = table_group(t, job->ops, job->ddof, err);
+    t->gb.max_keys = job->max_keys;
+    return rc;
 }
 
 /* Both tables of a run: t[0] for whole records or full tiles of
@@ -358,6 +366,7 @@ static void prep_free(struct prep *p)
 {
     free(p->timing.busy);
     free(p->timing.idle);
+    free(p->timing.rss);
     free(p->ckpt);
     table_free(&p->table[0]);
     table_free(&p->table[1]);
@@ -497,6 +506,23 @@ static void print_worker_reads(const struct prep *p, FILE *out)
                 "rest\n", n, s->nfiles);
 }
 
+/* The memory plan and the limit it was checked against. */
+static void print_memory(const struct prep *p, FILE *out)
+{
+    char what[256], b[32], f[32];
+    uint64_t limit = memlimits_rank(&p->limits, what, sizeof what);
+    memplan_print(&p->mem, &p->memjob, out);
+    if (limit != MEMLIMIT_NONE)
+        fprintf(out, "  limit per rank: %s (%s)\n",
+                memplan_size(limit, b, sizeof b), what);
+    if (p->mem.window && p->limits.shm_free != MEMLIMIT_NONE)
+        fprintf(out, "  /dev/shm free: %s\n",
+                memplan_size(p->limits.shm_free, f, sizeof f));
+    if (p->memjob.grouped && !p->memjob.max_keys)
+        fprintf(out, "  group-by tables not checked: set [reduce] max_keys "
+                "to bound them\n");
+}
+
 static void print_plan(const struct prep *p, FILE *out)
 {
     const struct source *s = &p->src;
@@ -554,6 +580,7 @@ static void print_plan(const struct prep *p, FILE *out)
     if (tr_patient())
         fprintf(out, "waiting: rank 0 naps between polls for results (more "
                 "ranks than CPUs on its node)\n");
+    print_memory(p, out);
     fprintf(out, "output: %s\n", p->job.output);
     fprintf(out, "checkpoint: %s\n", p->ckpt_path);
 }
@@ -665,6 +692,7 @@ static int execute(struct prep *p, int size, struct progress *prog,
     p->timing.nworkers = size - 1;
     p->timing.busy = calloc((size_t)size, sizeof *p->timing.busy);
     p->timing.idle = calloc((size_t)size, sizeof *p->timing.idle);
+    p->timing.rss = calloc((size_t)size, sizeof *p->timing.rss);
     if (!p->timing.busy || !p->timing.idle)
         p->timing.nworkers = 0;
     in.timing = &p->timing;
@@ -684,6 +712,7 @@ static int execute(struct prep *p, int size, struct progress *prog,
     in.partitions = p->plan.nparts;
     in.skipped = p->src.skipped;
     in.ranks = size;
+    in.mem = &p->mem;
     output_now(in.finished, sizeof in.finished);
     if (rc == 0)
         rc = output_write(p->job.output, &in, &rs, err);
@@ -692,6 +721,7 @@ static int execute(struct prep *p, int size, struct progress *prog,
     in.elapsed = progress_clock() - p->t0;
     if (rc == 0)
         progress_finish(prog, in.bytes, size);
+    in.rss = memlimits_peak_rss();
     if (rc == 0 && p->cli.json)
         rc = summary_json(stdout, &in, &rs, err);
     else if (rc == 0)
@@ -782,6 +812,30 @@ static int range_pass(struct prep *p, int size, struct progress *prog,
     return rc;
 }
 
+/* Plan every rank's memory and refuse, before anything is read, a run
+ * that would not fit the limits (memplan.h, memlimits.h).  Group-by
+ * tables are bounded by the records unless [reduce] max_keys is set, and
+ * checked only then. */
+static int check_memory(struct prep *p, struct h5b_error *err)
+{
+    struct memrun_layout lay = {p->size, p->node ? p->node->nlocal + 1 : 1,
+                                p->shared, helps_mode(&p->job, p->size)
+                                           != MASTER_HELPS_OFF,
+                                p->size == 1 && read_ahead_ok(p),
+                                p->shape.ncell};
+    struct memplan_job checked;
+    struct memplan mem;
+    memrun_job(&p->job, &p->src, &p->plan, &lay, &p->memjob);
+    memlimits_read(&p->limits, p->job.memory_limit, lay.node_ranks);
+    p->memjob.base = p->limits.rss_base;
+    memplan_build(&p->memjob, &p->mem);
+    checked = p->memjob;
+    if (checked.grouped && !checked.max_keys)
+        checked.max_keys = 1;
+    memplan_build(&checked, &mem);
+    return memplan_check(&mem, &checked, &p->limits, err);
+}
+
 /* Rank 0's whole run; the exit status.  Without MPI (mpi == 0, size 1)
  * nothing here reaches an MPI call: SETUP goes to no worker and the
  * partitions are reduced here (master_run with no workers). */
@@ -798,6 +852,9 @@ static int run_master(int argc, char **argv, int size, int mpi, int threads,
     h5util_quiet();
     int rc = prepare(&p, argc, argv, &err);
     p.shared = rc == 0 && p.job.shared_memory && node->nlocal > 0;
+    int planned = rc == 0;  /* --dry-run shows even a refused plan */
+    if (rc == 0)
+        rc = check_memory(&p, &err);
     int quit = rc == 0 && p.cli.dry_run;
     int setup_sent = 0;
     if (rc == 0 && !quit && p.cli.resume)
@@ -812,10 +869,10 @@ static int run_master(int argc, char **argv, int size, int mpi, int threads,
     if (!setup_sent && send_setup(&p, &p.job, size, status, &err) < 0 &&
         rc == 0)
         rc = H5B_ERUN;
-    if (rc == 0 && p.cli.dry_run) {
+    if (p.cli.dry_run && planned)
         print_plan(&p, stdout);
+    if (rc == 0 && p.cli.dry_run)
         warn_rerun(&p);
-    }
     else if (rc == 0)
         rc = execute(&p, size, &prog, &err);
     if (rc == H5B_EINTR)

@@ -1,6 +1,7 @@
 /* shm.c -- the partition pool rank 0 shares with its node (see shm.h). */
 #include "shm.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -82,6 +83,18 @@ void shm_node_free(struct shm_node *n)
     n->comm = MPI_COMM_NULL;
 }
 
+/* A collective of the node failed here: the other ranks of the node may
+ * wait in it (or in the next) for ever, and no message reaches them, so
+ * end the whole job now with the reason. */
+static void abort_job(const struct h5b_error *err)
+{
+    int rank = 0;
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    fprintf(stderr, "h5batch: rank %d: error: %s\n", rank, err->msg);
+    fflush(stderr);
+    MPI_Abort(MPI_COMM_WORLD, 1);
+}
+
 int shm_pool_open(const struct shm_node *n, size_t bytes, struct shm_pool *p,
                   struct h5b_error *err)
 {
@@ -103,6 +116,8 @@ int shm_pool_open(const struct shm_node *n, size_t bytes, struct shm_pool *p,
                       "lock the shared partition pool", err);
     p->locked = rc == 0;
     p->bytes = rc == 0 ? (size_t)size : 0;
+    if (rc < 0)
+        abort_job(err);
     return rc;
 }
 

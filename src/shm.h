@@ -43,7 +43,11 @@ int shm_node_init(struct shm_node *n, int rank, int size,
 void shm_node_free(struct shm_node *n);
 
 /* Map a pool of `bytes` owned by rank 0 (workers pass 0) on rank 0's
- * node (collective there).  p->base then points at rank 0's segment. */
+ * node (collective there).  p->base then points at rank 0's segment.
+ * If an MPI call fails (MPI_Win_allocate_shared above all, when the
+ * window's backing file does not fit), the other ranks of the node may
+ * be waiting in the collective: the reason is printed and the job ends
+ * with MPI_Abort, so it never hangs. */
 int shm_pool_open(const struct shm_node *n, size_t bytes, struct shm_pool *p,
                   struct h5b_error *err);
 void shm_pool_sync(const struct shm_pool *p);

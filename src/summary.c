@@ -18,8 +18,8 @@
 #include <json-c/json.h>
 
 #include "err.h"
+#include "memplan.h"
 #include "utf8.h"
-
 
 /* Print value j of r: integers exactly, floats round-trippable, NaN and
  * infinities as nan, inf and -inf. */
@@ -168,6 +168,37 @@ static json_object *jtiming(struct jdoc *d, const struct run_timing *t)
     return o;
 }
 
+/* "memory": the plan's estimate of each rank's peak, allocated and
+ * resident (memplan.h), and the peaks measured (ru_maxrss; a worker's
+ * from its DONE, 0 if unknown). */
+static json_object *jmemory(struct jdoc *d, const struct run_info *in)
+{
+    json_object *o = jnew(d, json_object_new_object());
+    json_object *est = jnew(d, json_object_new_object());
+    json_object *rss = jnew(d, json_object_new_object());
+    json_object *ws = jnew(d, json_object_new_array());
+    const struct run_timing *t = in->timing;
+    jset(d, est, "rank0", jnew(d, json_object_new_uint64(
+                                      in->mem->rank0.total)));
+    jset(d, est, "worker", jnew(d, json_object_new_uint64(
+                                       in->mem->worker.total)));
+    jset(d, est, "shared_window", jnew(d, json_object_new_uint64(
+                                              in->mem->window)));
+    json_object *res = jnew(d, json_object_new_object());
+    jset(d, res, "rank0", jnew(d, json_object_new_uint64(
+                                      in->mem->rank0.resident)));
+    jset(d, res, "worker", jnew(d, json_object_new_uint64(
+                                       in->mem->worker.resident)));
+    jset(d, rss, "rank0", jnew(d, json_object_new_uint64(in->rss)));
+    for (int w = 0; t && t->rss && w < t->nworkers; w++)
+        jpush(d, ws, jnew(d, json_object_new_uint64(t->rss[w])));
+    jset(d, rss, "workers", ws);
+    jset(d, o, "estimate_bytes", est);
+    jset(d, o, "estimate_resident_bytes", res);
+    jset(d, o, "peak_rss_bytes", rss);
+    return o;
+}
+
 /* The items of a ", "-separated list as an array of JSON strings. */
 static json_object *jlist(struct jdoc *d, const char *list)
 {
@@ -255,6 +286,8 @@ static json_object *jsummary(struct jdoc *d, const struct run_info *in,
     jset(d, o, "skipped_fields", jlist(d, in->skipped ? in->skipped : ""));
     if (in->timing)
         jset(d, o, "timing", jtiming(d, in->timing));
+    if (in->mem)
+        jset(d, o, "memory", jmemory(d, in));
     jset(d, o, "results", jresults(d, rs));
     if (d->nomem) {
         json_object_put(o);

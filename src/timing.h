@@ -16,6 +16,8 @@ struct run_timing {
     unsigned long long direct;  /* partitions workers read from the file */
     int nworkers;
     double *busy, *idle;
+    unsigned long long *rss;    /* each worker's peak resident bytes, from
+                                   its DONE (the largest over the passes) */
 };
 
 #endif

@@ -113,9 +113,13 @@ int tr_recv(int src, struct tr_buf *b, int *from, struct h5b_error *err)
         return rc;
     if ((size_t)count > b->cap) {
         unsigned char *p = realloc(b->data, (size_t)count);
-        if (!p)
+        if (!p) {
+            /* The message stays unreceived and its sender blocked: only
+             * MPI_Abort can end the other ranks now (tr_broken). */
+            broken = 1;
             return err_set(err, H5B_ERUN, "out of memory for a message of "
                            "%d bytes", count);
+        }
         b->data = p;
         b->cap = (size_t)count;
     }

@@ -50,8 +50,9 @@ int tr_pending(int src, struct h5b_error *err);
 
 void tr_buf_free(struct tr_buf *b);
 
-/* Has any MPI call failed?  Then the protocol cannot be trusted and the
- * only safe end is MPI_Abort. */
+/* Has any MPI call failed, or a message too large to allocate been left
+ * unreceived?  Then the protocol cannot be trusted and the only safe end
+ * is MPI_Abort. */
 int tr_broken(void);
 
 /* Turn an MPI return code into H5B_ERUN with a message (0 stays 0). */

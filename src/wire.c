@@ -238,21 +238,24 @@ int wire_decode_stop(const unsigned char *buf, size_t len, int32_t *status,
     return 0;
 }
 
-void wire_encode_done(unsigned char *buf, double busy, double idle)
+void wire_encode_done(unsigned char *buf, double busy, double idle,
+                      uint64_t maxrss)
 {
     unsigned char *p = put_header(buf, WIRE_DONE);
     h5b_put_f64(p, busy);
     h5b_put_f64(p + 8, idle);
+    put_u64(p + 16, maxrss);
 }
 
 int wire_decode_done(const unsigned char *buf, size_t len, double *busy,
-                     double *idle, struct h5b_error *err)
+                     double *idle, uint64_t *maxrss, struct h5b_error *err)
 {
     struct cursor c;
     if (expect(&c, buf, len, WIRE_DONE, "done", err) < 0)
         return H5B_ERUN;
     *busy = get_f64(&c);
     *idle = get_f64(&c);
+    *maxrss = get_u64(&c);
     if (c.bad || c.p != c.end)
         return err_set(err, H5B_ERUN, "done message of %zu bytes is "
                        "malformed", len);

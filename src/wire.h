@@ -41,7 +41,7 @@
 #define WIRE_WORK_HEADER 72
 #define WIRE_RESULT_HEADER 24
 #define WIRE_STOP_SIZE 12
-#define WIRE_DONE_SIZE 24
+#define WIRE_DONE_SIZE 32
 #define WIRE_MAX_STRING 4096
 
 /* SETUP status: exit 0 without running (--help, --version, --dry-run). */
@@ -115,9 +115,12 @@ void wire_encode_stop(unsigned char *buf, int32_t status);
 int wire_decode_stop(const unsigned char *buf, size_t len, int32_t *status,
                      struct h5b_error *err);
 
-void wire_encode_done(unsigned char *buf, double busy, double idle);
+/* DONE: the worker's seconds busy and idle, and its peak resident set
+ * in bytes (getrusage's ru_maxrss), for the summary. */
+void wire_encode_done(unsigned char *buf, double busy, double idle,
+                      uint64_t maxrss);
 int wire_decode_done(const unsigned char *buf, size_t len, double *busy,
-                     double *idle, struct h5b_error *err);
+                     double *idle, uint64_t *maxrss, struct h5b_error *err);
 
 /* SETUP: s->entries and s->cols are read, not owned, by size/encode. */
 size_t wire_setup_size(const struct wire_setup *s);

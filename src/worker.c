@@ -30,6 +30,7 @@
 #include "chunkdec.h"
 #include "err.h"
 #include "fileread.h"
+#include "memlimits.h"
 #include "progress.h"
 #include "transport.h"
 #include "wire.h"
@@ -237,7 +238,7 @@ static int finish(struct worker *w, struct h5b_error *err)
         if (rc < 0)
             return rc;
     }
-    wire_encode_done(done, w->busy, w->idle);
+    wire_encode_done(done, w->busy, w->idle, memlimits_peak_rss());
     return tr_send(done, sizeof done, 0, err);
 }
 

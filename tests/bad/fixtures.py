@@ -26,6 +26,21 @@ def build_fixtures(tmp):
     (tmp / "jobdir.ini").mkdir()
     (tmp / "out").mkdir()
     build_links(tmp, good)
+    build_sparse(tmp / "sparse.h5")
+
+
+def build_sparse(path):
+    """Datasets of real sizes whose chunks were never written, so the file
+    is a few KiB: the memory checks look at the plan, not the data.
+    /values: 2 GiB of float64 (as the 2 GiB bench file); /grid: 1024
+    records of 256 x 256 float32 cells; /table: 2^27 records of an int64
+    key k and a float64 value v."""
+    row = np.dtype([("k", "i8"), ("v", "f8")])
+    with h5py.File(path, "w") as f:
+        f.create_dataset("values", shape=(2**28,), dtype="f8", chunks=(2**20,))
+        f.create_dataset("grid", shape=(1024, 256, 256), dtype="f4",
+                         chunks=(1, 256, 256))
+        f.create_dataset("table", shape=(2**27,), dtype=row, chunks=(2**16,))
 
 
 def build_links(tmp, good):

@@ -15,6 +15,12 @@ file of "key: value" lines:
   preexisting: no = skip the "existing output left untouched" variant
   unchanged:   a file that must be byte-identical after the run (an input
                the job names as its output, say; repeatable)
+  env:         NAME=VALUE added to h5batch's environment (repeatable): a
+               fake SLURM_MEM_PER_NODE, or a test hook such as
+               H5BATCH_TEST_SHM_FREE (memlimits.h)
+  ranks:       the rank counts this case runs with, of those asked (e.g.
+               "3" for a case about the shared-memory window, which a run
+               without mpirun does not have)
 @TMP@ in job.ini and expect stands for the run's temp dir, where the HDF5
 fixtures are built with h5py at run time.
 
@@ -86,6 +92,9 @@ class Case:
         self.output = Path(first(self.spec, "output", f"{tmp}/out/result.h5"))
         self.preexisting = first(self.spec, "preexisting", "yes") != "no"
         self.unchanged = [Path(p) for p in self.spec.get("unchanged", [])]
+        self.env = dict(e.split("=", 1) for e in self.spec.get("env", []))
+        self.ranks = ([int(r) for r in first(self.spec, "ranks").split()]
+                      if "ranks" in self.spec else None)
         self.run_dir = tmp / "run"
         if "jobfile" in self.spec:
             self.job_text = None
@@ -125,7 +134,8 @@ def check_case(tool, case, ranks, existing, tmp):
     before = {d: listing(d) for d in (case.run_dir, tmp / "out")}
     saved = snapshot(case.unchanged)
     log = tmp / "logs" / case.name / f"{rank_label(ranks)}-{existing}".replace(" ", "")
-    run = tool.run(ranks, case.args + case.job_args, case.run_dir, log)
+    run = tool.run(ranks, case.args + case.job_args, case.run_dir, log,
+                   extra_env=case.env)
     expect_unchanged(saved)
     expect_clean(run)
     expect(run.rc in case.exits,
@@ -160,10 +170,11 @@ def main():
         if args.filter not in case_dir.name:
             continue
         case = Case(case_dir, tmp)
-        for ranks in args.ranks:
-            # An existing output is tried once per case, in the first mode:
+        modes = [r for r in args.ranks if case.ranks is None or r in case.ranks]
+        for ranks in modes:
+            # An existing output is tried once per case, in its first mode:
             # only rank 0 writes, and only at the end, whatever the ranks.
-            first = ranks == args.ranks[0]
+            first = ranks == modes[0]
             for existing in ((False, True) if case.preexisting and first else (False,)):
                 variant = "existing output" if existing else "no output"
                 report.check(f"{case.name} [{rank_label(ranks)}, {variant}]",

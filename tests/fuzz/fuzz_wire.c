@@ -105,7 +105,8 @@ static void try_small(const uint8_t *data, size_t size)
     wire_decode_stop(data, size, &code, &err);
     check_msg(&err);
     double busy = 0, idle = 0;
-    wire_decode_done(data, size, &busy, &idle, &err);
+    uint64_t rss = 0;
+    wire_decode_done(data, size, &busy, &idle, &rss, &err);
     check_msg(&err);
 }
 

@@ -80,7 +80,7 @@ static void wire_small(const char *dir)
     save(dir, "error", buf, wire_error_size(msg));
     wire_encode_stop(buf, WIRE_STOP_MORE);
     save(dir, "stop", buf, WIRE_STOP_SIZE);
-    wire_encode_done(buf, 1.5, 0.25);
+    wire_encode_done(buf, 1.5, 0.25, 123456789);
     save(dir, "done", buf, WIRE_DONE_SIZE);
 }
 

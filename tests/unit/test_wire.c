@@ -194,7 +194,7 @@ static void test_header_layout(void **state)
 {
     (void)state;
     unsigned char buf[WIRE_DONE_SIZE];
-    wire_encode_done(buf, 1.5, 0.25);
+    wire_encode_done(buf, 1.5, 0.25, 123456789012ULL);
     assert_memory_equal(buf, "H5BW\x04\x00\x06\x00", 8);
 }
 
@@ -403,16 +403,17 @@ static void test_done_peeks_as_done(void **state)
     int kind = 0;
     struct h5b_error err = {""};
     assert_non_null(buf);
-    wire_encode_done(buf, 1.5, 0.25);
+    wire_encode_done(buf, 1.5, 0.25, 123456789012ULL);
     assert_int_equal(wire_peek(buf, WIRE_DONE_SIZE, &kind, &err), 0);
     assert_int_equal(kind, WIRE_DONE);
     double busy = 0, idle = 0;
+    uint64_t rss = 0;
     assert_int_equal(wire_decode_done(buf, WIRE_DONE_SIZE, &busy, &idle,
-                                      &err), 0);
-    assert_true(busy == 1.5 && idle == 0.25);
+                                      &rss, &err), 0);
+    assert_true(busy == 1.5 && idle == 0.25 && rss == 123456789012ULL);
     for (size_t n = 0; n < WIRE_DONE_SIZE; n++)
-        assert_int_equal(wire_decode_done(buf, n, &busy, &idle, &err),
-                         H5B_ERUN);
+        assert_int_equal(wire_decode_done(buf, n, &busy, &idle, &rss,
+                                          &err), H5B_ERUN);
     free(buf);
 }
 
@@ -539,7 +540,7 @@ static void test_header_truncated_everywhere(void **state)
 {
     (void)state;
     unsigned char msg[WIRE_DONE_SIZE];
-    wire_encode_done(msg, 1.5, 0.25);
+    wire_encode_done(msg, 1.5, 0.25, 123456789012ULL);
     expect_truncations_rejected(dec_peek, msg, WIRE_HEADER);
 }
 
@@ -602,7 +603,7 @@ static void test_unknown_kinds(void **state)
     unsigned char msg[WIRE_DONE_SIZE];
     const unsigned kinds[] = {0, WIRE_DONE + 1, 0x100 | WIRE_STOP, 0xffff};
     for (size_t i = 0; i < 4; i++) {
-        wire_encode_done(msg, 1.5, 0.25);
+        wire_encode_done(msg, 1.5, 0.25, 123456789012ULL);
         msg[6] = (unsigned char)(kinds[i] & 0xff);
         msg[7] = (unsigned char)(kinds[i] >> 8);
         expect_reject(dec_peek, msg, sizeof msg, "kind");
