@@ -153,7 +153,7 @@ examples: deps
 # ---- tests ----------------------------------------------------------------
 test: deps
 	$(MAKE) all
-	$(MAKE) unit integration bad faults test-plugins
+	$(MAKE) unit integration bad faults test-plugins $(if $(SANITIZE),,test-memory)
 
 # The edit-compile loop: units and a smoke run on 1 and 3 ranks (< 2 min).
 check: all $(UNIT_BINS)
