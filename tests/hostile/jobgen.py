@@ -147,10 +147,11 @@ def set_long_value(tmp):
 
 
 def set_many(tmp):
-    """5000 valid --set options, then one bad one.  (Not 10^4: without
-    mpirun, Open MPI's singleton start hands the whole command line to
-    orted in one string, and exec fails with E2BIG above 128 KiB, about
-    7000 of these, before h5batch runs at all.)"""
+    """5000 valid --set options, then one bad one.  (Not 10^4: an Open MPI
+    singleton start hands the whole command line to orted in one string,
+    and exec fails with E2BIG above 128 KiB, about 7000 of these, before
+    h5batch runs at all.  h5batch alone no longer starts MPI, but
+    H5BATCH_MPI=1 still would.)"""
     return ["--set", "reduce.ddof=1"] * 5000 + ["--set", "reduce.ddof=7"]
 
 
