@@ -693,7 +693,7 @@ static int execute(struct prep *p, int size, struct progress *prog,
     p->timing.busy = calloc((size_t)size, sizeof *p->timing.busy);
     p->timing.idle = calloc((size_t)size, sizeof *p->timing.idle);
     p->timing.rss = calloc((size_t)size, sizeof *p->timing.rss);
-    if (!p->timing.busy || !p->timing.idle)
+    if (!p->timing.busy || !p->timing.idle || !p->timing.rss)
         p->timing.nworkers = 0;
     in.timing = &p->timing;
     in.bytes = p->src.nrec * p->src.record_bytes;
