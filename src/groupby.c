@@ -70,7 +70,7 @@ struct gb_partial {
     h5b_type type[GB_MAX_COLUMNS];
     unsigned want, fields;
     int ddof;
-    uint64_t max_keys;
+    uint64_t max_keys, mem_keys;
     int broken;             /* a failed update or merge: only destroy */
     int sorted;             /* keys[] ascending */
     uint64_t nkeys, cap;    /* rows held and allocated */
@@ -163,6 +163,7 @@ int gb_create(const struct gb_config *c, struct gb_partial **p,
     g->fields = fields_of(g->want);
     g->ddof = c->ddof;
     g->max_keys = c->max_keys;
+    g->mem_keys = c->mem_keys;
     g->sorted = 1;
     *p = g;
     return 0;
@@ -375,6 +376,12 @@ static int find_or_add(struct gb_partial *p, int64_t key, uint64_t *idx,
         return err_set(err, H5B_EINPUT, "group_by: more than %llu distinct "
                        "keys ([reduce] max_keys)",
                        (unsigned long long)p->max_keys);
+    if (p->mem_keys && p->nkeys == p->mem_keys)
+        return err_set(err, H5B_EINPUT, "group_by: more than %llu distinct "
+                       "keys do not fit the memory a rank may use "
+                       "(--dry-run shows the plan); raise [run] "
+                       "memory_limit or give the job more memory",
+                       (unsigned long long)p->mem_keys);
     if (rows_reserve(p, err) < 0)
         return H5B_ERUN;
     *idx = p->nkeys;

@@ -50,6 +50,9 @@ struct gb_config {
     int ddof;                   /* 0 or 1 */
     uint64_t max_keys;          /* distinct keys a partial may hold; 0: no
                                  * limit */
+    uint64_t mem_keys;          /* the same, from the memory limit rather
+                                 * than the user (memplan_key_cap); 0: no
+                                 * limit */
 };
 
 struct gb_partial;

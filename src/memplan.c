@@ -64,9 +64,12 @@ static uint64_t stride(const struct memplan_job *j)
     return add(j->slot_bytes, 63) & ~(uint64_t)63;
 }
 
-/* Add n partials of up to `records` records each to r's states. */
-static void add_states(struct memplan_rank *r, const struct memplan_job *j,
-                       uint64_t n, uint64_t records)
+/* Add n partials of up to `records` records each to r's states; as
+ * encoded RESULTs when `encoded` (a histogram's counts then travel
+ * sparse when fewer are nonzero; the others encode at about their
+ * size). */
+static void add_partials(struct memplan_rank *r, const struct memplan_job *j,
+                         uint64_t n, uint64_t records, int encoded)
 {
     uint64_t keys = j->max_keys ? min64(records, j->max_keys) : records;
     uint64_t *part = r->part;
@@ -79,13 +82,20 @@ static void add_states(struct memplan_rank *r, const struct memplan_job *j,
             part[MP_MOMENTS] = add(part[MP_MOMENTS],
                                    mul(per, op_moments_bytes(j->ncell)));
         if (j->histogram)
-            part[MP_HIST] = add(part[MP_HIST],
-                                mul(per, op_hist_bytes(j->ncell, j->bins)));
+            part[MP_HIST] = add(part[MP_HIST], mul(per, encoded
+                ? op_hist_encoded_bytes(j->ncell, j->bins, records)
+                : op_hist_bytes(j->ncell, j->bins)));
         if (j->quantiles)
             part[MP_QUANT] = add(part[MP_QUANT],
                                  mul(per, op_quantile_bytes(j->ncell)));
     }
     r->nstates = add(r->nstates, n);
+}
+
+static void add_states(struct memplan_rank *r, const struct memplan_job *j,
+                       uint64_t n, uint64_t records)
+{
+    add_partials(r, j, n, records, 0);
 }
 
 /* Scratch of one partition for a table of several columns, and of
@@ -135,7 +145,9 @@ static void plan_worker(const struct memplan_job *j, struct memplan *m)
     r->part[MP_BUFFERS] = mul((uint64_t)j->prefetch, j->slot_bytes);
     r->part[MP_SCRATCH] = add(j->worker_values ? j->slot_bytes : 0,
                               table_scratch(j, j->workers_decode, 2));
-    add_states(r, j, (uint64_t)j->prefetch + 2, j->part_records);
+    /* the partial being reduced, and the ring of prefetch+1 RESULTs */
+    add_states(r, j, 1, j->part_records);
+    add_partials(r, j, (uint64_t)j->prefetch + 1, j->part_records, 1);
 }
 
 /* Bytes of rank 0's results: 8 per value of every output. */
@@ -244,8 +256,9 @@ void memplan_print(const struct memplan *m, const struct memplan_job *j,
                 "figure)\n", memplan_size(m->window, b, sizeof b));
     if (j->grouped)
         fprintf(out, "  group-by tables: up to %llu keys (%s)\n",
-                (unsigned long long)m->keys, j->max_keys ?
-                "[reduce] max_keys" : "the records");
+                (unsigned long long)m->keys, j->keys_fit_limit
+                ? "what fits the limit below; more is an error"
+                : j->max_keys ? "[reduce] max_keys" : "the records");
 }
 
 /* What to change for part p. */
@@ -259,7 +272,7 @@ static const char *advice(int p)
     case MP_MOMENTS:
         return "use [reduce] axis = all or ask for fewer outputs";
     case MP_GROUPBY:
-        return "lower [reduce] max_keys";
+        return "lower [reduce] max_keys or [input] partition_size";
     case MP_WINDOW:
         return "lower [run] prefetch or [input] partition_size, or set "
                "[run] shared_memory = off";
@@ -343,4 +356,33 @@ int memplan_check(const struct memplan *m, const struct memplan_job *j,
                      memplan_size(l->shm_free, b, sizeof b),
                      advice(MP_WINDOW));
     return rc;
+}
+
+/* Whether the plan of j with its accumulators capped at k keys fits l. */
+static int fits_with_keys(const struct memplan_job *j,
+                          const struct memlimits *l, uint64_t k)
+{
+    struct memplan_job c = *j;
+    struct memplan m;
+    struct h5b_error ignored;
+    c.max_keys = k;
+    memplan_build(&c, &m);
+    return memplan_check(&m, &c, l, &ignored) == 0;
+}
+
+uint64_t memplan_key_cap(const struct memplan_job *j,
+                         const struct memlimits *l)
+{
+    uint64_t lo = j->part_records ? j->part_records : 1, hi = j->records;
+    if (!j->grouped || j->max_keys || hi <= lo ||
+        fits_with_keys(j, l, hi) || !fits_with_keys(j, l, lo))
+        return 0;
+    while (hi - lo > 1) {       /* lo fits, hi does not */
+        uint64_t mid = lo + (hi - lo) / 2;
+        if (fits_with_keys(j, l, mid))
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return lo;
 }

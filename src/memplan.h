@@ -61,6 +61,8 @@ struct memplan_job {
     int moments, histogram, quantiles, grouped;
     uint64_t bins;          /* histogram bins */
     uint64_t max_keys;      /* group-by keys a table may hold; 0: records */
+    int keys_fit_limit;     /* max_keys is memplan_key_cap's, not the
+                               user's */
     uint64_t ncell_all;     /* cells of a result (all tiles) */
     unsigned moment_outputs;    /* outputs of the moments operator */
     unsigned nq;            /* quantiles asked for */
@@ -111,6 +113,15 @@ void memplan_print(const struct memplan *m, const struct memplan_job *j,
  * change, when a rank's plan or the window does not fit l. */
 int memplan_check(const struct memplan *m, const struct memplan_job *j,
                   const struct memlimits *l, struct h5b_error *err);
+
+/* Without [reduce] max_keys, group-by accumulators are bounded only by the
+ * records.  The most keys they may hold for the plan of j (its max_keys
+ * taken as that figure) to pass memplan_check against l: 0 when every
+ * record may be a key (no cap needed), or when even the partitions' own
+ * records do not fit (then the check fails on its own).  Partials hold
+ * at most a partition's records, so the cap is never below those. */
+uint64_t memplan_key_cap(const struct memplan_job *j,
+                         const struct memlimits *l);
 
 /* "1.5 GiB", "64 MiB", "512 bytes" into buf. */
 const char *memplan_size(uint64_t bytes, char *buf, size_t n);

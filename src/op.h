@@ -28,6 +28,11 @@ uint64_t op_moments_bytes(uint64_t ncell);
 uint64_t op_hist_bytes(uint64_t ncell, uint64_t bins);
 uint64_t op_quantile_bytes(uint64_t ncell);
 
+/* Most bytes a histogram partial of `records` records (each a value per
+ * cell) takes encoded: dense counts, or the nonzero ones when fewer. */
+uint64_t op_hist_encoded_bytes(uint64_t ncell, uint64_t bins,
+                               uint64_t records);
+
 /* Built-in operators. */
 extern const h5b_operator op_moments;
 extern const h5b_operator op_hist;

@@ -727,3 +727,15 @@ uint64_t op_hist_bytes(uint64_t ncell, uint64_t bins)
         return UINT64_MAX;
     return ncell * per + (bins + 1) * sizeof(double) + sub;
 }
+
+uint64_t op_hist_encoded_bytes(uint64_t ncell, uint64_t bins,
+                               uint64_t records)
+{
+    if (bins > UINT64_MAX / 16 || ncell > UINT64_MAX / 16 / (bins + 2))
+        return UINT64_MAX;
+    uint64_t n = ncell * (bins + 2);
+    uint64_t nnz = records < bins + 2 ? ncell * records : n;
+    uint64_t dense = HEADER_BYTES + 8 * n, sparse = HEADER_BYTES + 8 +
+                                                    16 * nnz;
+    return sparse < dense ? sparse : dense;
+}

@@ -348,7 +348,8 @@ static int try_create(const struct table *t, struct h5b_error *err)
 }
 
 /* Rank 0's tables for running the operators of `job` (p->job, or the
- * first pass's) over p's source and plan. */
+ * first pass's) over p's source and plan; group-by tables capped at the
+ * keys that fit the memory limit when check_memory found one. */
 static int prep_tables(struct prep *p, const struct job *job,
                        struct h5b_error *err)
 {
@@ -359,6 +360,9 @@ static int prep_tables(struct prep *p, const struct job *job,
     int rc = build_tables(p->table, p->src.elem_bytes, p->src.record_elems,
                           p->src.col, p->src.ncol, &shape,
                           tile_width(&p->plan), p->plan.dim1, job, err);
+    if (p->memjob.keys_fit_limit)
+        p->table[0].gb.mem_keys = p->table[1].gb.mem_keys =
+            p->memjob.max_keys;
     return rc == 0 ? try_create(&p->table[0], err) : rc;
 }
 
@@ -518,9 +522,6 @@ static void print_memory(const struct prep *p, FILE *out)
     if (p->mem.window && p->limits.shm_free != MEMLIMIT_NONE)
         fprintf(out, "  /dev/shm free: %s\n",
                 memplan_size(p->limits.shm_free, f, sizeof f));
-    if (p->memjob.grouped && !p->memjob.max_keys)
-        fprintf(out, "  group-by tables not checked: set [reduce] max_keys "
-                "to bound them\n");
 }
 
 static void print_plan(const struct prep *p, FILE *out)
@@ -813,9 +814,10 @@ static int range_pass(struct prep *p, int size, struct progress *prog,
 }
 
 /* Plan every rank's memory and refuse, before anything is read, a run
- * that would not fit the limits (memplan.h, memlimits.h).  Group-by
- * tables are bounded by the records unless [reduce] max_keys is set, and
- * checked only then. */
+ * that would not fit the limits (memplan.h, memlimits.h).  Without
+ * [reduce] max_keys, group-by accumulators are bounded by the records:
+ * when those do not fit, rank 0's tables are capped at the keys that do
+ * (memplan_key_cap), and one key more ends the run with a message. */
 static int check_memory(struct prep *p, struct h5b_error *err)
 {
     struct memrun_layout lay = {p->size, p->node ? p->node->nlocal + 1 : 1,
@@ -828,10 +830,15 @@ static int check_memory(struct prep *p, struct h5b_error *err)
     memrun_job(&p->job, &p->src, &p->plan, &lay, &p->memjob);
     memlimits_read(&p->limits, p->job.memory_limit, lay.node_ranks);
     p->memjob.base = p->limits.rss_base;
+    uint64_t cap = memplan_key_cap(&p->memjob, &p->limits);
+    if (cap) {
+        p->memjob.max_keys = cap;
+        p->memjob.keys_fit_limit = 1;
+    }
     memplan_build(&p->memjob, &p->mem);
     checked = p->memjob;
     if (checked.grouped && !checked.max_keys)
-        checked.max_keys = 1;
+        checked.max_keys = checked.part_records ? checked.part_records : 1;
     memplan_build(&checked, &mem);
     return memplan_check(&mem, &checked, &p->limits, err);
 }

@@ -92,8 +92,9 @@ int table_group(struct table *t, const char *const *outputs, int ddof,
         t->gb_names[i] = t->col[i].d.name;
     }
     t->gb_names[t->ncol] = NULL;
-    t->gb = (struct gb_config){t->ncol, t->gb_types, t->elems, outputs, ddof,
-                               0};
+    t->gb = (struct gb_config){.ncol = t->ncol, .type = t->gb_types,
+                               .elems = t->elems, .outputs = outputs,
+                               .ddof = ddof};
     t->grouped = 1;
     int rc = gb_check(&t->gb, err);
     return rc < 0 ? err_prefix(err, H5B_EINPUT, "[reduce] group_by") : 0;

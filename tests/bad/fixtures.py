@@ -27,6 +27,7 @@ def build_fixtures(tmp):
     (tmp / "out").mkdir()
     build_links(tmp, good)
     build_sparse(tmp / "sparse.h5")
+    build_many_keys(tmp / "keys.h5")
 
 
 def build_sparse(path):
@@ -41,6 +42,17 @@ def build_sparse(path):
         f.create_dataset("grid", shape=(1024, 256, 256), dtype="f4",
                          chunks=(1, 256, 256))
         f.create_dataset("table", shape=(2**27,), dtype=row, chunks=(2**16,))
+
+
+def build_many_keys(path):
+    """/table: 2^20 records of an int64 key k, every one distinct, and a
+    float64 value v (16 MiB): more keys than a small memory_limit holds."""
+    row = np.dtype([("k", "i8"), ("v", "f8")])
+    t = np.zeros(2**20, dtype=row)
+    t["k"] = np.random.default_rng(7).permutation(2**20)
+    t["v"] = 1.0
+    with h5py.File(path, "w") as f:
+        f.create_dataset("table", data=t, chunks=(2**14,))
 
 
 def build_links(tmp, good):

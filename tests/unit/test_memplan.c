@@ -109,7 +109,13 @@ static void test_states_scale_with_cells_and_columns(void **state)
     memplan_build(&j, &m);
     uint64_t n = m.worker.nstates;
     assert_int_equal(m.worker.part[MP_MOMENTS], n * 3 * op_moments_bytes(500));
-    assert_int_equal(m.worker.part[MP_HIST], n * 3 * op_hist_bytes(500, 100));
+    /* the worker's histograms: the partial being reduced, and its ring of
+     * prefetch + 1 encoded RESULTs */
+    assert_int_equal(m.worker.part[MP_HIST],
+                     3 * (op_hist_bytes(500, 100) +
+                          (n - 1) * op_hist_encoded_bytes(500, 100,
+                                                          j.part_records)));
+    assert_true(m.worker.part[MP_HIST] < n * 3 * op_hist_bytes(500, 100));
     assert_int_equal(m.worker.part[MP_QUANT], n * 3 * op_quantile_bytes(500));
     /* the operator sizes themselves: counts of 500 cells x 102 bins, the
      * edges; a quantile cell holds two stores of up to 2048 counters */
@@ -250,6 +256,39 @@ static void test_limit_just_over_and_under(void **state)
     assert_non_null(strstr(msg, "[run] memory_limit"));
 }
 
+/* Without max_keys the accumulators may hold every record as a key.
+ * memplan_key_cap finds the most keys that fit: the plan with that many
+ * passes the check, with one more it fails; no cap when every record
+ * fits, and none below a partition's records. */
+static void test_key_cap_is_the_largest_that_fits(void **state)
+{
+    (void)state;
+    struct h5b_error err;
+    struct memplan_job j = job_of(1 << 16, 2, 2);
+    struct memlimits l = no_limits();
+    j.moments = 0;
+    j.grouped = 1;
+    j.records = 1 << 24;
+    assert_int_equal(memplan_key_cap(&j, &l), 0);   /* no limit */
+    struct memplan_job k = j;
+    k.max_keys = j.part_records * 8;
+    struct memplan m;
+    memplan_build(&k, &m);
+    l.user = m.rank0.total > m.worker.total ? m.rank0.total : m.worker.total;
+    uint64_t cap = memplan_key_cap(&j, &l);
+    assert_true(cap >= k.max_keys);
+    assert_true(cap < j.records);
+    k.max_keys = cap;
+    assert_string_equal(checked(&k, &l, &err), "");
+    k.max_keys = cap + 1;
+    assert_non_null(strstr(checked(&k, &l, &err), "group-by tables"));
+    l.user = 1 << 20;           /* not even the partitions' records fit */
+    assert_int_equal(memplan_key_cap(&j, &l), 0);
+    j.max_keys = 10;            /* the user's figure: no cap of ours */
+    l = no_limits();
+    assert_int_equal(memplan_key_cap(&j, &l), 0);
+}
+
 static void test_node_limits_shared_by_ranks(void **state)
 {
     (void)state;
@@ -388,6 +427,7 @@ int main(void)
         cmocka_unit_test(test_results_at_the_end),
         cmocka_unit_test(test_groupby_bounded_by_max_keys),
         cmocka_unit_test(test_limit_just_over_and_under),
+        cmocka_unit_test(test_key_cap_is_the_largest_that_fits),
         cmocka_unit_test(test_node_limits_shared_by_ranks),
         cmocka_unit_test(test_histogram_named),
         cmocka_unit_test(test_groupby_named),

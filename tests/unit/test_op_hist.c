@@ -970,6 +970,44 @@ static void *decode(const struct h5b_op_config *cfg, const unsigned char *buf,
     return s;
 }
 
+/* op_hist_encoded_bytes (the memory plan's size of a RESULT in a
+ * worker's ring) bounds what encode takes, for partitions whose values
+ * spread over as many bins as they can (the sparse worst case) and for
+ * ones that fill every bin (dense). */
+static void test_encoded_bytes_bound_encode(void **state)
+{
+    (void)state;
+    enum { NCELL = 64, NB = 100 };
+    const uint64_t nrecs[] = {0, 1, 3, 40, 101, 102, 500};
+    uint64_t dims[1] = {NCELL};
+    struct args a = {"100", "0, 100"};
+    struct h5b_op_config cfg = make_cfg(H5B_FLOAT64, NCELL, 1, dims, &a);
+    for (size_t k = 0; k < sizeof nrecs / sizeof nrecs[0]; k++) {
+        uint64_t nrec = nrecs[k];
+        double *x = malloc((nrec ? nrec : 1) * NCELL * sizeof *x);
+        assert_non_null(x);
+        for (uint64_t r = 0; r < nrec; r++)   /* record r: bin r, and the */
+            for (uint64_t c = 0; c < NCELL; c++)  /* out-of-range ones */
+                x[r * NCELL + c] = (double)(r % (NB + 2)) - 1 + 0.5;
+        void *s = create(&cfg);
+        if (nrec)
+            update(s, x, nrec);
+        size_t n = op_hist.encoded_size(s);
+        uint64_t bound = op_hist_encoded_bytes(NCELL, NB, nrec);
+        if (n > bound)
+            fail_msg("%llu records: encoded %zu bytes > bound %llu",
+                     (unsigned long long)nrec, n, (unsigned long long)bound);
+        assert_true(bound <= op_hist_bytes(NCELL, NB));
+        op_hist.destroy(s);
+        free(x);
+    }
+    /* one record in every cell: nonzero counts are the cells, sparse */
+    assert_int_equal(op_hist_encoded_bytes(NCELL, NB, 1),
+                     24 + 8 + 16 * NCELL);
+    assert_int_equal(op_hist_encoded_bytes(NCELL, NB, 1000),
+                     24 + 8 * NCELL * (NB + 2));
+}
+
 /* Reduce nrec records cut before each of cuts[0..ncuts), each piece fed
  * in updates of `step` records, shipped through encode/decode and merged
  * in order into an empty accumulator; return the encoded result. */
@@ -1344,6 +1382,7 @@ int main(void)
         cmocka_unit_test(test_no_arg_lookup_means_no_range),
         cmocka_unit_test(test_memory_limit_refused),
         cmocka_unit_test(test_rank_32_cells_refused),
+        cmocka_unit_test(test_encoded_bytes_bound_encode),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
