@@ -203,7 +203,7 @@ test: deps
 check: all $(UNIT_BINS)
 	H5BATCH_UNIT_QUICK=1 $(MAKE) unit
 	$(PYTHON) tests/integration/run.py --bin $(BUILD)/h5batch \
-	    --gen $(BUILD)/h5batch-gen --cases smoke --ranks 1,3 --every-mode
+	    --gen $(BUILD)/h5batch-gen --mpi $(MPI) --cases smoke --ranks 1,3 --every-mode
 
 unit: $(UNIT_BINS)
 	@fail=0; for t in $(UNIT_BINS); do \

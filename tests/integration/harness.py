@@ -245,13 +245,16 @@ def kill_ours(sid, token):
 
 # Open MPI's mpirun wraps its own notices in lines of dashes, prefixes its
 # aggregated help messages with "[host:pid]" and sometimes starts a line with
-# "mpirun" or "Primary job"; none of that is h5batch's to answer for.
-DASH_RULE = re.compile(r"^-{20,}$")
+# "mpirun" or "Primary job"; MPICH's Hydra wraps its notices in lines of
+# "=".  None of that is h5batch's to answer for.
+DASH_RULE = re.compile(r"^(-{20,}|={20,})$")
+LAUNCHER_LINES = ("mpirun", "Primary job", "YOUR APPLICATION TERMINATED",
+                  "This typically refers to a problem", "Please see the FAQ page")
 ORTE_PREFIX = re.compile(r"^\[[^\]\s]+:\d+\] ")
 
 
 def tool_stderr_lines(stderr):
-    """Non-empty stderr lines that came from h5batch rather than from mpirun."""
+    """Non-empty stderr lines that came from h5batch rather than from the launcher."""
     lines, in_notice = [], False
     for line in stderr.splitlines():
         stripped = line.strip()
@@ -260,7 +263,7 @@ def tool_stderr_lines(stderr):
             continue
         if in_notice or not stripped or ORTE_PREFIX.match(stripped):
             continue
-        if stripped.startswith(("mpirun", "Primary job")):
+        if stripped.startswith(LAUNCHER_LINES):
             continue
         lines.append(stripped)
     return lines
