@@ -8,12 +8,17 @@ HOSTCC    ?= gcc
 PYTHON    ?= /usr/bin/python3
 NP        ?= 3
 SANITIZE  ?=
+# The MPI implementation: openmpi (the default, into build/) or mpich
+# (Debian's MPICH, into build/mpich/; README.md, "MPI implementations").
+MPI       ?= openmpi
 
 PKGS      := hdf5-serial inih json-c
 WARN      := -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes \
              -Wmissing-prototypes -Wformat=2 -Wno-format-nonliteral -Wno-format-truncation
 CSTD      := -std=c11 -D_POSIX_C_SOURCE=200809L
 OPT       ?= -O2 -g
+# What `make test` runs after the build (the MPICH build runs fewer).
+TEST_SUITES := unit integration bad faults test-plugins $(if $(SANITIZE),,test-memory)
 ifeq ($(SANITIZE),1)
 OPT       := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
 BUILD     := build/asan
@@ -34,6 +39,8 @@ PLUGIN_ARGS      := --ranks 0 --fail-ranks 0
 # The two unit tests of a million keys and a million probe values take
 # minutes under ASan; the plain build runs them, this one the rest.
 UNIT_ENV         := H5BATCH_UNIT_QUICK=1
+else ifeq ($(MPI),mpich)
+BUILD     := build/mpich
 else
 BUILD     := build
 endif
@@ -50,6 +57,31 @@ DEB_PKGS  := openmpi-bin libopenmpi-dev libhdf5-dev hdf5-tools libinih-dev \
              libcmocka-dev pkg-config python3-h5py python3-numpy make gcc \
              python3-tables python3-netcdf4 python3-pandas zlib1g-dev \
              libjson-c-dev
+
+# The alternatives that choose which MPI mpicc and mpirun/mpiexec run.
+MPI_ALTS  := mpi mpirun
+
+# MPICH beside Open MPI.  Debian's alternatives keep mpicc, mpirun and
+# mpiexec on Open MPI (priority 50 against MPICH's 40), which the rest of
+# the project relies on; this build names MPICH's own mpicc.mpich and
+# mpiexec.mpich (Hydra) and never touches the alternatives.
+ifeq ($(MPI),mpich)
+ifeq ($(SANITIZE),1)
+$(error SANITIZE=1 supports Open MPI only (README.md, "MPI implementations"))
+endif
+CC         := mpicc.mpich
+MPIRUN     := mpiexec.mpich
+DEB_PKGS   += mpich libmpich-dev
+# `make test MPI=mpich`: the unit tests (quick ones: they use no MPI, and
+# the default build runs the long ones) and the integration subset that
+# reaches every path through MPI under MPICH's mpiexec, every result file
+# byte-identical to the Open MPI build's (tests/integration/matrix.py).
+UNIT_ENV         := H5BATCH_UNIT_QUICK=1
+INTEGRATION_ARGS := --mpi mpich --cases mpich --same-as build/h5batch
+TEST_SUITES      := unit integration
+else ifneq ($(MPI),openmpi)
+$(error MPI=$(MPI): openmpi or mpich)
+endif
 
 # ---- sources --------------------------------------------------------------
 # Logic modules: no MPI, no HDF5; unit-tested without mpirun.
@@ -111,16 +143,28 @@ $(BUILD)/obj $(BUILD)/tests:
 
 # ---- dependencies ---------------------------------------------------------
 # Install the Debian packages that are missing (needs root or sudo).
+# Installing leaves Debian's alternatives for mpicc and mpirun/mpiexec as
+# they were (MPICH's priority, 40, is below Open MPI's, 50): should an
+# install ever flip one, it is set back to what it named before, and said.
 deps:
-	@missing=""; for p in $(DEB_PKGS); do \
+	@SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	saved=""; for g in $(MPI_ALTS); do \
+	    saved="$$saved $$g=$$(readlink /etc/alternatives/$$g 2>/dev/null)"; done; \
+	missing=""; for p in $(DEB_PKGS); do \
 	    dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" \
 	        || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	    echo "installing:$$missing"; \
-	    SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
 	    $$SUDO apt-get update -qq && \
-	    DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
-	fi
+	    DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing \
+	        || exit 1; \
+	fi; \
+	for pair in $$saved; do g=$${pair%%=*}; was=$${pair#*=}; \
+	    now=$$(readlink /etc/alternatives/$$g 2>/dev/null); \
+	    [ -z "$$was" ] || [ "$$now" = "$$was" ] && continue; \
+	    echo "deps: the install set alternative $$g to $$now; back to $$was"; \
+	    $$SUDO update-alternatives --set $$g "$$was" || exit 1; \
+	done
 
 # ---- demo -----------------------------------------------------------------
 data/demo.h5: | $(BUILD)/h5batch-gen
@@ -153,13 +197,13 @@ examples: deps
 # ---- tests ----------------------------------------------------------------
 test: deps
 	$(MAKE) all
-	$(MAKE) unit integration bad faults test-plugins $(if $(SANITIZE),,test-memory)
+	$(MAKE) $(TEST_SUITES)
 
 # The edit-compile loop: units and a smoke run on 1 and 3 ranks (< 2 min).
 check: all $(UNIT_BINS)
 	H5BATCH_UNIT_QUICK=1 $(MAKE) unit
 	$(PYTHON) tests/integration/run.py --bin $(BUILD)/h5batch \
-	    --gen $(BUILD)/h5batch-gen --cases smoke --ranks 1,3 --every-mode
+	    --gen $(BUILD)/h5batch-gen --mpi $(MPI) --cases smoke --ranks 1,3 --every-mode
 
 unit: $(UNIT_BINS)
 	@fail=0; for t in $(UNIT_BINS); do \
@@ -175,6 +219,14 @@ bad: all
 
 faults: all
 	$(PYTHON) tests/faults/run.py --bin $(BUILD)/h5batch $(FAULTS_ARGS)
+
+ifeq ($(MPI),mpich)
+# The Open MPI build (build/h5batch) whose result files MPICH's must match.
+integration: openmpi-reference
+openmpi-reference:
+	$(MAKE) MPI=openmpi all
+.PHONY: openmpi-reference
+endif
 
 # The memory plan's checks on stand-ins for the machine's limits (~10 s).
 test-memory: all

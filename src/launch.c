@@ -6,7 +6,8 @@
 
 /* Variables a launcher sets in every rank's environment: Open MPI's
  * mpirun; PMIx (Open MPI 4+, srun --mpi=pmix); PMI-1 and PMI-2 (MPICH's
- * Hydra, Intel MPI, MVAPICH, srun --mpi=pmi2, Cray PMI). */
+ * Hydra, Intel MPI, MVAPICH, srun --mpi=pmi2, Cray PMI).  Debian's MPICH
+ * 4.0 Hydra sets PMI_RANK, PMI_SIZE and PMI_FD (mpiexec.mpich -n 2 env). */
 static const char *const MARKS[] = {
     "OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_RANK", "PMI_FD", "PMI_SIZE",
 };

@@ -26,11 +26,11 @@ import h5py
 import numpy as np
 
 from cases import Job, render_ini
-from harness import Failure, Skip, expect, expect_ok, rank_label, slug
+from harness import Failure, Skip, expect, expect_ok, slug
 from matrix import mode_sets
 from oracle import EPS, as_object_array, float_column, int_column
-from verify import (JSON_KEYS, RTOL, check_identical, check_inputs, check_root_attrs,
-                    compare_json_value)
+from verify import (JSON_KEYS, RTOL, check_inputs, check_root_attrs, check_runs,
+                    compare_json_value, keep_result)
 
 U8 = "<u8"
 F8 = "<f8"
@@ -215,7 +215,9 @@ def check_json_doc(stdout, path, exp, job, ranks):
 
 # ------------------------------------------------------------ the runner
 
-def run_feature_case(tool, ranks_list, case, tmp, report):
+def run_feature_case(tool, ranks_list, case, tmp, report, also=()):
+    """Run a feature case in the modes of ranks_list that it allows, then
+    the (tool, ranks) runs of `also` (another build's), all byte-identical."""
     case_dir = tmp / slug(case.name)
     try:
         case_dir.mkdir(parents=True, exist_ok=True)
@@ -230,16 +232,9 @@ def run_feature_case(tool, ranks_list, case, tmp, report):
     except Exception as exc:             # a writer or oracle failure is a setup failure
         report.fail(f"{case.name} [setup]", f"{type(exc).__name__}: {exc}")
         return
-    modes = [r for r in ranks_list if case.ranks is None or r in case.ranks]
-    kept = {}
-    for i, ranks in enumerate(modes):
-        fmt = "json" if i % 2 else "text"
-        label = rank_label(ranks) + (", json" if fmt == "json" else "")
-        report.check(f"{case.name} [{label}]", run_feature_one, tool, case, job, exp, ranks,
-                     fmt, case_dir, kept)
-    if len(kept) >= 2:
-        report.check(f"{case.name} [identical: {', '.join(kept)}]", check_identical, kept,
-                     case_dir)
+    runs = [(tool, r) for r in ranks_list if case.ranks is None or r in case.ranks]
+    runs += list(also) if runs else []
+    kept = check_runs(report, run_feature_one, runs, case, job, exp, case_dir)
     for label, func in case.extra:
         report.check(f"{case.name} [{label}]", func, tool, case_dir, job, kept)
 
@@ -248,14 +243,12 @@ def run_feature_one(tool, case, job, exp, ranks, fmt, case_dir, kept):
     out = case_dir / job.settings["output"]["file"]
     out.unlink(missing_ok=True)
     args = (["--format", "json"] if fmt == "json" else []) + mode_sets(ranks) + ["job.ini"]
-    run = tool.run(ranks, args, case_dir, case_dir / ".log" / slug(rank_label(ranks)))
+    run = tool.run(ranks, args, case_dir, case_dir / ".log" / slug(tool.label(ranks)))
     expect_ok(run)
     check_file(out, exp, job, ranks, case.min_partitions)
     if fmt == "json":
         check_json_doc(run.stdout, out, exp, job, ranks)
-    kept_path = out.with_name(f"kept.{slug(rank_label(ranks))}.h5")
-    out.rename(kept_path)
-    kept[rank_label(ranks)] = kept_path
+    keep_result(out, tool.label(ranks), kept)
 
 
 def job_sections(files, dataset, reduce=None, partition=None, extra_input=None,

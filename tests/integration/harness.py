@@ -19,7 +19,19 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+# Open MPI's mpirun refuses root without these; MPICH ignores them.
 MPI_ENV = {"OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1"}
+
+# The command that starts N ranks, per MPI implementation.  Open MPI's
+# mpirun needs --oversubscribe for more ranks than cores; MPICH's Hydra
+# starts any number and knows no such flag.  Debian's alternatives keep
+# mpirun on Open MPI, so MPICH is named by its own mpiexec.mpich.
+LAUNCHERS = {
+    "openmpi": lambda n: ["mpirun", "-n", str(n), "--oversubscribe"],
+    "mpich": lambda n: ["mpiexec.mpich", "-n", str(n)],
+}
+# The launcher of runs that name none (use_mpi sets it: run.py --mpi).
+DEFAULT_MPI = ["openmpi"]
 
 # Runs on this many ranks make rank 0 reduce a partition itself at every
 # chance (the test hook of master.c), so that path meets every case; on
@@ -72,16 +84,20 @@ LSAN_TRACER_CRASH = "LeakSanitizer has encountered a fatal error"
 
 @dataclass
 class Tool:
-    """A binary to run under a launcher with a timeout."""
+    """A binary to run under a launcher with a timeout.  mpi names its
+    launcher (LAUNCHERS; "" = DEFAULT_MPI); a tag, when set, prefixes the
+    labels of its runs so that two builds' runs can be told apart."""
     binary: Path
     timeout: float
+    mpi: str = ""
+    tag: str = ""
 
     def run(self, ranks, args, cwd, logdir=None, extra_env=None):
         """Run the binary with args in cwd, under mpirun -n ranks (0: directly),
         with extra_env added to the environment."""
         if not self.binary.is_file():
             raise Failure(f"binary not found: {self.binary}")
-        argv = launcher(ranks) + [str(self.binary)] + [str(a) for a in args]
+        argv = launcher(ranks, self.mpi) + [str(self.binary)] + [str(a) for a in args]
         extra = dict(EAGER_HELP_ENV if ranks == EAGER_HELP_RANKS else {}, **(extra_env or {}))
         run = run_tool(argv, cwd, self.timeout, logdir or Path(cwd) / ".log", extra)
         if LSAN_TRACER_CRASH in run.stderr:
@@ -90,6 +106,10 @@ class Tool:
             # that says nothing about h5batch, so run the case once more.
             run = run_tool(argv, cwd, self.timeout, logdir or Path(cwd) / ".log", extra)
         return run
+
+    def label(self, ranks):
+        """The label of a run of this tool on `ranks` (rank_label, tagged)."""
+        return f"{self.tag} {rank_label(ranks)}" if self.tag else rank_label(ranks)
 
 
 def expect_clean(run):
@@ -108,11 +128,19 @@ def one_line(text, limit=200):
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def launcher(ranks):
-    """Command prefix for a rank count; 0 means run the binary directly."""
+def use_mpi(name):
+    """Make LAUNCHERS[name] the launcher of runs that name none."""
+    if name not in LAUNCHERS:
+        raise ValueError(f"unknown MPI {name!r}: one of {', '.join(LAUNCHERS)}")
+    DEFAULT_MPI[0] = name
+
+
+def launcher(ranks, mpi=""):
+    """Command prefix for a rank count under the launcher of MPI `mpi`
+    (LAUNCHERS; "" = DEFAULT_MPI); 0 means run the binary directly."""
     if ranks == 0:
         return []
-    return ["mpirun", "-n", str(ranks), "--oversubscribe"]
+    return LAUNCHERS[mpi or DEFAULT_MPI[0]](ranks)
 
 
 def rank_label(ranks):
@@ -217,13 +245,16 @@ def kill_ours(sid, token):
 
 # Open MPI's mpirun wraps its own notices in lines of dashes, prefixes its
 # aggregated help messages with "[host:pid]" and sometimes starts a line with
-# "mpirun" or "Primary job"; none of that is h5batch's to answer for.
-DASH_RULE = re.compile(r"^-{20,}$")
+# "mpirun" or "Primary job"; MPICH's Hydra wraps its notices in lines of
+# "=".  None of that is h5batch's to answer for.
+DASH_RULE = re.compile(r"^(-{20,}|={20,})$")
+LAUNCHER_LINES = ("mpirun", "Primary job", "YOUR APPLICATION TERMINATED",
+                  "This typically refers to a problem", "Please see the FAQ page")
 ORTE_PREFIX = re.compile(r"^\[[^\]\s]+:\d+\] ")
 
 
 def tool_stderr_lines(stderr):
-    """Non-empty stderr lines that came from h5batch rather than from mpirun."""
+    """Non-empty stderr lines that came from h5batch rather than from the launcher."""
     lines, in_notice = [], False
     for line in stderr.splitlines():
         stripped = line.strip()
@@ -232,7 +263,7 @@ def tool_stderr_lines(stderr):
             continue
         if in_notice or not stripped or ORTE_PREFIX.match(stripped):
             continue
-        if stripped.startswith(("mpirun", "Primary job")):
+        if stripped.startswith(LAUNCHER_LINES):
             continue
         lines.append(stripped)
     return lines

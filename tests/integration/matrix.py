@@ -32,7 +32,15 @@ type family.  There a run under mpirun costs 10-20 s (ASan's slow unwinder
 over Open MPI's start-up) and a run alone under a second, with leaks
 checked too: so the subset runs alone (mode 0), and SANITIZED_MPI_MODES
 names the few cases that also run under mpirun, and in which modes,
-reaching every worker path between them.  tests/README.md has the whole matrix, suite by suite.
+reaching every worker path between them.
+
+The MPICH build (`make test MPI=mpich`, `--cases mpich --mpi mpich`) runs
+MPICH_MODES: the cases and modes that reach every path through MPI (the
+launcher's start-up, values sent, the shared window, workers reading,
+more ranks than cores, the dry run's transport) under MPICH's Hydra, each
+also run by the Open MPI build on SAME_AS_RANKS ranks (run.py --same-as),
+and all their result files byte-identical.  tests/README.md has the whole
+matrix, suite by suite.
 """
 
 CORE_MODES = (0, 3)
@@ -96,6 +104,23 @@ SANITIZED_MPI_MODES = {
     "histogram/float64-2d-auto": (3,),  # two passes, two SETUPs
     "quantiles/normal-2d-nan-column-acc0.05": (3,),   # sketches on the wire
 }
+# The MPICH build's subset, and its modes: every path through MPI
+# (matrix above), under a minute on two cores.  Mode 0 runs the data
+# cases too: the MPICH build alone, without MPI, as the baseline.
+MPICH_MODES = {
+    "types/float64le-1d": (0, 1, 2, 3),     # launcher start-up; values sent; file read
+    "layout/deflate-shuffle": (0, 3, 4),    # chunks decoded by workers; ranks > cores
+    "multi/twelve-files": (0, 2, 3),        # many files, sent and read
+    "table/pandas-fields": (0, 3),          # a compound table
+    "histogram/float64-2d-auto": (0, 3),    # two passes, two SETUPs
+    "quantiles/normal-2d-nan-column-acc0.05": (0, 3),   # sketches on the wire
+    "cli/dry-run": (3,),                    # nodes and the transport
+    "cli/rank0-reduces": (3,),
+    "cli/worker-reads": (3,),
+}
+# The Open MPI build's rank count in run.py --same-as: the shared window.
+SAME_AS_RANKS = 3
+
 # Checks of the command line and the summaries: all run in every set.
 COMMAND_PREFIXES = ("cli/", "summary/")
 
@@ -109,7 +134,7 @@ SMOKE_CASES = {
     "quantiles/int32-2d", "cli/dry-run",
 }
 
-CASE_SETS = ("all", "sanitized", "smoke")
+CASE_SETS = ("all", "sanitized", "smoke", "mpich")
 
 
 def selected(name, cases):
@@ -118,6 +143,8 @@ def selected(name, cases):
         return True
     if cases == "smoke":
         return name in SMOKE_CASES
+    if cases == "mpich":
+        return name in MPICH_MODES
     return name.startswith(COMMAND_PREFIXES) or name in SANITIZED_CASES
 
 
@@ -128,6 +155,8 @@ def modes_for(name, requested, cases="all", every_mode=False):
         return list(requested)
     if cases == "sanitized":
         wanted = (0,) + SANITIZED_MPI_MODES.get(name, ())
+    elif cases == "mpich":
+        wanted = MPICH_MODES.get(name, ())
     else:
         wanted = (ALL_MODES if name in LAUNCH_CASES else
                   P2P_MODES if name.startswith(P2P_FAMILIES) else CORE_MODES)

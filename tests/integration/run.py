@@ -26,16 +26,17 @@ sys.dont_write_bytecode = True
 from cases import all_data_cases, expected_for, ops_of, prepare_case, setting
 from cli_cases import CLI_CASES
 from featurecase import run_feature_case
-from harness import (Failure, Report, Skip, Tool, expect_ok, finish, parse_ranks,
-                     rank_label, slug)
+from harness import (LAUNCHERS, Failure, Report, Skip, Tool, expect_ok, finish, parse_ranks,
+                     rank_label, slug, use_mpi)
 from histquant import histquant_cases
-from matrix import (ALL_MODES, CASE_SETS, LAUNCH_CASES, SANITIZED_CASES, SANITIZED_MPI_MODES,
-                    SMOKE_CASES, mode_sets, modes_for, selected)
+from matrix import (ALL_MODES, CASE_SETS, LAUNCH_CASES, MPICH_MODES, SAME_AS_RANKS,
+                    SANITIZED_CASES, SANITIZED_MPI_MODES, SMOKE_CASES, mode_sets, modes_for,
+                    selected)
 from oracle import ATOL_DOC
 from realdata import realdata_cases
 from summary_cases import SUMMARY_CASES
 from tiles import tile_cases
-from verify import check_identical, check_json, check_result_file
+from verify import check_json, check_result_file, check_runs, keep_result
 
 REPO = Path(__file__).resolve().parents[2]
 TIMEOUT_S = 120
@@ -54,11 +55,20 @@ def parse_args():
                    help="run every case in every mode of --ranks, not just matrix.py's")
     p.add_argument("--cases", choices=CASE_SETS, default="all",
                    help="all cases, or the sanitized build's subset (matrix.py)")
+    p.add_argument("--mpi", choices=sorted(LAUNCHERS), default="openmpi",
+                   help="the MPI whose launcher starts the ranks: openmpi (mpirun) or "
+                        "mpich (mpiexec.mpich); --bin must be built against it")
+    p.add_argument("--same-as", metavar="BIN",
+                   help="an h5batch built against Open MPI: every data and feature case "
+                        f"also runs it under mpirun -n {SAME_AS_RANKS}, and its result file "
+                        "must be byte-identical to --bin's")
     p.add_argument("--keep", action="store_true", help="keep the temp dir and print its path")
     return p.parse_args()
 
 
-def run_data_case(tool, gen, ranks_list, case, tmp, report):
+def run_data_case(tool, gen, ranks_list, case, tmp, report, also=()):
+    """Run a data case in ranks_list's modes, then the (tool, ranks) runs of
+    `also` (another build's), all checked and byte-identical."""
     case_dir = tmp / slug(case.name)
     try:
         job = prepare_case(case_dir, case, gen)
@@ -69,14 +79,9 @@ def run_data_case(tool, gen, ranks_list, case, tmp, report):
     except Failure as exc:
         report.fail(f"{case.name} [setup]", exc)
         return
-    kept = {}
-    for i, ranks in enumerate(ranks_list):
-        fmt = "json" if i % 2 else "text"
-        label = rank_label(ranks) + (", json" if fmt == "json" else "")
-        report.check(f"{case.name} [{label}]", run_one, tool, case, job, exp, ranks, fmt,
-                     case_dir, kept)
-    if len(kept) >= 2:
-        report.check(f"{case.name} [identical: {', '.join(kept)}]", check_identical, kept, case_dir)
+    runs = [(tool, r) for r in ranks_list]
+    runs += list(also) if runs else []
+    check_runs(report, run_one, runs, case, job, exp, case_dir)
 
 
 def run_one(tool, case, job, exp, ranks, fmt, case_dir, kept):
@@ -86,14 +91,12 @@ def run_one(tool, case, job, exp, ranks, fmt, case_dir, kept):
     args = ["--format", "json"] if fmt == "json" else []
     args += [a for s in case.sets for a in ("--set", s)]
     args += mode_sets(ranks) + [case.job_file]
-    run = tool.run(ranks, args, case_dir, case_dir / ".log" / slug(rank_label(ranks)))
+    run = tool.run(ranks, args, case_dir, case_dir / ".log" / slug(tool.label(ranks)))
     expect_ok(run)
     check_result_file(out, exp, ops_of(job), job, ranks, case.min_partitions)
     if fmt == "json":
         check_json(run.stdout, out, exp, job, ranks)
-    kept_path = out.with_name(f"kept.{slug(rank_label(ranks))}.h5")
-    out.rename(kept_path)
-    kept[rank_label(ranks)] = kept_path
+    keep_result(out, tool.label(ranks), kept)
 
 
 def run_cli_case(tool, ranks_list, name, func, tmp, report):
@@ -104,15 +107,21 @@ def run_cli_case(tool, ranks_list, name, func, tmp, report):
 
 def main():
     args = parse_args()
+    use_mpi(args.mpi)
     tool = Tool(Path(args.bin).resolve(), TIMEOUT_S)
     gen = Tool(Path(args.gen).resolve(), TIMEOUT_S)
+    also = []
+    if args.same_as:
+        also = [(Tool(Path(args.same_as).resolve(), TIMEOUT_S, "openmpi", "openmpi"),
+                 SAME_AS_RANKS)]
     tmp = Path(tempfile.mkdtemp(prefix="h5batch-it-"))
-    print(f"# h5batch integration: bin={tool.binary} ranks={args.ranks} tmp={tmp}", flush=True)
+    print(f"# h5batch integration: bin={tool.binary} mpi={args.mpi} ranks={args.ranks} "
+          f"tmp={tmp}", flush=True)
     report = Report()
     data, features = all_data_cases(), realdata_cases() + histquant_cases() + tile_cases()
     commands = CLI_CASES + SUMMARY_CASES
     names = [c.name for c in data + features] + [name for name, _ in commands]
-    unknown = (LAUNCH_CASES | SANITIZED_CASES | SMOKE_CASES) - set(names)
+    unknown = (LAUNCH_CASES | SANITIZED_CASES | SMOKE_CASES | set(MPICH_MODES)) - set(names)
     unknown |= set(SANITIZED_MPI_MODES) - SANITIZED_CASES
     if unknown:
         report.fail("matrix.py", f"names no case: {sorted(unknown)}")
@@ -124,10 +133,10 @@ def main():
         return modes_for(name, args.ranks, args.cases, args.every_mode)
     for case in data:
         if chosen(case.name):
-            run_data_case(tool, gen, modes(case.name), case, tmp, report)
+            run_data_case(tool, gen, modes(case.name), case, tmp, report, also)
     for case in features:
         if chosen(case.name):
-            run_feature_case(tool, modes(case.name), case, tmp, report)
+            run_feature_case(tool, modes(case.name), case, tmp, report, also)
     for name, func in commands:
         if chosen(name):
             run_cli_case(tool, modes(name), name, func, tmp, report)

@@ -7,8 +7,9 @@ nan_count, mean, std, min and max maps must equal numpy's nan-aware per-cell
 results (mean and std computed in float64, within 1e-12 relative; counts and
 float32 min/max exact), and be byte-identical across rank counts.
 
-Memory: one run under `mpirun -n 3 /usr/bin/time -f %M` measures rank 0's
-peak RSS (mpirun's --output-filename keeps each rank's stderr apart).  It
+Memory: one run under `mpirun -n 3 /usr/bin/time -f %M -o rss.RANK` measures
+rank 0's peak RSS (a shell names each rank's file from the launcher's rank
+variable, Open MPI's or PMI's, so any launcher of harness.LAUNCHERS does).  It
 is printed as a note; the only assertion is the issue's bound, the size of
 one record's partial states (72 bytes per cell) times the number of
 partitions: a master that kept every partial state would exceed it.
@@ -21,7 +22,7 @@ import h5py
 import numpy as np
 
 from featurecase import F8, U8, Expect, FeatureCase, Want, job_sections
-from harness import Failure, expect, expect_ok, run_tool
+from harness import Failure, expect, expect_ok, launcher, run_tool
 from verify import RTOL
 
 SHAPE = (40, 1000, 1000)
@@ -29,6 +30,9 @@ CHUNKS = (8, 100, 500)
 DATASET = "/field/t2m"
 STATE_BYTES_PER_CELL = 72
 RSS_RANKS = 3
+# Each rank's peak RSS into $0/rss.RANK, its rank from Open MPI or PMI.
+RSS_WRAPPER = ('d=$0; r=${OMPI_COMM_WORLD_RANK:-${PMI_RANK:-x}}; '
+               'exec /usr/bin/time -f %M -o "$d/rss.$r" "$@"')
 BLOCK = 100                     # rows of dim 1 the oracle reduces at a time
 
 
@@ -91,13 +95,14 @@ def rank0_rss(tool, case_dir, job, kept):
     with h5py.File(next(iter(kept.values())), "r") as f:
         parts = int(np.asarray(f.attrs["partitions"]))
     outdir = case_dir / ".log" / "rss-ranks"
-    argv = ["mpirun", "-n", str(RSS_RANKS), "--oversubscribe", "--output-filename", str(outdir),
-            "/usr/bin/time", "-f", "%M", str(tool.binary), "-q", "job.ini"]
+    outdir.mkdir(parents=True, exist_ok=True)
+    argv = launcher(RSS_RANKS, tool.mpi) + ["sh", "-c", RSS_WRAPPER, str(outdir),
+                                            str(tool.binary), "-q", "job.ini"]
     run = run_tool(argv, case_dir, tool.timeout, case_dir / ".log" / "rss")
     expect_ok(run)
-    found = sorted(outdir.glob("**/rank.0/stderr"))
-    expect(found, f"mpirun --output-filename left no rank.0/stderr under {outdir}")
-    tail = [line for line in found[0].read_text().splitlines() if line.strip()]
+    found = outdir / "rss.0"
+    expect(found.is_file(), f"no rss.0 under {outdir}: {sorted(p.name for p in outdir.iterdir())}")
+    tail = [line for line in found.read_text().splitlines() if line.strip()]
     try:
         rss = int(tail[-1]) * 1024
     except (IndexError, ValueError):

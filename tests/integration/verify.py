@@ -13,7 +13,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from harness import Failure, expect
+from harness import Failure, expect, slug
 
 RTOL = 1e-12
 JSON_RTOL = 1e-15      # a float64 may be printed with 16 significant digits, not 17
@@ -212,6 +212,30 @@ def normalized_copy(path, dest):
     for old in filter(None, leftovers):
         raw = raw.replace(old, b"\0" * len(old))
     return raw
+
+
+def check_runs(report, one, runs, case, job, exp, case_dir):
+    """Run a prepared case once per (tool, ranks) of runs with one(tool,
+    case, job, exp, ranks, fmt, case_dir, kept), alternating text and JSON
+    output; one() keeps each result file in kept under tool.label(ranks).
+    Then check that the kept files are byte-identical (check_identical)."""
+    kept = {}
+    for i, (tool, ranks) in enumerate(runs):
+        fmt = "json" if i % 2 else "text"
+        label = tool.label(ranks) + (", json" if fmt == "json" else "")
+        report.check(f"{case.name} [{label}]", one, tool, case, job, exp, ranks, fmt,
+                     case_dir, kept)
+    if len(kept) >= 2:
+        report.check(f"{case.name} [identical: {', '.join(kept)}]", check_identical, kept,
+                     case_dir)
+    return kept
+
+
+def keep_result(out, label, kept):
+    """Move a run's result file aside as kept.LABEL.h5, noted in kept[label]."""
+    kept_path = out.with_name(f"kept.{slug(label)}.h5")
+    out.rename(kept_path)
+    kept[label] = kept_path
 
 
 def check_identical(paths, scratch):
