@@ -134,7 +134,9 @@ static void plan_worker(const struct memplan_job *j, struct memplan *m)
         return;
     r->part[MP_BUFFERS] = mul((uint64_t)j->prefetch, j->slot_bytes);
     r->part[MP_SCRATCH] = add(j->worker_values ? j->slot_bytes : 0,
-                              table_scratch(j, j->workers_decode, 2));
+                              table_scratch(j, j->workers_decode ||
+                                               j->workers_read,
+                                            j->workers_read ? 3 : 2));
     add_states(r, j, (uint64_t)j->prefetch + 2, j->part_records);
 }
 

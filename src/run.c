@@ -549,6 +549,11 @@ static void print_worker_reads(const struct prep *p, FILE *out)
         n += s->file[i].direct_pos != 0;
     if (!p->job.worker_reads)
         fprintf(out, "worker reads: off (worker_reads = off)\n");
+    else if (p->job.worker_reads == JOB_READS_ALL)
+        fprintf(out, "worker reads: all: %d of %d workers read their "
+                "partitions themselves, any layout (the workers on nodes "
+                "that see rank 0's files; see the nodes: lines)\n",
+                count_readers(p), p->size - 1);
     else if (n == 0 || p->plan.ntiles > 1)
         fprintf(out, "worker reads: none; rank 0 reads (%s)\n",
                 p->plan.ntiles > 1 ? "tiles along dim 1"
@@ -562,6 +567,47 @@ static void print_worker_reads(const struct prep *p, FILE *out)
         fprintf(out, "worker reads: the workers on rank 0's node read the "
                 "values from %zu of %zu files themselves; rank 0 reads the "
                 "rest\n", n, s->nfiles);
+}
+
+/* Whether the workers of node k read their partitions themselves, and
+ * why, for the per-node lines of --dry-run. */
+static void node_reads_text(const struct prep *p, int k, char *out,
+                            size_t n)
+{
+    if (p->job.worker_reads == JOB_READS_OFF)
+        snprintf(out, n, "no, rank 0 reads (worker_reads = off)");
+    else if (p->job.worker_reads == JOB_READS_AUTO)
+        snprintf(out, n, k == 0 ? "as above (worker_reads = auto: rank 0's "
+                 "node only)" : "no, rank 0 reads for them (worker_reads = "
+                 "auto: rank 0's node only)");
+    else if (p->fc.same && p->fc.same[k] == 1)
+        snprintf(out, n, "yes, from the files (the node sees the same files "
+                 "as rank 0)");
+    else
+        snprintf(out, n, "no, rank 0 reads for them (not the same files as "
+                 "rank 0: %s)", p->fc.why ? p->fc.why[k] : "not checked");
+}
+
+/* `nodes:` and, with workers, one line per node that has some: how
+ * partitions reach them and who reads them. */
+static void print_nodes(const struct prep *p, FILE *out)
+{
+    const struct nodes *nd = p->nodes;
+    char ranks[256], reads[FILECHECK_WHY_MAX + 128];
+    fprintf(out, "nodes: %d (", nd->count);
+    for (int k = 0; k < nd->count; k++) {
+        nodes_ranks_text(nd, k, ranks, sizeof ranks);
+        fprintf(out, "%s%s: ranks %s", k ? "; " : "", nd->host[k], ranks);
+    }
+    fputs(")\n", out);
+    for (int k = 0; p->size > 1 && k < nd->count; k++) {
+        if (nodes_checker(nd, k) < 0)
+            continue;
+        node_reads_text(p, k, reads, sizeof reads);
+        fprintf(out, "  %s: transport: %s; worker reads: %s\n", nd->host[k],
+                k == 0 && p->shared ? "shared-memory window"
+                                    : "point to point", reads);
+    }
 }
 
 /* The memory plan and the limit it was checked against. */
@@ -623,6 +669,7 @@ static void print_plan(const struct prep *p, FILE *out)
                 : p->job.read_ahead ? "in turn with the reduction (one CPU)"
                                     : "in turn with the reduction "
                                       "(read_ahead = off)");
+    print_nodes(p, out);
     if (p->node && p->node->nlocal) {
         print_worker_reads(p, out);
         fprintf(out, "transport: %s to the %d worker%s on rank 0's node\n",
@@ -751,6 +798,7 @@ static int execute(struct prep *p, int size, struct progress *prog,
     p->timing.busy = calloc((size_t)size, sizeof *p->timing.busy);
     p->timing.idle = calloc((size_t)size, sizeof *p->timing.idle);
     p->timing.rss = calloc((size_t)size, sizeof *p->timing.rss);
+    p->timing.file_reads = calloc((size_t)size, sizeof *p->timing.file_reads);
     if (!p->timing.busy || !p->timing.idle || !p->timing.rss)
         p->timing.nworkers = 0;
     in.timing = &p->timing;
@@ -771,6 +819,9 @@ static int execute(struct prep *p, int size, struct progress *prog,
     in.skipped = p->src.skipped;
     in.ranks = size;
     in.mem = &p->mem;
+    in.nodes = p->nodes;
+    in.shm = p->shared ? p->node->local : NULL;
+    in.files_same = p->fc.same;
     output_now(in.finished, sizeof in.finished);
     if (rc == 0)
         rc = output_write(p->job.output, &in, &rs, err);
@@ -880,7 +931,7 @@ static int check_memory(struct prep *p, struct h5b_error *err)
                                 p->shared, helps_mode(&p->job, p->size)
                                            != MASTER_HELPS_OFF,
                                 p->size == 1 && read_ahead_ok(p),
-                                p->shape.ncell};
+                                p->shape.ncell, count_readers(p)};
     struct memplan_job checked;
     struct memplan mem;
     memrun_job(&p->job, &p->src, &p->plan, &lay, &p->memjob);
