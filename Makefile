@@ -88,9 +88,11 @@ endif
 LOGIC     := err atomicfile samefile job plan wire chunkdec op op_moments \
              memplan memlimits \
              op_hist op_quantile table results summary utf8 progress cli \
-             checkpoint interrupt groupby readahead fileread launch
+             checkpoint interrupt groupby readahead fileread fileid launch \
+             nodes
 # Modules that talk to HDF5 or MPI.
 SYSTEM    := h5util srctype source output transport shm worker master plugin \
+             filecheck wreader \
              memrun run
 OBJS      := $(addprefix $(BUILD)/obj/,$(addsuffix .o,$(LOGIC) $(SYSTEM)))
 LOGIC_OBJS := $(addprefix $(BUILD)/obj/,$(addsuffix .o,$(LOGIC)))

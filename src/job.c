@@ -44,6 +44,7 @@ static int check_axis(const char *v, char *why, size_t n);
 static int check_ddof(const char *v, char *why, size_t n);
 static int check_prefetch(const char *v, char *why, size_t n);
 static int check_cf(const char *v, char *why, size_t n); /* auto | off */
+static int check_reads(const char *v, char *why, size_t n); /* +all */
 static int check_seconds(const char *v, char *why, size_t n);
 static int check_bins(const char *v, char *why, size_t n);
 static int check_range(const char *v, char *why, size_t n);
@@ -69,7 +70,7 @@ static const struct keydef keydefs[] = {
     {"run", "prefetch", 0, check_prefetch},
     {"run", "shared_memory", 0, check_cf},
     {"run", "worker_decode", 0, check_cf},
-    {"run", "worker_reads", 0, check_cf},
+    {"run", "worker_reads", 0, check_reads},
     {"run", "read_ahead", 0, check_cf},
     {"run", "rank0_reduces", 0, check_cf},
     {"run", "checkpoint", 0, check_nonempty},
@@ -244,6 +245,15 @@ static int check_cf(const char *v, char *why, size_t n)
     if (strcmp(v, "auto") == 0 || strcmp(v, "off") == 0)
         return 0;
     snprintf(why, n, "'%s' is not auto or off", v);
+    return -1;
+}
+
+static int check_reads(const char *v, char *why, size_t n)
+{
+    if (strcmp(v, "auto") == 0 || strcmp(v, "all") == 0 ||
+        strcmp(v, "off") == 0)
+        return 0;
+    snprintf(why, n, "'%s' is not auto, all or off", v);
     return -1;
 }
 
@@ -752,7 +762,9 @@ int job_finish(struct job *job, struct h5b_error *err)
     job->cf = !cf || strcmp(cf, "auto") == 0;
     job->shared_memory = !shm || strcmp(shm, "auto") == 0;
     job->worker_decode = !wd || strcmp(wd, "auto") == 0;
-    job->worker_reads = !wr || strcmp(wr, "auto") == 0;
+    job->worker_reads = !wr || strcmp(wr, "auto") == 0 ? JOB_READS_AUTO
+                        : strcmp(wr, "all") == 0 ? JOB_READS_ALL
+                                                 : JOB_READS_OFF;
     job->read_ahead = !rah || strcmp(rah, "auto") == 0;
     job->rank0_reduces = !r0r || strcmp(r0r, "auto") == 0;
     const char *mk = job_get(job, "reduce", "max_keys");

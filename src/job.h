@@ -31,6 +31,9 @@ struct job_entry {
     char *section, *key, *value;
 };
 
+/* job.worker_reads */
+enum { JOB_READS_OFF, JOB_READS_AUTO, JOB_READS_ALL };
+
 struct job {
     char *path;             /* job file as given, or NULL */
     char *text;             /* its text, NUL-terminated */
@@ -58,9 +61,11 @@ struct job {
                                partition pool with the workers on its node */
     int worker_decode;      /* [run] worker_decode = auto: workers inflate
                                deflate/shuffle chunks (chunkdec.h) */
-    int worker_reads;       /* [run] worker_reads = auto: workers on rank
-                               0's node read contiguous values from the
-                               file themselves (fileread.h) */
+    int worker_reads;       /* [run] worker_reads (JOB_READS_*): auto:
+                               workers on rank 0's node read contiguous
+                               values from the file themselves
+                               (fileread.h); all: every worker that sees
+                               the same files reads any layout itself */
     int read_ahead;         /* [run] read_ahead = auto: rank 0 alone reads
                                in a second thread (readahead.h) */
     int rank0_reduces;      /* [run] rank0_reduces = auto: rank 0 reduces a

@@ -12,7 +12,11 @@
  * stored as read (source_direct) is staged unread: a worker on rank 0's
  * node gets the file's path and the byte offset and reads the values
  * itself (fileread.h); one on another node gets them read here when it
- * is dispatched.  Scheduling is dynamic: a worker holds at most `prefetch`
+ * is dispatched.  With MASTER_DIRECT_ALL (worker_reads = all) every
+ * partition is staged as a read request (wire_read: file, first record,
+ * first column), whatever its layout, and the workers that see the same
+ * files (master_args.reads) read it with their own HDF5 (and decode it);
+ * for the others rank 0 reads it at dispatch, as above.  Scheduling is dynamic: a worker holds at most `prefetch`
  * partitions and gets the next when it returns a result.
  * With `helps`, rank 0 reduces a partition itself when every worker
  * already holds `prefetch` of them and no result is waiting: a worker
@@ -247,14 +251,10 @@ static int read_values(struct master *m, const struct partition *part,
                        struct h5b_error *err)
 {
     const struct master_args *a = m->a;
-    const char *path = a->src->file[part->file].path;
-    uint64_t pos;
-    if (a->direct && source_direct(a->src, part->file, part->start, ncols,
-                                   &pos))
-        return fileread_get(&m->file, path, strlen(path), pos, dst,
-                            (size_t)part->bytes, err);
-    return source_read(a->src, part->file, part->start, part->count,
-                       part->col0, ncols, dst, err);
+    return source_read_values(a->src, a->direct ? &m->file : NULL,
+                              part->file, part->start, part->count,
+                              part->col0, ncols, dst, (size_t)part->bytes,
+                              err);
 }
 
 /* Read partition idx into slot s; raw: as stored chunks, if the source
@@ -280,7 +280,7 @@ static int fill_slot(struct master *m, int s, uint64_t idx, int raw,
                                    err)
                  : 0;
     if (rc == 1) {
-        wk.chunks = 1;
+        wk.form = WIRE_FORM_CHUNKS;
         wk.payload_len = got;
     } else if (rc == 0) {
         rc = read_values(m, &part, wk.ncols, dst, err);
@@ -305,15 +305,38 @@ static int read_slot(struct master *m, int s, int raw, struct h5b_error *err)
     return rc;
 }
 
-/* Stage the next partition in slot s as the path and byte offset of its
- * values, unread, when a worker on this node may read them itself
- * (a->direct, source_direct): 1 if so, 0 if it must be read here. */
+/* Stage the next partition in slot s as a read request (wire_read) for
+ * a worker that reads itself (MASTER_DIRECT_ALL). */
+static int stage_request(struct master *m, int s, const struct partition *part,
+                         struct h5b_error *err)
+{
+    int rc = slot_buffer(m, s, err);
+    if (rc < 0)
+        return rc;
+    struct wire_work wk = {part->index, part->global_start, part->count,
+                           m->a->plan->ntiles > 1 ? part->ncols : 0,
+                           WIRE_READ_SIZE, NULL, 0, WIRE_FORM_READ, 0};
+    struct wire_read r = {part->file, part->start, part->col0};
+    wire_put_read(m->slot[s].buf + WIRE_WORK_HEADER, &r);
+    m->slot[s].wk = wk;
+    m->slot[s].len = WIRE_WORK_HEADER + WIRE_READ_SIZE;
+    m->slot[s].unread = 1;
+    m->next_read++;
+    return 1;
+}
+
+/* Stage the next partition in slot s unread, when a worker may read it
+ * itself: as a read request (MASTER_DIRECT_ALL), or as the path and
+ * byte offset of its values for a worker on this node (a->direct,
+ * source_direct).  1 if so, 0 if it must be read here. */
 static int stage_unread(struct master *m, int s, struct h5b_error *err)
 {
     const struct master_args *a = m->a;
     struct partition part;
     uint64_t pos;
     plan_get(a->plan, m->next_read, &part);
+    if (a->direct == MASTER_DIRECT_ALL)
+        return stage_request(m, s, &part, err);
     const char *path = a->src->file[part.file].path;
     size_t n = strlen(path);
     if (!a->direct || n > WIRE_MAX_STRING ||
@@ -352,8 +375,8 @@ static int stage(struct master *m, struct h5b_error *err)
 static int read_if_remote(struct master *m, int w, struct h5b_error *err)
 {
     struct slot *sl = &m->slot[m->staged];
-    if (!sl->unread || (m->a->direct == MASTER_DIRECT_AUTO &&
-                        m->a->node->local[w + 1]))
+    if (!sl->unread || (m->a->direct != MASTER_DIRECT_REMOTE &&
+                        m->a->reads[w + 1]))
         return 0;
     return fill_slot(m, m->staged, sl->wk.index, m->a->worker_decode, err);
 }
@@ -375,8 +398,11 @@ static int dispatch(struct master *m, struct h5b_error *err)
         return rc;
     struct slot *sl = &m->slot[m->staged];
     size_t len = sl->len;
-    if (sl->unread && m->a->timing)
+    if (sl->unread && m->a->timing) {
         m->a->timing->direct++;
+        if (m->a->timing->file_reads)
+            m->a->timing->file_reads[best]++;
+    }
     if (m->pool.base && m->a->node->local[best + 1] && !sl->unread) {
         sl->wk.shm_pos = (uint64_t)(sl->buf - m->pool.base) + WIRE_WORK_HEADER;
         sl->held = 1;

@@ -16,7 +16,10 @@ enum { MASTER_HELPS_OFF, MASTER_HELPS_AUTO, MASTER_HELPS_EAGER };
 /* master_args.direct: never; for workers on rank 0's node; staged unread
  * but read at dispatch as for workers on other nodes (a test hook, so
  * tests on one node take that path). */
-enum { MASTER_DIRECT_OFF, MASTER_DIRECT_AUTO, MASTER_DIRECT_REMOTE };
+enum { MASTER_DIRECT_OFF, MASTER_DIRECT_AUTO, MASTER_DIRECT_REMOTE,
+       /* worker_reads = all: every partition is staged as a read request
+        * (wire_read) for the workers that read (master_args.reads) */
+       MASTER_DIRECT_ALL };
 
 struct master_args {
     struct table *tables[2];    /* [0] full tiles, [1] the short last one */
@@ -31,6 +34,10 @@ struct master_args {
                                values from the file themselves
                                (source_direct, fileread.h;
                                MASTER_DIRECT_*) */
+    /* reads[w] for world rank w: that worker may get partitions unread
+     * (AUTO: a file range; ALL: a read request).  Rank 0 reads the
+     * values for the others at dispatch. */
+    const unsigned char *reads;
     int read_ahead;         /* alone: read in a thread (readahead.h) */
     int helps;              /* with workers: reduce a partition here when
                                every worker holds `prefetch` of them

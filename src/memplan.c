@@ -144,7 +144,9 @@ static void plan_worker(const struct memplan_job *j, struct memplan *m)
         return;
     r->part[MP_BUFFERS] = mul((uint64_t)j->prefetch, j->slot_bytes);
     r->part[MP_SCRATCH] = add(j->worker_values ? j->slot_bytes : 0,
-                              table_scratch(j, j->workers_decode, 2));
+                              table_scratch(j, j->workers_decode ||
+                                               j->workers_read,
+                                            j->workers_read ? 3 : 2));
     /* the partial being reduced, and the ring of prefetch+1 RESULTs */
     add_states(r, j, 1, j->part_records);
     add_partials(r, j, (uint64_t)j->prefetch + 1, j->part_records, 1);

@@ -11,7 +11,9 @@
  *    W = max(16, 4 * slots) partials waiting in its merge window, plus
  *    the one RESULT being decoded;
  *  - a worker posts `prefetch` receive buffers of a slot each, a values
- *    buffer of a slot when it decodes chunks or reads the file itself,
+ *    buffer of a slot when it decodes chunks or reads the file itself
+ *    (with worker_reads = all through its own HDF5, which decodes a
+ *    deflate/shuffle chunk in three chunks, as on rank 0),
  *    one partial being reduced and a ring of prefetch+1 encoded results
  *    (worker.c);
  *  - a table of several columns extracts a column at a time into scratch
@@ -56,6 +58,9 @@ struct memplan_job {
     uint64_t chunk_bytes;   /* a deflate/shuffle chunk, decoded; 0: none */
     int rank0_decodes;      /* rank 0 reads such chunks through HDF5 */
     int workers_decode;     /* the workers inflate them (chunkdec.h) */
+    int workers_read;       /* worker_reads = all: workers read with their
+                               own HDF5 (three chunks to decode, as rank
+                               0), into their values buffer */
     uint64_t ncell;         /* cells of one partial (one full tile) */
     size_t ncol;            /* value columns */
     int moments, histogram, quantiles, grouped;

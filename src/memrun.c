@@ -74,9 +74,14 @@ void memrun_job(const struct job *job, const struct source *src,
     j->read_ahead = lay->read_ahead;
     size_t direct = lay->size > 1 ? direct_files(job, src, plan) : 0;
     j->direct = direct && direct == src->nfiles;
+    if (job->worker_reads == JOB_READS_ALL) {
+        direct = (size_t)lay->readers;
+        j->direct = lay->readers && lay->readers == lay->size - 1;
+        j->workers_read = lay->readers != 0;
+    }
     j->chunk_bytes = chunk_bytes(src);
     j->workers_decode = j->chunk_bytes && lay->size > 1 &&
-                        job->worker_decode;
+                        job->worker_decode && !j->direct;
     j->rank0_decodes = j->chunk_bytes && !j->workers_decode;
     j->worker_values = direct || j->workers_decode;
     j->ncell_all = lay->ncell;

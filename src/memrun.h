@@ -14,6 +14,8 @@ struct memrun_layout {
     int node_ranks;         /* ranks on rank 0's node */
     int shared, helps, read_ahead;
     uint64_t ncell;         /* cells per result of whole records */
+    int readers;            /* worker_reads = all: workers that read their
+                               partitions themselves (HDF5, any layout) */
 };
 
 void memrun_job(const struct job *job, const struct source *src,

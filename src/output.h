@@ -18,6 +18,7 @@
 
 #include "h5batch/operator.h"
 #include "job.h"
+#include "nodes.h"
 #include "timing.h"
 #include "results.h"
 
@@ -36,6 +37,13 @@ struct run_info {
     const struct run_timing *timing;    /* where the time went, or NULL */
     const struct memplan *mem;          /* the memory plan, or NULL */
     unsigned long long rss;             /* rank 0's peak resident bytes */
+    const struct nodes *nodes;          /* every rank's node, or NULL */
+    const unsigned char *shm;           /* shm[w]: world rank w gets its
+                                           partitions through the shared
+                                           window (NULL: none does) */
+    const int *files_same;              /* per node, worker_reads = all:
+                                           1, 0 (fell back), -1 (no check);
+                                           NULL without the check */
 };
 
 /* Check that the directory of path exists and that we can create files in

@@ -21,6 +21,7 @@
 #include "checkpoint.h"
 #include "cli.h"
 #include "err.h"
+#include "filecheck.h"
 #include "h5util.h"
 #include "interrupt.h"
 #include "job.h"
@@ -40,6 +41,7 @@
 #include "transport.h"
 #include "wire.h"
 #include "worker.h"
+#include "wreader.h"
 
 
 struct prep {
@@ -59,6 +61,11 @@ struct prep {
     struct run_timing timing;
     double t0;              /* the first pass's start (0: not started) */
     const struct shm_node *node;
+    const struct nodes *nodes;  /* the node of every rank (nodes.h) */
+    struct nodes solo;      /* that, when there is no shm_node */
+    struct filecheck fc;    /* worker_reads = all: each node's check */
+    unsigned char *reads;   /* per world rank: that worker may read its
+                               partitions itself (master_args.reads) */
     int shared;             /* partitions go through a shared pool */
     int size;               /* ranks in the run */
     int threads;            /* a second thread may read (no MPI, or
@@ -368,6 +375,10 @@ static int prep_tables(struct prep *p, const struct job *job,
 
 static void prep_free(struct prep *p)
 {
+    free(p->reads);
+    free(p->timing.file_reads);
+    filecheck_free(&p->fc);
+    nodes_free(&p->solo);
     free(p->timing.busy);
     free(p->timing.idle);
     free(p->timing.rss);
@@ -455,16 +466,63 @@ static int helps_mode(const struct job *job, int size)
     return helps_ok(job, size) ? MASTER_HELPS_AUTO : MASTER_HELPS_OFF;
 }
 
+/* How many workers may read their partitions themselves (p->reads). */
+static int count_readers(const struct prep *p)
+{
+    int n = 0;
+    for (int w = 1; p->reads && w < p->size; w++)
+        n += p->reads[w] != 0;
+    return n;
+}
+
 /* master_args.direct for this run.  For the tests of the path of workers
  * on other nodes, H5BATCH_TEST_WORKERS_REMOTE=1 makes rank 0 read every
- * partition for the workers, as it does for those. */
-static int direct_mode(const struct job *job, int size)
+ * partition for the workers with worker_reads = auto, as it does for
+ * those. */
+static int direct_mode(const struct prep *p)
 {
     const char *hook = getenv("H5BATCH_TEST_WORKERS_REMOTE");
-    if (!job->worker_reads || size < 2)
+    if (!p->job.worker_reads || p->size < 2 || count_readers(p) == 0)
         return MASTER_DIRECT_OFF;
+    if (p->job.worker_reads == JOB_READS_ALL)
+        return MASTER_DIRECT_ALL;
     return hook && strcmp(hook, "1") == 0 ? MASTER_DIRECT_REMOTE
                                           : MASTER_DIRECT_AUTO;
+}
+
+/* p->reads: with auto the workers on rank 0's node (for the files that
+ * allow it, master.c); with all those on nodes that passed the check. */
+static int set_reads(struct prep *p, struct h5b_error *err)
+{
+    p->reads = calloc((size_t)p->size, 1);
+    if (!p->reads)
+        return err_set(err, H5B_ERUN, "out of memory");
+    for (int w = 1; w < p->size; w++)
+        p->reads[w] = p->job.worker_reads == JOB_READS_ALL
+                      ? p->fc.reads && p->fc.reads[w]
+                      : p->job.worker_reads == JOB_READS_AUTO &&
+                        p->node->local && p->node->local[w];
+    return 0;
+}
+
+/* worker_reads = all: check that every node sees rank 0's files
+ * (filecheck.h) and say on stderr which do not. */
+static int check_files(struct prep *p, struct h5b_error *err)
+{
+    char ranks[256];
+    if (p->job.worker_reads != JOB_READS_ALL || p->size < 2)
+        return 0;
+    int rc = filecheck_master(p->nodes, p->files, p->nfiles, &p->fc, err);
+    for (int k = 0; rc == 0 && k < p->nodes->count; k++) {
+        if (p->fc.same[k] != 0)
+            continue;
+        nodes_ranks_text(p->nodes, k, ranks, sizeof ranks);
+        fprintf(stderr, "h5batch: warning: node %s (ranks %s) does not see "
+                "the same input files as rank 0 (%s); rank 0 reads their "
+                "partitions for its workers\n", p->nodes->host[k], ranks,
+                p->fc.why[k]);
+    }
+    return rc;
 }
 
 /* One line per column: name, type, and what CF does to it. */
@@ -495,6 +553,11 @@ static void print_worker_reads(const struct prep *p, FILE *out)
         n += s->file[i].direct_pos != 0;
     if (!p->job.worker_reads)
         fprintf(out, "worker reads: off (worker_reads = off)\n");
+    else if (p->job.worker_reads == JOB_READS_ALL)
+        fprintf(out, "worker reads: all: %d of %d workers read their "
+                "partitions themselves, any layout (the workers on nodes "
+                "that see rank 0's files; see the nodes: lines)\n",
+                count_readers(p), p->size - 1);
     else if (n == 0 || p->plan.ntiles > 1)
         fprintf(out, "worker reads: none; rank 0 reads (%s)\n",
                 p->plan.ntiles > 1 ? "tiles along dim 1"
@@ -508,6 +571,47 @@ static void print_worker_reads(const struct prep *p, FILE *out)
         fprintf(out, "worker reads: the workers on rank 0's node read the "
                 "values from %zu of %zu files themselves; rank 0 reads the "
                 "rest\n", n, s->nfiles);
+}
+
+/* Whether the workers of node k read their partitions themselves, and
+ * why, for the per-node lines of --dry-run. */
+static void node_reads_text(const struct prep *p, int k, char *out,
+                            size_t n)
+{
+    if (p->job.worker_reads == JOB_READS_OFF)
+        snprintf(out, n, "no, rank 0 reads (worker_reads = off)");
+    else if (p->job.worker_reads == JOB_READS_AUTO)
+        snprintf(out, n, k == 0 ? "as above (worker_reads = auto: rank 0's "
+                 "node only)" : "no, rank 0 reads for them (worker_reads = "
+                 "auto: rank 0's node only)");
+    else if (p->fc.same && p->fc.same[k] == 1)
+        snprintf(out, n, "yes, from the files (the node sees the same files "
+                 "as rank 0)");
+    else
+        snprintf(out, n, "no, rank 0 reads for them (not the same files as "
+                 "rank 0: %s)", p->fc.why ? p->fc.why[k] : "not checked");
+}
+
+/* `nodes:` and, with workers, one line per node that has some: how
+ * partitions reach them and who reads them. */
+static void print_nodes(const struct prep *p, FILE *out)
+{
+    const struct nodes *nd = p->nodes;
+    char ranks[256], reads[FILECHECK_WHY_MAX + 128];
+    fprintf(out, "nodes: %d (", nd->count);
+    for (int k = 0; k < nd->count; k++) {
+        nodes_ranks_text(nd, k, ranks, sizeof ranks);
+        fprintf(out, "%s%s: ranks %s", k ? "; " : "", nd->host[k], ranks);
+    }
+    fputs(")\n", out);
+    for (int k = 0; p->size > 1 && k < nd->count; k++) {
+        if (nodes_checker(nd, k) < 0)
+            continue;
+        node_reads_text(p, k, reads, sizeof reads);
+        fprintf(out, "  %s: transport: %s; worker reads: %s\n", nd->host[k],
+                k == 0 && p->shared ? "shared-memory window"
+                                    : "point to point", reads);
+    }
 }
 
 /* The memory plan and the limit it was checked against. */
@@ -566,6 +670,7 @@ static void print_plan(const struct prep *p, FILE *out)
                 : p->job.read_ahead ? "in turn with the reduction (one CPU)"
                                     : "in turn with the reduction "
                                       "(read_ahead = off)");
+    print_nodes(p, out);
     if (p->node && p->node->nlocal) {
         print_worker_reads(p, out);
         fprintf(out, "transport: %s to the %d worker%s on rank 0's node\n",
@@ -659,7 +764,7 @@ static int reduce_all(struct prep *p, int size, int more,
                             .nworkers = size - 1, .prefetch = p->job.prefetch,
                             .node = p->node, .shared = p->shared,
                             .worker_decode = p->job.worker_decode && size > 1,
-                            .direct = direct_mode(&p->job, size),
+                            .direct = direct_mode(p), .reads = p->reads,
                             .read_ahead = size == 1 && read_ahead_ok(p),
                             .helps = helps_mode(&p->job, size),
                             .more = more, .prog = prog,
@@ -694,6 +799,7 @@ static int execute(struct prep *p, int size, struct progress *prog,
     p->timing.busy = calloc((size_t)size, sizeof *p->timing.busy);
     p->timing.idle = calloc((size_t)size, sizeof *p->timing.idle);
     p->timing.rss = calloc((size_t)size, sizeof *p->timing.rss);
+    p->timing.file_reads = calloc((size_t)size, sizeof *p->timing.file_reads);
     if (!p->timing.busy || !p->timing.idle || !p->timing.rss)
         p->timing.nworkers = 0;
     in.timing = &p->timing;
@@ -714,6 +820,9 @@ static int execute(struct prep *p, int size, struct progress *prog,
     in.skipped = p->src.skipped;
     in.ranks = size;
     in.mem = &p->mem;
+    in.nodes = p->nodes;
+    in.shm = p->shared ? p->node->local : NULL;
+    in.files_same = p->fc.same;
     output_now(in.finished, sizeof in.finished);
     if (rc == 0)
         rc = output_write(p->job.output, &in, &rs, err);
@@ -824,7 +933,7 @@ static int check_memory(struct prep *p, struct h5b_error *err)
                                 p->shared, helps_mode(&p->job, p->size)
                                            != MASTER_HELPS_OFF,
                                 p->size == 1 && read_ahead_ok(p),
-                                p->shape.ncell};
+                                p->shape.ncell, count_readers(p)};
     struct memplan_job checked;
     struct memplan mem;
     memrun_job(&p->job, &p->src, &p->plan, &lay, &p->memjob);
@@ -843,6 +952,20 @@ static int check_memory(struct prep *p, struct h5b_error *err)
     return memplan_check(&mem, &checked, &p->limits, err);
 }
 
+/* p->nodes: every rank's node from shm_node_init, or this one alone. */
+static int set_nodes(struct prep *p, struct h5b_error *err)
+{
+    char host[NODES_HOST_MAX] = "";
+    if (p->node->nodes.count) {
+        p->nodes = &p->node->nodes;
+        return 0;
+    }
+    if (gethostname(host, sizeof host - 1) != 0)
+        snprintf(host, sizeof host, "localhost");
+    p->nodes = &p->solo;
+    return nodes_single(&p->solo, p->size, host, err);
+}
+
 /* Rank 0's whole run; the exit status.  Without MPI (mpi == 0, size 1)
  * nothing here reaches an MPI call: SETUP goes to no worker and the
  * partitions are reduced here (master_run with no workers). */
@@ -859,6 +982,12 @@ static int run_master(int argc, char **argv, int size, int mpi, int threads,
     h5util_quiet();
     int rc = prepare(&p, argc, argv, &err);
     p.shared = rc == 0 && p.job.shared_memory && node->nlocal > 0;
+    if (rc == 0)
+        rc = set_nodes(&p, &err);
+    if (rc == 0)
+        rc = check_files(&p, &err);
+    if (rc == 0)
+        rc = set_reads(&p, &err);
     int planned = rc == 0;  /* --dry-run shows even a refused plan */
     if (rc == 0)
         rc = check_memory(&p, &err);
@@ -919,18 +1048,37 @@ static int worker_tables(const struct wire_setup *s, struct job *job,
                         s->tile_width, s->dim1, job, err);
 }
 
+/* Receive the next SETUP into *in; before it, with worker_reads = all,
+ * the file check (filecheck.h), which fills rd. */
+static int recv_setup(const struct shm_node *node, struct wreader *rd,
+                      struct tr_buf *in, struct h5b_error *err)
+{
+    int kind = 0;
+    struct h5b_error e;
+    int rc = tr_recv(0, in, NULL, err);
+    if (rc == 0 && wire_peek(in->data, in->len, &kind, &e) == 0 &&
+        kind == WIRE_FILES) {
+        rc = filecheck_worker(in->data, in->len, node->checker, &rd->files,
+                              &rd->reads, err);
+        if (rc == 0)
+            rc = tr_recv(0, in, NULL, err);
+    }
+    return rc;
+}
+
 /* One SETUP and the work after it.  *status gets the exit status or
  * WIRE_STOP_MORE when another SETUP follows. */
-static int serve_setup(const struct shm_node *node, int32_t *status,
-                       struct h5b_error *err)
+static int serve_setup(const struct shm_node *node, struct wreader *rd,
+                       int32_t *status, struct h5b_error *err)
 {
     struct tr_buf in = {0};
     struct wire_setup s;
     struct job job = {0};
     struct table table[2];
     struct table *tables[2];
+    struct worker_reader ops;
     struct h5b_error setup_err = {""};
-    int rc = tr_recv(0, &in, NULL, err);
+    int rc = recv_setup(node, rd, &in, err);
     if (rc == 0)
         rc = wire_decode_setup(in.data, in.len, &s, err);
     tr_buf_free(&in);
@@ -942,12 +1090,14 @@ static int serve_setup(const struct shm_node *node, int32_t *status,
         return 0;
     }
     memset(table, 0, sizeof table);
-    int bad = worker_tables(&s, &job, table, &setup_err) < 0;
+    int bad = worker_tables(&s, &job, table, &setup_err) < 0 ||
+              wreader_open(rd, &job, &setup_err) < 0;
     table_ptrs(table, tables);
     rc = worker_run(tables, s.tile_width,
                     WIRE_WORK_HEADER + (size_t)s.max_payload,
                     (int)s.prefetch, s.shared && node->with_rank0 ? node : NULL,
-                    bad ? setup_err.msg : NULL, status, err);
+                    wreader_ops(rd, &ops), bad ? setup_err.msg : NULL, status,
+                    err);
     table_free(&table[0]);
     table_free(&table[1]);
     wire_setup_free(&s);
@@ -959,9 +1109,12 @@ static int serve_setup(const struct shm_node *node, int32_t *status,
 static int run_worker(const struct shm_node *node, struct h5b_error *err)
 {
     int32_t status = WIRE_STOP_MORE;
+    struct wreader rd;
     int rc = 0;
+    wreader_init(&rd);
     while (rc == 0 && status == WIRE_STOP_MORE)
-        rc = serve_setup(node, &status, err);
+        rc = serve_setup(node, &rd, &status, err);
+    wreader_close(&rd);
     return rc < 0 ? rc : status;
 }
 

@@ -58,6 +58,48 @@ static int has_rank0(const struct shm_node *n, int *yes, struct h5b_error *err)
     return rc;
 }
 
+/* This rank's node: the lowest world rank there, whether this rank is
+ * the node's checker, and on rank 0 the nodes of every rank. */
+static int map_nodes(struct shm_node *n, int rank, int size,
+                     struct h5b_error *err)
+{
+    struct {
+        int lowest;
+        char host[NODES_HOST_MAX];
+    } me;
+    int worker = rank > 0 ? rank : size, low = 0, len = 0;
+    memset(&me, 0, sizeof me);
+    int rc = tr_check(MPI_Allreduce(&rank, &me.lowest, 1, MPI_INT, MPI_MIN,
+                                    n->comm), "node's lowest rank", err);
+    if (rc == 0)
+        rc = tr_check(MPI_Allreduce(&worker, &low, 1, MPI_INT, MPI_MIN,
+                                    n->comm), "node's checker", err);
+    n->checker = rc == 0 && rank > 0 && low == rank;
+    char name[MPI_MAX_PROCESSOR_NAME + 1] = "";
+    if (rc == 0)
+        rc = tr_check(MPI_Get_processor_name(name, &len), "host name", err);
+    snprintf(me.host, sizeof me.host, "%s", name);
+    int *lowest = rank == 0 ? calloc((size_t)size, sizeof *lowest) : NULL;
+    char *hosts = rank == 0 ? calloc((size_t)size, NODES_HOST_MAX) : NULL;
+    int mine = rc == 0 ? me.lowest : -1;
+    /* both gathers run whatever rc is: every rank takes part */
+    int grc = tr_check(MPI_Gather(&mine, 1, MPI_INT, lowest, 1, MPI_INT, 0,
+                                  MPI_COMM_WORLD), "gather nodes", err);
+    if (grc == 0)
+        grc = tr_check(MPI_Gather(me.host, NODES_HOST_MAX, MPI_CHAR, hosts,
+                                  NODES_HOST_MAX, MPI_CHAR, 0,
+                                  MPI_COMM_WORLD), "gather hosts", err);
+    if (rc == 0)
+        rc = grc;
+    if (rc == 0 && rank == 0)
+        rc = lowest && hosts ? nodes_build(&n->nodes, size, lowest, hosts,
+                                           err)
+                             : err_set(err, H5B_ERUN, "out of memory");
+    free(lowest);
+    free(hosts);
+    return rc;
+}
+
 int shm_node_init(struct shm_node *n, int rank, int size,
                   struct h5b_error *err)
 {
@@ -71,6 +113,8 @@ int shm_node_init(struct shm_node *n, int rank, int size,
         rc = has_rank0(n, &n->with_rank0, err);
     if (rc == 0 && rank == 0)
         rc = mark_local(n, size, err);
+    if (rc == 0)
+        rc = map_nodes(n, rank, size, err);
     return rc;
 }
 
@@ -79,6 +123,7 @@ void shm_node_free(struct shm_node *n)
     if (n->comm != MPI_COMM_NULL)
         MPI_Comm_free(&n->comm);
     free(n->local);
+    nodes_free(&n->nodes);
     memset(n, 0, sizeof *n);
     n->comm = MPI_COMM_NULL;
 }

@@ -21,12 +21,16 @@
 #include <stddef.h>
 
 #include "h5batch/operator.h"
+#include "nodes.h"
 
 struct shm_node {
     MPI_Comm comm;          /* the ranks on this process's node */
     int with_rank0;         /* this node is rank 0's */
     int nlocal;             /* on rank 0: workers on its node */
     unsigned char *local;   /* on rank 0: local[w] for world rank w */
+    int checker;            /* this rank checks its node's files: the
+                               lowest rank there but rank 0 (nodes.h) */
+    struct nodes nodes;     /* on rank 0: every rank's node and host */
 };
 
 /* All zeros: no pool (shm_pool_close does nothing). */
@@ -37,7 +41,9 @@ struct shm_pool {
     int have_win, locked;
 };
 
-/* Find the ranks sharing this node (collective over MPI_COMM_WORLD). */
+/* Find the ranks sharing this node, and on rank 0 the nodes of all
+ * ranks with their host names (MPI_Get_processor_name); collective over
+ * MPI_COMM_WORLD. */
 int shm_node_init(struct shm_node *n, int rank, int size,
                   struct h5b_error *err);
 void shm_node_free(struct shm_node *n);

@@ -558,6 +558,18 @@ int source_direct(const struct source *s, size_t i, uint64_t start,
     return 1;
 }
 
+int source_read_values(struct source *s, struct fileread *f, size_t i,
+                       uint64_t start, uint64_t count, uint64_t col0,
+                       uint64_t ncols, void *buf, size_t bytes,
+                       struct h5b_error *err)
+{
+    const char *path = s->file[i].path;
+    uint64_t pos;
+    if (f && source_direct(s, i, start, ncols, &pos))
+        return fileread_get(f, path, strlen(path), pos, buf, bytes, err);
+    return source_read(s, i, start, count, col0, ncols, buf, err);
+}
+
 void source_close(struct source *s)
 {
     close_current(s);

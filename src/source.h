@@ -24,6 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "fileread.h"
 #include "h5batch/operator.h"
 #include "table.h"
 
@@ -110,6 +111,15 @@ int source_read_raw(struct source *s, size_t i, uint64_t start,
  * 0. */
 int source_direct(const struct source *s, size_t i, uint64_t start,
                   uint64_t ncols, uint64_t *pos);
+
+/* Read the values of records [start, start+count) of file i as
+ * source_read does (bytes of them into buf), but with pread through f
+ * when the file allows it (source_direct; f not NULL): the same bytes,
+ * without HDF5's copy. */
+int source_read_values(struct source *s, struct fileread *f, size_t i,
+                       uint64_t start, uint64_t count, uint64_t col0,
+                       uint64_t ncols, void *buf, size_t bytes,
+                       struct h5b_error *err);
 
 /* Close any open file and free s. */
 void source_close(struct source *s);

@@ -142,9 +142,51 @@ static json_object *jvalue(struct jdoc *d, const struct result *r,
     }
 }
 
-/* "timing": rank 0's seconds per activity and each worker's. */
-static json_object *jtiming(struct jdoc *d, const struct run_timing *t)
+/* One worker's entry of timing.workers: rank, times, and where it ran,
+ * how its partitions reached it and who read them. */
+static json_object *jworker(struct jdoc *d, const struct run_info *in,
+                            int w)
 {
+    const struct run_timing *t = in->timing;
+    json_object *e = jnew(d, json_object_new_object());
+    jset(d, e, "rank", jnew(d, json_object_new_int(w + 1)));
+    jset(d, e, "busy_s", jreal(d, "%.6f", t->busy[w]));
+    jset(d, e, "wait_s", jreal(d, "%.6f", t->idle[w]));
+    if (in->nodes && w + 1 < in->nodes->size)
+        jset(d, e, "host", jstr(d, in->nodes->host[in->nodes->node[w + 1]]));
+    jset(d, e, "transport", jstr(d, in->shm && in->shm[w + 1]
+                                    ? "shared_memory" : "messages"));
+    jset(d, e, "reads", jstr(d, t->file_reads && t->file_reads[w]
+                                ? "file" : "rank0"));
+    return e;
+}
+
+/* "nodes": each node's host and ranks, in order of its lowest rank; with
+ * worker_reads = all, "files": whether it saw rank 0's files. */
+static json_object *jnodes(struct jdoc *d, const struct run_info *in)
+{
+    json_object *a = jnew(d, json_object_new_array());
+    const struct nodes *n = in->nodes;
+    for (int k = 0; n && k < n->count; k++) {
+        json_object *e = jnew(d, json_object_new_object());
+        json_object *ranks = jnew(d, json_object_new_array());
+        jset(d, e, "host", jstr(d, n->host[k]));
+        for (int r = 0; r < n->size; r++)
+            if (n->node[r] == k)
+                jpush(d, ranks, jnew(d, json_object_new_int(r)));
+        jset(d, e, "ranks", ranks);
+        if (in->files_same && in->files_same[k] >= 0)
+            jset(d, e, "files", jstr(d, in->files_same[k] ? "same"
+                                                          : "differ"));
+        jpush(d, a, e);
+    }
+    return a;
+}
+
+/* "timing": rank 0's seconds per activity and each worker's. */
+static json_object *jtiming(struct jdoc *d, const struct run_info *in)
+{
+    const struct run_timing *t = in->timing;
     json_object *o = jnew(d, json_object_new_object());
     json_object *ws = jnew(d, json_object_new_array());
     jset(d, o, "read_s", jreal(d, "%.6f", t->read));
@@ -157,13 +199,8 @@ static json_object *jtiming(struct jdoc *d, const struct run_timing *t)
          jnew(d, json_object_new_uint64(t->reduced)));
     jset(d, o, "worker_read_partitions",
          jnew(d, json_object_new_uint64(t->direct)));
-    for (int w = 0; w < t->nworkers; w++) {
-        json_object *e = jnew(d, json_object_new_object());
-        jset(d, e, "rank", jnew(d, json_object_new_int(w + 1)));
-        jset(d, e, "busy_s", jreal(d, "%.6f", t->busy[w]));
-        jset(d, e, "wait_s", jreal(d, "%.6f", t->idle[w]));
-        jpush(d, ws, e);
-    }
+    for (int w = 0; w < t->nworkers; w++)
+        jpush(d, ws, jworker(d, in, w));
     jset(d, o, "workers", ws);
     return o;
 }
@@ -280,12 +317,14 @@ static json_object *jsummary(struct jdoc *d, const struct run_info *in,
     jset(d, o, "rows", jnew(d, json_object_new_uint64(in->rows)));
     jset(d, o, "partitions", jnew(d, json_object_new_uint64(in->partitions)));
     jset(d, o, "ranks", jnew(d, json_object_new_int(in->ranks)));
+    if (in->nodes)
+        jset(d, o, "nodes", jnodes(d, in));
     jset(d, o, "elapsed_s", jreal(d, "%.6f", in->elapsed));
     jset(d, o, "bytes", jnew(d, json_object_new_uint64(in->bytes)));
     jset(d, o, "output", jstr(d, in->output));
     jset(d, o, "skipped_fields", jlist(d, in->skipped ? in->skipped : ""));
     if (in->timing)
-        jset(d, o, "timing", jtiming(d, in->timing));
+        jset(d, o, "timing", jtiming(d, in));
     if (in->mem)
         jset(d, o, "memory", jmemory(d, in));
     jset(d, o, "results", jresults(d, rs));

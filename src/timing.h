@@ -16,6 +16,8 @@ struct run_timing {
     unsigned long long direct;  /* partitions workers read from the file */
     int nworkers;
     double *busy, *idle;
+    unsigned long long *file_reads; /* per worker: partitions it read from
+                                       the file itself (or NULL) */
     unsigned long long *rss;    /* each worker's peak resident bytes, from
                                    its DONE (the largest over the passes) */
 };

@@ -105,7 +105,7 @@ int wire_peek(const unsigned char *buf, size_t len, int *kind,
         return err_set(err, H5B_ERUN, "message version %u, expected %u",
                        vk & 0xffff, WIRE_VERSION);
     *kind = (int)(vk >> 16);
-    if (*kind < WIRE_SETUP || *kind > WIRE_DONE)
+    if (*kind < WIRE_SETUP || *kind > WIRE_GO)
         return err_set(err, H5B_ERUN, "unknown message kind %d", *kind);
     return 0;
 }
@@ -135,7 +135,7 @@ void wire_encode_work(unsigned char *buf, const struct wire_work *w)
     p = put_u64(p, w->ncols);
     p = put_u64(p, w->payload_len);
     p = put_u64(p, w->shm_pos);
-    p = put_u64(p, w->chunks);
+    p = put_u64(p, w->form);
     put_u64(p, w->file_pos);
 }
 
@@ -151,12 +151,14 @@ int wire_decode_work(const unsigned char *buf, size_t len,
     w->ncols = get_u64(&c);
     w->payload_len = get_u64(&c);
     w->shm_pos = get_u64(&c);
-    w->chunks = get_u64(&c);
+    w->form = get_u64(&c);
     w->file_pos = get_u64(&c);
     w->payload = w->shm_pos ? NULL : c.p;
-    if (c.bad || w->chunks > 1 ||
-        (w->file_pos && (w->shm_pos || w->chunks || w->payload_len == 0 ||
+    if (c.bad || w->form > WIRE_FORM_READ ||
+        (w->file_pos && (w->shm_pos || w->form || w->payload_len == 0 ||
                          w->payload_len > WIRE_MAX_STRING)) ||
+        (w->form == WIRE_FORM_READ && (w->shm_pos ||
+                                       w->payload_len != WIRE_READ_SIZE)) ||
         (w->shm_pos ? c.p != c.end
                     : w->payload_len != (uint64_t)(c.end - c.p)))
         return err_set(err, H5B_ERUN, "work message of %zu bytes does not "
@@ -195,28 +197,79 @@ size_t wire_error_size(const char *msg)
     return WIRE_HEADER + 4 + 4 + (n > WIRE_MAX_STRING ? WIRE_MAX_STRING : n);
 }
 
-void wire_encode_error(unsigned char *buf, int32_t code, const char *msg)
+/* A message of a code and a string (ERROR, CHECK). */
+static void encode_code_str(unsigned char *buf, int kind, int32_t code,
+                            const char *msg)
 {
-    unsigned char *p = put_header(buf, WIRE_ERROR);
+    unsigned char *p = put_header(buf, kind);
     p = put_u32(p, (uint32_t)code);
     put_str(p, msg);
 }
 
-int wire_decode_error(const unsigned char *buf, size_t len, int32_t *code,
-                      char *msg, size_t msglen, struct h5b_error *err)
+static int decode_code_str(const unsigned char *buf, size_t len, int kind,
+                           const char *what, int32_t *code, char *msg,
+                           size_t msglen, struct h5b_error *err)
 {
     struct cursor c;
-    if (expect(&c, buf, len, WIRE_ERROR, "error", err) < 0)
+    if (expect(&c, buf, len, kind, what, err) < 0)
         return H5B_ERUN;
     *code = (int32_t)get_u32(&c);
     char *s = get_str(&c);
     if (c.bad || c.p != c.end) {
         free(s);
-        return err_set(err, H5B_ERUN, "error message of %zu bytes is "
-                       "malformed", len);
+        return err_set(err, H5B_ERUN, "%s message of %zu bytes is "
+                       "malformed", what, len);
     }
     snprintf(msg, msglen, "%s", s);
     free(s);
+    return 0;
+}
+
+void wire_encode_error(unsigned char *buf, int32_t code, const char *msg)
+{
+    encode_code_str(buf, WIRE_ERROR, code, msg);
+}
+
+int wire_decode_error(const unsigned char *buf, size_t len, int32_t *code,
+                      char *msg, size_t msglen, struct h5b_error *err)
+{
+    return decode_code_str(buf, len, WIRE_ERROR, "error", code, msg, msglen,
+                           err);
+}
+
+size_t wire_check_size(const char *why)
+{
+    return wire_error_size(why);
+}
+
+void wire_encode_check(unsigned char *buf, int32_t same, const char *why)
+{
+    encode_code_str(buf, WIRE_CHECK, same, why);
+}
+
+int wire_decode_check(const unsigned char *buf, size_t len, int32_t *same,
+                      char *why, size_t whylen, struct h5b_error *err)
+{
+    int rc = decode_code_str(buf, len, WIRE_CHECK, "check", same, why,
+                             whylen, err);
+    if (rc == 0 && *same != 0 && *same != 1)
+        return err_set(err, H5B_ERUN, "check message says %d, not 0 or 1",
+                       (int)*same);
+    return rc;
+}
+
+/* A message of one 32-bit code (STOP, GO). */
+static int decode_code(const unsigned char *buf, size_t len, int kind,
+                       const char *what, int32_t *code,
+                       struct h5b_error *err)
+{
+    struct cursor c;
+    if (expect(&c, buf, len, kind, what, err) < 0)
+        return H5B_ERUN;
+    *code = (int32_t)get_u32(&c);
+    if (c.bad || c.p != c.end)
+        return err_set(err, H5B_ERUN, "%s message of %zu bytes is "
+                       "malformed", what, len);
     return 0;
 }
 
@@ -228,14 +281,101 @@ void wire_encode_stop(unsigned char *buf, int32_t status)
 int wire_decode_stop(const unsigned char *buf, size_t len, int32_t *status,
                      struct h5b_error *err)
 {
+    return decode_code(buf, len, WIRE_STOP, "stop", status, err);
+}
+
+void wire_encode_go(unsigned char *buf, int32_t reads)
+{
+    put_u32(put_header(buf, WIRE_GO), (uint32_t)reads);
+}
+
+int wire_decode_go(const unsigned char *buf, size_t len, int32_t *reads,
+                   struct h5b_error *err)
+{
+    int rc = decode_code(buf, len, WIRE_GO, "go", reads, err);
+    if (rc == 0 && *reads != 0 && *reads != 1)
+        return err_set(err, H5B_ERUN, "go message says %d, not 0 or 1",
+                       (int)*reads);
+    return rc;
+}
+
+void wire_put_read(unsigned char *p, const struct wire_read *r)
+{
+    p = put_u64(p, r->file);
+    p = put_u64(p, r->start);
+    put_u64(p, r->col0);
+}
+
+void wire_get_read(const unsigned char *p, struct wire_read *r)
+{
+    r->file = h5b_get_u64(p);
+    r->start = h5b_get_u64(p + 8);
+    r->col0 = h5b_get_u64(p + 16);
+}
+
+/* Bytes of a length-prefixed string (defined with SETUP's helpers). */
+static size_t str_size(const char *s);
+
+size_t wire_files_size(const struct wire_files *f)
+{
+    size_t n = WIRE_HEADER + 4;
+    for (size_t i = 0; i < f->n; i++)
+        n += str_size(f->path[i]) + 4 * 8;
+    return n;
+}
+
+void wire_encode_files(unsigned char *buf, const struct wire_files *f)
+{
+    unsigned char *p = put_u32(put_header(buf, WIRE_FILES), (uint32_t)f->n);
+    for (size_t i = 0; i < f->n; i++) {
+        p = put_str(p, f->path[i]);
+        p = put_u64(p, f->id[i].size);
+        p = put_u64(p, (uint64_t)f->id[i].mtime_s);
+        p = put_u64(p, (uint64_t)f->id[i].mtime_ns);
+        p = put_u64(p, f->id[i].head);
+    }
+}
+
+/* FILES entries: each takes at least 36 bytes, checked before the
+ * arrays are allocated. */
+#define FILES_MIN_ENTRY 36
+
+int wire_decode_files(const unsigned char *buf, size_t len,
+                      struct wire_files *f, struct h5b_error *err)
+{
     struct cursor c;
-    if (expect(&c, buf, len, WIRE_STOP, "stop", err) < 0)
+    memset(f, 0, sizeof *f);
+    if (expect(&c, buf, len, WIRE_FILES, "files", err) < 0)
         return H5B_ERUN;
-    *status = (int32_t)get_u32(&c);
-    if (c.bad || c.p != c.end)
-        return err_set(err, H5B_ERUN, "stop message of %zu bytes is "
+    uint32_t n = get_u32(&c);
+    c.bad |= n > (size_t)(c.end - c.p) / FILES_MIN_ENTRY;
+    if (!c.bad) {
+        f->path = calloc(n ? n : 1, sizeof *f->path);
+        f->id = calloc(n ? n : 1, sizeof *f->id);
+        c.bad = !f->path || !f->id;
+    }
+    for (uint32_t i = 0; !c.bad && i < n; i++, f->n++) {
+        f->path[i] = get_str(&c);
+        f->id[i].size = get_u64(&c);
+        f->id[i].mtime_s = (int64_t)get_u64(&c);
+        f->id[i].mtime_ns = (int64_t)get_u64(&c);
+        f->id[i].head = get_u64(&c);
+    }
+    if (c.bad || c.p != c.end || n == 0) {
+        wire_files_free(f);
+        return err_set(err, H5B_ERUN, "files message of %zu bytes is "
                        "malformed", len);
+    }
     return 0;
+}
+
+void wire_files_free(struct wire_files *f)
+{
+    for (size_t i = 0; f->path && i < f->n; i++)
+        free(f->path[i]);
+    free(f->path);
+    free(f->id);
+    memset(f, 0, sizeof *f);
 }
 
 void wire_encode_done(unsigned char *buf, double busy, double idle,

@@ -14,8 +14,11 @@
  *           width, bytes, and where the values are: right after the
  *           header, or (shm_pos > 0) at that byte offset of the pool that
  *           rank 0 shares with the workers on its node; such a message is
- *           the header alone.  With `chunks` set the bytes are not the
- *           values but the stored chunks that hold them (chunkdec.h).
+ *           the header alone.  With form CHUNKS the bytes are not the
+ *           values but the stored chunks that hold them (chunkdec.h);
+ *           with form READ they are a wire_read, and the worker reads
+ *           the values itself from its own open input (worker_reads =
+ *           all).
  *           With file_pos > 0 the bytes are a file's path, and the values
  *           are the nrec records at that byte offset of the file, for a
  *           worker on rank 0's node to read itself (fileread.h)
@@ -24,6 +27,13 @@
  *   STOP    rank 0 -> worker: no more work (status says why)
  *   DONE    worker -> rank 0: nothing more will follow from this worker;
  *           its seconds busy and waiting
+ *   FILES   rank 0 -> worker (worker_reads = all, before SETUP): the
+ *           input files, each with its identity as rank 0 sees it
+ *           (fileid.h)
+ *   CHECK   worker -> rank 0: one per node, whether that node sees the
+ *           same files, and if not why
+ *   GO      rank 0 -> worker: whether this worker reads its partitions
+ *           itself
  */
 #ifndef H5B_WIRE_H
 #define H5B_WIRE_H
@@ -32,16 +42,19 @@
 #include <stdint.h>
 
 #include "h5batch/operator.h"
+#include "fileid.h"
 #include "job.h"
 #include "table.h"
 
 #define WIRE_MAGIC 0x57423548u      /* "H5BW" little-endian */
-#define WIRE_VERSION 4
+#define WIRE_VERSION 5
 #define WIRE_HEADER 8
 #define WIRE_WORK_HEADER 72
 #define WIRE_RESULT_HEADER 24
 #define WIRE_STOP_SIZE 12
 #define WIRE_DONE_SIZE 32
+#define WIRE_GO_SIZE 12
+#define WIRE_READ_SIZE 24
 #define WIRE_MAX_STRING 4096
 
 /* SETUP status: exit 0 without running (--help, --version, --dry-run). */
@@ -50,7 +63,22 @@
 #define WIRE_STOP_MORE 1001
 
 enum wire_kind {
-    WIRE_SETUP = 1, WIRE_WORK, WIRE_RESULT, WIRE_ERROR, WIRE_STOP, WIRE_DONE
+    WIRE_SETUP = 1, WIRE_WORK, WIRE_RESULT, WIRE_ERROR, WIRE_STOP, WIRE_DONE,
+    WIRE_FILES, WIRE_CHECK, WIRE_GO
+};
+
+/* wire_work.form: what the bytes after a WORK header are. */
+enum {
+    WIRE_FORM_VALUES,   /* the values (or nothing: in the pool, a range) */
+    WIRE_FORM_CHUNKS,   /* the stored chunks that hold them (chunkdec.h) */
+    WIRE_FORM_READ      /* a wire_read: the worker reads them itself */
+};
+
+/* A WORK of form WIRE_FORM_READ: the records [start, start + nrec) of
+ * input file `file` (an index into the FILES list), indices
+ * [col0, col0 + ncols) of dim 1 when tiled -- what source_read reads. */
+struct wire_read {
+    uint64_t file, start, col0;
 };
 
 struct wire_work {
@@ -61,9 +89,8 @@ struct wire_work {
                                        the values are in the pool */
     uint64_t shm_pos;               /* 0: values follow the header; else
                                        their offset in the shared pool */
-    uint64_t chunks;                /* 1: the bytes are compressed chunks
-                                       (chunkdec.h) for the worker to
-                                       decode; 0: the values */
+    uint64_t form;                  /* WIRE_FORM_*: the values, chunks
+                                       to decode, or what to read */
     uint64_t file_pos;              /* 0; else the bytes are a path and
                                        the values are in that file at
                                        this byte offset */
@@ -86,6 +113,13 @@ struct wire_setup {
                                        partition pool (shm.h) */
     size_t nentries;
     struct job_entry *entries;      /* owned after decode: wire_setup_free */
+};
+
+/* The input files as rank 0 sees them (FILES). */
+struct wire_files {
+    size_t n;
+    char **path;            /* owned after decode: wire_files_free */
+    struct fileid *id;
 };
 
 /* Check magic and version; *kind gets the message kind. */
@@ -121,6 +155,29 @@ void wire_encode_done(unsigned char *buf, double busy, double idle,
                       uint64_t maxrss);
 int wire_decode_done(const unsigned char *buf, size_t len, double *busy,
                      double *idle, uint64_t *maxrss, struct h5b_error *err);
+
+/* The 24 bytes of a wire_read, at p. */
+void wire_put_read(unsigned char *p, const struct wire_read *r);
+void wire_get_read(const unsigned char *p, struct wire_read *r);
+
+/* FILES: f is read, not owned, by size/encode.  On success the decoded
+ * f holds fresh copies (wire_files_free); on failure nothing. */
+size_t wire_files_size(const struct wire_files *f);
+void wire_encode_files(unsigned char *buf, const struct wire_files *f);
+int wire_decode_files(const unsigned char *buf, size_t len,
+                      struct wire_files *f, struct h5b_error *err);
+void wire_files_free(struct wire_files *f);
+
+/* CHECK: same is 1 when the node sees rank 0's files, else 0 with why. */
+size_t wire_check_size(const char *why);
+void wire_encode_check(unsigned char *buf, int32_t same, const char *why);
+int wire_decode_check(const unsigned char *buf, size_t len, int32_t *same,
+                      char *why, size_t whylen, struct h5b_error *err);
+
+/* GO: reads is 1 when the worker reads its partitions itself. */
+void wire_encode_go(unsigned char *buf, int32_t reads);
+int wire_decode_go(const unsigned char *buf, size_t len, int32_t *reads,
+                   struct h5b_error *err);
 
 /* SETUP: s->entries and s->cols are read, not owned, by size/encode. */
 size_t wire_setup_size(const struct wire_setup *s);

@@ -17,6 +17,10 @@
  * header: the values are read in place, and the RESULT tells rank 0 the
  * slot is free again.  One that names a file range (a worker on rank 0's
  * node, a contiguous dataset) is read from the file here (fileread.h).
+ * One that is a read request (worker_reads = all) is read here through
+ * the worker_reader run.c gives: this worker's own HDF5 input, any
+ * layout; a file this worker cannot open or read fails the partition
+ * like any other error, with a message naming the file.
  *
  * (H5BATCH_TEST_PAUSE_MS slows every partition down: progress.h.)
  * For the tests of this error path, H5BATCH_TEST_FAIL_PARTITION=N makes
@@ -59,6 +63,7 @@ struct worker {
     struct shm_pool pool;   /* rank 0's partitions, when shared */
     unsigned char *values;  /* a decoded (chunkdec.h) or read partition */
     struct fileread file;   /* the file of the last range read */
+    const struct worker_reader *reader;     /* or NULL */
     struct chunk_scratch scratch;
     double busy, idle;      /* seconds reducing, seconds waiting */
 };
@@ -105,6 +110,18 @@ static int values_room(struct worker *w, const struct wire_work *wk,
     return 0;
 }
 
+/* After a read of need bytes into w->values (rc its status): point wk
+ * at them. */
+static int read_into_values(struct worker *w, struct wire_work *wk,
+                            size_t need, int rc)
+{
+    if (rc < 0)
+        return rc;
+    wk->payload = w->values;
+    wk->payload_len = need;
+    return 0;
+}
+
 /* Read a partition sent as a file range into w->values and point wk at
  * its values. */
 static int read_range(struct worker *w, struct wire_work *wk,
@@ -119,11 +136,26 @@ static int read_range(struct worker *w, struct wire_work *wk,
         rc = fileread_get(&w->file, (const char *)wk->payload,
                           (size_t)wk->payload_len, wk->file_pos, w->values,
                           need, err);
+    return read_into_values(w, wk, need, rc);
+}
+
+/* Read a partition sent as a read request into w->values with the
+ * worker's own reader, and point wk at its values. */
+static int read_request(struct worker *w, struct wire_work *wk,
+                        const struct table *t, struct h5b_error *err)
+{
+    size_t need = 0;
+    struct wire_read r;
+    int rc = w->reader ? values_room(w, wk, t, &need, err)
+                       : err_set(err, H5B_ERUN, "partition %llu: a read "
+                                 "request, but this worker does not read",
+                                 (unsigned long long)wk->index);
     if (rc < 0)
         return rc;
-    wk->payload = w->values;
-    wk->payload_len = need;
-    return 0;
+    wire_get_read(wk->payload, &r);
+    rc = w->reader->read(w->reader->ctx, &r, wk->nrec, wk->ncols, w->values,
+                         need, err);
+    return read_into_values(w, wk, need, rc);
 }
 
 /* Decode a partition sent as compressed chunks into w->values and point
@@ -183,10 +215,12 @@ static int do_work(struct worker *w, const unsigned char *msg, size_t len,
         rc = err_set(err, H5B_ERUN, "partition %llu: tile of %llu columns "
                      "was not announced", (unsigned long long)wk.index,
                      (unsigned long long)wk.ncols);
-    if (rc == 0 && wk.chunks)
+    if (rc == 0 && wk.form == WIRE_FORM_CHUNKS)
         rc = decode_chunks(w, &wk, t, err);
     if (rc == 0 && wk.file_pos)
         rc = read_range(w, &wk, t, err);
+    if (rc == 0 && wk.form == WIRE_FORM_READ)
+        rc = read_request(w, &wk, t, err);
     progress_test_pause();
     if (rc == 0)
         rc = table_reduce(t, wk.payload, (size_t)wk.payload_len,
@@ -278,12 +312,13 @@ static int serve(struct worker *w, int32_t *status, struct h5b_error *err)
 
 int worker_run(struct table *const tables[2], uint64_t tile_width,
                size_t slot_bytes, int prefetch, const struct shm_node *node,
+               const struct worker_reader *reader,
                const char *failed_setup, int32_t *status,
                struct h5b_error *err)
 {
     struct worker w = {.table = {tables[0], tables[1]},
                        .tile_width = tile_width, .slot_bytes = slot_bytes,
-                       .nslots = prefetch};
+                       .nslots = prefetch, .reader = reader};
     fileread_init(&w.file);
     int rc = node ? shm_pool_open(node, 0, &w.pool, err) : 0;
     w.slot = calloc((size_t)prefetch, sizeof *w.slot);

@@ -68,7 +68,7 @@ static void try_work(const uint8_t *data, size_t size)
         return;
     }
     /* A file range: the payload is a path of 1 to WIRE_MAX_STRING bytes. */
-    if (w.file_pos && (w.chunks || w.payload_len == 0 ||
+    if (w.file_pos && (w.form || w.payload_len == 0 ||
                        w.payload_len > WIRE_MAX_STRING))
         fixture_die("work", "file range with chunks or a bad path length");
     if (w.payload < data || w.payload_len > size ||

@@ -6,11 +6,13 @@ Each check gets a fresh directory holding the standard fixture (float64
 """
 
 import json
+import math
 import os
 import subprocess
 from pathlib import Path
 
 import h5py
+import numpy as np
 
 from cases import DataCase, expected_for, prepare_case
 from data import Input, corrupt_chunks, normal, with_nans
@@ -276,3 +278,104 @@ CLI_CASES = [
     ("cli/rank0-reduces", rank0_reduces),
     ("cli/worker-reads", worker_reads),
 ]
+
+
+def group_by_key_file(case_dir):
+    """A deflated float64 column with 5% NaN and an int32 key dataset beside
+    it, chunked differently; returns (values, keys) as numpy arrays."""
+    rng = np.random.default_rng(16)
+    values = rng.normal(3.0, 2.0, 6000)
+    values[rng.random(6000) < 0.05] = np.nan
+    keys = rng.integers(-4, 9, 6000).astype("i4")
+    (case_dir / "data").mkdir(parents=True, exist_ok=True)
+    (case_dir / "results").mkdir(exist_ok=True)
+    with h5py.File(case_dir / "data/g.h5", "w") as f:
+        f.create_dataset("values", data=values, chunks=(500,), compression="gzip",
+                         shuffle=True)
+        f.create_dataset("station", data=keys, chunks=(700,))
+    (case_dir / "job.ini").write_text("[input]\nfiles = data/g.h5\ndataset = /values\n"
+                                      "partition_size = 8K\n[reduce]\ngroup_by = /station\n"
+                                      "ops = count sum min max\n"
+                                      "[output]\nfile = results/out.h5\n")
+    return values, keys
+
+
+def check_group_by(path, values, keys):
+    """Per-key count, nan_count, sum, min and max of the result file against
+    numpy (sum to 1e-12 relative: the order of additions differs)."""
+    with h5py.File(path, "r") as f:
+        g = f["values/groupby"]
+        got_keys = g["keys"][()]
+        expect(list(got_keys) == sorted(set(keys.tolist())), f"keys {list(got_keys)}")
+        for i, k in enumerate(got_keys):
+            v = values[keys == k]
+            ok = v[~np.isnan(v)]
+            want = {"count": len(ok), "nan_count": len(v) - len(ok), "min": ok.min(),
+                    "max": ok.max()}
+            for name, w in want.items():
+                expect(g[name][i] == w, f"key {k} {name}: {g[name][i]} != {w}")
+            s = math.fsum(ok.tolist())
+            expect(abs(g["sum"][i] - s) <= 1e-12 * max(1.0, abs(s)),
+                   f"key {k} sum: {g['sum'][i]!r} != {s!r}")
+
+
+def all_reads_run(tool, ranks, case_dir, mode, env=None):
+    """One JSON run with run.worker_reads = mode into results/<label>.h5."""
+    label = mode + ("-differ" if env else "")
+    out = case_dir / f"results/{label}.h5"
+    argv = launcher(ranks) + [str(tool.binary), "--format", "json", "-o", str(out),
+                              "--set", f"run.worker_reads={mode}", "job.ini"]
+    run = run_tool(argv, case_dir, tool.timeout, case_dir / ".log" / label, env)
+    expect_ok(run) if not env else expect(run.rc == 0, f"exit {run.describe()}")
+    return json.loads(run.stdout), out, run
+
+
+def check_nodes(doc, ranks, reads):
+    """The summary's nodes cover ranks 0..ranks-1 once, in order of their
+    lowest rank, and each worker names its host, transport and reader."""
+    nodes = doc["nodes"]
+    seen = sorted(r for n in nodes for r in n["ranks"])
+    expect(seen == list(range(ranks)), f"nodes {nodes} do not cover {ranks} ranks")
+    expect([n["ranks"][0] for n in nodes] == sorted(n["ranks"][0] for n in nodes),
+           f"nodes not in order of their lowest rank: {nodes}")
+    hosts = {r: n["host"] for n in nodes for r in n["ranks"]}
+    for w in doc["timing"]["workers"]:
+        expect(w["host"] == hosts[w["rank"]], f"worker {w} not on its node's host")
+        expect(w["transport"] in ("shared_memory", "messages"), f"worker {w} transport")
+        expect(w["reads"] == reads, f"worker {w}: reads is not {reads!r}")
+
+
+def worker_reads_all(tool, ranks, case_dir):
+    """worker_reads = all on a deflated column grouped by a key dataset (the
+    worker reads the key dataset too): right by numpy and the same bytes as
+    worker_reads = off; the summary says every worker read from the file
+    (off: rank 0 read) and lists the nodes.  With the file check's result
+    forced to 'differ' (H5BATCH_TEST_FILES_DIFFER, its only effect), the
+    workers fall back to values from rank 0: a warning naming the node, the
+    node marked "files": "differ", no partition read by a worker, and the
+    same bytes again.  --dry-run says who reads, per node."""
+    values, keys = group_by_key_file(case_dir)
+    run = tool.run(ranks, ["--dry-run", "--set", "run.worker_reads=all", "job.ini"], case_dir)
+    expect_ok(run)
+    expect("nodes: 1 (" in run.stdout, f"no 'nodes:' line in {run.stdout!r}")
+    if ranks < 2:
+        return
+    expect("worker reads: yes, from the files" in run.stdout, f"dry run: {run.stdout!r}")
+    outs = {}
+    for mode, reads in (("all", "file"), ("off", "rank0")):
+        doc, outs[mode], _ = all_reads_run(tool, ranks, case_dir, mode)
+        check_group_by(outs[mode], values, keys)
+        check_nodes(doc, ranks, reads)
+        n = doc["timing"]["worker_read_partitions"]
+        expect((n > 0) == (mode == "all"), f"worker_reads={mode}: {n} read by workers")
+    env = {"H5BATCH_TEST_FILES_DIFFER": "1"}
+    doc, outs["differ"], run = all_reads_run(tool, ranks, case_dir, "all", env)
+    warned = [ln for ln in tool_stderr_lines(run.stderr) if "does not see the same" in ln]
+    expect(len(warned) == 1, f"no single fallback warning: {run.stderr!r}")
+    expect(doc["nodes"][0].get("files") == "differ", f"nodes {doc['nodes']}")
+    expect(doc["timing"]["worker_read_partitions"] == 0, "workers read after the check failed")
+    check_nodes(doc, ranks, "rank0")
+    check_identical(outs, case_dir)
+
+
+CLI_CASES.append(("cli/worker-reads-all", worker_reads_all))

@@ -242,7 +242,7 @@ def run_feature_case(tool, ranks_list, case, tmp, report, also=()):
 def run_feature_one(tool, case, job, exp, ranks, fmt, case_dir, kept):
     out = case_dir / job.settings["output"]["file"]
     out.unlink(missing_ok=True)
-    args = (["--format", "json"] if fmt == "json" else []) + mode_sets(ranks) + ["job.ini"]
+    args = (["--format", "json"] if fmt == "json" else []) + mode_sets(ranks, case.name) + ["job.ini"]
     run = tool.run(ranks, args, case_dir, case_dir / ".log" / slug(tool.label(ranks)))
     expect_ok(run)
     check_file(out, exp, job, ranks, case.min_partitions)

@@ -11,7 +11,9 @@ A launch mode is a --ranks value.  Each reaches a path the others do not:
      worker on another node does
   3  mpirun -n 3: two workers on rank 0's node; partitions in the shared
      window, contiguous data read from the file by the workers, and rank 0
-     reducing a partition itself at every chance (harness.EAGER_HELP_RANKS)
+     reducing a partition itself at every chance (harness.EAGER_HELP_RANKS);
+     for P2P_FAMILIES with worker_reads = all (ALL_READS_SETS): the workers
+     read every partition themselves with their own HDF5
   4  mpirun -n 4: three workers, more ranks than this machine's cores:
      results come back out of order, and rank 0 helps only when the
      workers lag
@@ -52,6 +54,18 @@ ALL_MODES = tuple(sorted(P2P_MODES + LAUNCH_MODES))
 # Runs on 2 ranks take the path of a worker on another node.
 POINT_TO_POINT_RANKS = 2
 MODE_SETS = {POINT_TO_POINT_RANKS: ["run.shared_memory=off", "run.worker_reads=off"]}
+
+# In mode 3 the cases of P2P_FAMILIES run with worker_reads = all: the two
+# workers open the files with their own HDF5 and read every partition
+# rank 0 assigns them (chunked, deflate, tables, CF, tiles, several files),
+# and rank 0, helping at every chance, reads the ones it reduces.  Their
+# result files must be the same bytes as mode 2's (worker_reads = off,
+# values sent) and mode 0's: run.py's identity check asserts it.  This
+# adds no run: those cases already run in 0, 2 and 3.  The other families
+# keep mode 3 on the default (auto: the shared window, contiguous files
+# read by the workers), which is also what LAUNCH_CASES get in mode 4.
+ALL_READS_RANKS = 3
+ALL_READS_SETS = ["run.worker_reads=all"]
 
 # Cases that also run in modes 1 and 4: every family, every layout kind
 # (contiguous, chunked, deflate), every operator family.
@@ -164,6 +178,9 @@ def modes_for(name, requested, cases="all", every_mode=False):
     return [r for r in requested if r in wanted]
 
 
-def mode_sets(ranks):
-    """The --set arguments a mode adds to a case's own."""
-    return [a for s in MODE_SETS.get(ranks, []) for a in ("--set", s)]
+def mode_sets(ranks, name=""):
+    """The --set arguments a mode adds to case `name`'s own."""
+    sets = list(MODE_SETS.get(ranks, []))
+    if ranks == ALL_READS_RANKS and name.startswith(P2P_FAMILIES):
+        sets += ALL_READS_SETS
+    return [a for s in sets for a in ("--set", s)]

@@ -90,7 +90,7 @@ def run_one(tool, case, job, exp, ranks, fmt, case_dir, kept):
     out.unlink(missing_ok=True)
     args = ["--format", "json"] if fmt == "json" else []
     args += [a for s in case.sets for a in ("--set", s)]
-    args += mode_sets(ranks) + [case.job_file]
+    args += mode_sets(ranks, case.name) + [case.job_file]
     run = tool.run(ranks, args, case_dir, case_dir / ".log" / slug(tool.label(ranks)))
     expect_ok(run)
     check_result_file(out, exp, ops_of(job), job, ranks, case.min_partitions)

@@ -199,8 +199,26 @@ static void test_defaults(void **state)
     assert_int_equal(job.worker_decode, 1);
     assert_int_equal(job.read_ahead, 1);
     assert_int_equal(job.rank0_reduces, 1);
-    assert_int_equal(job.worker_reads, 1);
+    assert_int_equal(job.worker_reads, JOB_READS_AUTO);
     job_free(&job);
+}
+
+/* worker_reads takes auto, all and off (the README's three values). */
+static void test_worker_reads_values(void **state)
+{
+    (void)state;
+    static const char *const text[] = {"auto", "all", "off"};
+    static const int want[] = {JOB_READS_AUTO, JOB_READS_ALL, JOB_READS_OFF};
+    for (int i = 0; i < 3; i++) {
+        char buf[256];
+        struct job job;
+        char path[256];
+        snprintf(buf, sizeof buf, "%s[run]\nworker_reads = %s\n", MINIMAL,
+                 text[i]);
+        load_ok(buf, &job, path);
+        assert_int_equal(job.worker_reads, want[i]);
+        job_free(&job);
+    }
 }
 
 static void test_default_name_drops_only_last_extension(void **state)
@@ -775,6 +793,7 @@ int main(void)
         cmocka_unit_test(test_good_file_fills_every_field),
         cmocka_unit_test(test_good_file_keeps_path_text_and_entries),
         cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_worker_reads_values),
         cmocka_unit_test(test_default_name_drops_only_last_extension),
         cmocka_unit_test(test_comments_and_blank_lines_are_ignored),
         cmocka_unit_test(test_ops_across_two_lines),

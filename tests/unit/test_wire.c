@@ -195,7 +195,7 @@ static void test_header_layout(void **state)
     (void)state;
     unsigned char buf[WIRE_DONE_SIZE];
     wire_encode_done(buf, 1.5, 0.25, 123456789012ULL);
-    assert_memory_equal(buf, "H5BW\x04\x00\x06\x00", 8);
+    assert_memory_equal(buf, "H5BW\x05\x00\x06\x00", 8);
 }
 
 static void test_work_round_trip(void **state)
@@ -245,22 +245,22 @@ static void test_work_in_shared_pool(void **state)
     expect_reject(dec_work, msg, sizeof msg, "work");
 }
 
-/* chunks is a flag: 1 (compressed chunks follow) or 0 (values). */
+/* form is one of WIRE_FORM_*: values, compressed chunks or a read. */
 static void test_work_chunks_flag(void **state)
 {
     (void)state;
     unsigned char msg[WIRE_WORK_HEADER + 4];
-    struct wire_work w = {.index = 7, .payload_len = 4, .chunks = 1};
+    struct wire_work w = {.index = 7, .payload_len = 4, .form = WIRE_FORM_CHUNKS};
     struct wire_work d;
     struct h5b_error err = {""};
     wire_encode_work(msg, &w);
     memset(msg + WIRE_WORK_HEADER, 0xab, 4);
     unsigned char *buf = exact_copy(msg, sizeof msg);
     assert_int_equal(wire_decode_work(buf, sizeof msg, &d, &err), 0);
-    assert_int_equal(d.chunks, 1);
+    assert_int_equal(d.form, WIRE_FORM_CHUNKS);
     assert_ptr_equal(d.payload, buf + WIRE_WORK_HEADER);
     free(buf);
-    w.chunks = 2;
+    w.form = 3;
     wire_encode_work(msg, &w);
     expect_reject(dec_work, msg, sizeof msg, "work");
 }
@@ -288,7 +288,7 @@ static void test_work_file_range(void **state)
     assert_memory_equal(d.payload, path, sizeof path - 1);
     free(buf);
     struct wire_work bad[] = {w, w, w};
-    bad[0].chunks = 1;
+    bad[0].form = WIRE_FORM_CHUNKS;
     bad[1].shm_pos = 4096;
     bad[2].payload_len = 0;
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
@@ -597,11 +597,79 @@ static void test_bad_version(void **state)
     expect_reject(dec_stop, msg, sizeof msg, "version");
 }
 
+/* FILES, CHECK and GO (worker_reads = all) round-trip; a FILES that
+ * claims more files than its bytes can hold, an empty one, and a GO or
+ * CHECK other than 0 or 1 are refused. */
+static void test_files_check_go(void **state)
+{
+    (void)state;
+    char *paths[] = {"/data/a.h5", "/data/sub/b.h5"};
+    struct fileid ids[] = {{1234, 1700000000, 5, 0x1122334455667788ull},
+                           {99, -1, 999999999, 7}};
+    struct wire_files f = {2, paths, ids}, d;
+    struct h5b_error err = {""};
+    size_t n = wire_files_size(&f);
+    unsigned char *buf = malloc(n);
+    assert_non_null(buf);
+    wire_encode_files(buf, &f);
+    assert_int_equal(wire_decode_files(buf, n, &d, &err), 0);
+    assert_int_equal(d.n, 2);
+    for (size_t i = 0; i < 2; i++) {
+        assert_string_equal(d.path[i], paths[i]);
+        assert_memory_equal(&d.id[i], &ids[i], sizeof ids[i]);
+    }
+    wire_files_free(&d);
+    buf[8] = 200;       /* 200 files in a few bytes */
+    assert_true(wire_decode_files(buf, n, &d, &err) < 0);
+    assert_null(d.path);
+    struct wire_files none = {0, NULL, NULL};
+    unsigned char empty[WIRE_HEADER + 4];
+    wire_encode_files(empty, &none);
+    assert_true(wire_decode_files(empty, sizeof empty, &d, &err) < 0);
+    free(buf);
+    unsigned char go[WIRE_GO_SIZE];
+    int32_t v = -1;
+    wire_encode_go(go, 1);
+    assert_int_equal(wire_decode_go(go, sizeof go, &v, &err), 0);
+    assert_int_equal(v, 1);
+    wire_encode_go(go, 2);
+    assert_true(wire_decode_go(go, sizeof go, &v, &err) < 0);
+    char why[64];
+    unsigned char chk[256];
+    wire_encode_check(chk, 0, "a.h5: size 1, rank 0 sees 2");
+    assert_int_equal(wire_decode_check(chk, wire_check_size("a.h5: size 1, "
+                                       "rank 0 sees 2"), &v, why, sizeof why,
+                                       &err), 0);
+    assert_int_equal(v, 0);
+    assert_string_equal(why, "a.h5: size 1, rank 0 sees 2");
+}
+
+/* A read request is exactly WIRE_READ_SIZE bytes, outside the pool. */
+static void test_work_read_request(void **state)
+{
+    (void)state;
+    unsigned char msg[WIRE_WORK_HEADER + WIRE_READ_SIZE];
+    struct wire_work w = {.index = 3, .nrec = 10, .payload_len =
+                          WIRE_READ_SIZE, .form = WIRE_FORM_READ};
+    struct wire_read r = {2, 4096, 7}, got;
+    struct wire_work d;
+    struct h5b_error err = {""};
+    wire_encode_work(msg, &w);
+    wire_put_read(msg + WIRE_WORK_HEADER, &r);
+    assert_int_equal(wire_decode_work(msg, sizeof msg, &d, &err), 0);
+    wire_get_read(d.payload, &got);
+    assert_memory_equal(&got, &r, sizeof r);
+    w.payload_len = WIRE_READ_SIZE - 8;
+    wire_encode_work(msg, &w);
+    expect_reject(dec_work, msg, WIRE_WORK_HEADER + WIRE_READ_SIZE - 8,
+                  "work");
+}
+
 static void test_unknown_kinds(void **state)
 {
     (void)state;
     unsigned char msg[WIRE_DONE_SIZE];
-    const unsigned kinds[] = {0, WIRE_DONE + 1, 0x100 | WIRE_STOP, 0xffff};
+    const unsigned kinds[] = {0, WIRE_GO + 1, 0x100 | WIRE_STOP, 0xffff};
     for (size_t i = 0; i < 4; i++) {
         wire_encode_done(msg, 1.5, 0.25, 123456789012ULL);
         msg[6] = (unsigned char)(kinds[i] & 0xff);
@@ -833,6 +901,8 @@ int main(void)
         cmocka_unit_test(test_bad_magic),
         cmocka_unit_test(test_bad_version),
         cmocka_unit_test(test_unknown_kinds),
+        cmocka_unit_test(test_files_check_go),
+        cmocka_unit_test(test_work_read_request),
         cmocka_unit_test(test_wrong_kind_for_each_decoder),
         cmocka_unit_test(test_work_payload_len_too_big),
         cmocka_unit_test(test_work_payload_len_too_small),
