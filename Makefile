@@ -40,7 +40,7 @@ endif
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CFLAGS    := $(CSTD) $(OPT) $(WARN) -pthread -Iinclude -Isrc -MMD -MP
-LDLIBS     = $(PKG_LIBS) -lz -lm -ldl -pthread
+LDLIBS     = $(PKG_LIBS) -lhdf5_hl -lz -lm -ldl -pthread
 
 MPIRUN_ENV := OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 MPIRUN     := $(MPIRUN_ENV) mpirun --oversubscribe -q
@@ -54,11 +54,11 @@ DEB_PKGS  := openmpi-bin libopenmpi-dev libhdf5-dev hdf5-tools libinih-dev \
 # ---- sources --------------------------------------------------------------
 # Logic modules: no MPI, no HDF5; unit-tested without mpirun.
 LOGIC     := err atomicfile samefile job plan wire chunkdec op op_moments \
-             memplan memlimits \
+             memplan memlimits cfmeta \
              op_hist op_quantile table results summary utf8 progress cli \
              checkpoint interrupt groupby readahead fileread launch
 # Modules that talk to HDF5 or MPI.
-SYSTEM    := h5util srctype source output transport shm worker master plugin \
+SYSTEM    := h5util srctype source ncdims output transport shm worker master plugin \
              memrun run
 OBJS      := $(addprefix $(BUILD)/obj/,$(addsuffix .o,$(LOGIC) $(SYSTEM)))
 LOGIC_OBJS := $(addprefix $(BUILD)/obj/,$(addsuffix .o,$(LOGIC)))

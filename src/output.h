@@ -36,6 +36,9 @@ struct run_info {
     const struct run_timing *timing;    /* where the time went, or NULL */
     const struct memplan *mem;          /* the memory plan, or NULL */
     unsigned long long rss;             /* rank 0's peak resident bytes */
+    /* The input dataset's shape, for the results' dimensions (ncdims.h). */
+    int in_rank, compound, axis_all;
+    const uint64_t *in_dims;
 };
 
 /* Check that the directory of path exists and that we can create files in

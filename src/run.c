@@ -714,6 +714,10 @@ static int execute(struct prep *p, int size, struct progress *prog,
     in.skipped = p->src.skipped;
     in.ranks = size;
     in.mem = &p->mem;
+    in.in_rank = p->src.rank;
+    in.in_dims = p->src.dims;
+    in.compound = p->src.compound;
+    in.axis_all = p->job.axis_all;
     output_now(in.finished, sizeof in.finished);
     if (rc == 0)
         rc = output_write(p->job.output, &in, &rs, err);
