@@ -49,7 +49,7 @@ MPIRUN     := $(MPIRUN_ENV) mpirun --oversubscribe -q
 DEB_PKGS  := openmpi-bin libopenmpi-dev libhdf5-dev hdf5-tools libinih-dev \
              libcmocka-dev pkg-config python3-h5py python3-numpy make gcc \
              python3-tables python3-netcdf4 python3-pandas zlib1g-dev \
-             libjson-c-dev
+             libjson-c-dev python3-xarray python3-h5netcdf netcdf-bin
 
 # ---- sources --------------------------------------------------------------
 # Logic modules: no MPI, no HDF5; unit-tested without mpirun.

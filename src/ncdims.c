@@ -266,13 +266,24 @@ static hid_t make_scale(struct writer *w, const char *path, const char *name,
                         const struct result *sib)
 {
     char label[96];
-    hid_t ds;
-    if (incoord)
-        ds = copy_coordinate(w, incoord, path, len);
-    else if (sib)
-        ds = make_vector(w, path, h5util_file_type(sib->type), h5util_native(sib->type),
-                         len, sib->data);
-    else
+    hid_t ds = H5I_INVALID_HID;
+    if (incoord) {
+        /* An input that changed under us loses its coordinate values,
+         * not the results: the dimension stays, without a variable. */
+        H5E_BEGIN_TRY {
+            ds = copy_coordinate(w, incoord, path, len);
+        } H5E_END_TRY;
+        if (ds < 0 && H5Lexists(w->fid, path, H5P_DEFAULT) == 0) {
+            H5Eclear2(H5E_DEFAULT);
+            incoord = NULL;
+        }
+        else if (ds < 0)
+            return H5I_INVALID_HID;
+    }
+    if (!incoord && sib)
+        ds = make_vector(w, path, h5util_file_type(sib->type),
+                         h5util_native(sib->type), len, sib->data);
+    else if (!incoord)
         ds = make_vector(w, path, H5T_IEEE_F32BE, H5T_NATIVE_FLOAT, len, NULL);
     snprintf(label, sizeof label, "%s%10llu", NOT_A_VARIABLE,
              (unsigned long long)len);
