@@ -54,7 +54,7 @@ DEB_PKGS  := openmpi-bin libopenmpi-dev libhdf5-dev hdf5-tools libinih-dev \
 # ---- sources --------------------------------------------------------------
 # Logic modules: no MPI, no HDF5; unit-tested without mpirun.
 LOGIC     := err atomicfile samefile job plan wire chunkdec op op_moments \
-             memplan memlimits cfmeta \
+             memplan memlimits cfmeta suggest \
              op_hist op_quantile table results summary utf8 progress cli \
              checkpoint interrupt groupby readahead fileread launch
 # Modules that talk to HDF5 or MPI.
