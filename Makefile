@@ -49,7 +49,8 @@ MPIRUN     := $(MPIRUN_ENV) mpirun --oversubscribe -q
 DEB_PKGS  := openmpi-bin libopenmpi-dev libhdf5-dev hdf5-tools libinih-dev \
              libcmocka-dev pkg-config python3-h5py python3-numpy make gcc \
              python3-tables python3-netcdf4 python3-pandas zlib1g-dev \
-             libjson-c-dev python3-xarray python3-h5netcdf netcdf-bin
+             libjson-c-dev python3-xarray python3-h5netcdf netcdf-bin \
+             mandoc man-db
 
 # ---- sources --------------------------------------------------------------
 # Logic modules: no MPI, no HDF5; unit-tested without mpirun.
@@ -66,7 +67,7 @@ UNIT      := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(addprefix $(BUILD)/tests/,$(UNIT)) \
              $(BUILD)/tests/test_op_hist_base $(BUILD)/tests/test_op_hist_avx2
 
-.PHONY: all run test check unit integration bad faults test-memory examples deps \
+.PHONY: all run test check unit integration bad faults test-memory test-man examples deps \
         install clean
 all: $(BUILD)/h5batch $(BUILD)/h5batch-gen
 
@@ -153,7 +154,7 @@ examples: deps
 # ---- tests ----------------------------------------------------------------
 test: deps
 	$(MAKE) all
-	$(MAKE) unit integration bad faults test-plugins $(if $(SANITIZE),,test-memory)
+	$(MAKE) unit integration bad faults test-plugins test-man $(if $(SANITIZE),,test-memory)
 
 # The edit-compile loop: units and a smoke run on 1 and 3 ranks (< 2 min).
 check: all $(UNIT_BINS)
@@ -176,6 +177,11 @@ bad: all
 faults: all
 	$(PYTHON) tests/faults/run.py --bin $(BUILD)/h5batch $(FAULTS_ARGS)
 
+# The man pages: mandoc lint, man -l, every key and option documented,
+# installed by `make install` (~5 s).
+test-man: all
+	$(PYTHON) tests/man/run.py --bin $(BUILD)/h5batch --gen $(BUILD)/h5batch-gen
+
 # The memory plan's checks on stand-ins for the machine's limits (~10 s).
 test-memory: all
 	$(PYTHON) tests/memory/run.py --bin $(BUILD)/h5batch
@@ -183,12 +189,13 @@ test-memory: all
 # ---- install / clean ------------------------------------------------------
 VERSION   := $(shell sed -n 's/^\#define H5BATCH_VERSION "\(.*\)"/\1/p' src/version.h)
 
-# Binaries, the plugin header and a pkg-config file (h5batch.pc) so that a
+# Binaries, the man pages, the plugin header and a pkg-config file (h5batch.pc) so that a
 # plugin builds anywhere with `cc -shared $(pkg-config --cflags h5batch)`.
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/include/h5batch \
-	    $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	    $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/share/man/man1
 	install -m 755 $(BUILD)/h5batch $(BUILD)/h5batch-gen $(DESTDIR)$(PREFIX)/bin/
+	install -m 644 man/h5batch.1 man/h5batch-gen.1 $(DESTDIR)$(PREFIX)/share/man/man1/
 	install -m 644 include/h5batch/operator.h $(DESTDIR)$(PREFIX)/include/h5batch/
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' \
 	    include/h5batch.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/h5batch.pc
