@@ -50,7 +50,7 @@ DEB_PKGS  := openmpi-bin libopenmpi-dev libhdf5-dev hdf5-tools libinih-dev \
              libcmocka-dev pkg-config python3-h5py python3-numpy make gcc \
              python3-tables python3-netcdf4 python3-pandas zlib1g-dev \
              libjson-c-dev python3-xarray python3-h5netcdf netcdf-bin \
-             mandoc man-db
+             mandoc man-db python3-matplotlib
 
 # ---- sources --------------------------------------------------------------
 # Logic modules: no MPI, no HDF5; unit-tested without mpirun.
@@ -145,11 +145,15 @@ data/examples/field.h5: | $(BUILD)/h5batch-gen
 	$(BUILD)/h5batch-gen -o $@ -d /t2m -t f32 -s 100x1000x1000 \
 	    -c 10x100x500 -D normal --mean 285 --std 12 --nan-frac 0.0001 --seed 3
 
+# What plot.py draws: maps, histograms, quantiles and per-key statistics.
+EXAMPLE_RESULTS := results/climate.h5 results/distribution.h5 results/groupby.h5 \
+                   results/field.h5
 examples: deps
 	$(MAKE) all data/demo.h5 data/examples/stations.h5 data/examples/field.h5
 	mkdir -p results
 	for j in jobs/examples/*.ini; do echo "== $$j"; \
 	    $(MPIRUN) -n $(NP) $(BUILD)/h5batch -q $$j || exit 1; done
+	$(PYTHON) jobs/examples/plot.py -o results $(EXAMPLE_RESULTS)
 
 # ---- tests ----------------------------------------------------------------
 test: deps

@@ -21,6 +21,8 @@ pandas:
   readers/tiles        a field reduced in tiles whose axes are h5py
                        dimension scales with attributes
   readers/plugin       the exceed plugin's per-cell results
+Where a case has maps, histograms, quantiles or group-by results,
+jobs/examples/plot.py must draw them (the PNG files it names).
 
 A case skips, saying why, when xarray, h5netcdf or ncdump is missing
 (`make deps` installs them).  Cheap: six runs alone and one on 3 ranks.
@@ -342,20 +344,36 @@ def check_plugin(case_dir, path):
 
 # ---------------------------------------------------------------- runner
 
+def check_plots(case_dir, path, want):
+    """jobs/examples/plot.py draws exactly the PNG files want from path."""
+    png = case_dir / "png"
+    r = subprocess.run(["/usr/bin/python3", str(REPO / "jobs/examples/plot.py"), "-o", str(png),
+                        str(path)], capture_output=True, text=True, timeout=120)
+    expect(r.returncode == 0, f"plot.py: exit {r.returncode}: {r.stderr.strip()[-300:]}")
+    stem = path.stem
+    names = sorted(Path(line).name for line in r.stdout.split())
+    wanted = sorted(f"{stem}-{w}.png" for w in want)
+    expect(names == wanted, f"plot.py wrote {names}, expected {wanted}")
+    for name in names:
+        expect((png / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", f"{name} is not a PNG")
+
+
 CASES = [
-    # (name, writer, checker, extra launch modes beside running alone)
-    ("readers/cf-field", write_cf, check_cf, (3,)),
-    ("readers/plain", write_plain, check_plain, ()),
-    ("readers/group-by", write_groupby, check_groupby, ()),
-    ("readers/table", write_table, check_table, ()),
-    ("readers/tiles", write_tiles, check_tiles, ()),
-    ("readers/plugin", write_plugin, check_plugin, ()),
+    # (name, writer, checker, extra launch modes beside running alone,
+    #  the PNG files plot.py draws from the result)
+    ("readers/cf-field", write_cf, check_cf, (3,), ("tas-mean",)),
+    ("readers/plain", write_plain, check_plain, (),
+     ("temperature-mean", "temperature-histogram", "temperature-quantiles")),
+    ("readers/group-by", write_groupby, check_groupby, (), ("reading-groupby",)),
+    ("readers/table", write_table, check_table, (), ()),
+    ("readers/tiles", write_tiles, check_tiles, (), ("field-mean",)),
+    ("readers/plugin", write_plugin, check_plugin, (), ()),
 ]
 NAMES = [c[0] for c in CASES]
 
 
 def run_case(tool, case, case_dir, ranks_list):
-    name, write, check, modes = case
+    name, write, check, modes, plots = case
     case_dir.mkdir(parents=True, exist_ok=True)
     write(case_dir)
     kept = {}
@@ -372,6 +390,8 @@ def run_case(tool, case, case_dir, ranks_list):
         f.visititems(lambda n, o: scales.append(n)
                      if isinstance(o, h5py.Dataset) and is_scale(o) else None)
         expect(scales, "the results file holds no dimension scale")
+    if plots:
+        check_plots(case_dir, path, plots)
     if len(kept) > 1:
         check_identical(kept, case_dir)
 
