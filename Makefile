@@ -18,7 +18,7 @@ WARN      := -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes 
 CSTD      := -std=c11 -D_POSIX_C_SOURCE=200809L
 OPT       ?= -O2 -g
 # What `make test` runs after the build (the MPICH build runs fewer).
-TEST_SUITES := unit integration bad faults test-plugins $(if $(SANITIZE),,test-memory)
+TEST_SUITES := unit integration bad faults test-plugins test-man $(if $(SANITIZE),,test-memory)
 ifeq ($(SANITIZE),1)
 OPT       := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
 BUILD     := build/asan
@@ -47,7 +47,7 @@ endif
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CFLAGS    := $(CSTD) $(OPT) $(WARN) -pthread -Iinclude -Isrc -MMD -MP
-LDLIBS     = $(PKG_LIBS) -lz -lm -ldl -pthread
+LDLIBS     = $(PKG_LIBS) -lhdf5_hl -lz -lm -ldl -pthread
 
 MPIRUN_ENV := OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 MPIRUN     := $(MPIRUN_ENV) mpirun --oversubscribe -q
@@ -56,7 +56,8 @@ MPIRUN     := $(MPIRUN_ENV) mpirun --oversubscribe -q
 DEB_PKGS  := openmpi-bin libopenmpi-dev libhdf5-dev hdf5-tools libinih-dev \
              libcmocka-dev pkg-config python3-h5py python3-numpy make gcc \
              python3-tables python3-netcdf4 python3-pandas zlib1g-dev \
-             libjson-c-dev
+             libjson-c-dev python3-xarray python3-h5netcdf netcdf-bin \
+             mandoc man-db python3-matplotlib
 
 # The alternatives that choose which MPI mpicc and mpirun/mpiexec run.
 MPI_ALTS  := mpi mpirun
@@ -86,12 +87,12 @@ endif
 # ---- sources --------------------------------------------------------------
 # Logic modules: no MPI, no HDF5; unit-tested without mpirun.
 LOGIC     := err atomicfile samefile job plan wire chunkdec op op_moments \
-             memplan memlimits \
+             memplan memlimits cfmeta suggest \
              op_hist op_quantile table results summary utf8 progress cli \
              checkpoint interrupt groupby readahead fileread fileid launch \
              nodes
 # Modules that talk to HDF5 or MPI.
-SYSTEM    := h5util srctype source output transport shm worker master plugin \
+SYSTEM    := h5util srctype source ncdims output transport shm worker master plugin \
              filecheck wreader \
              memrun run
 OBJS      := $(addprefix $(BUILD)/obj/,$(addsuffix .o,$(LOGIC) $(SYSTEM)))
@@ -100,7 +101,7 @@ UNIT      := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(addprefix $(BUILD)/tests/,$(UNIT)) \
              $(BUILD)/tests/test_op_hist_base $(BUILD)/tests/test_op_hist_avx2
 
-.PHONY: all run test check unit integration bad faults test-memory examples deps \
+.PHONY: all run test check unit integration bad faults test-memory test-man examples deps \
         install clean
 all: $(BUILD)/h5batch $(BUILD)/h5batch-gen
 
@@ -190,11 +191,15 @@ data/examples/field.h5: | $(BUILD)/h5batch-gen
 	$(BUILD)/h5batch-gen -o $@ -d /t2m -t f32 -s 100x1000x1000 \
 	    -c 10x100x500 -D normal --mean 285 --std 12 --nan-frac 0.0001 --seed 3
 
+# What plot.py draws: maps, histograms, quantiles and per-key statistics.
+EXAMPLE_RESULTS := results/climate.h5 results/distribution.h5 results/groupby.h5 \
+                   results/field.h5
 examples: deps
 	$(MAKE) all data/demo.h5 data/examples/stations.h5 data/examples/field.h5
 	mkdir -p results
 	for j in jobs/examples/*.ini; do echo "== $$j"; \
 	    $(MPIRUN) -n $(NP) $(BUILD)/h5batch -q $$j || exit 1; done
+	$(PYTHON) jobs/examples/plot.py -o results $(EXAMPLE_RESULTS)
 
 # ---- tests ----------------------------------------------------------------
 test: deps
@@ -230,6 +235,11 @@ openmpi-reference:
 .PHONY: openmpi-reference
 endif
 
+# The man pages: mandoc lint, man -l, every key and option documented,
+# installed by `make install` (~5 s).
+test-man: all
+	$(PYTHON) tests/man/run.py --bin $(BUILD)/h5batch --gen $(BUILD)/h5batch-gen
+
 # The memory plan's checks on stand-ins for the machine's limits (~10 s).
 test-memory: all
 	$(PYTHON) tests/memory/run.py --bin $(BUILD)/h5batch
@@ -237,12 +247,13 @@ test-memory: all
 # ---- install / clean ------------------------------------------------------
 VERSION   := $(shell sed -n 's/^\#define H5BATCH_VERSION "\(.*\)"/\1/p' src/version.h)
 
-# Binaries, the plugin header and a pkg-config file (h5batch.pc) so that a
+# Binaries, the man pages, the plugin header and a pkg-config file (h5batch.pc) so that a
 # plugin builds anywhere with `cc -shared $(pkg-config --cflags h5batch)`.
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/include/h5batch \
-	    $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	    $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/share/man/man1
 	install -m 755 $(BUILD)/h5batch $(BUILD)/h5batch-gen $(DESTDIR)$(PREFIX)/bin/
+	install -m 644 man/h5batch.1 man/h5batch-gen.1 $(DESTDIR)$(PREFIX)/share/man/man1/
 	install -m 644 include/h5batch/operator.h $(DESTDIR)$(PREFIX)/include/h5batch/
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' \
 	    include/h5batch.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/h5batch.pc

@@ -103,3 +103,64 @@ const char *h5util_type_name(h5b_type t)
         "int64", "uint64", "float32", "float64"};
     return (unsigned)t <= H5B_FLOAT64 ? names[t] : "?";
 }
+
+int h5util_put_strings(hid_t loc, const char *name, const char *const *v,
+                       size_t n, int scalar)
+{
+    hsize_t dim = n;
+    hid_t t = H5Tcopy(H5T_C_S1), sp = H5I_INVALID_HID, a = H5I_INVALID_HID;
+    int rc = -1;
+    if (t < 0 || H5Tset_size(t, H5T_VARIABLE) < 0 ||
+        H5Tset_cset(t, H5T_CSET_UTF8) < 0)
+        goto done;
+    sp = scalar ? H5Screate(H5S_SCALAR) : H5Screate_simple(1, &dim, NULL);
+    a = sp >= 0 ? H5Acreate2(loc, name, t, sp, H5P_DEFAULT, H5P_DEFAULT)
+                : H5I_INVALID_HID;
+    if (a >= 0 && H5Awrite(a, t, v) >= 0)
+        rc = 0;
+done:
+    H5E_BEGIN_TRY {
+        H5Aclose(a);
+        H5Sclose(sp);
+        H5Tclose(t);
+    } H5E_END_TRY;
+    return rc;
+}
+
+int h5util_put_string(hid_t loc, const char *name, const char *v)
+{
+    return h5util_put_strings(loc, name, &v, 1, 1);
+}
+
+int h5util_put_number(hid_t loc, const char *name, hid_t ftype, hid_t mtype,
+                      const void *v)
+{
+    hid_t sp = H5Screate(H5S_SCALAR), a = H5I_INVALID_HID;
+    int rc = -1;
+    if (sp >= 0)
+        a = H5Acreate2(loc, name, ftype, sp, H5P_DEFAULT, H5P_DEFAULT);
+    if (a >= 0 && H5Awrite(a, mtype, v) >= 0)
+        rc = 0;
+    H5E_BEGIN_TRY {
+        H5Aclose(a);
+        H5Sclose(sp);
+    } H5E_END_TRY;
+    return rc;
+}
+
+hid_t h5util_file_type(h5b_type t)
+{
+    switch (t) {
+    case H5B_INT8: return H5T_STD_I8LE;
+    case H5B_UINT8: return H5T_STD_U8LE;
+    case H5B_INT16: return H5T_STD_I16LE;
+    case H5B_UINT16: return H5T_STD_U16LE;
+    case H5B_INT32: return H5T_STD_I32LE;
+    case H5B_UINT32: return H5T_STD_U32LE;
+    case H5B_INT64: return H5T_STD_I64LE;
+    case H5B_UINT64: return H5T_STD_U64LE;
+    case H5B_FLOAT32: return H5T_IEEE_F32LE;
+    case H5B_FLOAT64: return H5T_IEEE_F64LE;
+    }
+    return H5I_INVALID_HID;
+}

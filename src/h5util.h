@@ -26,7 +26,24 @@ hid_t h5util_native(h5b_type t);
  * (e.g. "string", "compound") if it is not a plain integer or float. */
 h5b_type h5util_classify(hid_t dtype, const char **why);
 
+/* The little-endian file type for t (a library constant). */
+hid_t h5util_file_type(h5b_type t);
+
 /* Short name such as "float64" or "uint16". */
 const char *h5util_type_name(h5b_type t);
+
+/* Attach attribute name to loc: variable-length UTF-8 strings v[0..n),
+ * as a scalar when scalar is set (then n is 1).  Returns 0 or -1 (HDF5's
+ * error stack says why; nothing is left open). */
+int h5util_put_strings(hid_t loc, const char *name, const char *const *v,
+                       size_t n, int scalar);
+
+/* h5util_put_strings of the one string v, as a scalar. */
+int h5util_put_string(hid_t loc, const char *name, const char *v);
+
+/* Attach a scalar numeric attribute of file type ftype, written from *v
+ * of memory type mtype.  Returns 0 or -1. */
+int h5util_put_number(hid_t loc, const char *name, hid_t ftype, hid_t mtype,
+                      const void *v);
 
 #endif

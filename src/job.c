@@ -23,6 +23,7 @@
 
 #include "err.h"
 #include "op.h"
+#include "suggest.h"
 
 #define MAX_LINE 198            /* what inih (INI_MAX_LINE 200) can take */
 #define LIST_SEPARATORS JOB_LIST_SEPARATORS
@@ -101,6 +102,52 @@ static int known_section(const char *s)
         if (strcmp(keydefs[i].section, s) == 0)
             return 1;
     return 0;
+}
+
+/* "; did you mean 'KEY'?" for key, unknown in section, into out (n
+ * bytes): the nearest key of the section, else the same key in another
+ * section ("; did you mean [input] dataset?"), else "". */
+static void key_hint(const char *section, const char *key, char *out,
+                     size_t n)
+{
+    const char *cand[NKEYDEFS];
+    for (size_t i = 0; i < NKEYDEFS; i++)
+        cand[i] = strcmp(keydefs[i].section, section) == 0 ? keydefs[i].key
+                                                            : NULL;
+    const char *near = suggest_nearest(key, cand, NKEYDEFS);
+    out[0] = '\0';
+    if (near) {
+        snprintf(out, n, "; did you mean '%s'?", near);
+        return;
+    }
+    for (size_t i = 0; i < NKEYDEFS; i++)
+        if (strcmp(keydefs[i].key, key) == 0) {
+            snprintf(out, n, "; did you mean [%s] %s?", keydefs[i].section,
+                     key);
+            return;
+        }
+}
+
+/* "; did you mean [SECTION]?" for an unknown section, into out, or "". */
+static void section_hint(const char *section, char *out, size_t n)
+{
+    const char *cand[NKEYDEFS];
+    for (size_t i = 0; i < NKEYDEFS; i++)
+        cand[i] = keydefs[i].section;
+    const char *near = suggest_nearest(section, cand, NKEYDEFS);
+    out[0] = '\0';
+    if (near)
+        snprintf(out, n, "; did you mean [%s]?", near);
+}
+
+/* The error for an unknown section (origin: "" or "FILE:LINE: "). */
+static int unknown_section(const char *origin, const char *section,
+                           struct h5b_error *err)
+{
+    char hint[96];
+    section_hint(section, hint, sizeof hint);
+    return err_set(err, H5B_EINPUT, "%sunknown section [%s]%s", origin,
+                   section, hint);
 }
 
 static const struct keydef *find_key(const char *section, const char *key)
@@ -447,13 +494,16 @@ int job_apply(struct job *job, const char *section, const char *key,
     if (!*section)
         return err_set(err, H5B_EINPUT, "%s%skey '%s' outside any section",
                        origin, sep, key);
-    if (!known_section(section))
-        return err_set(err, H5B_EINPUT, "%s%sunknown section [%s]", origin,
-                       sep, section);
+    if (!known_section(section)) {
+        snprintf(why, sizeof why, "%s%s", origin, sep);
+        return unknown_section(why, section, err);
+    }
     const struct keydef *d = find_key(section, key);
-    if (!d)
-        return err_set(err, H5B_EINPUT, "%s%sunknown key '%s' in section "
-                       "[%s]", origin, sep, key, section);
+    if (!d) {
+        key_hint(section, key, name, sizeof name);
+        return err_set(err, H5B_EINPUT, "%s%sunknown key '%s' in [%s]%s",
+                       origin, sep, key, section, name);
+    }
     if (d->check(value, why, sizeof why) < 0)
         return err_set(err, H5B_EINPUT, "%s%s[%s] %s: %s", origin, sep,
                        section, key, why);
@@ -560,8 +610,7 @@ static int scan_text(struct job *job, const char *text, size_t len,
                                "']'");
             snprintf(name, sizeof name, "%.*s", (int)(close - s - 1), s + 1);
             if (!known_section(name))
-                return err_set(err, H5B_EINPUT, "unknown section [%s]",
-                               name);
+                return unknown_section("", name, err);
             if (plugin_name(name) && add_plugin(job, plugin_name(name),
                                                 err) < 0)
                 return H5B_EINPUT;

@@ -15,6 +15,7 @@
 #include "atomicfile.h"
 #include "err.h"
 #include "h5util.h"
+#include "ncdims.h"
 #include "version.h"
 
 
@@ -48,87 +49,35 @@ int output_check_dir(const char *path, struct h5b_error *err)
     return 0;
 }
 
-/* Attach a variable-length UTF-8 string array attribute (n == 0: scalar). */
-static int put_strings(hid_t loc, const char *name, const char *const *v,
-                       size_t n, int scalar)
+/* The CF history line, as NCO and CDO write it: when, what, on what. */
+static int put_history(hid_t fid, const struct run_info *in)
 {
-    hsize_t dim = n;
-    hid_t t = H5Tcopy(H5T_C_S1), sp = H5I_INVALID_HID, a = H5I_INVALID_HID;
-    int rc = -1;
-    if (t < 0 || H5Tset_size(t, H5T_VARIABLE) < 0 ||
-        H5Tset_cset(t, H5T_CSET_UTF8) < 0)
-        goto done;
-    sp = scalar ? H5Screate(H5S_SCALAR) : H5Screate_simple(1, &dim, NULL);
-    a = sp >= 0 ? H5Acreate2(loc, name, t, sp, H5P_DEFAULT, H5P_DEFAULT)
-                : H5I_INVALID_HID;
-    if (a >= 0 && H5Awrite(a, t, v) >= 0)
-        rc = 0;
-done:
-    H5E_BEGIN_TRY {
-        H5Aclose(a);
-        H5Sclose(sp);
-        H5Tclose(t);
-    } H5E_END_TRY;
-    return rc;
-}
-
-static int put_string(hid_t loc, const char *name, const char *v)
-{
-    return put_strings(loc, name, &v, 1, 1);
-}
-
-/* Attach a scalar numeric attribute. */
-static int put_number(hid_t loc, const char *name, hid_t ftype, hid_t mtype,
-                      const void *v)
-{
-    hid_t sp = H5Screate(H5S_SCALAR), a = H5I_INVALID_HID;
-    int rc = -1;
-    if (sp >= 0)
-        a = H5Acreate2(loc, name, ftype, sp, H5P_DEFAULT, H5P_DEFAULT);
-    if (a >= 0 && H5Awrite(a, mtype, v) >= 0)
-        rc = 0;
-    H5E_BEGIN_TRY {
-        H5Aclose(a);
-        H5Sclose(sp);
-    } H5E_END_TRY;
-    return rc;
+    char line[2048];
+    snprintf(line, sizeof line, "%s: h5batch %s: job %s reduced %s of %zu "
+             "file%s%s%s", in->finished, H5BATCH_VERSION, in->job_name,
+             in->dataset, in->ninputs, in->ninputs == 1 ? "" : "s",
+             in->ninputs ? " from " : "", in->ninputs ? in->inputs[0] : "");
+    return h5util_put_string(fid, "history", line);
 }
 
 static int put_root_attrs(hid_t fid, const struct run_info *in)
 {
     int32_t ranks = in->ranks;
-    int rc = put_string(fid, "h5batch_version", H5BATCH_VERSION);
-    rc |= put_string(fid, "job_name", in->job_name);
-    rc |= put_string(fid, "job", in->job_text ? in->job_text : "");
-    rc |= put_strings(fid, "inputs", (const char *const *)in->inputs,
+    int rc = h5util_put_string(fid, "h5batch_version", H5BATCH_VERSION);
+    rc |= h5util_put_string(fid, "job_name", in->job_name);
+    rc |= h5util_put_string(fid, "job", in->job_text ? in->job_text : "");
+    rc |= h5util_put_strings(fid, "inputs", (const char *const *)in->inputs,
                       in->ninputs, 0);
-    rc |= put_string(fid, "dataset", in->dataset);
-    rc |= put_number(fid, "rows", H5T_STD_U64LE, H5T_NATIVE_UINT64,
+    rc |= h5util_put_string(fid, "dataset", in->dataset);
+    rc |= h5util_put_number(fid, "rows", H5T_STD_U64LE, H5T_NATIVE_UINT64,
                      &in->rows);
-    rc |= put_number(fid, "partitions", H5T_STD_U64LE, H5T_NATIVE_UINT64,
+    rc |= h5util_put_number(fid, "partitions", H5T_STD_U64LE, H5T_NATIVE_UINT64,
                      &in->partitions);
-    rc |= put_number(fid, "ranks", H5T_STD_I32LE, H5T_NATIVE_INT32, &ranks);
-    rc |= put_string(fid, "started", in->started);
-    rc |= put_string(fid, "finished", in->finished);
+    rc |= h5util_put_number(fid, "ranks", H5T_STD_I32LE, H5T_NATIVE_INT32, &ranks);
+    rc |= h5util_put_string(fid, "started", in->started);
+    rc |= h5util_put_string(fid, "finished", in->finished);
+    rc |= put_history(fid, in);
     return rc;
-}
-
-/* The little-endian file type for t. */
-static hid_t file_type(h5b_type t)
-{
-    switch (t) {
-    case H5B_INT8: return H5T_STD_I8LE;
-    case H5B_UINT8: return H5T_STD_U8LE;
-    case H5B_INT16: return H5T_STD_I16LE;
-    case H5B_UINT16: return H5T_STD_U16LE;
-    case H5B_INT32: return H5T_STD_I32LE;
-    case H5B_UINT32: return H5T_STD_U32LE;
-    case H5B_INT64: return H5T_STD_I64LE;
-    case H5B_UINT64: return H5T_STD_U64LE;
-    case H5B_FLOAT32: return H5T_IEEE_F32LE;
-    case H5B_FLOAT64: return H5T_IEEE_F64LE;
-    }
-    return H5I_INVALID_HID;
 }
 
 /* Create every group on the way to the last component of path, with
@@ -164,7 +113,7 @@ static int put_result(hid_t fid, hid_t gcpl, hid_t dcpl,
         return -1;
     hid_t sp = r->rank ? H5Screate_simple(r->rank, dims, NULL)
                        : H5Screate(H5S_SCALAR);
-    hid_t ds = sp >= 0 ? H5Dcreate2(fid, path, file_type(r->type), sp,
+    hid_t ds = sp >= 0 ? H5Dcreate2(fid, path, h5util_file_type(r->type), sp,
                                     H5P_DEFAULT, dcpl, H5P_DEFAULT)
                        : H5I_INVALID_HID;
     int rc = ds >= 0 && H5Dwrite(ds, h5util_native(r->type), H5S_ALL,
@@ -195,7 +144,17 @@ static int put_all(hid_t fid, hid_t gcpl, hid_t dcpl,
     int rc = put_root_attrs(fid, in);
     for (size_t i = 0; i < rs->n && rc == 0; i++)
         rc = put_result(fid, gcpl, dcpl, &rs->r[i]);
-    if (rc != 0)
+    if (rc == 0 && in->ninputs) {
+        struct ncdims *d = malloc(sizeof *d);
+        if (d)
+            ncdims_describe(d, in->inputs[0], in->dataset, in->in_rank,
+                            in->in_dims, in->compound, in->axis_all);
+        rc = d ? ncdims_write(fid, dcpl, d, rs) : -1;
+        if (!d)
+            snprintf(why, nwhy, "out of memory");
+        free(d);
+    }
+    if (rc != 0 && !why[0])
         h5util_detail(why, nwhy);
     return rc;
 }

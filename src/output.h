@@ -44,6 +44,9 @@ struct run_info {
     const int *files_same;              /* per node, worker_reads = all:
                                            1, 0 (fell back), -1 (no check);
                                            NULL without the check */
+    /* The input dataset's shape, for the results' dimensions (ncdims.h). */
+    int in_rank, compound, axis_all;
+    const uint64_t *in_dims;
 };
 
 /* Check that the directory of path exists and that we can create files in

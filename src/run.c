@@ -823,6 +823,10 @@ static int execute(struct prep *p, int size, struct progress *prog,
     in.nodes = p->nodes;
     in.shm = p->shared ? p->node->local : NULL;
     in.files_same = p->fc.same;
+    in.in_rank = p->src.rank;
+    in.in_dims = p->src.dims;
+    in.compound = p->src.compound;
+    in.axis_all = p->job.axis_all;
     output_now(in.finished, sizeof in.finished);
     if (rc == 0)
         rc = output_write(p->job.output, &in, &rs, err);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <hdf5_hl.h>
 #include <sys/stat.h>
 
 #include "chunkdec.h"
@@ -35,6 +36,92 @@ static int open_file(const char *path, hid_t *fid, struct h5b_error *err)
     return 0;
 }
 
+struct reducible {
+    char *buf;
+    size_t n, used;
+    unsigned found;
+};
+
+/* Can h5batch reduce a dataset of type t: integer or float, or a
+ * compound with such a field? */
+static int reducible_type(hid_t t)
+{
+    const char *why;
+    if (H5Tget_class(t) != H5T_COMPOUND)
+        return h5util_classify(t, &why) != 0;
+    int n = H5Tget_nmembers(t), ok = 0;
+    for (int i = 0; i < n && !ok; i++) {
+        hid_t m = H5Tget_member_type(t, (unsigned)i);
+        ok = m >= 0 && H5Tget_class(m) != H5T_COMPOUND &&
+             h5util_classify(m, &why) != 0;
+        if (m >= 0)
+            H5Tclose(m);
+    }
+    return ok;
+}
+
+/* H5Ovisit callback: append "/name (SHAPE TYPE)" for the first ten
+ * reducible datasets, count the rest. */
+static herr_t add_reducible(hid_t root, const char *name,
+                            const H5O_info_t *info, void *data)
+{
+    struct reducible *r = data;
+    if (info->type != H5O_TYPE_DATASET)
+        return 0;
+    hid_t ds = H5Dopen2(root, name, H5P_DEFAULT);
+    hid_t t = ds >= 0 ? H5Dget_type(ds) : H5I_INVALID_HID;
+    hid_t sp = ds >= 0 ? H5Dget_space(ds) : H5I_INVALID_HID;
+    hsize_t dims[H5S_MAX_RANK];
+    int rank = sp >= 0 ? H5Sget_simple_extent_dims(sp, dims, NULL) : -1;
+    if (rank >= 1 && rank <= H5B_MAX_RANK && reducible_type(t) &&
+        r->found++ < 10) {
+        const char *why;
+        h5b_type bt = H5Tget_class(t) == H5T_COMPOUND
+                      ? 0 : h5util_classify(t, &why);
+        r->used += (size_t)snprintf(r->buf + r->used, r->n - r->used,
+                                    "%s/%s (", r->found > 1 ? ", " : "",
+                                    name);
+        for (int d = 0; d < rank && r->used < r->n; d++)
+            r->used += (size_t)snprintf(r->buf + r->used, r->n - r->used,
+                                        "%s%llu", d ? "x" : "",
+                                        (unsigned long long)dims[d]);
+        if (r->used < r->n)
+            r->used += (size_t)snprintf(r->buf + r->used, r->n - r->used,
+                                        " %s)", bt ? h5util_type_name(bt)
+                                                   : "compound");
+        if (r->used >= r->n)
+            r->used = r->n - 1;
+    }
+    H5E_BEGIN_TRY {
+        H5Sclose(sp);
+        H5Tclose(t);
+        H5Dclose(ds);
+    } H5E_END_TRY;
+    return 0;
+}
+
+/* The datasets of fid that h5batch could reduce, for the message about
+ * one that does not exist: "; datasets h5batch can reduce: /a (100x3
+ * float64), ..." (the first ten in name order, then how many more), or
+ * "; the file has no dataset h5batch can reduce". */
+static void list_reducible(hid_t fid, char *buf, size_t n)
+{
+    char list[1400] = "";
+    struct reducible r = {list, sizeof list, 0, 0};
+    H5E_BEGIN_TRY {
+        H5Ovisit2(fid, H5_INDEX_NAME, H5_ITER_INC, add_reducible, &r,
+                  H5O_INFO_BASIC);
+    } H5E_END_TRY;
+    H5Eclear2(H5E_DEFAULT);
+    if (!r.found)
+        snprintf(buf, n, "; the file has no dataset h5batch can reduce");
+    else if (r.found <= 10)
+        snprintf(buf, n, "; datasets h5batch can reduce: %s", list);
+    else
+        snprintf(buf, n, "; datasets h5batch can reduce: %s and %u more",
+                 list, r.found - 10);
+}
+
 /* Open the dataset with the chunk cache off (see source.h). */
 static int open_dataset(hid_t fid, const char *path, const char *dataset,
                         hid_t *did, struct h5b_error *err)
@@ -48,6 +135,12 @@ static int open_dataset(hid_t fid, const char *path, const char *dataset,
         h5util_detail(why, sizeof why);
     if (dapl >= 0)
         H5Pclose(dapl);
+    if (*did < 0 && H5LTpath_valid(fid, dataset, 1) <= 0) {
+        char list[1600];
+        list_reducible(fid, list, sizeof list);
+        return err_set(err, H5B_EINPUT, "%s: no dataset '%s'%s", path,
+                       dataset, list);
+    }
     if (*did < 0)
         return err_set(err, H5B_EINPUT, "%s: cannot open dataset '%s': %s",
                        path, dataset, why);

@@ -33,7 +33,8 @@ def table(path, n=2_000_000):
 
 
 def climate(path, nt=365, ny=180, nx=360):
-    """Daily near-surface temperature packed as int16, with CF attributes."""
+    """Daily near-surface temperature packed as int16, with CF attributes
+    and time/lat/lon coordinates."""
     rng = np.random.default_rng(12)
     lat = np.linspace(-89.5, 89.5, ny)[:, None]
     with h5py.File(path, "w") as f:
@@ -45,6 +46,19 @@ def climate(path, nt=365, ny=180, nx=360):
         v.attrs["_FillValue"] = np.int16(-32767)
         v.attrs["valid_range"] = np.array([-15000, 10000], dtype="<i2")
         v.attrs["units"] = "K"
+        v.attrs["long_name"] = "Near-Surface Air Temperature"
+        v.attrs["standard_name"] = "air_temperature"
+        # Coordinates as netCDF-4 writes them (dimension scales), so the
+        # results keep lat/lon and plot as a map.
+        coords = {"time": (np.arange(nt, dtype="f8"), {"units": "days since 2001-01-01"}),
+                  "lat": (lat[:, 0], {"units": "degrees_north", "standard_name": "latitude"}),
+                  "lon": (np.linspace(0.5, 359.5, nx), {"units": "degrees_east",
+                                                        "standard_name": "longitude"})}
+        for k, (name, (values, attrs)) in enumerate(coords.items()):
+            c = f.create_dataset(name, data=values)
+            c.attrs.update(attrs)
+            c.make_scale(name)
+            v.dims[k].attach_scale(c)
         for t in range(0, nt, 30):
             k = min(30, nt - t)
             kelvin = 288 - 30 * np.abs(lat) / 90 + rng.normal(0, 3, (k, ny, nx))

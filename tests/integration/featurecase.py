@@ -29,8 +29,8 @@ from cases import Job, render_ini
 from harness import Failure, Skip, expect, expect_ok, slug
 from matrix import mode_sets
 from oracle import EPS, as_object_array, float_column, int_column
-from verify import (JSON_KEYS, RTOL, check_inputs, check_root_attrs, check_runs,
-                    compare_json_value, keep_result)
+from verify import (JSON_KEYS, RTOL, axis_names, check_inputs, check_root_attrs, check_runs,
+                    compare_json_value, is_scale, keep_result)
 
 U8 = "<u8"
 F8 = "<f8"
@@ -121,10 +121,15 @@ def spread_atol(abs_total, big, n, var):
 # ------------------------------------------------------------ comparisons
 
 def datasets_in(group):
-    """Paths (relative to group) of every dataset below it."""
+    """Paths (relative to group) of every result below it: every dataset
+    but the dimension scales, whose every axis is checked to be named."""
     found = []
-    group.visititems(lambda name, obj: found.append(name)
-                     if isinstance(obj, h5py.Dataset) else None)
+
+    def visit(name, obj):
+        if isinstance(obj, h5py.Dataset) and not is_scale(obj):
+            axis_names(f"{group.name}/{name}", obj)
+            found.append(name)
+    group.visititems(visit)
     return set(found)
 
 

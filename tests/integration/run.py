@@ -12,7 +12,8 @@ chance (3), more ranks than cores (4).  The feature cases
 histograms and quantiles in histquant.py, a tiled million-cell field in
 tiles.py) run the same way with their own writers and oracles.  Then the CLI
 checks (cli_cases.py) and the summary checks (summary_cases.py: names from
-users' files in JSON, the timing line).  One line per check, closing with
+users' files in JSON, the timing line), and the results opened by xarray
+and ncdump (readers.py).  One line per check, closing with
 "N passed, N failed".
 """
 
@@ -33,6 +34,7 @@ from matrix import (ALL_MODES, CASE_SETS, LAUNCH_CASES, MPICH_MODES, SAME_AS_RAN
                     SANITIZED_CASES, SANITIZED_MPI_MODES, SMOKE_CASES, mode_sets, modes_for,
                     selected)
 from oracle import ATOL_DOC
+from readers import NAMES as READER_CASES, run_reader_cases
 from realdata import realdata_cases
 from summary_cases import SUMMARY_CASES
 from tiles import tile_cases
@@ -120,7 +122,7 @@ def main():
     report = Report()
     data, features = all_data_cases(), realdata_cases() + histquant_cases() + tile_cases()
     commands = CLI_CASES + SUMMARY_CASES
-    names = [c.name for c in data + features] + [name for name, _ in commands]
+    names = [c.name for c in data + features] + [name for name, _ in commands] + READER_CASES
     unknown = (LAUNCH_CASES | SANITIZED_CASES | SMOKE_CASES | set(MPICH_MODES)) - set(names)
     unknown |= set(SANITIZED_MPI_MODES) - SANITIZED_CASES
     if unknown:
@@ -140,6 +142,7 @@ def main():
     for name, func in commands:
         if chosen(name):
             run_cli_case(tool, modes(name), name, func, tmp, report)
+    run_reader_cases(tool, args.ranks, tmp, report, chosen)
     return finish(report, tmp, args.keep)
 
 

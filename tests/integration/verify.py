@@ -19,10 +19,10 @@ RTOL = 1e-12
 JSON_RTOL = 1e-15      # a float64 may be printed with 16 significant digits, not 17
 FLOAT_OPS = ("sum", "mean", "var", "std")
 ROOT_ATTRS = ("h5batch_version", "job_name", "job", "inputs", "dataset", "rows",
-              "partitions", "ranks", "started", "finished")
+              "partitions", "ranks", "started", "finished", "history")
 JSON_KEYS = ("job", "dataset", "inputs", "rows", "partitions", "ranks",
              "elapsed_s", "bytes", "results")
-RUN_ATTRS = ("started", "finished", "ranks")
+RUN_ATTRS = ("started", "finished", "ranks", "history")   # history begins with finished
 ISO_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|\+00:00)$")
 
 
@@ -38,6 +38,26 @@ def as_text_list(value):
     if isinstance(value, (str, bytes, np.bytes_)):
         return [as_text(value)]
     return [as_text(v) for v in np.asarray(value).reshape(-1)]
+
+
+def is_scale(ds):
+    """A netCDF-4 dimension (HDF5 dimension scale), not a result."""
+    return as_text(ds.attrs.get("CLASS", b"")) == "DIMENSION_SCALE"
+
+
+def result_names(group):
+    """Names of the results directly in group: its datasets but the scales."""
+    return {k for k, v in group.items() if isinstance(v, h5py.Dataset) and not is_scale(v)}
+
+
+def axis_names(where, ds):
+    """The dimension name of every axis of ds (its first scale's name);
+    a Failure names the first axis without one (a phony dimension)."""
+    names = []
+    for k, dim in enumerate(ds.dims):
+        expect(len(dim) >= 1, f"{where}: axis {k} has no dimension scale")
+        names.append(dim[0].name.rsplit("/", 1)[-1])
+    return names
 
 
 def result_dtype(exp, op):
@@ -59,8 +79,9 @@ def check_result_file(path, exp, ops, job, ranks, min_partitions=1):
                f"root holds {sorted(f.keys())}, expected only [{exp.group!r}]")
         group = f[exp.group]
         wanted = {"count"} | set(ops) | ({"nan_count"} if exp.is_float else set())
-        expect(set(group.keys()) == wanted,
-               f"group {exp.group} holds {sorted(group.keys())}, expected {sorted(wanted)}")
+        expect(result_names(group) == wanted,
+               f"group {exp.group} holds {sorted(result_names(group))}, "
+               f"expected {sorted(wanted)}")
         for op in sorted(wanted):
             check_op(group[op], exp, op)
         check_root_attrs(f.attrs, exp, job, ranks, min_partitions)
@@ -71,6 +92,10 @@ def check_op(ds, exp, op):
     expect(ds.shape == exp.shape, f"{name}: shape {ds.shape}, expected {exp.shape}")
     want = result_dtype(exp, op)
     expect(ds.dtype == want, f"{name}: dtype {ds.dtype.str}, expected {want.str}")
+    # The inputs have no scales: axis k of the input is named DATASET_dimK.
+    dims = [f"{exp.group}_dim{k + 1}" for k in range(len(exp.shape))]
+    expect(axis_names(name, ds) == dims, f"{name}: dimensions {axis_names(name, ds)}, "
+                                         f"expected {dims}")
     got = np.asarray(ds[()]).reshape(exp.shape)
     for index in np.ndindex(exp.shape):
         where = f"{name}[{','.join(map(str, index))}]" if index else name
@@ -117,6 +142,9 @@ def check_root_attrs(attrs, exp, job, ranks, min_partitions):
     for name, stamp in (("started", started), ("finished", finished)):
         expect(ISO_UTC.match(stamp), f"{name} {stamp!r} is not ISO 8601 UTC")
     expect(started[:19] <= finished[:19], f"finished {finished} before started {started}")
+    history = as_text(attrs["history"])
+    expect(history.startswith(finished + ": h5batch ") and job.dataset in history,
+           f"history {history!r} does not start with the finished time and name the dataset")
 
 
 def check_inputs(got, want, what):
@@ -149,7 +177,7 @@ def check_json(stdout, result_path, exp, job, ranks):
         expect(int(np.asarray(f.attrs["partitions"])) == doc["partitions"],
                "JSON partitions differs from the file's")
         group = f[exp.group]
-        missing = sorted(set(group.keys()) - set(results[exp.group]))
+        missing = sorted(result_names(group) - set(results[exp.group]))
         expect(not missing, f"JSON results/{exp.group} lack {missing}")
         for op, value in results[exp.group].items():
             expect(op in group, f"JSON has {op}, the file does not")
