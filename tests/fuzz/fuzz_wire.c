@@ -7,7 +7,11 @@
  *   RESULT  the state is decoded as a partial of fixture table
  *           index % FIX_NTABLES and exercised (fixture_exercise);
  *   ERROR   the message must come back NUL-terminated;
- *   STOP, DONE  decoded (DONE's two times are only stored);
+ *   STOP, DONE, GO  decoded (DONE's two times are only stored);
+ *   CHECK   the reason must come back NUL-terminated;
+ *   FILES   re-encoded, decoded again and re-encoded to the same bytes;
+ *           every path is a NUL-terminated string of its stated length;
+ *   WORK of form READ  its wire_read is taken from the payload;
  *   SETUP   re-encoded, decoded again and re-encoded to the same bytes;
  *           then, as a worker does, its entries go through job_apply and
  *           job_finish and its columns through table_init/table_add, and
@@ -74,6 +78,13 @@ static void try_work(const uint8_t *data, size_t size)
     if (w.payload < data || w.payload_len > size ||
         w.payload + w.payload_len != data + size)
         fixture_die("work", "payload outside the message");
+    if (w.form == WIRE_FORM_READ) {
+        struct wire_read r;
+        if (w.payload_len != WIRE_READ_SIZE)
+            fixture_die("work", "read form with a payload not a wire_read");
+        wire_get_read(w.payload, &r);
+        sink += (unsigned)(r.file + r.start + r.col0);
+    }
     for (uint64_t i = 0; i < w.payload_len; i++)
         sink += w.payload[i];
 }
@@ -108,6 +119,43 @@ static void try_small(const uint8_t *data, size_t size)
     uint64_t rss = 0;
     wire_decode_done(data, size, &busy, &idle, &rss, &err);
     check_msg(&err);
+    wire_decode_go(data, size, &code, &err);
+    check_msg(&err);
+    if (wire_decode_check(data, size, &code, msg, sizeof msg, &err) == 0 &&
+        !memchr(msg, '\0', sizeof msg))
+        fixture_die("check", "reason not NUL-terminated");
+    check_msg(&err);
+}
+
+/* FILES: decode, re-encode, decode again: the same bytes both times. */
+static void try_files(const uint8_t *data, size_t size)
+{
+    struct h5b_error err = {""};
+    struct wire_files f, f2;
+    if (wire_decode_files(data, size, &f, &err) < 0) {
+        check_msg(&err);
+        return;
+    }
+    for (size_t i = 0; i < f.n; i++)
+        if (!f.path[i] || strlen(f.path[i]) > WIRE_MAX_STRING)
+            fixture_die("files", "a path missing or too long");
+    size_t len = wire_files_size(&f);
+    unsigned char *buf = malloc(len ? len : 1), *buf2 = NULL;
+    if (!buf)
+        fixture_die("files", "out of memory");
+    wire_encode_files(buf, &f);
+    if (wire_decode_files(buf, len, &f2, &err) < 0)
+        fixture_die("re-decoding encoded files", err.msg);
+    size_t len2 = wire_files_size(&f2);
+    if (len2 != len || !(buf2 = malloc(len2)))
+        fixture_die("files round trip", "sizes differ");
+    wire_encode_files(buf2, &f2);
+    if (memcmp(buf, buf2, len) != 0)
+        fixture_die("files round trip", "encodings differ");
+    wire_files_free(&f2);
+    wire_files_free(&f);
+    free(buf);
+    free(buf2);
 }
 
 /* Encode s into a fresh buffer of *len bytes. */
@@ -206,12 +254,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int kind = 0;
     fixture_init();
     if (wire_peek(data, size, &kind, &err) == 0 &&
-        (kind < WIRE_SETUP || kind > WIRE_DONE))
+        (kind < WIRE_SETUP || kind > WIRE_GO))
         fixture_die("peek", "accepted an unknown kind");
     check_msg(&err);
     try_work(data, size);
     try_result(data, size);
     try_small(data, size);
+    try_files(data, size);
     try_setup(data, size);
     if (size >= 1)
         decode_partial(data[0], data + 1, size - 1);

@@ -82,6 +82,27 @@ static void wire_small(const char *dir)
     save(dir, "stop", buf, WIRE_STOP_SIZE);
     wire_encode_done(buf, 1.5, 0.25, 123456789);
     save(dir, "done", buf, WIRE_DONE_SIZE);
+    /* worker_reads = all: the file list, a node's answer, the go-ahead
+     * and a WORK that the worker reads itself. */
+    char *paths[] = {"data/a.h5", "data/b.h5"};
+    struct fileid ids[] = {{.size = 4096, .mtime_s = 1700000000,
+                            .mtime_ns = 5, .head = 0x1234567890abcdefu},
+                           {.size = 8192, .mtime_s = 1700000001}};
+    struct wire_files f = {.n = 2, .path = paths, .id = ids};
+    wire_encode_files(buf, &f);
+    save(dir, "files", buf, wire_files_size(&f));
+    const char *why = "data/b.h5: size 8192 here, 4096 on rank 0";
+    wire_encode_check(buf, 0, why);
+    save(dir, "check-differs", buf, wire_check_size(why));
+    wire_encode_go(buf, 1);
+    save(dir, "go", buf, WIRE_GO_SIZE);
+    struct wire_work r = {.index = 5, .first_record = 72, .nrec = 8,
+                          .payload_len = WIRE_READ_SIZE,
+                          .form = WIRE_FORM_READ};
+    struct wire_read rd = {.file = 1, .start = 8, .col0 = 0};
+    wire_encode_work(buf, &r);
+    wire_put_read(buf + WIRE_WORK_HEADER, &rd);
+    save(dir, "work-read", buf, WIRE_WORK_HEADER + WIRE_READ_SIZE);
 }
 
 /* The job entries rank 0 would ship with fixture table i. */
