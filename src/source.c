@@ -135,7 +135,7 @@ static int open_dataset(hid_t fid, const char *path, const char *dataset,
         h5util_detail(why, sizeof why);
     if (dapl >= 0)
         H5Pclose(dapl);
-    if (*did < 0 && H5LTpath_valid(fid, dataset, 1) <= 0) {
+    if (*did < 0 && H5LTpath_valid(fid, dataset, 0) == 0) {
         char list[1600];
         list_reducible(fid, list, sizeof list);
         return err_set(err, H5B_EINPUT, "%s: no dataset '%s'%s", path,

@@ -12,11 +12,12 @@ args, jobfile, output, preexisting; see tests/bad/run.py), plus:
             the file in message lines) ...
   dataset:  ... and this dataset (default /group/values)
   timeout:  seconds before the run is killed (default 30)
-  mpi:      "always": the case runs under mpirun on the sanitized build
-            too (--sanitized runs the others alone only: there a launch
-            under mpirun costs 10-20 s, and the rank 0 code they reach is
-            the same alone); set on the controls, the cases that reach the
-            workers (exit 1) and the output-safety cases
+  mpi:      "always": the case runs under mpirun too (the others run
+            alone only: the rank 0 code they reach is the same alone, and
+            a refusal under mpirun -- every rank told to quit, none left
+            running -- is what tests/bad checks on 3 ranks for every bad
+            case); set on the controls, the cases that reach the workers
+            (exit 1) and the output-safety cases
   xfail:    the case is known to fail today, for the reason given; it is
             run and reported as "xfail", and as a failure if it passes
             (then the line should go)
@@ -34,8 +35,8 @@ tests/bad's link fixtures are built there too (@TMP@/victim: in.h5 with a
 symlink sym.h5 and a hard link hard.h5), and `unchanged:` (tests/bad)
 checks the files a case must not change.
 
-Every input runs without mpirun and under mpirun -n 3 (--ranks; see mpi:
-for the sanitized build).  Checked,
+Every input runs without mpirun, and the cases marked mpi: always also
+under mpirun -n 3 (--ranks).  Checked,
 beyond what tests/bad checks (exit code, exactly one stderr line from
 h5batch with the fragments, no output created and an existing one left
 untouched, nothing new in the run and output directories, finished in
@@ -230,9 +231,9 @@ def can_mount(tmp):
 
 
 def modes_of(case, args):
-    """The --ranks modes case runs in: on the sanitized build the first
-    alone, unless the case says mpi: always."""
-    if args.sanitized and not case.mpi_always:
+    """The --ranks modes case runs in: the first alone, unless the case
+    says mpi: always."""
+    if not case.mpi_always:
         return args.ranks[:1]
     return args.ranks
 
