@@ -94,9 +94,9 @@ int ckpt_encode(const struct ckpt_info *info, const struct ckpt_tables *tt,
     return 0;
 }
 
-/* Check the frame: magic, version, checksum; fill got. */
-static int check_frame(const unsigned char *buf, size_t len,
-                       struct ckpt_info *got, struct h5b_error *err)
+/* Check magic and version in the first 16 of the len bytes at buf. */
+static int check_head(const unsigned char *buf, size_t len,
+                      struct h5b_error *err)
 {
     if (len < HEADER_BYTES + 8 || memcmp(buf, MAGIC, 8) != 0)
         return err_set(err, H5B_EINPUT, "not an h5batch checkpoint");
@@ -104,6 +104,15 @@ static int check_frame(const unsigned char *buf, size_t len,
         return err_set(err, H5B_EINPUT, "checkpoint format version %llu, "
                        "expected %d", (unsigned long long)h5b_get_u64(buf + 8),
                        CKPT_VERSION);
+    return 0;
+}
+
+/* Check the frame: magic, version, checksum; fill got. */
+static int check_frame(const unsigned char *buf, size_t len,
+                       struct ckpt_info *got, struct h5b_error *err)
+{
+    if (check_head(buf, len, err) < 0)
+        return H5B_EINPUT;
     if (ckpt_hash(CKPT_FNV_INIT, buf, len - 8) != h5b_get_u64(buf + len - 8))
         return err_set(err, H5B_EINPUT, "checkpoint checksum does not match "
                        "(truncated or corrupt)");
@@ -225,13 +234,21 @@ int ckpt_read_file(const char *path, size_t max, unsigned char **buf,
     struct stat st;
     int fd = open(path, O_RDONLY);
     if (fd < 0)
-        return err_set(err, H5B_EINPUT, "%s: cannot open checkpoint: %s",
-                       path, strerror(errno));
-    int rc = fstat(fd, &st) == 0 ? 0 : -1;
-    if (rc == 0 && ((uint64_t)st.st_size > max || st.st_size < 0))
-        rc = err_set(err, H5B_EINPUT, "%s: checkpoint of %lld bytes is "
-                     "larger than this job's state could be", path,
-                     (long long)st.st_size);
+        return err_set(err, H5B_EINPUT, "cannot open checkpoint: %s",
+                       strerror(errno));
+    unsigned char head[16];
+    int rc = 0;
+    /* Magic and version first: a foreign file is refused unread. */
+    if (fstat(fd, &st) != 0)
+        rc = err_set(err, H5B_ERUN, "cannot stat checkpoint: %s",
+                     strerror(errno));
+    else if (pread(fd, head, sizeof head, 0) != (ssize_t)sizeof head)
+        rc = err_set(err, H5B_EINPUT, "not an h5batch checkpoint");
+    else if (check_head(head, (size_t)st.st_size, err) < 0)
+        rc = H5B_EINPUT;
+    else if ((uint64_t)st.st_size > max)
+        rc = err_set(err, H5B_EINPUT, "checkpoint of %lld bytes is larger "
+                     "than this job's state could be", (long long)st.st_size);
     unsigned char *b = rc == 0 ? malloc((size_t)st.st_size + 1) : NULL;
     size_t got = 0;
     while (b && got < (size_t)st.st_size) {
@@ -243,8 +260,8 @@ int ckpt_read_file(const char *path, size_t max, unsigned char **buf,
     close(fd);
     if (rc < 0 || !b || got != (size_t)st.st_size) {
         free(b);
-        return rc < 0 ? rc : err_set(err, H5B_ERUN, "%s: cannot read "
-                                     "checkpoint", path);
+        return rc < 0 ? rc : err_set(err, H5B_ERUN, "cannot read "
+                                     "checkpoint");
     }
     *buf = b;
     *len = got;

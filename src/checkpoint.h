@@ -73,7 +73,10 @@ int ckpt_decode_tiles(const unsigned char *buf, size_t len,
 int ckpt_write_file(const char *path, const unsigned char *buf, size_t len,
                     struct h5b_error *err);
 
-/* Read the file at path (at most max bytes) into a fresh buffer. */
+/* Read the file at path (at most max bytes) into a fresh buffer, after
+ * checking its magic and version in its first 16 bytes (so a foreign
+ * file is refused without reading it).  err does not name the path: the
+ * caller does. */
 int ckpt_read_file(const char *path, size_t max, unsigned char **buf,
                    size_t *len, struct h5b_error *err);
 

@@ -24,6 +24,7 @@
 #include "err.h"
 #include "op.h"
 #include "suggest.h"
+#include "utf8.h"
 
 #define MAX_LINE 198            /* what inih (INI_MAX_LINE 200) can take */
 #define LIST_SEPARATORS JOB_LIST_SEPARATORS
@@ -517,17 +518,53 @@ int job_apply(struct job *job, const char *section, const char *key,
     return store(job, section, key, value, err);
 }
 
+/* Is [p, eol) a comment line (';' or '#' after blanks)? */
+static int is_comment(const char *p, const char *eol)
+{
+    while (p < eol && (*p == ' ' || *p == '\t'))
+        p++;
+    return p < eol && (*p == ';' || *p == '#');
+}
+
+/* The column (from 1) of the first byte of [p, eol) that does not start a
+ * well-formed UTF-8 sequence lying inside the line, or 0 when none. */
+static size_t bad_utf8_column(const char *p, const char *eol)
+{
+    char seq[5];
+    for (const char *s = p; s < eol;) {
+        size_t room = (size_t)(eol - s) < 4 ? (size_t)(eol - s) : 4;
+        memcpy(seq, s, room);
+        seq[room] = '\0';
+        size_t len = utf8_sequence(seq);
+        if (!len)
+            return (size_t)(s - p) + 1;
+        s += len;
+    }
+    return 0;
+}
+
 int job_override(struct job *job, const char *assignment,
                  struct h5b_error *err)
 {
     char buf[1024], origin[1100];
     const char *eq = strchr(assignment, '=');
     const char *dot = strchr(assignment, '.');
-    snprintf(origin, sizeof origin, "--set %s", assignment);
-    if (!eq || !dot || dot > eq || strlen(assignment) >= sizeof buf)
+    size_t len = strlen(assignment);
+    /* The message echoes at most 60 characters of a long assignment. */
+    snprintf(origin, sizeof origin, "--set %.60s%s", assignment,
+             len > 60 ? "..." : "");
+    if (!eq || !dot || dot > eq)
         return err_set(err, H5B_EINPUT, "%s: expected section.key=value",
                        origin);
-    memcpy(buf, assignment, strlen(assignment) + 1);
+    if (len >= sizeof buf)
+        return err_set(err, H5B_EINPUT, "%s: longer than %zu characters",
+                       origin, sizeof buf - 1);
+    size_t col = bad_utf8_column(assignment, assignment + len);
+    if (col)
+        return err_set(err, H5B_EINPUT, "%s: not UTF-8 text: byte 0x%02X at "
+                       "column %zu", origin, (unsigned char)assignment[col - 1],
+                       col);
+    memcpy(buf, assignment, len + 1);
     buf[eq - assignment] = '\0';
     buf[dot - assignment] = '\0';
     return job_apply(job, buf, buf + (dot - assignment) + 1, eq + 1, origin,
@@ -585,8 +622,10 @@ static int is_header(const char *p, const char *eol, int after_key)
     return s < eol && *s == '[' && !(s > p && after_key);
 }
 
-/* Reject what inih would misread: NUL bytes, over-long lines, and unknown
- * or malformed section headers.  *line gets the offending line. */
+/* Reject what inih would misread, or what must not reach the results and
+ * the JSON summary: NUL bytes, over-long lines, text that is not UTF-8
+ * (comments aside), and unknown or malformed section headers.  *line gets
+ * the offending line. */
 static int scan_text(struct job *job, const char *text, size_t len,
                      int *line, struct h5b_error *err)
 {
@@ -601,6 +640,11 @@ static int scan_text(struct job *job, const char *text, size_t len,
             return err_set(err, H5B_EINPUT, "line longer than %d characters "
                            "(continue a long list on indented lines)",
                            MAX_LINE);
+        size_t col = is_comment(p, eol) ? 0 : bad_utf8_column(p, eol);
+        if (col)
+            return err_set(err, H5B_EINPUT, "not UTF-8 text: byte 0x%02X at "
+                           "column %zu (save the job file as UTF-8)",
+                           (unsigned char)p[col - 1], col);
         if (is_header(p, eol, after_key)) {
             const char *s = memchr(p, '[', (size_t)(eol - p));
             const char *close = memchr(s, ']', (size_t)(eol - s));

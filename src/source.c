@@ -12,6 +12,7 @@
 #include "chunkdec.h"
 #include "err.h"
 #include "h5util.h"
+#include "memplan.h"
 #include "srctype.h"
 
 /* Open path read-only as HDF5, with a message that says why not. */
@@ -296,6 +297,65 @@ static int check_extent(hid_t did, const char *path, const char *dataset,
                    (unsigned long long)pos, (unsigned long long)file_bytes);
 }
 
+/* Unwritten bytes above which a dataset is refused (1 TiB). */
+#define MAX_UNWRITTEN (UINT64_C(1) << 40)
+
+/* Refuse a dataset of which more than MAX_UNWRITTEN bytes were never
+ * written (chunks never allocated, or contiguous storage never
+ * allocated): HDF5 reads fill values there, so the job would spend hours
+ * reducing values nobody wrote (a lying extent, or a preallocated
+ * dataset).  Chunked: allocated chunks x the bytes of a whole chunk. */
+static int check_written(hid_t did, const char *path, const char *dataset,
+                         struct h5b_error *err)
+{
+    hid_t space = H5Dget_space(did), type = H5Dget_type(did);
+    hid_t dcpl = H5Dget_create_plist(did);
+    hsize_t cdims[H5S_MAX_RANK], nchunks = 0;
+    hssize_t npoints = space >= 0 ? H5Sget_simple_extent_npoints(space) : -1;
+    uint64_t esize = type >= 0 ? H5Tget_size(type) : 0, logical = 0;
+    uint64_t written = 0, chunk = esize;
+    int rc = 0;
+    if (npoints < 0 || !esize || dcpl < 0 ||
+        __builtin_mul_overflow((uint64_t)npoints, esize, &logical))
+        goto done;      /* check_shape has refused such shapes */
+    if (H5Pget_layout(dcpl) == H5D_CHUNKED) {
+        int crank = H5Pget_chunk(dcpl, H5S_MAX_RANK, cdims);
+        for (int d = 0; d < crank; d++)
+            if (__builtin_mul_overflow(chunk, (uint64_t)cdims[d], &chunk))
+                goto done;
+        H5E_BEGIN_TRY {
+            if (H5Dget_num_chunks(did, space, &nchunks) < 0)
+                nchunks = 0;
+        } H5E_END_TRY;
+        if (__builtin_mul_overflow(chunk, (uint64_t)nchunks, &written))
+            written = logical;
+    } else if (H5Pget_layout(dcpl) == H5D_CONTIGUOUS) {
+        written = (uint64_t)H5Dget_storage_size(did);
+    } else {
+        written = logical;
+    }
+    if (written < logical && logical - written > MAX_UNWRITTEN) {
+        char all[32], some[32];
+        rc = err_set(err, H5B_EINPUT, "%s: dataset '%s' holds %s of values "
+                     "of which only %s (%llu chunk%s) were written, the rest "
+                     "never written: h5batch refuses to read more than "
+                     "1 TiB of fill values", path, dataset,
+                     memplan_size(logical, all, sizeof all),
+                     memplan_size(written, some, sizeof some),
+                     (unsigned long long)nchunks, nchunks == 1 ? "" : "s");
+    }
+done:
+    H5E_BEGIN_TRY {
+        if (dcpl >= 0)
+            H5Pclose(dcpl);
+        if (type >= 0)
+            H5Tclose(type);
+        if (space >= 0)
+            H5Sclose(space);
+    } H5E_END_TRY;
+    return rc;
+}
+
 /* Can a reader on this node pread did's values (source_file.direct_pos)?
  * Needs the shape (check_shape) and the file's size. */
 static void direct_layout(hid_t did, const struct source *s,
@@ -412,6 +472,8 @@ static int inspect_file(struct source *s, size_t i,
         rc = check_shape(s, i, did, o, err);
     if (rc == 0)
         rc = check_chunks(did, s->rank, s->file[i].path, s->dataset, err);
+    if (rc == 0)
+        rc = check_written(did, s->file[i].path, s->dataset, err);
     if (rc == 0)
         describe_layout(did, s->rank, &s->file[i]);
     if (rc == 0)

@@ -47,6 +47,12 @@ static size_t sequence_at(const unsigned char *s, size_t *bad)
     return need;
 }
 
+size_t utf8_sequence(const char *s)
+{
+    size_t bad = 0;
+    return sequence_at((const unsigned char *)s, &bad);
+}
+
 char *utf8_clean(const char *s)
 {
     size_t n = strlen(s), o = 0;

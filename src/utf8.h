@@ -12,9 +12,15 @@
 #ifndef H5B_UTF8_H
 #define H5B_UTF8_H
 
+#include <stddef.h>
+
 /* A malloc'd copy of the NUL-terminated s with every ill-formed subpart
  * replaced by U+FFFD (EF BF BD); the caller frees it.  NULL if out of
  * memory. */
 char *utf8_clean(const char *s);
+
+/* The length (1 to 4) of the well-formed UTF-8 sequence that starts at s,
+ * or 0 when an ill-formed one starts there.  s is NUL-terminated. */
+size_t utf8_sequence(const char *s);
 
 #endif

@@ -390,6 +390,23 @@ static void test_unknown_key_names_key_and_line(void **state)
     expect_load_error("[reduce]\naxis = 0\nfoo = 1\n" MINIMAL, 3, "'foo'");
 }
 
+/* Text that is not UTF-8 is refused at its line and column; a comment may
+ * hold any bytes (they go nowhere). */
+static void test_not_utf8_names_line_and_column(void **state)
+{
+    (void)state;
+    expect_load_error("[job]\nname = ab\x80\n" MINIMAL, 2,
+                      "not UTF-8 text: byte 0x80 at column 10");
+    expect_load_error("[job]\nname = \xC0\xAF\n" MINIMAL, 2,
+                      "byte 0xC0 at column 8");
+    struct job job;
+    char path[256];
+    load_ok("# temp\xE9rature (Latin-1)\n[job]\nname = temp\xC3\xA9\n"
+            MINIMAL, &job, path);
+    assert_string_equal(job_get(&job, "job", "name"), "temp\xC3\xA9");
+    job_free(&job);
+}
+
 static void test_key_outside_section(void **state)
 {
     (void)state;
@@ -582,6 +599,23 @@ static void expect_override_error(const char *assignment, const char *frag1,
     assert_contains(err.msg, frag2);
     assert_null(job_get(&job, "reduce", "axis"));
     job_free(&job);
+}
+
+/* A long assignment: the reason is given, the value cut to 60 characters. */
+static void test_override_too_long_says_so(void **state)
+{
+    (void)state;
+    char a[2000];
+    snprintf(a, sizeof a, "input.dataset=/%01900d", 0);
+    struct job job = {0};
+    struct h5b_error err = {""};
+    assert_int_equal(job_override(&job, a, &err), H5B_EINPUT);
+    assert_contains(err.msg, "--set input.dataset=/000");
+    assert_contains(err.msg, "...: longer than 1023 characters");
+    assert_true(strlen(err.msg) < 120);
+    job_free(&job);
+    expect_override_error("job.name=a\xFF", "--set job.name=a",
+                          "not UTF-8 text: byte 0xFF at column 11");
 }
 
 static void test_override_bad_value(void **state)
@@ -850,6 +884,8 @@ int main(void)
         cmocka_unit_test(test_expand_same_file_twice),
         cmocka_unit_test(test_expand_no_match_names_pattern),
         cmocka_unit_test(test_expand_no_pattern),
+        cmocka_unit_test(test_not_utf8_names_line_and_column),
+        cmocka_unit_test(test_override_too_long_says_so),
     };
     return cmocka_run_group_tests(tests, unit_dir_setup, unit_dir_teardown);
 }
