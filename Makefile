@@ -94,7 +94,7 @@ LOGIC     := err atomicfile samefile job plan wire chunkdec op op_moments \
 # Modules that talk to HDF5 or MPI.
 SYSTEM    := h5util srctype source ncdims output transport shm worker master plugin \
              filecheck wreader \
-             memrun run
+             memrun dryrun rangepass run
 OBJS      := $(addprefix $(BUILD)/obj/,$(addsuffix .o,$(LOGIC) $(SYSTEM)))
 LOGIC_OBJS := $(addprefix $(BUILD)/obj/,$(addsuffix .o,$(LOGIC)))
 UNIT      := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))

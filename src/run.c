@@ -6,7 +6,9 @@
  * it failed, with the exit status in it -- so no worker ever waits for a
  * rank 0 that has given up.  Workers rebuild the job from the entries in
  * SETUP through the same validation as the job file, run the worker loop
- * and exit with the status rank 0 gives them.
+ * and exit with the status rank 0 gives them.  What --dry-run prints is
+ * dryrun.c; the histogram range pass is rangepass.c; the state the three
+ * share is prep.h.
  */
 #include "run.h"
 
@@ -20,6 +22,7 @@
 
 #include "checkpoint.h"
 #include "cli.h"
+#include "dryrun.h"
 #include "err.h"
 #include "filecheck.h"
 #include "h5util.h"
@@ -34,6 +37,7 @@
 #include "plugin.h"
 #include "progress.h"
 #include "readahead.h"
+#include "rangepass.h"
 #include "results.h"
 #include "samefile.h"
 #include "source.h"
@@ -42,38 +46,6 @@
 #include "wire.h"
 #include "worker.h"
 #include "wreader.h"
-
-
-struct prep {
-    struct cli cli;
-    struct job job;
-    char **files;
-    size_t nfiles;
-    struct source src;
-    struct plan plan;
-    struct table table[2];  /* whole records or full tiles; short last tile */
-    struct h5b_op_config shape; /* of whole records */
-    uint64_t fingerprint;   /* of the job and its inputs, for checkpoints */
-    char ckpt_path[4096];
-    unsigned char *ckpt;    /* the checkpoint resumed from (--resume) */
-    size_t ckpt_len;
-    struct ckpt_info resumed;
-    struct run_timing timing;
-    double t0;              /* the first pass's start (0: not started) */
-    const struct shm_node *node;
-    const struct nodes *nodes;  /* the node of every rank (nodes.h) */
-    struct nodes solo;      /* that, when there is no shm_node */
-    struct filecheck fc;    /* worker_reads = all: each node's check */
-    unsigned char *reads;   /* per world rank: that worker may read its
-                               partitions itself (master_args.reads) */
-    int shared;             /* partitions go through a shared pool */
-    int size;               /* ranks in the run */
-    int threads;            /* a second thread may read (no MPI, or
-                               MPI_THREAD_FUNNELED provided) */
-    struct memplan_job memjob;  /* the memory plan (memplan.h) */
-    struct memplan mem;
-    struct memlimits limits;
-};
 
 /* Operator arguments: a plugin's come from its [plugin NAME] section,
  * the built-ins' from [reduce]. */
@@ -357,7 +329,7 @@ static int try_create(const struct table *t, struct h5b_error *err)
 /* Rank 0's tables for running the operators of `job` (p->job, or the
  * first pass's) over p's source and plan; group-by tables capped at the
  * keys that fit the memory limit when check_memory found one. */
-static int prep_tables(struct prep *p, const struct job *job,
+int prep_tables(struct prep *p, const struct job *job,
                        struct h5b_error *err)
 {
     struct h5b_op_config shape = p->shape;
@@ -393,7 +365,7 @@ static void prep_free(struct prep *p)
 }
 
 /* Send SETUP to every worker: status, and when running, the job. */
-static int send_setup(const struct prep *p, const struct job *job, int size,
+int prep_send_setup(const struct prep *p, const struct job *job, int size,
                       int32_t status, struct h5b_error *err)
 {
     struct wire_setup s = {.status = status};
@@ -429,7 +401,7 @@ static int send_setup(const struct prep *p, const struct job *job, int size,
  * it, MPI allows threads (main asks for MPI_THREAD_FUNNELED) and the
  * process may use two CPUs or more -- on one CPU the threads would only
  * take turns. */
-static int read_ahead_ok(const struct prep *p)
+int prep_read_ahead_ok(const struct prep *p)
 {
     const struct job *job = &p->job;
     return job->read_ahead && p->threads &&
@@ -441,7 +413,7 @@ static int read_ahead_ok(const struct prep *p)
  * holds two partitions or more (so it still has one queued while rank 0
  * computes) and rank 0's node has a CPU for every rank (else rank 0 would
  * take a worker's). */
-static const char *helps_not(const struct job *job, int size)
+const char *prep_helps_not(const struct job *job, int size)
 {
     return size < 2 ? "no workers"
            : !job->rank0_reduces ? "rank0_reduces = off"
@@ -451,7 +423,7 @@ static const char *helps_not(const struct job *job, int size)
 
 static int helps_ok(const struct job *job, int size)
 {
-    return helps_not(job, size) == NULL;
+    return prep_helps_not(job, size) == NULL;
 }
 
 /* master_args.helps for this run.  For the tests of this path,
@@ -467,7 +439,7 @@ static int helps_mode(const struct job *job, int size)
 }
 
 /* How many workers may read their partitions themselves (p->reads). */
-static int count_readers(const struct prep *p)
+int prep_count_readers(const struct prep *p)
 {
     int n = 0;
     for (int w = 1; p->reads && w < p->size; w++)
@@ -482,7 +454,7 @@ static int count_readers(const struct prep *p)
 static int direct_mode(const struct prep *p)
 {
     const char *hook = getenv("H5BATCH_TEST_WORKERS_REMOTE");
-    if (!p->job.worker_reads || p->size < 2 || count_readers(p) == 0)
+    if (!p->job.worker_reads || p->size < 2 || prep_count_readers(p) == 0)
         return MASTER_DIRECT_OFF;
     if (p->job.worker_reads == JOB_READS_ALL)
         return MASTER_DIRECT_ALL;
@@ -523,172 +495,6 @@ static int check_files(struct prep *p, struct h5b_error *err)
                 p->fc.why[k]);
     }
     return rc;
-}
-
-/* One line per column: name, type, and what CF does to it. */
-static void print_columns(const struct source *s, FILE *out)
-{
-    for (size_t i = 0; i < s->ncol; i++) {
-        const struct column_desc *c = &s->col[i];
-        fprintf(out, "  column %s: %s%s", c->name, h5util_type_name(c->type),
-                c->role != ROLE_VALUE ? ", the group_by key" : "");
-        if (c->cf.flags)
-            fprintf(out, ", CF:%s%s%s%s%s", c->cf.flags & CF_FILL ?
-                    " _FillValue" : "", c->cf.flags & CF_MISSING ?
-                    " missing_value" : "", c->cf.flags & CF_VMIN ?
-                    " valid_min" : "", c->cf.flags & CF_VMAX ? " valid_max"
-                    : "", c->cf.flags & CF_SCALE ? " scale/offset" : "");
-        fputc('\n', out);
-    }
-    if (s->skipped[0])
-        fprintf(out, "  skipped non-numeric fields: %s\n", s->skipped);
-}
-
-/* Whether the workers on rank 0's node read the values themselves. */
-static void print_worker_reads(const struct prep *p, FILE *out)
-{
-    size_t n = 0;
-    const struct source *s = &p->src;
-    for (size_t i = 0; i < s->nfiles; i++)
-        n += s->file[i].direct_pos != 0;
-    if (!p->job.worker_reads)
-        fprintf(out, "worker reads: off (worker_reads = off)\n");
-    else if (p->job.worker_reads == JOB_READS_ALL)
-        fprintf(out, "worker reads: all: %d of %d workers read their "
-                "partitions themselves, any layout (the workers on nodes "
-                "that see rank 0's files; see the nodes: lines)\n",
-                count_readers(p), p->size - 1);
-    else if (n == 0 || p->plan.ntiles > 1)
-        fprintf(out, "worker reads: none; rank 0 reads (%s)\n",
-                p->plan.ntiles > 1 ? "tiles along dim 1"
-                : "not a contiguous dataset stored as read, without "
-                  "conversion or group_by key");
-    else if (n == s->nfiles)
-        fprintf(out, "worker reads: the workers on rank 0's node read the "
-                "values from the file%s themselves\n",
-                n == 1 ? "" : "s");
-    else
-        fprintf(out, "worker reads: the workers on rank 0's node read the "
-                "values from %zu of %zu files themselves; rank 0 reads the "
-                "rest\n", n, s->nfiles);
-}
-
-/* Whether the workers of node k read their partitions themselves, and
- * why, for the per-node lines of --dry-run. */
-static void node_reads_text(const struct prep *p, int k, char *out,
-                            size_t n)
-{
-    if (p->job.worker_reads == JOB_READS_OFF)
-        snprintf(out, n, "no, rank 0 reads (worker_reads = off)");
-    else if (p->job.worker_reads == JOB_READS_AUTO)
-        snprintf(out, n, k == 0 ? "as above (worker_reads = auto: rank 0's "
-                 "node only)" : "no, rank 0 reads for them (worker_reads = "
-                 "auto: rank 0's node only)");
-    else if (p->fc.same && p->fc.same[k] == 1)
-        snprintf(out, n, "yes, from the files (the node sees the same files "
-                 "as rank 0)");
-    else
-        snprintf(out, n, "no, rank 0 reads for them (not the same files as "
-                 "rank 0: %s)", p->fc.why ? p->fc.why[k] : "not checked");
-}
-
-/* `nodes:` and, with workers, one line per node that has some: how
- * partitions reach them and who reads them. */
-static void print_nodes(const struct prep *p, FILE *out)
-{
-    const struct nodes *nd = p->nodes;
-    char ranks[256], reads[FILECHECK_WHY_MAX + 128];
-    fprintf(out, "nodes: %d (", nd->count);
-    for (int k = 0; k < nd->count; k++) {
-        nodes_ranks_text(nd, k, ranks, sizeof ranks);
-        fprintf(out, "%s%s: ranks %s", k ? "; " : "", nd->host[k], ranks);
-    }
-    fputs(")\n", out);
-    for (int k = 0; p->size > 1 && k < nd->count; k++) {
-        if (nodes_checker(nd, k) < 0)
-            continue;
-        node_reads_text(p, k, reads, sizeof reads);
-        fprintf(out, "  %s: transport: %s; worker reads: %s\n", nd->host[k],
-                k == 0 && p->shared ? "shared-memory window"
-                                    : "point to point", reads);
-    }
-}
-
-/* The memory plan and the limit it was checked against. */
-static void print_memory(const struct prep *p, FILE *out)
-{
-    char what[256], b[32], f[32];
-    uint64_t limit = memlimits_rank(&p->limits, what, sizeof what);
-    memplan_print(&p->mem, &p->memjob, out);
-    if (limit != MEMLIMIT_NONE)
-        fprintf(out, "  limit per rank: %s (%s)\n",
-                memplan_size(limit, b, sizeof b), what);
-    if (p->mem.window && p->limits.shm_free != MEMLIMIT_NONE)
-        fprintf(out, "  /dev/shm free: %s\n",
-                memplan_size(p->limits.shm_free, f, sizeof f));
-}
-
-static void print_plan(const struct prep *p, FILE *out)
-{
-    const struct source *s = &p->src;
-    fprintf(out, "job %s: dataset %s, %zu column%s, %zu file%s, %llu "
-            "records of %llu bytes\n", p->job.name, s->dataset, s->ncol,
-            s->ncol == 1 ? "" : "s", s->nfiles, s->nfiles == 1 ? "" : "s",
-            (unsigned long long)s->nrec,
-            (unsigned long long)s->record_bytes);
-    print_columns(s, out);
-    for (size_t i = 0; i < s->nfiles; i++)
-        fprintf(out, "  %s: %llu records, %s%s\n", s->file[i].path,
-                (unsigned long long)s->file[i].nrec, s->file[i].layout,
-                s->file[i].big_endian ? ", big-endian" : "");
-    fprintf(out, "partitions: %llu, up to %llu records (%llu bytes) each; "
-            "%llu bytes in all\n", (unsigned long long)p->plan.nparts,
-            (unsigned long long)p->plan.max_part_records,
-            (unsigned long long)p->plan.max_part_bytes,
-            (unsigned long long)(s->nrec * s->record_bytes));
-    fputs("reduce:", out);
-    for (size_t i = 0; p->job.ops[i]; i++)    /* with those implied by */
-        fprintf(out, " %s", p->job.ops[i]);  /* histogram/quantile keys */
-    fprintf(out, ", axis %s, %llu cell%s per result\n",
-            p->job.axis_all ? "all" : "0", (unsigned long long)p->shape.ncell,
-            p->shape.ncell == 1 ? "" : "s");
-    if (p->plan.ntiles > 1)
-        fprintf(out, "tiles: %llu along dim 1, %llu wide\n",
-                (unsigned long long)p->plan.ntiles,
-                (unsigned long long)p->plan.tile_width);
-    if (s->nfiles && s->file[0].raw_filters)
-        fprintf(out, "decode: %s\n", p->job.worker_decode
-                ? "deflate/shuffle chunks on the workers (if any)"
-                : "on rank 0 (worker_decode = off)");
-    else
-        fprintf(out, "decode: on rank 0 (not a deflate/shuffle-only chunked "
-                "dataset read without conversion)\n");
-    int size = p->size;
-    if (size == 1)
-        fprintf(out, "reading: %s\n", read_ahead_ok(p)
-                ? "in a second thread, ahead of the reduction"
-                : p->job.read_ahead ? "in turn with the reduction (one CPU)"
-                                    : "in turn with the reduction "
-                                      "(read_ahead = off)");
-    print_nodes(p, out);
-    if (p->node && p->node->nlocal) {
-        print_worker_reads(p, out);
-        fprintf(out, "transport: %s to the %d worker%s on rank 0's node\n",
-                p->shared ? "shared-memory window" : "point to point",
-                p->node->nlocal, p->node->nlocal == 1 ? "" : "s");
-    }
-    const char *why = helps_not(&p->job, size);
-    if (size > 1 && why)
-        fprintf(out, "rank 0: reads and merges only (%s)\n", why);
-    else if (size > 1)
-        fprintf(out, "rank 0: also reduces a partition when every worker "
-                "holds `prefetch` of them\n");
-    if (tr_patient())
-        fprintf(out, "waiting: rank 0 naps between polls for results (more "
-                "ranks than CPUs on its node)\n");
-    print_memory(p, out);
-    fprintf(out, "output: %s\n", p->job.output);
-    fprintf(out, "checkpoint: %s\n", p->ckpt_path);
 }
 
 /* Results of every tile's accumulator, assembled into rs. */
@@ -756,7 +562,7 @@ static int load_accs(struct prep *p, struct master_args *a,
  * and put the results into rs.  more: the workers will get another
  * SETUP after this pass -- the histogram range pass, which range_pass
  * times as a whole, so only the last pass fills p->timing's parts. */
-static int reduce_all(struct prep *p, int size, int more,
+int prep_reduce_all(struct prep *p, int size, int more,
                       struct progress *prog, struct results *rs,
                       struct h5b_error *err)
 {
@@ -765,7 +571,7 @@ static int reduce_all(struct prep *p, int size, int more,
                             .node = p->node, .shared = p->shared,
                             .worker_decode = p->job.worker_decode && size > 1,
                             .direct = direct_mode(p), .reads = p->reads,
-                            .read_ahead = size == 1 && read_ahead_ok(p),
+                            .read_ahead = size == 1 && prep_read_ahead_ok(p),
                             .helps = helps_mode(&p->job, size),
                             .more = more, .prog = prog,
                             .timing = more ? NULL : &p->timing};
@@ -808,7 +614,7 @@ static int execute(struct prep *p, int size, struct progress *prog,
     progress_start(prog, stderr, p->cli.quiet, in.bytes, p->plan.nparts);
     if (p->t0 == 0)
         p->t0 = prog->t0;
-    int rc = reduce_all(p, size, 0, prog, &rs, err);
+    int rc = prep_reduce_all(p, size, 0, prog, &rs, err);
     in.job_name = p->job.name;
     in.job_text = p->job.text;
     in.dataset = p->job.dataset;
@@ -844,88 +650,6 @@ static int execute(struct prep *p, int size, struct progress *prog,
     return rc;
 }
 
-/* Does the job want a histogram without a range (a first pass)? */
-static int needs_range_pass(const struct job *job)
-{
-    const char *r = job_get(job, "reduce", "histogram_range");
-    for (size_t i = 0; job->ops[i]; i++)
-        if (strcmp(job->ops[i], "histogram") == 0)
-            return !r || strcmp(r, "auto") == 0;
-    return 0;
-}
-
-/* The job of the first pass: the same input, only min and max. */
-static int range_job(const struct job *job, struct job *j1,
-                     struct h5b_error *err)
-{
-    int rc = 0;
-    for (size_t i = 0; rc == 0 && i < job->nentries; i++) {
-        const struct job_entry *e = &job->entries[i];
-        if (strcmp(e->section, "reduce") != 0 || strcmp(e->key, "ddof") == 0)
-            rc = job_apply(j1, e->section, e->key, e->value, "pass 1", err);
-    }
-    if (rc == 0)
-        rc = job_apply(j1, "reduce", "ops", "min max", "pass 1", err);
-    return rc == 0 ? job_finish(j1, err) : rc;
-}
-
-/* numpy's range for a histogram of values from lo to hi (NaN: none). */
-static void range_text(double lo, double hi, char *out, size_t n)
-{
-    if (isnan(lo) || isnan(hi)) {
-        lo = 0.0;
-        hi = 1.0;
-    } else if (lo == hi) {
-        lo -= 0.5;
-        hi += 0.5;
-    }
-    snprintf(out, n, "%.17g, %.17g", lo, hi);
-}
-
-/* Each column's histogram range from the first pass's min and max. */
-static void set_ranges(struct prep *p, const struct results *rs)
-{
-    for (size_t i = 0; i < p->src.ncol; i++) {
-        struct column_desc *c = &p->src.col[i];
-        const struct result *mn = results_find(rs, c->name, "min");
-        const struct result *mx = results_find(rs, c->name, "max");
-        double lo = NAN, hi = NAN;
-        for (uint64_t j = 0; mn && mx && j < mn->nelem; j++) {
-            double a = results_value(mn, j), b = results_value(mx, j);
-            lo = isnan(lo) || a < lo ? a : lo;
-            hi = isnan(hi) || b > hi ? b : hi;
-        }
-        range_text(lo, hi, c->hist_range, sizeof c->hist_range);
-    }
-}
-
-/* The first pass for histogram_range = auto: min and max of every
- * column, read with the same plan.  On success the workers wait for the
- * next SETUP; on failure they have been stopped.  The run's clock starts
- * here, and the whole pass is timing.range. */
-static int range_pass(struct prep *p, int size, struct progress *prog,
-                      struct h5b_error *err)
-{
-    struct job j1 = {0};
-    struct results rs = {0};
-    p->t0 = progress_clock();
-    int rc = range_job(&p->job, &j1, err);
-    if (rc == 0)
-        rc = prep_tables(p, &j1, err);
-    if (send_setup(p, &j1, size, rc < 0 ? H5B_EXIT_CODE(rc) : 0, err) < 0)
-        rc = H5B_ERUN;
-    progress_start(prog, stderr, p->cli.quiet,
-                   p->src.nrec * p->src.record_bytes, p->plan.nparts);
-    if (rc == 0)
-        rc = reduce_all(p, size, 1, prog, &rs, err);
-    if (rc == 0)
-        set_ranges(p, &rs);
-    results_free(&rs);
-    job_free(&j1);
-    p->timing.range = progress_clock() - p->t0;
-    return rc;
-}
-
 /* Plan every rank's memory and refuse, before anything is read, a run
  * that would not fit the limits (memplan.h, memlimits.h).  Without
  * [reduce] max_keys, group-by accumulators are bounded by the records:
@@ -936,8 +660,8 @@ static int check_memory(struct prep *p, struct h5b_error *err)
     struct memrun_layout lay = {p->size, p->node ? p->node->nlocal + 1 : 1,
                                 p->shared, helps_mode(&p->job, p->size)
                                            != MASTER_HELPS_OFF,
-                                p->size == 1 && read_ahead_ok(p),
-                                p->shape.ncell, count_readers(p)};
+                                p->size == 1 && prep_read_ahead_ok(p),
+                                p->shape.ncell, prep_count_readers(p)};
     struct memplan_job checked;
     struct memplan mem;
     memrun_job(&p->job, &p->src, &p->plan, &lay, &p->memjob);
@@ -999,18 +723,18 @@ static int run_master(int argc, char **argv, int size, int mpi, int threads,
     int setup_sent = 0;
     if (rc == 0 && !quit && p.cli.resume)
         rc = read_resume(&p, &err);
-    if (rc == 0 && !quit && !p.ckpt && needs_range_pass(&p.job)) {
-        rc = range_pass(&p, size, &prog, &err);
+    if (rc == 0 && !quit && !p.ckpt && rangepass_needed(&p.job)) {
+        rc = rangepass_run(&p, size, &prog, &err);
         setup_sent = rc < 0;
     }
     if (rc == 0 && !quit)
         rc = prep_tables(&p, &p.job, &err);
     int32_t status = rc < 0 ? H5B_EXIT_CODE(rc) : quit ? WIRE_SETUP_QUIT : 0;
-    if (!setup_sent && send_setup(&p, &p.job, size, status, &err) < 0 &&
+    if (!setup_sent && prep_send_setup(&p, &p.job, size, status, &err) < 0 &&
         rc == 0)
         rc = H5B_ERUN;
     if (p.cli.dry_run && planned)
-        print_plan(&p, stdout);
+        dryrun_print(&p, stdout);
     if (rc == 0 && p.cli.dry_run)
         warn_rerun(&p);
     else if (rc == 0)
