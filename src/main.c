@@ -2,8 +2,10 @@
  * Only dispatches.  --help, --version and usage errors never start MPI;
  * nor does a process that no launcher started (launch.h): it runs alone,
  * as rank 0 with no worker, and makes no MPI call (run.h).  Under a
- * launcher MPI is asked for MPI_THREAD_FUNNELED: rank 0 alone may read in
- * a second thread (readahead.h), which never calls MPI. */
+ * launcher the transport is settled first (mpienv.h: ob1 when every rank
+ * is on one node), then MPI is asked for MPI_THREAD_FUNNELED: rank 0 alone
+ * may read in a second thread (readahead.h), which never calls MPI.
+ * H5BATCH_STARTUP_TIMES=1 times each step (startup.h). */
 #include <mpi.h>
 #include <stdio.h>
 #include <stdlib.h>         /* defines __GLIBC__ on glibc systems */
