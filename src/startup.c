@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 static struct startup_times times = {.age_at_main = -1};
+static double boot_at_main;     /* CLOCK_BOOTTIME at STARTUP_MAIN */
 
 static double clock_s(clockid_t id)
 {
@@ -23,8 +24,10 @@ static double clock_s(clockid_t id)
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-/* The process's age now, from /proc/self/stat; -1 when unknown. */
-static double own_age(void)
+/* The process's age at boot time boot_now, from /proc/self/stat; -1 when
+ * unknown.  Read at the report, not at main(): the start time does not
+ * change, and a run that prints nothing then opens nothing. */
+static double own_age(double boot_now)
 {
     char line[1024];
     double age;
@@ -34,8 +37,7 @@ static double own_age(void)
     size_t n = fread(line, 1, sizeof line - 1, f);
     fclose(f);
     line[n] = '\0';
-    if (startup_age(line, clock_s(CLOCK_BOOTTIME), sysconf(_SC_CLK_TCK),
-                    &age) != 0)
+    if (startup_age(line, boot_now, sysconf(_SC_CLK_TCK), &age) != 0)
         return -1;
     return age;
 }
@@ -44,7 +46,7 @@ void startup_mark(enum startup_step step)
 {
     times.at[step] = clock_s(CLOCK_MONOTONIC);
     if (step == STARTUP_MAIN)
-        times.age_at_main = own_age();
+        boot_at_main = clock_s(CLOCK_BOOTTIME);
 }
 
 int startup_age(const char *stat, double boot_now, long hz, double *age)
@@ -106,6 +108,7 @@ void startup_report(launch_getenv get, int rank0, int mpi, const char *pml,
     char line[512];
     if (!rank0 || !want || strcmp(want, "1") != 0)
         return;
+    times.age_at_main = own_age(boot_at_main);
     startup_format(line, sizeof line, &times, mpi, pml, why);
     fprintf(stderr, "%s\n", line);
 }

@@ -31,8 +31,8 @@ struct startup_times {
     double age_at_main;
 };
 
-/* Record step now in the process's own times; at STARTUP_MAIN also the
- * process's age.  Cheap (two clock reads; one small file at MAIN). */
+/* Record step now in the process's own times (one clock read; two at
+ * STARTUP_MAIN, whose boot time gives the process's age at the report). */
 void startup_mark(enum startup_step step);
 
 /* The age of a process in seconds from its /proc/PID/stat line, the
@@ -49,7 +49,7 @@ void startup_format(char *buf, size_t len, const struct startup_times *t,
                     int mpi, const char *pml, const char *why);
 
 /* If get("H5BATCH_STARTUP_TIMES") is "1" and rank0, print the line of the
- * process's own times to stderr. */
+ * process's own times to stderr (reading /proc/self/stat for the age). */
 void startup_report(launch_getenv get, int rank0, int mpi, const char *pml,
                     const char *why);
 
