@@ -633,15 +633,16 @@ def whole_process(a, jobdir, report):
                   for n, (argv, e) in tools},
         "loadavg": load, "samples": samples, "summary": summ}
     write_report(a.out, report)
-    print_whole(summ, a.reps, load)
+    print_whole(summ, nbytes, a.reps, load)
 
 
-def print_whole(summ, reps, load):
+def print_whole(summ, nbytes, reps, load):
     def f(v):
         return "-" if v is None else "%.3f" % v
-    print("\nwhole processes, launcher included (2 GiB float64 contiguous, "
+    print("\nwhole processes, launcher included (%.3g GiB float64 contiguous, "
           "page cache; medians of %d rounds; load average %.1f-%.1f)"
-          % (reps, min(l[0] for l in load), max(l[0] for l in load)))
+          % (nbytes / GIB, reps, min(l[0] for l in load),
+             max(l[0] for l in load)))
     head = ("command", "whole s", "own s", "whole - own", "x numpy (whole)",
             "to main", "MPI_Init", "MPI_Finalize")
     print("| " + " | ".join(head) + " |")
@@ -710,8 +711,8 @@ def show(path):
         print_table([("contig", n, v) for n, v in summ.items()], "sweep")
     wp = report.get("whole_process")
     if wp:
-        print_whole(wp["summary"], len(next(iter(wp["samples"].values()))),
-                    wp["loadavg"])
+        print_whole(wp["summary"], wp["bytes"],
+                    len(next(iter(wp["samples"].values()))), wp["loadavg"])
     rs = report.get("rss_scale", {})
     rows = [(k, n, v) for k, d in rs.items() if isinstance(d, dict) and
             "summary" in d for n, v in d["summary"].items()]
