@@ -271,7 +271,9 @@ def pml_choice(tool, ranks, case_dir):
     (OMPI_MCA_pml, H5BATCH_PML=keep); alone it starts no MPI.  The witness
     is Open MPI's own selection log (pml_base_verbose): with h5batch's
     choice only ob1 is opened, by default the cm pml is opened too (Debian's
-    Open MPI; the cost of start-up this avoids).  The results stay right."""
+    Open MPI; the cost of start-up this avoids).  Ranks told they are on two
+    nodes keep Open MPI's choice; a Slurm step's node count decides where
+    Open MPI's variables are absent.  The results stay right."""
     job, exp = standard(case_dir)
     mpich = ranks and (tool.mpi or DEFAULT_MPI[0]) == "mpich"
     log = {"OMPI_MCA_pml_base_verbose": "10", "H5BATCH_STARTUP_TIMES": "1"}
@@ -281,8 +283,20 @@ def pml_choice(tool, ranks, case_dir):
     if ranks and not mpich:
         runs += [({"H5BATCH_PML": "keep"}, "pml=default (H5BATCH_PML=keep)", True),
                  ({"OMPI_MCA_pml": "^ucx"}, "pml=^ucx (OMPI_MCA_pml set)", True)]
-    for extra, line, cm_opened in runs:
-        run = tool.run(ranks, ["job.ini"], case_dir, extra_env=dict(log, **extra))
+    # Ranks that see what a launch over two nodes (OMPI_COMM_WORLD_LOCAL_SIZE
+    # below the size) or a Slurm step shows them: `env` between mpirun and
+    # h5batch rewrites what the launcher set.
+    omit = ["-u", "OMPI_COMM_WORLD_SIZE", "-u", "OMPI_COMM_WORLD_LOCAL_SIZE"]
+    if ranks >= 2 and not mpich:
+        runs += [(["OMPI_COMM_WORLD_LOCAL_SIZE=1"], "pml=default (several nodes)", True),
+                 (omit + ["SLURM_STEP_NUM_NODES=1"], "pml=ob1 (one node)", False),
+                 (omit + ["SLURM_STEP_NUM_NODES=2"], "pml=default (several nodes)", True)]
+    for n, (extra, line, cm_opened) in enumerate(runs):
+        if isinstance(extra, list):
+            argv = launcher(ranks, tool.mpi) + ["env"] + extra + [str(tool.binary), "job.ini"]
+            run = run_tool(argv, case_dir, tool.timeout, case_dir / ".log" / f"env{n}", log)
+        else:
+            run = tool.run(ranks, ["job.ini"], case_dir, extra_env=dict(log, **extra))
         expect_ok(run)
         check_result_file(case_dir / "results/out.h5", exp, job_ops(job), job, ranks)
         startup = [x for x in run.stderr.splitlines() if x.startswith("h5batch: startup: ")]
