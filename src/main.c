@@ -69,8 +69,8 @@ static int with_mpi(int argc, char **argv)
     struct mpienv_pml pml;
     struct h5b_error err = {0};
     if (mpienv_apply(&pml, &err) != 0) {
-        fprintf(stderr, "h5batch: %s\n", err.msg);
-        return 1;
+        fprintf(stderr, "h5batch: error: %s\n", err.msg);
+        return H5B_EXIT_CODE(H5B_ERUN);
     }
     int provided;           /* run() asks MPI_Query_thread */
     /* Open MPI 4.1 leaves these handlers alone in MPI_Init (checked with
