@@ -90,7 +90,7 @@ LOGIC     := err atomicfile samefile job plan wire chunkdec op op_moments \
              memplan memlimits cfmeta suggest \
              op_hist op_quantile table results summary utf8 progress cli \
              checkpoint interrupt groupby readahead fileread fileid launch \
-             nodes
+             nodes mpienv startup
 # Modules that talk to HDF5 or MPI.
 SYSTEM    := h5util srctype source ncdims output transport shm worker master plugin \
              filecheck wreader \

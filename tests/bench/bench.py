@@ -43,6 +43,18 @@ since the machine is shared.  Medians and ratios to the bare read of the
 same case and run are printed and written, with every sample and the
 machine, to results/bench.json.
 
+Whole processes (after the cases; --no-whole skips them, --no-main runs
+only them): on the contiguous case, what a user waits from Enter to the
+prompt, launcher and MPI_Init included, each command run as typed (no
+/usr/bin/time or wrapper per rank): h5batch --version; h5batch on 1 rank
+without a launcher; mpirun -n 2 and -n 3 with Open MPI's default pml
+(H5BATCH_PML=keep) and with h5batch's choice (ob1 on one node,
+src/mpienv.h); the numpy peer (with OPENBLAS_CORETYPE and
+OPENBLAS_L2_SIZE unset).  Beside the whole time: the tool's own time
+(h5batch: elapsed_s) and rank 0's H5BATCH_STARTUP_TIMES spans (process
+start to main, MPI_Init, MPI_Finalize); OMPI_MCA_pml is removed from their
+environment.
+
 Size: BENCH_SIZE_GB (GiB, default 2) scales every case; the deflate case is
 a quarter of it (deflate decoding on one core runs at ~0.2 GB/s).  REPS
 (default 5) rounds.  --sweep adds partition_size and prefetch sweeps on the
@@ -508,6 +520,143 @@ def rss_scale(a, jobdir, report):
                 "(max over rounds)" % (lo, hi))
 
 
+# ---- whole processes ----------------------------------------------------------
+
+def parse_startup(stderr):
+    """The H5BATCH_STARTUP_TIMES line's fields as floats (None for '-' or
+    '?'), or {} when there is none."""
+    for line in stderr.splitlines():
+        if line.startswith("h5batch: startup: "):
+            out = {}
+            for kv in line[len("h5batch: startup: "):].split():
+                k, _, v = kv.partition("=")
+                try:
+                    out[k] = float(v)
+                except ValueError:
+                    out[k] = None
+            return out
+    return {}
+
+
+def whole_tools(a, job, path):
+    """name -> (argv, extra environment): the commands a user types, run as
+    they are (no /usr/bin/time, no wrapper per rank)."""
+    h5b = [a.bin, "-q", "--format", "json", job]
+    keep = {"H5BATCH_PML": "keep"}
+    tools = {
+        "h5batch --version": ([a.bin, "--version"], {}),
+        "h5b-1 no launcher": (h5b, {}),
+        "mpirun -n 2, default pml": (MPIRUN + ["-n", "2"] + h5b, keep),
+        "mpirun -n 2, h5batch's pml": (MPIRUN + ["-n", "2"] + h5b, {}),
+        "mpirun -n 3, default pml": (MPIRUN + ["-n", "3"] + h5b, keep),
+        "mpirun -n 3, h5batch's pml": (MPIRUN + ["-n", "3"] + h5b, {}),
+        # The machine's OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE are for other
+        # work; numpy alone runs without them.
+        "numpy + h5py": (["env", "-u", "OPENBLAS_CORETYPE", "-u",
+                          "OPENBLAS_L2_SIZE", PY,
+                          os.path.join(HERE, "peer_numpy.py"), path,
+                          "/data"], {}),
+    }
+    return tools
+
+
+def run_whole(argv, extra):
+    """Run argv once as a whole process; (wall s, stdout, stderr)."""
+    env = dict(os.environ, H5BATCH_STARTUP_TIMES="1", **extra)
+    env.pop("OMPI_MCA_pml", None)
+    t = time.perf_counter()
+    p = subprocess.run(argv, capture_output=True, text=True, env=env,
+                       timeout=600)
+    wall = time.perf_counter() - t
+    if p.returncode != 0:
+        sys.exit("bench: %s failed (%d): %s" % (" ".join(argv),
+                                                p.returncode,
+                                                p.stderr[-2000:]))
+    return wall, p.stdout, p.stderr
+
+
+def whole_sample(name, argv, extra, nbytes):
+    wall, out, err = run_whole(argv, extra)
+    s = {"tool": name, "wall_s": wall, "startup": parse_startup(err)}
+    if "--version" not in argv:
+        res = json.loads(out.strip().splitlines()[-1])
+        if res["bytes"] != nbytes:
+            sys.exit("bench: %s reduced %s bytes, expected %d"
+                     % (name, res["bytes"], nbytes))
+        s["inner_s"] = res.get("elapsed_s", res.get("seconds"))
+    return s
+
+
+def med(xs):
+    xs = [x for x in xs if x is not None]
+    return statistics.median(xs) if xs else None
+
+
+def whole_process(a, jobdir, report):
+    """Whole processes, launcher and MPI_Init included, on the contiguous
+    case: medians of REPS rotated rounds, beside each tool's own time and
+    rank 0's H5BATCH_STARTUP_TIMES spans."""
+    stem, args, _ = case_specs(a.size_gb)["contig"]
+    path = ensure_data(a.gen, a.data, stem, args)
+    nbytes, _ = dataset_bytes(path)
+    job = write_job(jobdir, "whole-moments", path, MOMENTS)
+    tools = list(whole_tools(a, job, path).items())
+    samples = {n: [] for n, _ in tools}
+    load = [os.getloadavg()]
+    warm(path)
+    for r in range(a.reps):
+        if a.max_wait > 0:
+            wait_quiet(a)
+        warm(path)
+        for name, (argv, extra) in tools[r % len(tools):] + \
+                tools[:r % len(tools)]:
+            s = whole_sample(name, argv, extra, nbytes)
+            s["round"] = r
+            samples[name].append(s)
+            log("bench: whole    %-28s round %d: wall %.3f s, own %s s, "
+                "MPI_Init %s s" % (name, r, s["wall_s"], s.get("inner_s"),
+                                   s["startup"].get("init")))
+        load.append(os.getloadavg())
+    summ = {}
+    for name, ss in samples.items():
+        summ[name] = {k: med(s["startup"].get(k) for s in ss)
+                      for k in ("to_main", "init", "run", "finalize")}
+        summ[name]["wall_s"] = med(s["wall_s"] for s in ss)
+        summ[name]["inner_s"] = med(s.get("inner_s") for s in ss)
+    peer = summ["numpy + h5py"]["wall_s"]
+    for v in summ.values():
+        v["x_numpy_wall"] = peer / v["wall_s"]
+    report["whole_process"] = {
+        "file": os.path.relpath(path, ROOT), "bytes": nbytes,
+        "tools": {n: " ".join("%s=%s" % kv for kv in e.items()) +
+                  (" " if e else "") + " ".join(argv)
+                  for n, (argv, e) in tools},
+        "loadavg": load, "samples": samples, "summary": summ}
+    write_report(a.out, report)
+    print_whole(summ, nbytes, a.reps, load)
+
+
+def print_whole(summ, nbytes, reps, load):
+    def f(v):
+        return "-" if v is None else "%.3f" % v
+    print("\nwhole processes, launcher included (%.3g GiB float64 contiguous, "
+          "page cache; medians of %d rounds; load average %.1f-%.1f)"
+          % (nbytes / GIB, reps, min(l[0] for l in load),
+             max(l[0] for l in load)))
+    head = ("command", "whole s", "own s", "whole - own", "x numpy (whole)",
+            "to main", "MPI_Init", "MPI_Finalize")
+    print("| " + " | ".join(head) + " |")
+    print("|" + "|".join(" --- " for _ in head) + "|")
+    for name, v in summ.items():
+        gap = v["wall_s"] - v["inner_s"] if v["inner_s"] is not None \
+            else None
+        print("| %s | %s | %s | %s | %.2f | %s | %s | %s |"
+              % (name, f(v["wall_s"]), f(v["inner_s"]), f(gap),
+                 v["x_numpy_wall"], f(v["to_main"]), f(v["init"]),
+                 f(v["finalize"])))
+    sys.stdout.flush()
+
+
 # ---- machine and report -----------------------------------------------------
 
 def machine(a):
@@ -560,6 +709,10 @@ def show(path):
     if sw:
         summ = summarize(sw["samples"], sw["bytes"], "bare")
         print_table([("contig", n, v) for n, v in summ.items()], "sweep")
+    wp = report.get("whole_process")
+    if wp:
+        print_whole(wp["summary"], wp["bytes"],
+                    len(next(iter(wp["samples"].values()))), wp["loadavg"])
     rs = report.get("rss_scale", {})
     rows = [(k, n, v) for k, d in rs.items() if isinstance(d, dict) and
             "summary" in d for n, v in d["summary"].items()]
@@ -585,6 +738,8 @@ def main():
                    help="skip the cases (with --sweep or --rss-scale)")
     p.add_argument("--sweep", action="store_true",
                    help="partition_size and prefetch sweeps, 2 ranks")
+    p.add_argument("--no-whole", action="store_true",
+                   help="skip the whole-process rows")
     p.add_argument("--rss-scale", action="store_true",
                    help="peak RSS with 1 GiB and 8 GiB inputs")
     p.add_argument("--label", help="what the binaries were built from "
@@ -632,6 +787,8 @@ def main():
              m["h5py"], m["dask"], m["loadavg_start"][0]))
     if not a.no_main:
         main_cases(a, jobdir, report)
+    if not a.no_whole:
+        whole_process(a, jobdir, report)
     if a.sweep:
         sweep(a, jobdir, report)
     if a.rss_scale:

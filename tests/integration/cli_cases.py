@@ -16,8 +16,8 @@ import numpy as np
 
 from cases import DataCase, expected_for, prepare_case
 from data import Input, corrupt_chunks, normal, with_nans
-from harness import (EAGER_HELP_ENV, EAGER_HELP_RANKS, expect, expect_clean, expect_ok,
-                     launcher, run_tool, tool_stderr_lines)
+from harness import (DEFAULT_MPI, EAGER_HELP_ENV, EAGER_HELP_RANKS, expect, expect_clean,
+                     expect_ok, launcher, run_tool, tool_stderr_lines)
 from verify import as_text, check_identical, check_result_file
 
 
@@ -265,6 +265,52 @@ def worker_reads(tool, ranks, case_dir):
         expect(want in run.stdout, f"{files} files: {want!r} not in {run.stdout!r}")
 
 
+def pml_choice(tool, ranks, case_dir):
+    """Under a launcher that puts every rank on this one node, h5batch names
+    Open MPI's ob1 pml before MPI_Init unless the user chose one
+    (OMPI_MCA_pml, H5BATCH_PML=keep); alone it starts no MPI.  The witness
+    is Open MPI's own selection log (pml_base_verbose): with h5batch's
+    choice only ob1 is opened, by default the cm pml is opened too (Debian's
+    Open MPI; the cost of start-up this avoids).  Ranks told they are on two
+    nodes keep Open MPI's choice; a Slurm step's node count decides where
+    Open MPI's variables are absent.  The results stay right."""
+    job, exp = standard(case_dir)
+    mpich = ranks and (tool.mpi or DEFAULT_MPI[0]) == "mpich"
+    log = {"OMPI_MCA_pml_base_verbose": "10", "H5BATCH_STARTUP_TIMES": "1"}
+    want = ("pml=- (no MPI)" if not ranks else
+            "pml=default (no launcher node count)" if mpich else "pml=ob1 (one node)")
+    runs = [({}, want, False)]
+    if ranks and not mpich:
+        runs += [({"H5BATCH_PML": "keep"}, "pml=default (H5BATCH_PML=keep)", True),
+                 ({"OMPI_MCA_pml": "^ucx"}, "pml=^ucx (OMPI_MCA_pml set)", True)]
+    # Ranks that see what a launch over two nodes (OMPI_COMM_WORLD_LOCAL_SIZE
+    # below the size) or a Slurm step shows them: `env` between mpirun and
+    # h5batch rewrites what the launcher set.
+    omit = ["-u", "OMPI_COMM_WORLD_SIZE", "-u", "OMPI_COMM_WORLD_LOCAL_SIZE"]
+    if ranks >= 2 and not mpich:
+        runs += [(["OMPI_COMM_WORLD_LOCAL_SIZE=1"], "pml=default (several nodes)", True),
+                 (omit + ["SLURM_STEP_NUM_NODES=1"], "pml=ob1 (one node)", False),
+                 (omit + ["SLURM_STEP_NUM_NODES=2"], "pml=default (several nodes)", True)]
+    for n, (extra, line, cm_opened) in enumerate(runs):
+        if isinstance(extra, list):
+            argv = launcher(ranks, tool.mpi) + ["env"] + extra + [str(tool.binary), "job.ini"]
+            run = run_tool(argv, case_dir, tool.timeout, case_dir / ".log" / f"env{n}", log)
+        else:
+            run = tool.run(ranks, ["job.ini"], case_dir, extra_env=dict(log, **extra))
+        expect_ok(run)
+        check_result_file(case_dir / "results/out.h5", exp, job_ops(job), job, ranks)
+        startup = [x for x in run.stderr.splitlines() if x.startswith("h5batch: startup: ")]
+        expect(len(startup) == 1 and startup[0].endswith(" " + line),
+               f"{extra}: startup lines {startup}, expected one ending {line!r}")
+        if not ranks or mpich:
+            continue
+        selected = "select: component ob1 selected" in run.stderr
+        cm = "components_open: found loaded component cm" in run.stderr
+        expect(selected and cm == cm_opened,
+               f"{extra}: Open MPI selected ob1: {selected}, opened cm: {cm} "
+               f"(expected {cm_opened})")
+
+
 CLI_CASES = [
     ("cli/dry-run", dry_run),
     ("cli/dry-run-reads-no-data", dry_run_reads_no_data),
@@ -274,6 +320,7 @@ CLI_CASES = [
     ("cli/help", help_text),
     ("cli/no-mpi-without-launcher", no_mpi_without_launcher),
     ("cli/version", version),
+    ("cli/pml", pml_choice),
     ("cli/overwrite-existing-output", overwrite_existing),
     ("cli/rank0-reduces", rank0_reduces),
     ("cli/worker-reads", worker_reads),

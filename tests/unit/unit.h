@@ -168,6 +168,23 @@ static inline void unit_write_file(const char *name, const void *data,
     assert_int_equal(fclose(f), 0);
 }
 
+/* ---- a fake environment ---------------------------------------------- */
+
+/* The environment a getenv stand-in reads (launch_getenv): NAME, VALUE,
+ * ..., NULL, set per check with UNIT_ENV(...); NULL is an empty one.  No
+ * test touches the process's own environment this way. */
+static const char *const *unit_env;
+
+static inline const char *unit_getenv(const char *name)
+{
+    for (const char *const *p = unit_env; p && *p; p += 2)
+        if (strcmp(p[0], name) == 0)
+            return p[1];
+    return NULL;
+}
+
+#define UNIT_ENV(...) (unit_env = (const char *const[]){__VA_ARGS__, NULL})
+
 /* `make check` sets H5BATCH_UNIT_QUICK: the tests that pattern names
  * (cmocka's * and ? wildcards), which take tens of seconds, are left out
  * there; `make unit` and `make test` run them. */
