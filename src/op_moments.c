@@ -11,14 +11,22 @@
  * block rather than per value.  The kernels are generated per element type
  * by a macro, so there is no call or type switch per value.
  *
+ * With [reduce] exact = yes each cell also carries an exact accumulator of
+ * its values and their squares (exactsum.h), fed after the kernels above;
+ * sum, mean, var and std then come from it, rounded once, so they do not
+ * depend on how the records were cut into partitions.  Count, NaN count,
+ * min and max are exact either way.
+ *
  * Invariant: min/max hold sentinels (type max / type min, +inf / -inf)
- * while n == 0; finalize writes NaN for such cells.
+ * while n == 0; finalize writes NaN for such cells.  Exact accumulators
+ * are normalised (exactsum.h) between calls.
  */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "exactsum.h"
 #include "h5batch/operator.h"
 #include "op.h"
 #include "simd.h"
@@ -54,6 +62,7 @@ struct moments {
     uint64_t ncell;
     struct cell *c;
     double *scratch;        /* SCRATCH_PER_CELL * ncell (blockn_) */
+    struct exactsum *x;     /* per cell with exact = yes, else NULL */
 };
 
 /* Per cell, for a block of many cells: sum, M2, count, shift, mean, and
@@ -505,6 +514,7 @@ static void moments_destroy(void *state)
         return;
     free(m->c);
     free(m->scratch);
+    free(m->x);
     free(m);
 }
 
@@ -513,6 +523,7 @@ static int moments_create(const struct h5b_op_config *cfg, void **state,
 {
     *state = NULL;
     const char *ddof = cfg->arg ? cfg->arg(cfg, "ddof") : NULL;
+    const char *exact = cfg->arg ? cfg->arg(cfg, "exact") : NULL;
     struct moments *m = calloc(1, sizeof *m);
     if (!m || cfg->ncell == 0 ||
         cfg->ncell > SIZE_MAX / (SCRATCH_PER_CELL * sizeof(double)))
@@ -528,6 +539,13 @@ static int moments_create(const struct h5b_op_config *cfg, void **state,
         m->scratch = malloc(SCRATCH_PER_CELL * m->ncell * sizeof *m->scratch);
         if (!m->scratch)
             goto fail;
+    }
+    if (exact && strcmp(exact, "yes") == 0) {
+        m->x = malloc(m->ncell * sizeof *m->x);
+        if (!m->x)
+            goto fail;
+        for (uint64_t j = 0; j < m->ncell; j++)
+            xs_clear(&m->x[j]);
     }
     for (uint64_t j = 0; j < m->ncell; j++)
         cell_clear(&m->c[j], cfg->type);
@@ -547,10 +565,45 @@ fail:
         updn_##SUF(m, (const T *)blk->data, blk->nrec);                      \
     return 0
 
+/* Feed nrec records of values of type T at p into the exact accumulators
+ * (NaN skipped: it is counted by the kernels), in record order; ADD is
+ * xs_add_f64 (exact for every type up to 32 bits) or a 64-bit integer
+ * add. */
+#define EXACT_KERNEL(SUF, T, ADD)                                            \
+static void exact_##SUF(struct moments *m, const T *p, uint64_t nrec)       \
+{                                                                            \
+    const uint64_t nc = m->ncell;                                            \
+    for (uint64_t r = 0; r < nrec; r++, p += nc)                            \
+        for (uint64_t j = 0; j < nc; j++)                                    \
+            if (p[j] == p[j])                                                \
+                ADD(&m->x[j], p[j]);                                         \
+    for (uint64_t j = 0; j < nc; j++)                                        \
+        xs_normalize(&m->x[j]);                                              \
+}
+EXACT_KERNEL(i8, int8_t, xs_add_f64)
+EXACT_KERNEL(u8, uint8_t, xs_add_f64)
+EXACT_KERNEL(i16, int16_t, xs_add_f64)
+EXACT_KERNEL(u16, uint16_t, xs_add_f64)
+EXACT_KERNEL(i32, int32_t, xs_add_f64)
+EXACT_KERNEL(u32, uint32_t, xs_add_f64)
+EXACT_KERNEL(i64, int64_t, xs_add_i64)
+EXACT_KERNEL(u64, uint64_t, xs_add_u64)
+EXACT_KERNEL(f32, float, xs_add_f64)
+EXACT_KERNEL(f64, double, xs_add_f64)
+
+#define DISPATCH_EXACT(SUF, T)                                               \
+    exact_##SUF(m, (const T *)blk->data, blk->nrec);                         \
+    break
+
 static int moments_update(void *state, const struct h5b_block *blk,
                           struct h5b_error *err)
 {
     struct moments *m = state;
+    if (m->x) {
+        switch (m->cfg->type) {
+        H5B_TYPE_CASES(DISPATCH_EXACT);
+        }
+    }
     switch (m->cfg->type) {
     H5B_TYPE_CASES(DISPATCH);
     }
@@ -585,6 +638,8 @@ static int moments_merge(void *acc, const void *later, struct h5b_error *err)
         struct cell *x = &a->c[j];
         const struct cell *y = &b->c[j];
         merge_cell(x, y);
+        if (a->x)
+            xs_merge(&a->x[j], &b->x[j]);
         x->nan += y->nan;
         if (flt) {
             x->min.f = y->min.f < x->min.f ? y->min.f : x->min.f;
@@ -603,7 +658,10 @@ static int moments_merge(void *acc, const void *later, struct h5b_error *err)
 static size_t moments_encoded_size(const void *state)
 {
     const struct moments *m = state;
-    return 8 + (size_t)m->ncell * CELL_BYTES;
+    size_t n = 8 + (size_t)m->ncell * CELL_BYTES;
+    for (uint64_t j = 0; m->x && j < m->ncell; j++)
+        n += xs_encoded_size(&m->x[j]);
+    return n;
 }
 
 static int moments_encode(const void *state, void *buf, size_t len,
@@ -628,6 +686,15 @@ static int moments_encode(const void *state, void *buf, size_t len,
         h5b_put_u64(p + 56, c->min.u);
         h5b_put_u64(p + 64, c->max.u);
     }
+    /* Then each cell's exact accumulator (it has its own lengths). */
+    const unsigned char *end = (const unsigned char *)buf + len;
+    for (uint64_t j = 0; m->x && j < m->ncell; j++) {
+        size_t k = xs_encode(&m->x[j], p, (size_t)(end - p));
+        if (k == 0)
+            return h5b_fail(err, "cannot encode the exact sum of cell %llu",
+                            (unsigned long long)j);
+        p += k;
+    }
     return 0;
 }
 
@@ -635,8 +702,9 @@ static int moments_decode(void *state, const void *buf, size_t len,
                           struct h5b_error *err)
 {
     struct moments *m = state;
-    const unsigned char *p = buf;
-    if (len != moments_encoded_size(m) || h5b_get_u64(p) != m->ncell)
+    const unsigned char *p = buf, *end = p + len;
+    size_t fixed = 8 + (size_t)m->ncell * CELL_BYTES;
+    if ((m->x ? len < fixed : len != fixed) || h5b_get_u64(p) != m->ncell)
         return h5b_fail(err, "state of %zu bytes does not hold %llu cells",
                         len, (unsigned long long)m->ncell);
     p += 8;
@@ -652,6 +720,16 @@ static int moments_decode(void *state, const void *buf, size_t len,
         c->min.u = h5b_get_u64(p + 56);
         c->max.u = h5b_get_u64(p + 64);
     }
+    for (uint64_t j = 0; m->x && j < m->ncell; j++) {
+        size_t k = xs_decode(&m->x[j], p, (size_t)(end - p));
+        if (k == 0)
+            return h5b_fail(err, "exact sum of cell %llu truncated or "
+                            "malformed", (unsigned long long)j);
+        p += k;
+    }
+    if (p != end)
+        return h5b_fail(err, "state of %zu bytes has %zu bytes left over",
+                        len, (size_t)(end - p));
     return 0;
 }
 
@@ -671,20 +749,31 @@ static int put_f64(const struct moments *m, const struct h5b_sink *sink,
     return rc;
 }
 
+/* The exact accumulator of cell c (m->x set). */
+static const struct exactsum *exact_of(const struct moments *m,
+                                       const struct cell *c)
+{
+    return &m->x[c - m->c];
+}
+
 static double f_sum(const struct moments *m, const struct cell *c)
 {
-    (void)m;
+    if (m->x)
+        return xs_sum(exact_of(m, c));
     return c->sum + c->comp;
 }
 
 static double f_mean(const struct moments *m, const struct cell *c)
 {
-    (void)m;
+    if (m->x)
+        return xs_mean(exact_of(m, c), c->n);
     return c->n ? c->shift + c->mean : NAN;
 }
 
 static double f_var(const struct moments *m, const struct cell *c)
 {
+    if (m->x)
+        return xs_var(exact_of(m, c), c->n, (unsigned)m->ddof);
     return c->n > (uint64_t)m->ddof ? c->m2 / (double)(c->n - m->ddof) : NAN;
 }
 
@@ -791,9 +880,10 @@ const h5b_operator op_moments = {
     .finalize = moments_finalize,
 };
 
-uint64_t op_moments_bytes(uint64_t ncell)
+uint64_t op_moments_bytes(uint64_t ncell, int exact)
 {
     uint64_t per = sizeof(struct cell) +
-                   (ncell > 1 ? SCRATCH_PER_CELL * sizeof(double) : 0);
+                   (ncell > 1 ? SCRATCH_PER_CELL * sizeof(double) : 0) +
+                   (exact ? sizeof(struct exactsum) : 0);
     return ncell > UINT64_MAX / per ? UINT64_MAX : ncell * per;
 }

@@ -1,7 +1,8 @@
 /* fixture.c -- the fixed tables of fixture.h and what is done with a
  * decoded partial.
  *
- * Five tables: 0 float64 cells of shape 2x3 with every operator; 1 a
+ * Five tables: 0 float64 cells of shape 2x3 with every operator and exact
+ * sums ([reduce] exact = yes); 1 a
  * compound element (int32 packed with _FillValue and scale/offset, float32
  * with valid range and missing_value, uint64 plain) with per-column
  * histogram ranges; 2 uint64 over everything (axis = all) with quantiles;
@@ -36,7 +37,7 @@ struct fix {
 static const char *const args_all[][2] = {
     {"ddof", "1"}, {"histogram_bins", "4"}, {"histogram_range", "-1, 1"},
     {"quantiles", "0, 0.25, 0.5, 1"}, {"quantile_accuracy", "0.01"},
-    {NULL, NULL}};
+    {"exact", "yes"}, {NULL, NULL}};
 static const char *const args_cf[][2] = {
     {"histogram_bins", "3"}, {"histogram_range", "-10, 10"},
     {"quantiles", "0.5"}, {NULL, NULL}};
