@@ -15,6 +15,7 @@
 #include <math.h>
 
 #include "exactsum.h"
+#include "simd.h"
 
 /* Digits of the largest big integer: Sx^2 (2 * 70 digits) and n Sxx
  * (136 + 2), each shifted up by SHIFT_DIGITS. */
@@ -80,6 +81,109 @@ void xs_add_i64(struct exactsum *a, int64_t v)
     add_mag(a->q, 0, (unsigned __int128)m * m, SQ_ONE);
     if (++a->pending == XS_PENDING)
         xs_normalize(a);
+}
+
+/* Values per lane between flushes of the large accumulator: a signed
+ * mantissa is below 2^53 in size, so 512 of them fit an int64 entry (and
+ * 512 squares, below 2^106, a 128-bit one). */
+#define LARGE_RUN (512 * XS_LANES)
+
+/* Move entries [lo, hi] of every lane of L into a, zeroing them; entry e
+ * holds mantissas of weight 2^(e - 1 - 1074) (e >= 1: normal numbers). */
+static void large_flush(struct exactsum *a, struct xs_large *L, unsigned lo,
+                        unsigned hi)
+{
+    for (int k = 0; k < XS_LANES; k++) {
+        for (unsigned e = lo; e <= hi; e++) {
+            int64_t v = L->s[k][e];
+            if (v) {
+                add_mag(a->s, v < 0, v < 0 ? 0 - (uint64_t)v : (uint64_t)v,
+                        e - 1);
+                L->s[k][e] = 0;
+            }
+            if (L->q[k][e]) {
+                add_mag(a->q, 0, L->q[k][e], 2 * (e - 1));
+                L->q[k][e] = 0;
+            }
+        }
+    }
+    /* A chunk took at most a few digits below 2^32 per entry. */
+    xs_normalize(a);
+}
+
+/* The lowest and highest exponent fields among the n values at x: the
+ * entries a flush must visit.  Element-wise integer min and max, which
+ * the compiler vectorises for each x86-64 level (simd.h). */
+H5B_CLONES H5B_VECTORISE
+static void exponent_range(const double *x, size_t n, unsigned *lo,
+                           unsigned *hi)
+{
+    int64_t mn = XS_EXPONENTS, mx = 0;
+    for (size_t i = 0; i < n; i++) {
+        int64_t b;
+        memcpy(&b, &x[i], 8);
+        int64_t e = (b >> 52) & 0x7ff;
+        mn = e < mn ? e : mn;
+        mx = e > mx ? e : mx;
+    }
+    *lo = (unsigned)mn;
+    *hi = (unsigned)mx;
+}
+
+#define MANT ((UINT64_C(1) << 52) - 1)
+
+/* One value into lane K of L.  Normal numbers only; the rest (zeros,
+ * subnormals, infinities, NaN) take the rare path: a zero or NaN adds
+ * nothing, an infinity is counted, a subnormal goes to a directly. */
+#define LARGE_ONE(K, V)                                                      \
+    do {                                                                     \
+        uint64_t b_;                                                         \
+        memcpy(&b_, &(V), 8);                                                \
+        unsigned e_ = (unsigned)(b_ >> 52) & 0x7ff;                          \
+        if (__builtin_expect(e_ - 1 >= 0x7fe, 0)) {                          \
+            rare(a, V);                                                      \
+        } else {                                                             \
+            uint64_t m_ = (b_ & MANT) | (MANT + 1);                          \
+            int64_t s_ = (int64_t)b_ >> 63;                                  \
+            L->s[K][e_] += ((int64_t)m_ ^ s_) - s_;                          \
+            L->q[K][e_] += (unsigned __int128)m_ * m_;                       \
+        }                                                                    \
+    } while (0)
+
+static void rare(struct exactsum *a, double v)
+{
+    if (v != v || v == 0)
+        return;
+    xs_add_f64(a, v);
+}
+
+void xs_add_f64s_skipnan(struct exactsum *a, struct xs_large *L,
+                         const double *x, size_t n)
+{
+    xs_normalize(a);
+    for (size_t i0 = 0; i0 < n; i0 += LARGE_RUN) {
+        size_t len = n - i0 < LARGE_RUN ? n - i0 : LARGE_RUN, i = 0;
+        const double *p = x + i0;
+        unsigned lo, hi;
+        for (; i + XS_LANES <= len; i += XS_LANES) {
+            LARGE_ONE(0, p[i]);
+            LARGE_ONE(1, p[i + 1]);
+            LARGE_ONE(2, p[i + 2]);
+            LARGE_ONE(3, p[i + 3]);
+            LARGE_ONE(4, p[i + 4]);
+            LARGE_ONE(5, p[i + 5]);
+            LARGE_ONE(6, p[i + 6]);
+            LARGE_ONE(7, p[i + 7]);
+        }
+        for (; i < len; i++)
+            LARGE_ONE(0, p[i]);
+        exponent_range(p, len, &lo, &hi);
+        lo = lo < 1 ? 1 : lo;
+        hi = hi > 0x7fe ? 0x7fe : hi;
+        if (lo <= hi)
+            large_flush(a, L, lo, hi);
+    }
+    xs_normalize(a);
 }
 
 void xs_merge(struct exactsum *a, const struct exactsum *b)

@@ -103,6 +103,33 @@ static inline void xs_add_f64(struct exactsum *a, double x)
 void xs_add_i64(struct exactsum *a, int64_t v);
 void xs_add_u64(struct exactsum *a, uint64_t v);
 
+/* Neal's large superaccumulator (section 4 of the paper), as a scratch
+ * for long runs of float64 values of one sum: one 64-bit integer per
+ * exponent for the signed mantissas and a 128-bit one for their squares,
+ * flushed into the small accumulator every 512 values a lane: adding a
+ * value is two integer adds and one 64 x 64 -> 128-bit product, with no
+ * split into chunks.  XS_LANES copies of each, value i going to copy
+ * i % XS_LANES, so runs of values of one exponent are independent chains
+ * of adds rather than one.  Entries are zero between calls.  384 KiB:
+ * one per operator state, not per cell. */
+#define XS_LANES 8
+#define XS_EXPONENTS 2048
+/* Entries a lane spans: 8 more than the exponents, so that no two
+ * lanes' (or arrays') entries of one exponent are a multiple of 4 KiB
+ * apart, which x86 cores take for a possible store-to-load dependency. */
+#define XS_STRIDE (XS_EXPONENTS + 8)
+struct xs_large {
+    int64_t s[XS_LANES][XS_STRIDE];
+    unsigned __int128 q[XS_LANES][XS_STRIDE];
+};
+
+/* Add the n float64 values at x (contiguous) and their squares exactly
+ * into a, through the zeroed scratch L (left zeroed).  NaNs are skipped,
+ * not counted (for NaN-skipping statistics that count them apart);
+ * infinities are counted.  Leaves a normalised. */
+void xs_add_f64s_skipnan(struct exactsum *a, struct xs_large *L,
+                         const double *x, size_t n);
+
 /* a := a + b (exact; b is not modified).  Leaves a normalised. */
 void xs_merge(struct exactsum *a, const struct exactsum *b);
 

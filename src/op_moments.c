@@ -63,6 +63,7 @@ struct moments {
     struct cell *c;
     double *scratch;        /* SCRATCH_PER_CELL * ncell (blockn_) */
     struct exactsum *x;     /* per cell with exact = yes, else NULL */
+    struct xs_large *large; /* its scratch for one float cell (lazily) */
 };
 
 /* Per cell, for a block of many cells: sum, M2, count, shift, mean, and
@@ -515,6 +516,7 @@ static void moments_destroy(void *state)
     free(m->c);
     free(m->scratch);
     free(m->x);
+    free(m->large);
     free(m);
 }
 
@@ -595,15 +597,48 @@ EXACT_KERNEL(f64, double, xs_add_f64)
     exact_##SUF(m, (const T *)blk->data, blk->nrec);                         \
     break
 
+/* The exact sums of one float cell through the large accumulator (the
+ * common case, and the fast one); float32 widened a block at a time. */
+static int exact_one_float(struct moments *m, const struct h5b_block *blk,
+                           struct h5b_error *err)
+{
+    if (!m->large)
+        m->large = calloc(1, sizeof *m->large);
+    if (!m->large)
+        return h5b_fail(err, "out of memory for an exact sum scratch");
+    if (m->cfg->type == H5B_FLOAT64) {
+        xs_add_f64s_skipnan(m->x, m->large, blk->data, blk->nrec);
+        return 0;
+    }
+    const float *f = blk->data;
+    double buf[BLOCK];
+    for (uint64_t i0 = 0; i0 < blk->nrec; i0 += BLOCK) {
+        uint64_t len = blk->nrec - i0 < BLOCK ? blk->nrec - i0 : BLOCK;
+        for (uint64_t i = 0; i < len; i++)
+            buf[i] = f[i0 + i];
+        xs_add_f64s_skipnan(m->x, m->large, buf, len);
+    }
+    return 0;
+}
+
+/* Feed blk into the exact accumulators. */
+static int exact_update(struct moments *m, const struct h5b_block *blk,
+                        struct h5b_error *err)
+{
+    if (m->ncell == 1 && is_float(m->cfg->type))
+        return exact_one_float(m, blk, err);
+    switch (m->cfg->type) {
+    H5B_TYPE_CASES(DISPATCH_EXACT);
+    }
+    return 0;
+}
+
 static int moments_update(void *state, const struct h5b_block *blk,
                           struct h5b_error *err)
 {
     struct moments *m = state;
-    if (m->x) {
-        switch (m->cfg->type) {
-        H5B_TYPE_CASES(DISPATCH_EXACT);
-        }
-    }
+    if (m->x && exact_update(m, blk, err) < 0)
+        return -1;
     switch (m->cfg->type) {
     H5B_TYPE_CASES(DISPATCH);
     }
@@ -885,5 +920,7 @@ uint64_t op_moments_bytes(uint64_t ncell, int exact)
     uint64_t per = sizeof(struct cell) +
                    (ncell > 1 ? SCRATCH_PER_CELL * sizeof(double) : 0) +
                    (exact ? sizeof(struct exactsum) : 0);
+    if (exact && ncell == 1)
+        return per + sizeof(struct xs_large);
     return ncell > UINT64_MAX / per ? UINT64_MAX : ncell * per;
 }
