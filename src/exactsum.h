@@ -130,6 +130,21 @@ struct xs_large {
 void xs_add_f64s_skipnan(struct exactsum *a, struct xs_large *L,
                          const double *x, size_t n);
 
+/* M(suffix, C type, add) for every element type (the suffixes of
+ * stats.h's H5B_TYPE_CASES), with the add that is exact for it: 64-bit
+ * integers their own (a double rounds above 2^53), the rest as float64. */
+#define XS_TYPES(M)                                                          \
+    M(i8, int8_t, xs_add_f64)                                                \
+    M(u8, uint8_t, xs_add_f64)                                               \
+    M(i16, int16_t, xs_add_f64)                                              \
+    M(u16, uint16_t, xs_add_f64)                                             \
+    M(i32, int32_t, xs_add_f64)                                              \
+    M(u32, uint32_t, xs_add_f64)                                             \
+    M(i64, int64_t, xs_add_i64)                                              \
+    M(u64, uint64_t, xs_add_u64)                                             \
+    M(f32, float, xs_add_f64)                                                \
+    M(f64, double, xs_add_f64)
+
 /* a := a + b (exact; b is not modified).  Leaves a normalised. */
 void xs_merge(struct exactsum *a, const struct exactsum *b);
 

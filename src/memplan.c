@@ -75,7 +75,7 @@ static void add_partials(struct memplan_rank *r, const struct memplan_job *j,
     uint64_t *part = r->part;
     if (j->grouped) {
         part[MP_GROUPBY] = add(part[MP_GROUPBY],
-                               mul(n, gb_bytes(keys, j->ncol)));
+                               mul(n, gb_bytes(keys, j->ncol, j->exact)));
     } else {
         uint64_t per = mul(n, j->ncol);
         if (j->moments)

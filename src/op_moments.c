@@ -569,8 +569,7 @@ fail:
 
 /* Feed nrec records of values of type T at p into the exact accumulators
  * (NaN skipped: it is counted by the kernels), in record order; ADD is
- * xs_add_f64 (exact for every type up to 32 bits) or a 64-bit integer
- * add. */
+ * the exact add for T (XS_TYPES). */
 #define EXACT_KERNEL(SUF, T, ADD)                                            \
 static void exact_##SUF(struct moments *m, const T *p, uint64_t nrec)       \
 {                                                                            \
@@ -582,16 +581,7 @@ static void exact_##SUF(struct moments *m, const T *p, uint64_t nrec)       \
     for (uint64_t j = 0; j < nc; j++)                                        \
         xs_normalize(&m->x[j]);                                              \
 }
-EXACT_KERNEL(i8, int8_t, xs_add_f64)
-EXACT_KERNEL(u8, uint8_t, xs_add_f64)
-EXACT_KERNEL(i16, int16_t, xs_add_f64)
-EXACT_KERNEL(u16, uint16_t, xs_add_f64)
-EXACT_KERNEL(i32, int32_t, xs_add_f64)
-EXACT_KERNEL(u32, uint32_t, xs_add_f64)
-EXACT_KERNEL(i64, int64_t, xs_add_i64)
-EXACT_KERNEL(u64, uint64_t, xs_add_u64)
-EXACT_KERNEL(f32, float, xs_add_f64)
-EXACT_KERNEL(f64, double, xs_add_f64)
+XS_TYPES(EXACT_KERNEL)
 
 #define DISPATCH_EXACT(SUF, T)                                               \
     exact_##SUF(m, (const T *)blk->data, blk->nrec);                         \

@@ -7,7 +7,8 @@
  * with valid range and missing_value, uint64 plain) with per-column
  * histogram ranges; 2 uint64 over everything (axis = all) with quantiles;
  * 3 int8 cells of shape 4 with the moments only; 4 a compound element
- * grouped by its int32 field (group-by partials are hash tables).  Record data comes from
+ * grouped by its int32 field with exact sums (group-by partials are hash
+ * tables).  Record data comes from
  * a fixed generator so seeds are reproducible.
  */
 #include "fixture.h"
@@ -117,7 +118,9 @@ void fixture_init(void)
         for (size_t c = 0; c < f->ncol; c++)
             if (table_add(&f->t, &f->cols[c], &shape, f->ops, &err) < 0)
                 fixture_die("table_add", err.msg);
-        if (table_group(&f->t, f->ops, f->ddof, &err) < 0)
+        /* The grouped table (4) keeps exact sums. */
+        if (table_group(&f->t, f->ops, f->ddof, f->ops == ops_grouped,
+                        &err) < 0)
             fixture_die("table_group", err.msg);
     }
     devnull = fopen("/dev/null", "w");

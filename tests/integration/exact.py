@@ -15,7 +15,7 @@ The data is the issue's (about 1e9 +- 1e3, every seventh value negated),
 1.5 million values at partition sizes 64K, 1M and 16M, one split over
 three files; adversarial columns of a per-cell field (1e16 + 1 - 1e16,
 alternating huge and tiny values, subnormals, +-inf, NaN, an overflowing
-sum); float32 and int64 input; and a compound table.
+sum); float32 and int64 input; a compound table; and group-by sums.
 """
 
 import math
@@ -198,6 +198,33 @@ def table_oracle(case_dir):
     return Expect(["data/v.h5"], len(t), groups)
 
 
+GROUPED = np.dtype([("station", "<i4"), ("v", "<f8")])
+
+
+def grouped_values():
+    rng = np.random.default_rng(8)
+    t = np.zeros(60000, GROUPED)
+    t["station"] = rng.integers(-20, 30, t.size)
+    t["v"] = issue_values(t.size, 9)
+    t["v"][::101] = np.nan
+    return t
+
+
+def grouped_oracle(case_dir):
+    t = grouped_values()
+    keys = np.unique(t["station"])
+    cells = [exact_stats(t["v"][t["station"] == k], 1) for k in keys]
+    wants = {"groupby/keys": Want(keys.astype(np.int64), "<i8")}
+    for op in ("count", "nan_count"):
+        wants["groupby/" + op] = Want(np.array([c[op] for c in cells], np.uint64), U8)
+    for op in ("sum", "mean", "var", "std"):
+        wants["groupby/" + op] = Want(np.array([c[op] for c in cells]), F8)
+    for op, f in (("min", np.nanmin), ("max", np.nanmax)):
+        wants["groupby/" + op] = Want(np.array([f(t["v"][t["station"] == k]) for k in keys]),
+                                      F8)
+    return Expect(["data/v.h5"], len(t), {"v": wants})
+
+
 def exact_job(files, dataset, partition, name, ddof=None, axis=None):
     reduce = {"ops": ALL, "exact": "yes"}
     if ddof is not None:
@@ -205,6 +232,12 @@ def exact_job(files, dataset, partition, name, ddof=None, axis=None):
     if axis is not None:
         reduce["axis"] = axis
     return job_sections(files, dataset, reduce=reduce, partition=partition, name=name)
+
+
+def grouped_job():
+    sections = exact_job("data/v.h5", "/t/rows", "64K", "grouped", ddof=1)
+    sections["reduce"]["group_by"] = "station"
+    return sections
 
 
 def exact_cases():
@@ -229,5 +262,7 @@ def exact_cases():
         FeatureCase("exact/table", write_one(table_values, "/t/rows", (1000,)),
                     exact_job("data/v.h5", "/t/rows", "64K", "table"),
                     table_oracle, min_partitions=2),
+        FeatureCase("exact/group-by", write_one(grouped_values, "/t/rows", (4096,)),
+                    grouped_job(), grouped_oracle, min_partitions=2),
     ]
     return cases

@@ -214,13 +214,13 @@ static void test_groupby_bounded_by_max_keys(void **state)
     memplan_build(&j, &m);
     /* accumulator: every record a key; partial: the partition's */
     assert_int_equal(m.rank0.part[MP_GROUPBY],
-                     gb_bytes(100000, 1) + gb_bytes(1000, 1));
+                     gb_bytes(100000, 1, 0) + gb_bytes(1000, 1, 0));
     j.max_keys = 10;
     memplan_build(&j, &m);
-    assert_int_equal(m.rank0.part[MP_GROUPBY], 2 * gb_bytes(10, 1));
+    assert_int_equal(m.rank0.part[MP_GROUPBY], 2 * gb_bytes(10, 1, 0));
     assert_int_equal(m.keys, 10);
     /* a key holds at least its value, its cell and a hash slot */
-    assert_true(gb_bytes(1, 2) >= 8 + 2 * 72 + 16);
+    assert_true(gb_bytes(1, 2, 0) >= 8 + 2 * 72 + 16);
 }
 
 /* err's message after memplan_check, or "" when it passed. */
