@@ -88,8 +88,8 @@ void xs_add_i64(struct exactsum *a, int64_t v)
  * 512 squares, below 2^106, a 128-bit one). */
 #define LARGE_RUN (512 * XS_LANES)
 
-/* Move entries [lo, hi] of every lane of L into a, zeroing them; entry e
- * holds mantissas of weight 2^(e - 1 - 1074) (e >= 1: normal numbers). */
+/* Move entries [lo, hi] of every lane of L into a; entry e holds
+ * mantissas of weight 2^(e - 1 - 1074) (e >= 1: normal numbers). */
 static void large_flush(struct exactsum *a, struct xs_large *L, unsigned lo,
                         unsigned hi)
 {
@@ -99,12 +99,9 @@ static void large_flush(struct exactsum *a, struct xs_large *L, unsigned lo,
             if (v) {
                 add_mag(a->s, v < 0, v < 0 ? 0 - (uint64_t)v : (uint64_t)v,
                         e - 1);
-                L->s[k][e] = 0;
             }
-            if (L->q[k][e]) {
+            if (L->q[k][e])
                 add_mag(a->q, 0, L->q[k][e], 2 * (e - 1));
-                L->q[k][e] = 0;
-            }
         }
     }
     /* A chunk took at most a few digits below 2^32 per entry. */
@@ -165,6 +162,14 @@ void xs_add_f64s_skipnan(struct exactsum *a, struct xs_large *L,
         size_t len = n - i0 < LARGE_RUN ? n - i0 : LARGE_RUN, i = 0;
         const double *p = x + i0;
         unsigned lo, hi;
+        /* Only the entries of the run's exponents are used: zero those. */
+        exponent_range(p, len, &lo, &hi);
+        lo = lo < 1 ? 1 : lo;
+        hi = hi > 0x7fe ? 0x7fe : hi;
+        for (int k = 0; k < XS_LANES && lo <= hi; k++) {
+            memset(&L->s[k][lo], 0, (hi - lo + 1) * sizeof L->s[k][0]);
+            memset(&L->q[k][lo], 0, (hi - lo + 1) * sizeof L->q[k][0]);
+        }
         for (; i + XS_LANES <= len; i += XS_LANES) {
             LARGE_ONE(0, p[i]);
             LARGE_ONE(1, p[i + 1]);
@@ -177,9 +182,6 @@ void xs_add_f64s_skipnan(struct exactsum *a, struct xs_large *L,
         }
         for (; i < len; i++)
             LARGE_ONE(0, p[i]);
-        exponent_range(p, len, &lo, &hi);
-        lo = lo < 1 ? 1 : lo;
-        hi = hi > 0x7fe ? 0x7fe : hi;
         if (lo <= hi)
             large_flush(a, L, lo, hi);
     }

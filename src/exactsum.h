@@ -110,8 +110,9 @@ void xs_add_u64(struct exactsum *a, uint64_t v);
  * value is two integer adds and one 64 x 64 -> 128-bit product, with no
  * split into chunks.  XS_LANES copies of each, value i going to copy
  * i % XS_LANES, so runs of values of one exponent are independent chains
- * of adds rather than one.  Entries are zero between calls.  384 KiB:
- * one per operator state, not per cell. */
+ * of adds rather than one.  A run zeroes the entries of its exponents
+ * first, so the scratch needs no initial state.  About 390 KB: one per
+ * operator state, not per cell. */
 #define XS_LANES 8
 #define XS_EXPONENTS 2048
 /* Entries a lane spans: 8 more than the exponents, so that no two
@@ -124,7 +125,7 @@ struct xs_large {
 };
 
 /* Add the n float64 values at x (contiguous) and their squares exactly
- * into a, through the zeroed scratch L (left zeroed).  NaNs are skipped,
+ * into a, through the scratch L (any contents; overwritten).  NaNs are skipped,
  * not counted (for NaN-skipping statistics that count them apart);
  * infinities are counted.  Leaves a normalised. */
 void xs_add_f64s_skipnan(struct exactsum *a, struct xs_large *L,

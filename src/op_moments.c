@@ -593,7 +593,7 @@ static int exact_one_float(struct moments *m, const struct h5b_block *blk,
                            struct h5b_error *err)
 {
     if (!m->large)
-        m->large = calloc(1, sizeof *m->large);
+        m->large = malloc(sizeof *m->large);    /* contents need not be 0 */
     if (!m->large)
         return h5b_fail(err, "out of memory for an exact sum scratch");
     if (m->cfg->type == H5B_FLOAT64) {

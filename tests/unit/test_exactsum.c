@@ -293,6 +293,7 @@ static void test_large_same_as_small(void **state)
     static struct xs_large L;
     unsigned char b1[XS_MAX_BYTES], b2[XS_MAX_BYTES];
     srand(17);
+    memset(&L, 0xa5, sizeof L);     /* the scratch needs no zeroing */
     xs_clear(&a);
     for (int i = 0; i < N; i++) {
         x[i] = i % 97 == 0 ? 0.0 : i % 89 == 0 ? ldexp(rand() % 4096, -1074)
@@ -309,8 +310,6 @@ static void test_large_same_as_small(void **state)
         assert_int_equal(xs_encode(&b, b2, sizeof b2), n1);
         assert_bytes_equal(b1, b2, n1);
     }
-    for (size_t i = 0; i < sizeof L / sizeof(int64_t); i++)
-        assert_int_equal(((const int64_t *)&L)[i], 0); /* left zeroed */
 }
 
 int main(void)
