@@ -426,6 +426,31 @@ static void upd1_##SUF(struct cell *c, const T *x, uint64_t n)              \
         }                                                                    \
         cell_combine(c, L.k, mb, q, L.s);                                    \
     }                                                                        \
+}                                                                            \
+                                                                             \
+/* With exact sums the cell needs only its count, NaN count, min and max:  \
+ * pass 1 alone (its sum of v - 0 unused); the moment fields stay 0.        \
+ * (GCC 12 fails with an internal error on target clones of this one.) */  \
+static void cnt1_##SUF(struct cell *c, const T *x, uint64_t n)              \
+{                                                                            \
+    for (uint64_t i0 = 0; i0 < n; i0 += BLOCK) {                            \
+        uint64_t len = n - i0 < BLOCK ? n - i0 : BLOCK;                     \
+        uint64_t body = len - len % LANES;                                   \
+        const T *p = x + i0;                                                 \
+        struct lane1 L = {0.0, INFINITY, -INFINITY, 0};                      \
+        if (body)                                                            \
+            vpass1_##SUF(p, body, 0.0, &L);                                  \
+        for (uint64_t j = body; j < len; j++) {                              \
+            double v = p[j];                                                 \
+            L.k += !isnan(v);                                                \
+            L.mn = v < L.mn ? v : L.mn;                                      \
+            L.mx = v > L.mx ? v : L.mx;                                      \
+        }                                                                    \
+        c->min.f = L.mn < c->min.f ? L.mn : c->min.f;                        \
+        c->max.f = L.mx > c->max.f ? L.mx : c->max.f;                        \
+        c->nan += len - L.k;                                                 \
+        c->n += L.k;                                                         \
+    }                                                                        \
 }
 
 VEC_KERNELS(f64, double)
@@ -629,6 +654,14 @@ static int moments_update(void *state, const struct h5b_block *blk,
     struct moments *m = state;
     if (m->x && exact_update(m, blk, err) < 0)
         return -1;
+    if (m->x && m->ncell == 1 && m->cfg->type == H5B_FLOAT64) {
+        cnt1_f64(m->c, blk->data, blk->nrec);
+        return 0;
+    }
+    if (m->x && m->ncell == 1 && m->cfg->type == H5B_FLOAT32) {
+        cnt1_f32(m->c, blk->data, blk->nrec);
+        return 0;
+    }
     switch (m->cfg->type) {
     H5B_TYPE_CASES(DISPATCH);
     }
