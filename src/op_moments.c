@@ -390,8 +390,30 @@ INLINE double vpass2_##SUF(const T *p, uint64_t len, double K, double mb)   \
     return lanes_sum(q);                                                     \
 }                                                                            \
                                                                              \
-/* The block kernel: lanes for the first len - len % LANES values, then a   \
- * scalar tail, folded in that order. */                                    \
+/* Pass 1 of a block of len values: lanes for the first body = len -      \
+ * len % LANES values, then a scalar tail, in that order; min, max and the  \
+ * NaN count go into c. */                                                   \
+INLINE void block1_##SUF(struct cell *c, const T *p, uint64_t len,          \
+                         uint64_t body, double K, struct lane1 *L)           \
+{                                                                            \
+    *L = (struct lane1){0.0, INFINITY, -INFINITY, 0};                        \
+    if (body)                                                                \
+        vpass1_##SUF(p, body, K, L);                                         \
+    for (uint64_t j = body; j < len; j++) {                                  \
+        double v = p[j];                                                     \
+        if (isnan(v))                                                        \
+            continue;                                                        \
+        L->s += v - K;                                                       \
+        L->k++;                                                              \
+        L->mn = v < L->mn ? v : L->mn;                                       \
+        L->mx = v > L->mx ? v : L->mx;                                       \
+    }                                                                        \
+    c->min.f = L->mn < c->min.f ? L->mn : c->min.f;                          \
+    c->max.f = L->mx > c->max.f ? L->mx : c->max.f;                          \
+    c->nan += len - L->k;                                                    \
+}                                                                            \
+                                                                             \
+/* The block kernel: pass 1, then pass 2 about the block's mean. */         \
 H5B_CLONES                                                                   \
 static void upd1_##SUF(struct cell *c, const T *x, uint64_t n)              \
 {                                                                            \
@@ -399,23 +421,10 @@ static void upd1_##SUF(struct cell *c, const T *x, uint64_t n)              \
         uint64_t len = n - i0 < BLOCK ? n - i0 : BLOCK;                     \
         uint64_t body = len - len % LANES;                                   \
         const T *p = x + i0;                                                 \
-        struct lane1 L = {0.0, INFINITY, -INFINITY, 0};                      \
+        struct lane1 L;                                                      \
         shift_##SUF(c, p, len, 1);                                           \
         double K = c->shift;                                                 \
-        if (body)                                                            \
-            vpass1_##SUF(p, body, K, &L);                                    \
-        for (uint64_t j = body; j < len; j++) {                              \
-            double v = p[j];                                                 \
-            if (isnan(v))                                                    \
-                continue;                                                    \
-            L.s += v - K;                                                    \
-            L.k++;                                                           \
-            L.mn = v < L.mn ? v : L.mn;                                      \
-            L.mx = v > L.mx ? v : L.mx;                                      \
-        }                                                                    \
-        c->min.f = L.mn < c->min.f ? L.mn : c->min.f;                        \
-        c->max.f = L.mx > c->max.f ? L.mx : c->max.f;                        \
-        c->nan += len - L.k;                                                 \
+        block1_##SUF(c, p, len, body, K, &L);                                \
         if (L.k == 0)                                                        \
             continue;                                                        \
         double mb = L.s / (double)L.k;                                       \
@@ -435,20 +444,8 @@ static void cnt1_##SUF(struct cell *c, const T *x, uint64_t n)              \
 {                                                                            \
     for (uint64_t i0 = 0; i0 < n; i0 += BLOCK) {                            \
         uint64_t len = n - i0 < BLOCK ? n - i0 : BLOCK;                     \
-        uint64_t body = len - len % LANES;                                   \
-        const T *p = x + i0;                                                 \
-        struct lane1 L = {0.0, INFINITY, -INFINITY, 0};                      \
-        if (body)                                                            \
-            vpass1_##SUF(p, body, 0.0, &L);                                  \
-        for (uint64_t j = body; j < len; j++) {                              \
-            double v = p[j];                                                 \
-            L.k += !isnan(v);                                                \
-            L.mn = v < L.mn ? v : L.mn;                                      \
-            L.mx = v > L.mx ? v : L.mx;                                      \
-        }                                                                    \
-        c->min.f = L.mn < c->min.f ? L.mn : c->min.f;                        \
-        c->max.f = L.mx > c->max.f ? L.mx : c->max.f;                        \
-        c->nan += len - L.k;                                                 \
+        struct lane1 L;                                                      \
+        block1_##SUF(c, x + i0, len, len - len % LANES, 0.0, &L);            \
         c->n += L.k;                                                         \
     }                                                                        \
 }
