@@ -15,7 +15,8 @@ The data is the issue's (about 1e9 +- 1e3, every seventh value negated),
 1.5 million values at partition sizes 64K, 1M and 16M, one split over
 three files; adversarial columns of a per-cell field (1e16 + 1 - 1e16,
 alternating huge and tiny values, subnormals, +-inf, NaN, an overflowing
-sum); float32 and int64 input; a compound table; and group-by sums.
+sum); float32 and int64 input; a field cut into tiles; a compound table;
+and group-by sums.
 """
 
 import math
@@ -234,6 +235,15 @@ def exact_job(files, dataset, partition, name, ddof=None, axis=None):
     return job_sections(files, dataset, reduce=reduce, partition=partition, name=name)
 
 
+def tiled_values():
+    """40 records of 120 x 100 float64 cells (96 KB a record): at 64K a
+    partition the plan cuts each record into tiles of cells."""
+    rng = np.random.default_rng(10)
+    x = 1e9 + rng.uniform(-1e3, 1e3, (40, 120, 100))
+    x[:, ::7, :] *= -1
+    return x
+
+
 def grouped_job():
     sections = exact_job("data/v.h5", "/t/rows", "64K", "grouped", ddof=1)
     sections["reduce"]["group_by"] = "station"
@@ -262,6 +272,9 @@ def exact_cases():
         FeatureCase("exact/table", write_one(table_values, "/t/rows", (1000,)),
                     exact_job("data/v.h5", "/t/rows", "64K", "table"),
                     table_oracle, min_partitions=2),
+        FeatureCase("exact/tiled", write_one(tiled_values, "/g/values", (8, 60, 50)),
+                    exact_job("data/v.h5", "/g/values", "64K", "tiled"),
+                    field_oracle(tiled_values), min_partitions=2),
         FeatureCase("exact/group-by", write_one(grouped_values, "/t/rows", (4096,)),
                     grouped_job(), grouped_oracle, min_partitions=2),
     ]
