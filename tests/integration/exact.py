@@ -17,8 +17,8 @@ The data is the issue's (about 1e9 +- 1e3, every seventh value negated),
 a million values at partition sizes 64K, 1M and 16M, one split over
 three files; adversarial columns of a per-cell field (1e16 + 1 - 1e16,
 alternating huge and tiny values, subnormals, +-inf, NaN, an overflowing
-sum); float32 and int64 input; a field cut into tiles; a compound table;
-and group-by sums.
+sum); float32 and int64 input; a field cut into tiles; CF-packed data;
+a compound table; and group-by sums.
 """
 
 import math
@@ -246,6 +246,38 @@ def tiled_values():
     return x
 
 
+FILL = -32767
+
+
+def packed_raw():
+    rng = np.random.default_rng(12)
+    raw = rng.integers(-30000, 30000, (20000, 3)).astype(np.int16)
+    raw[rng.random(raw.shape) < 0.05] = FILL
+    return raw
+
+
+def write_packed(case_dir):
+    """CF-packed int16 with _FillValue, scale_factor and add_offset."""
+    (case_dir / "data").mkdir(parents=True, exist_ok=True)
+    with h5py.File(case_dir / "data/v.h5", "w") as f:
+        ds = f.create_dataset("/g/values", data=packed_raw(), chunks=(1000, 3))
+        ds.attrs["_FillValue"] = np.int16(FILL)
+        ds.attrs["scale_factor"] = np.float64(0.01)
+        ds.attrs["add_offset"] = np.float64(273.15)
+
+
+def packed_oracle(case_dir):
+    """Unpacked as h5batch does (raw * scale + offset in float64, one
+    rounding each), the fill masked; masked values are missing_count."""
+    raw = packed_raw()
+    x = raw.astype(np.float64) * 0.01 + 273.15
+    x[raw == FILL] = np.nan
+    wants = exact_wants(x, (3,), "<f8", 0)
+    wants["missing_count"] = wants["nan_count"]
+    wants["nan_count"] = Want(np.zeros(3, np.uint64), U8)
+    return Expect(["data/v.h5"], raw.shape[0], {"values": wants})
+
+
 def grouped_job():
     sections = exact_job("data/v.h5", "/t/rows", "64K", "grouped", ddof=1)
     sections["reduce"]["group_by"] = "station"
@@ -277,6 +309,9 @@ def exact_cases():
         FeatureCase("exact/tiled", write_one(tiled_values, "/g/values", (8, 60, 50)),
                     exact_job("data/v.h5", "/g/values", "64K", "tiled"),
                     field_oracle(tiled_values), min_partitions=2),
+        FeatureCase("exact/cf-packed", write_packed,
+                    exact_job("data/v.h5", "/g/values", "4K", "packed"),
+                    packed_oracle, min_partitions=2),
         FeatureCase("exact/group-by", write_one(grouped_values, "/t/rows", (4096,)),
                     grouped_job(), grouped_oracle, min_partitions=2),
     ]
