@@ -609,26 +609,38 @@ XS_TYPES(EXACT_KERNEL)
     exact_##SUF(m, (const T *)blk->data, blk->nrec);                         \
     break
 
-/* The exact sums of one float cell through the large accumulator (the
- * common case, and the fast one); float32 widened a block at a time. */
-static int exact_one_float(struct moments *m, const struct h5b_block *blk,
-                           struct h5b_error *err)
+/* Records per gather of one cell's values for the large accumulator; a
+ * block of fewer records per update goes value by value instead (each
+ * pass of the large accumulator ends in a flush and a normalisation). */
+#define GATHER BLOCK
+#define GATHER_MIN 256
+
+/* The exact sums of float cells through the large accumulator (exactsum.h,
+ * the fast path): a cell's values of up to GATHER records widened into
+ * one buffer (one-cell float64 data is used in place). */
+static int exact_float(struct moments *m, const struct h5b_block *blk,
+                       struct h5b_error *err)
 {
+    const uint64_t nc = m->ncell, n = blk->nrec;
+    int f32 = m->cfg->type == H5B_FLOAT32;
     if (!m->large)
         m->large = malloc(sizeof *m->large);    /* contents need not be 0 */
     if (!m->large)
         return h5b_fail(err, "out of memory for an exact sum scratch");
-    if (m->cfg->type == H5B_FLOAT64) {
-        xs_add_f64s_skipnan(m->x, m->large, blk->data, blk->nrec);
+    if (nc == 1 && !f32) {
+        xs_add_f64s_skipnan(m->x, m->large, blk->data, n);
         return 0;
     }
-    const float *f = blk->data;
-    double buf[BLOCK];
-    for (uint64_t i0 = 0; i0 < blk->nrec; i0 += BLOCK) {
-        uint64_t len = blk->nrec - i0 < BLOCK ? blk->nrec - i0 : BLOCK;
-        for (uint64_t i = 0; i < len; i++)
-            buf[i] = f[i0 + i];
-        xs_add_f64s_skipnan(m->x, m->large, buf, len);
+    double buf[GATHER];
+    for (uint64_t i0 = 0; i0 < n; i0 += GATHER) {
+        uint64_t len = n - i0 < GATHER ? n - i0 : GATHER;
+        for (uint64_t j = 0; j < nc; j++) {
+            const uint64_t at = i0 * nc + j;
+            for (uint64_t i = 0; i < len; i++)
+                buf[i] = f32 ? ((const float *)blk->data)[at + i * nc]
+                             : ((const double *)blk->data)[at + i * nc];
+            xs_add_f64s_skipnan(&m->x[j], m->large, buf, len);
+        }
     }
     return 0;
 }
@@ -637,8 +649,8 @@ static int exact_one_float(struct moments *m, const struct h5b_block *blk,
 static int exact_update(struct moments *m, const struct h5b_block *blk,
                         struct h5b_error *err)
 {
-    if (m->ncell == 1 && is_float(m->cfg->type))
-        return exact_one_float(m, blk, err);
+    if (is_float(m->cfg->type) && (m->ncell == 1 || blk->nrec >= GATHER_MIN))
+        return exact_float(m, blk, err);
     switch (m->cfg->type) {
     H5B_TYPE_CASES(DISPATCH_EXACT);
     }
@@ -940,7 +952,7 @@ uint64_t op_moments_bytes(uint64_t ncell, int exact)
     uint64_t per = sizeof(struct cell) +
                    (ncell > 1 ? SCRATCH_PER_CELL * sizeof(double) : 0) +
                    (exact ? sizeof(struct exactsum) : 0);
-    if (exact && ncell == 1)
-        return per + sizeof(struct xs_large);
-    return ncell > UINT64_MAX / per ? UINT64_MAX : ncell * per;
+    /* and with exact sums the large accumulator's scratch, once a state */
+    uint64_t once = exact ? sizeof(struct xs_large) : 0;
+    return ncell > (UINT64_MAX - once) / per ? UINT64_MAX : ncell * per + once;
 }

@@ -1171,6 +1171,45 @@ static void test_exact_same_bits_any_split(void **state)
     free(x);
 }
 
+/* Many cells: the gathered large-accumulator path (a partial of 3000
+ * records) and the value-by-value path (partials under 256 records) give
+ * the same bits. */
+static void test_exact_cells_both_paths_same_bits(void **state)
+{
+    (void)state;
+    enum { NREC = 3000, NC = 6 };
+    static const char *const names[] = {"sum", "mean", "var", "std"};
+    static const uint64_t dims[2] = {2, 3};
+    __int128 k;
+    double *x = exact_data(NREC * NC, &k);
+    for (int i = 0; i < NREC * NC; i += 97)
+        x[i] = NAN;
+    struct opset set;
+    struct partial whole, acc;
+    struct capture want, got;
+    struct h5b_op_config shape = {.type = H5B_FLOAT64, .ncell = NC,
+                                  .cell_rank = 2, .arg = exact_arg,
+                                  .arg_ctx = "0"};
+    struct h5b_error err = {""};
+    memcpy(shape.cell_dims, dims, sizeof dims);
+    assert_int_equal(opset_init(&set, &shape, all_ops, &err), 0);
+    reduce(&set, x, sizeof(double) * NREC * NC, &whole);
+    finalize(&set, &whole, &want);
+    size_t cuts[40], nc = 0;
+    for (size_t c = 100; c < NREC; c += 100)
+        cuts[nc++] = c * NC;        /* cuts in values, whole records */
+    split_reduce(&set, x, NREC * NC, cuts, nc, 0, &acc);
+    finalize(&set, &acc, &got);
+    for (int i = 0; i < 4; i++)
+        assert_bytes_equal(get(&got, names[i])->data,
+                           get(&want, names[i])->data, NC * sizeof(double));
+    capture_free(&got);
+    capture_free(&want);
+    opset_destroy(&set, &acc);
+    opset_destroy(&set, &whole);
+    free(x);
+}
+
 static void test_round_trip_is_bit_exact(void **state)
 {
     (void)state;
@@ -1510,6 +1549,7 @@ int main(void)
         cmocka_unit_test(test_same_boundaries_same_bytes),
         cmocka_unit_test(test_round_trip_is_bit_exact),
         cmocka_unit_test(test_exact_same_bits_any_split),
+        cmocka_unit_test(test_exact_cells_both_paths_same_bits),
         cmocka_unit_test(test_other_boundaries_within_1e13),
         cmocka_unit_test(test_one_cut_at_every_position),
         cmocka_unit_test(test_merge_associative),
