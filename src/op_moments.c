@@ -12,10 +12,14 @@
  * by a macro, so there is no call or type switch per value.
  *
  * With [reduce] exact = yes each cell also carries an exact accumulator of
- * its values and their squares (exactsum.h), fed after the kernels above;
- * sum, mean, var and std then come from it, rounded once, so they do not
- * depend on how the records were cut into partitions.  Count, NaN count,
- * min and max are exact either way.
+ * its values and their squares (exactsum.h); sum, mean, var and std then
+ * come from it, rounded once, so they do not depend on how the records
+ * were cut into partitions.  Float values go through the large
+ * accumulator (one scratch a state: one cell's values in place, several
+ * cells' gathered a cell at a time) when an update brings enough records,
+ * else value by value.  Count, NaN count, min and max are exact either
+ * way; for one float cell only their pass runs (cnt1), the moment fields
+ * of the cell then stay 0.
  *
  * Invariant: min/max hold sentinels (type max / type min, +inf / -inf)
  * while n == 0; finalize writes NaN for such cells.  Exact accumulators
