@@ -102,7 +102,9 @@ static int check_head(const unsigned char *buf, size_t len,
         return err_set(err, H5B_EINPUT, "not an h5batch checkpoint");
     if (h5b_get_u64(buf + 8) != CKPT_VERSION)
         return err_set(err, H5B_EINPUT, "checkpoint format version %llu, "
-                       "expected %d", (unsigned long long)h5b_get_u64(buf + 8),
+                       "this h5batch reads only version %d: finish the run "
+                       "with the h5batch that wrote it, or remove the file",
+                       (unsigned long long)h5b_get_u64(buf + 8),
                        CKPT_VERSION);
     return 0;
 }

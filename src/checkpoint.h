@@ -27,8 +27,9 @@
 #include "table.h"
 
 /* 2: quantile buckets from the interpolated log2; 3: float moments in
- * blocks of 1024 values and 16 lanes (other low bits) */
-#define CKPT_VERSION 3
+ * blocks of 1024 values and 16 lanes (other low bits); 4: moments
+ * partials may carry exact accumulators ([reduce] exact) */
+#define CKPT_VERSION 4
 
 /* FNV-1a 64 of n bytes, continuing from h (start with CKPT_FNV_INIT). */
 #define CKPT_FNV_INIT 0xcbf29ce484222325ull

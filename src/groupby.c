@@ -23,6 +23,12 @@
  *
  * On the wire a cell carries only the fields the requested outputs need;
  * the others decode to their empty values and are never written out.
+ *
+ * With exact sums ([reduce] exact = yes) every cell also has an exact
+ * accumulator of its values and squares (exactsum.h) in `xs`, a parallel
+ * array of the same shape that moves with the rows; sum, mean, var and
+ * std then come from it.  Accumulators are normalised at the end of
+ * gb_update (only those it touched) and by merge and decode.
  */
 #include "groupby.h"
 
@@ -31,6 +37,7 @@
 #include <string.h>
 
 #include "err.h"
+#include "exactsum.h"
 #include "stats.h"
 
 /* Records whose keys are looked up before their values are folded. */
@@ -62,7 +69,8 @@ enum field {
     F_M2 = 2,       /* var, std */
     F_SUM = 4,      /* sum, comp: sum, and mean when it is not finite */
     F_MIN = 8,
-    F_MAX = 16
+    F_MAX = 16,
+    F_EXACT = 32    /* the exact accumulator: sum, mean, var, std */
 };
 
 struct gb_partial {
@@ -76,6 +84,7 @@ struct gb_partial {
     uint64_t nkeys, cap;    /* rows held and allocated */
     int64_t *keys;
     struct cell *cells;     /* nkeys * ncol, key-major */
+    struct exactsum *xs;    /* the same shape, with exact sums; or NULL */
     struct slot *slot;      /* hash of keys -> row, or NULL */
     uint64_t nslot;         /* power of two */
 };
@@ -161,6 +170,8 @@ int gb_create(const struct gb_config *c, struct gb_partial **p,
     memcpy(g->type, c->type, c->ncol * sizeof *c->type);
     parse_outputs(c->outputs, &g->want, NULL);
     g->fields = fields_of(g->want);
+    if (c->exact && (g->want & (W_SUM | W_MEAN | W_VAR | W_STD)))
+        g->fields |= F_EXACT;
     g->ddof = c->ddof;
     g->max_keys = c->max_keys;
     g->mem_keys = c->mem_keys;
@@ -175,6 +186,7 @@ void gb_destroy(struct gb_partial *p)
         return;
     free(p->keys);
     free(p->cells);
+    free(p->xs);
     free(p->slot);
     free(p);
 }
@@ -259,10 +271,40 @@ GB_FOLD(u64, uint64_t)
 GB_FOLD(f32, float)
 GB_FOLD(f64, double)
 
+/* Add len values of one column to the exact accumulators of rows idx;
+ * `xs` points at the column's accumulator in row 0.  NaN is skipped (the
+ * cells count it); ADD is the exact add for T (XS_TYPES). */
+#define GB_EXACT(SUF, T, ADD)                                                \
+static void exact_##SUF(struct exactsum *xs, size_t ncol,                   \
+                        const uint64_t *idx, const T *v, size_t len)        \
+{                                                                            \
+    for (size_t r = 0; r < len; r++)                                         \
+        if (v[r] == v[r])                                                    \
+            ADD(xs + idx[r] * ncol, v[r]);                                   \
+}
+
+XS_TYPES(GB_EXACT)
+
+#define GB_EXACT_CASE(SUF, T)                                                \
+    exact_##SUF(x, nc, idx, (const T *)v + r0, len);                         \
+    break
+
+static void fold_exact(struct gb_partial *p, size_t j, const void *v,
+                       uint64_t r0, const uint64_t *idx, size_t len)
+{
+    struct exactsum *x = p->xs + j;
+    size_t nc = p->ncol;
+    switch (p->type[j]) {
+    H5B_TYPE_CASES(GB_EXACT_CASE);
+    }
+}
+
 /* Fold records r0 .. r0 + len - 1 of column j (all of v) into rows idx. */
 static void fold(struct gb_partial *p, size_t j, const void *v, uint64_t r0,
                  const uint64_t *idx, size_t len)
 {
+    if (p->xs)
+        fold_exact(p, j, v, r0, idx, len);
     struct cell *c = p->cells + j;
     size_t nc = p->ncol;
     switch (p->type[j]) {
@@ -352,6 +394,15 @@ static int rows_reserve(struct gb_partial *p, struct h5b_error *err)
     if (!c)
         goto fail;
     p->cells = c;
+    if (p->fields & F_EXACT) {
+        if (cap > SIZE_MAX / sizeof(struct exactsum) / p->ncol)
+            goto fail;
+        struct exactsum *x = realloc(p->xs, (size_t)(cap * p->ncol) *
+                                            sizeof *x);
+        if (!x)
+            goto fail;
+        p->xs = x;
+    }
     p->cap = cap;
     return 0;
 fail:
@@ -390,6 +441,8 @@ static int find_or_add(struct gb_partial *p, int64_t key, uint64_t *idx,
     p->keys[p->nkeys] = key;
     for (size_t j = 0; j < p->ncol; j++)
         cell_clear(row(p, p->nkeys) + j);
+    for (size_t j = 0; p->xs && j < p->ncol; j++)
+        xs_clear(p->xs + p->nkeys * p->ncol + j);
     p->slot[h].key = key;
     p->slot[h].idx1 = ++p->nkeys;
     return 0;
@@ -438,22 +491,30 @@ static void slots_sort(struct slot **s, struct slot **tmp, uint64_t n)
 static int permute_rows(struct gb_partial *p, struct slot *s,
                         struct h5b_error *err)
 {
-    size_t rowb = p->ncol * sizeof(struct cell);
-    struct cell *tmp = malloc(rowb);
+    size_t cb = p->ncol * sizeof(struct cell);
+    size_t xb = p->xs ? p->ncol * sizeof(struct exactsum) : 0;
+    unsigned char *tmp = malloc(cb + xb);
+    unsigned char *x = (unsigned char *)p->xs;
     if (!tmp)
         return err_set(err, H5B_ERUN, "out of memory sorting group-by keys");
     for (uint64_t i = 0; i < p->nkeys; i++) {
         uint64_t j = i, k = s[i].idx1 - 1;
         if (k == i)
             continue;
-        memcpy(tmp, row(p, i), rowb);
+        memcpy(tmp, row(p, i), cb);
+        if (xb)
+            memcpy(tmp + cb, x + i * xb, xb);
         while (k != i) {
-            memcpy(row(p, j), row(p, k), rowb);
+            memcpy(row(p, j), row(p, k), cb);
+            if (xb)
+                memcpy(x + j * xb, x + k * xb, xb);
             s[j].idx1 = j + 1;
             j = k;
             k = s[j].idx1 - 1;
         }
-        memcpy(row(p, j), tmp, rowb);
+        memcpy(row(p, j), tmp, cb);
+        if (xb)
+            memcpy(x + j * xb, tmp + cb, xb);
         s[j].idx1 = j + 1;
     }
     free(tmp);
@@ -499,6 +560,13 @@ static void rows_shrink(struct gb_partial *p)
     if (!c)
         return;
     p->cells = c;
+    if (p->xs) {
+        struct exactsum *x = realloc(p->xs, (size_t)(p->nkeys * p->ncol) *
+                                            sizeof *x);
+        if (!x)
+            return;
+        p->xs = x;
+    }
     p->cap = p->nkeys;
 }
 
@@ -519,6 +587,9 @@ int gb_update(struct gb_partial *p, const int64_t *keys,
         for (size_t j = 0; rc == 0 && j < p->ncol; j++)
             fold(p, j, values[j], r0, idx, len);
     }
+    for (uint64_t i = 0; p->xs && i < p->nkeys * p->ncol; i++)
+        if (p->xs[i].pending)
+            xs_normalize(&p->xs[i]);
     if (rc == 0 && !p->sorted)
         rc = sort_rows(p, err);
     free(p->slot);
@@ -554,8 +625,12 @@ int gb_merge(struct gb_partial *acc, const struct gb_partial *later,
     for (uint64_t t = 0; rc == 0 && t < later->nkeys; t++) {
         uint64_t i;
         rc = find_or_add(acc, later->keys[t], &i, err);
-        for (size_t j = 0; rc == 0 && j < acc->ncol; j++)
+        for (size_t j = 0; rc == 0 && j < acc->ncol; j++) {
             cell_merge(row(acc, i) + j, row(later, t) + j);
+            if (acc->xs)
+                xs_merge(acc->xs + i * acc->ncol + j,
+                         later->xs + t * acc->ncol + j);
+        }
     }
     acc->broken = rc < 0;
     return rc;
@@ -566,7 +641,8 @@ int gb_merge(struct gb_partial *acc, const struct gb_partial *later,
  *   "h5bgrpb1"  varint ncol  ncol type bytes  u8 fields  varint nkeys
  *   per key, ascending: varint zigzag(key), then per column: varint n,
  *   varint nan (float columns only) and, if n > 0, the f64 fields in the
- *   order shift mean (F_MOMENT) m2 (F_M2) sum comp (F_SUM) min max.
+ *   order shift mean (F_MOMENT) m2 (F_M2) sum comp (F_SUM) min max, then
+ *   (F_EXACT) the exact accumulator as xs_encode writes it.
  *
  * Varints are LEB128, minimal.  Every key's n + nan is its record count,
  * the same in every column and at least 1; decode checks both. */
@@ -605,12 +681,21 @@ static size_t nfields(unsigned f)
            !!(f & F_MIN) + !!(f & F_MAX);
 }
 
-static size_t cell_size(const struct gb_partial *p, size_t j,
-                        const struct cell *c)
+/* The exact accumulator of row i, column j (p->xs set). */
+static struct exactsum *xs_at(const struct gb_partial *p, uint64_t i,
+                              size_t j)
 {
+    return p->xs + i * p->ncol + j;
+}
+
+static size_t cell_size(const struct gb_partial *p, uint64_t i, size_t j)
+{
+    const struct cell *c = row(p, i) + j;
     size_t s = varint_size(c->n);
     if (is_float(p->type[j]))
         s += varint_size(c->nan);
+    if (c->n && p->xs)
+        s += xs_encoded_size(xs_at(p, i, j));
     return c->n ? s + 8 * nfields(p->fields) : s;
 }
 
@@ -621,7 +706,7 @@ size_t gb_encoded_size(const struct gb_partial *p)
     for (uint64_t i = 0; i < p->nkeys; i++) {
         s += varint_size(zigzag(p->keys[i]));
         for (size_t j = 0; j < p->ncol; j++)
-            s += cell_size(p, j, row(p, i) + j);
+            s += cell_size(p, i, j);
     }
     return s;
 }
@@ -657,9 +742,10 @@ static uint64_t nth(const struct slot *order, uint64_t i)
     return order ? order[i].idx1 - 1 : i;
 }
 
-static unsigned char *put_cell(const struct gb_partial *p, size_t j,
-                               const struct cell *c, unsigned char *q)
+static unsigned char *put_cell(const struct gb_partial *p, uint64_t i,
+                               size_t j, unsigned char *q)
 {
+    const struct cell *c = row(p, i) + j;
     double f[7];
     size_t k = 0;
     q = put_varint(q, c->n);
@@ -681,8 +767,10 @@ static unsigned char *put_cell(const struct gb_partial *p, size_t j,
         f[k++] = c->min;
     if (p->fields & F_MAX)
         f[k++] = c->max;
-    for (size_t i = 0; i < k; i++, q += 8)
-        h5b_put_f64(q, f[i]);
+    for (size_t n = 0; n < k; n++, q += 8)
+        h5b_put_f64(q, f[n]);
+    if (p->xs)
+        q += xs_encode(xs_at(p, i, j), q, XS_MAX_BYTES);
     return q;
 }
 
@@ -710,7 +798,7 @@ int gb_encode(const struct gb_partial *p, unsigned char *buf, size_t len,
         uint64_t r = nth(order, i);
         q = put_varint(q, zigzag(p->keys[r]));
         for (size_t j = 0; j < p->ncol; j++)
-            q = put_cell(p, j, row(p, r) + j, q);
+            q = put_cell(p, r, j, q);
     }
     free(order);
     return (size_t)(q - buf) == len ? 0 :
@@ -752,11 +840,13 @@ static int get_f64(struct reader *r, double *d)
 /* Read column j's cell of one key into c, and its record count into
  * *total.  -1 if truncated, malformed or self-contradictory. */
 static int get_cell(const struct gb_partial *p, size_t j, struct reader *r,
-                    struct cell *c, uint64_t *total)
+                    struct cell *c, struct exactsum *x, uint64_t *total)
 {
     unsigned f = p->fields;
     int bad = 0;
     cell_clear(c);
+    if (x)
+        xs_clear(x);
     if (get_varint(r, &c->n) < 0 ||
         (is_float(p->type[j]) && get_varint(r, &c->nan) < 0) ||
         c->n > UINT64_MAX - c->nan)
@@ -778,6 +868,11 @@ static int get_cell(const struct gb_partial *p, size_t j, struct reader *r,
     if (isnan(c->min) || isnan(c->max) ||
         ((f & F_MIN) && (f & F_MAX) && c->min > c->max))
         bad = -1;
+    if (bad == 0 && x) {
+        size_t k = xs_decode(x, r->p, (size_t)(r->end - r->p));
+        bad = k ? 0 : -1;
+        r->p += k;
+    }
     return bad;
 }
 
@@ -801,7 +896,7 @@ static int get_header(const struct gb_partial *p, struct reader *r,
                        "configuration (columns, types or outputs differ)");
     if (get_varint(r, nkeys) < 0 ||
         *nkeys > (uint64_t)(r->end - r->p) / (1 + p->ncol) ||
-        *nkeys > SIZE_MAX / sizeof(struct cell) / p->ncol ||
+        *nkeys > SIZE_MAX / sizeof(struct exactsum) / p->ncol ||
         (p->max_keys && *nkeys > p->max_keys))
         return err_set(err, H5B_ERUN, "group-by partial truncated or "
                        "malformed in its header");
@@ -811,7 +906,8 @@ static int get_header(const struct gb_partial *p, struct reader *r,
 /* Decode key i (and its cells into row i of keys/cells), checking that it
  * follows key i-1 and that every column saw its records. */
 static int get_key(const struct gb_partial *p, struct reader *r, uint64_t i,
-                   int64_t *keys, struct cell *cells, struct h5b_error *err)
+                   int64_t *keys, struct cell *cells, struct exactsum *xs,
+                   struct h5b_error *err)
 {
     uint64_t z, total = 0, t;
     if (get_varint(r, &z) < 0)
@@ -823,7 +919,8 @@ static int get_key(const struct gb_partial *p, struct reader *r, uint64_t i,
                        "%lld (keys must be strictly increasing)",
                        (long long)keys[i], (long long)keys[i - 1]);
     for (size_t j = 0; j < p->ncol; j++) {
-        if (get_cell(p, j, r, cells + i * p->ncol + j, &t) < 0)
+        size_t at = i * p->ncol + j;
+        if (get_cell(p, j, r, cells + at, xs ? xs + at : NULL, &t) < 0)
             return err_set(err, H5B_ERUN, "group-by partial truncated or "
                            "malformed at key %lld, column %zu",
                            (long long)keys[i], j);
@@ -842,30 +939,37 @@ int gb_decode(struct gb_partial *p, const unsigned char *buf, size_t len,
     struct reader r = {buf, buf + len};
     int64_t *keys = NULL;
     struct cell *cells = NULL;
+    struct exactsum *xs = NULL;
     uint64_t nkeys = 0;
+    int exact = (p->fields & F_EXACT) != 0;
     int rc = get_header(p, &r, &nkeys, err);
     if (rc == 0 && nkeys) {
         keys = malloc((size_t)nkeys * sizeof *keys);
         cells = malloc((size_t)(nkeys * p->ncol) * sizeof *cells);
-        if (!keys || !cells)
+        if (exact)
+            xs = malloc((size_t)(nkeys * p->ncol) * sizeof *xs);
+        if (!keys || !cells || (exact && !xs))
             rc = err_set(err, H5B_ERUN, "out of memory for %llu group-by "
                          "keys", (unsigned long long)nkeys);
     }
     for (uint64_t i = 0; rc == 0 && i < nkeys; i++)
-        rc = get_key(p, &r, i, keys, cells, err);
+        rc = get_key(p, &r, i, keys, cells, xs, err);
     if (rc == 0 && r.p != r.end)
         rc = err_set(err, H5B_ERUN, "group-by partial has %zu trailing "
                      "bytes", (size_t)(r.end - r.p));
     if (rc < 0) {
         free(keys);
         free(cells);
+        free(xs);
         return rc;
     }
     free(p->keys);
     free(p->cells);
+    free(p->xs);
     free(p->slot);
     p->keys = keys;
     p->cells = cells;
+    p->xs = xs;
     p->slot = NULL;
     p->nslot = 0;
     p->nkeys = p->cap = nkeys;
@@ -875,6 +979,20 @@ int gb_decode(struct gb_partial *p, const unsigned char *buf, size_t len,
 }
 
 /* ---- results ---------------------------------------------------------- */
+
+/* Output w of a cell with exact sums x: sum, mean, var and std from x,
+ * min and max from the cell. */
+static double exact_value(const struct gb_partial *p, const struct cell *c,
+                          const struct exactsum *x, unsigned w)
+{
+    switch (1u << w) {
+    case W_SUM: return xs_sum(x);
+    case W_MEAN: return xs_mean(x, c->n);
+    case W_VAR: return xs_var(x, c->n, (unsigned)p->ddof);
+    case W_STD: return sqrt(xs_var(x, c->n, (unsigned)p->ddof));
+    }
+    return c->n ? (1u << w == W_MIN ? c->min : c->max) : NAN;
+}
 
 /* Output w (a want bit index into out_names) of cell c. */
 static double out_value(const struct gb_partial *p, const struct cell *c,
@@ -925,8 +1043,11 @@ static int put_column(const struct gb_partial *p, size_t j,
     for (unsigned w = 0; rc == 0 && w < 6; w++) {
         if (!(p->want & (1u << w)))
             continue;
-        for (uint64_t i = 0; i < p->nkeys; i++)
-            d[i] = out_value(p, row(p, nth(order, i)) + j, w);
+        for (uint64_t i = 0; i < p->nkeys; i++) {
+            uint64_t r = nth(order, i);
+            d[i] = p->xs ? exact_value(p, row(p, r) + j, xs_at(p, r, j), w)
+                         : out_value(p, row(p, r) + j, w);
+        }
         snprintf(name, sizeof name, "groupby/%s", out_names[w]);
         rc = sink->put(sink->ctx, name, H5B_FLOAT64, 1, dims, d, err);
     }
@@ -1000,11 +1121,12 @@ int gb_keys_to_int64(h5b_type t, const void *src, uint64_t n, int64_t *dst,
                    "floating point (type %d)", (int)t);
 }
 
-uint64_t gb_bytes(uint64_t nkeys, size_t ncol)
+uint64_t gb_bytes(uint64_t nkeys, size_t ncol, int exact)
 {
     /* rows grow by half (cap + cap / 2), slots double at load 0.7, and a
      * reorder holds one more slot array. */
-    uint64_t row = sizeof(int64_t) + (uint64_t)ncol * sizeof(struct cell);
+    uint64_t row = sizeof(int64_t) + (uint64_t)ncol * (sizeof(struct cell) +
+                   (exact ? sizeof(struct exactsum) : 0));
     uint64_t per = row * 3 / 2 + sizeof(struct slot) * 3 +
                    sizeof(struct slot);
     return nkeys > UINT64_MAX / per ? UINT64_MAX : nkeys * per;

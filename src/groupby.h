@@ -48,6 +48,8 @@ struct gb_config {
     const char *const *outputs; /* requested names, NULL-terminated; each
                                  * one of count sum mean var std min max */
     int ddof;                   /* 0 or 1 */
+    int exact;                  /* exact sums (exactsum.h) for sum, mean,
+                                 * var and std */
     uint64_t max_keys;          /* distinct keys a partial may hold; 0: no
                                  * limit */
     uint64_t mem_keys;          /* the same, from the memory limit rather
@@ -67,8 +69,9 @@ int gb_create(const struct gb_config *c, struct gb_partial **p,
               struct h5b_error *err);
 
 /* Most bytes a partial of nkeys keys over ncol columns holds, with its
- * rows and hash table grown in steps and a sort's scratch (memplan.h). */
-uint64_t gb_bytes(uint64_t nkeys, size_t ncol);
+ * rows and hash table grown in steps and a sort's scratch (memplan.h);
+ * exact: with exact sums. */
+uint64_t gb_bytes(uint64_t nkeys, size_t ncol, int exact);
 
 /* Free p; NULL is a no-op. */
 void gb_destroy(struct gb_partial *p);

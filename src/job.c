@@ -44,6 +44,7 @@ static int check_count(const char *v, char *why, size_t n);
 static int check_ops(const char *v, char *why, size_t n);
 static int check_axis(const char *v, char *why, size_t n);
 static int check_ddof(const char *v, char *why, size_t n);
+static int check_yesno(const char *v, char *why, size_t n);
 static int check_prefetch(const char *v, char *why, size_t n);
 static int check_cf(const char *v, char *why, size_t n); /* auto | off */
 static int check_reads(const char *v, char *why, size_t n); /* +all */
@@ -63,6 +64,7 @@ static const struct keydef keydefs[] = {
     {"reduce", "ops", 1, check_ops},
     {"reduce", "axis", 0, check_axis},
     {"reduce", "ddof", 0, check_ddof},
+    {"reduce", "exact", 0, check_yesno},
     {"reduce", "group_by", 0, check_nonempty},
     {"reduce", "max_keys", 0, check_count},
     {"reduce", "histogram_bins", 0, check_bins},
@@ -275,6 +277,14 @@ static int check_ddof(const char *v, char *why, size_t n)
     if (parse_int(v, 0, 1, &d) == 0)
         return 0;
     snprintf(why, n, "'%s' is not 0 or 1", v);
+    return -1;
+}
+
+static int check_yesno(const char *v, char *why, size_t n)
+{
+    if (strcmp(v, "yes") == 0 || strcmp(v, "no") == 0)
+        return 0;
+    snprintf(why, n, "'%s' is not yes or no", v);
     return -1;
 }
 
@@ -847,6 +857,8 @@ int job_finish(struct job *job, struct h5b_error *err)
         job_parse_size(ps, &job->partition_bytes);
     job->axis_all = axis && strcmp(axis, "all") == 0;
     job->ddof = ddof ? atoi(ddof) : 0;
+    const char *exact = job_get(job, "reduce", "exact");
+    job->exact = exact && strcmp(exact, "yes") == 0;
     job->prefetch = pf ? atoi(pf) : JOB_DEFAULT_PREFETCH;
     job->fields = job_get(job, "input", "fields");
     const char *every = job_get(job, "run", "checkpoint_every");

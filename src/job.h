@@ -54,6 +54,7 @@ struct job {
     char *ops_buf;
     int axis_all;           /* 0: reduce along dim 0; 1: over everything */
     int ddof;
+    int exact;              /* [reduce] exact = yes: exact sums */
     int prefetch;
     const char *fields;     /* compound fields to reduce, or NULL for all */
     int cf;                 /* apply CF conventions (auto) */

@@ -75,12 +75,13 @@ static void add_partials(struct memplan_rank *r, const struct memplan_job *j,
     uint64_t *part = r->part;
     if (j->grouped) {
         part[MP_GROUPBY] = add(part[MP_GROUPBY],
-                               mul(n, gb_bytes(keys, j->ncol)));
+                               mul(n, gb_bytes(keys, j->ncol, j->exact)));
     } else {
         uint64_t per = mul(n, j->ncol);
         if (j->moments)
             part[MP_MOMENTS] = add(part[MP_MOMENTS],
-                                   mul(per, op_moments_bytes(j->ncell)));
+                                   mul(per, op_moments_bytes(j->ncell,
+                                                            j->exact)));
         if (j->histogram)
             part[MP_HIST] = add(part[MP_HIST], mul(per, encoded
                 ? op_hist_encoded_bytes(j->ncell, j->bins, records)

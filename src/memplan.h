@@ -64,6 +64,8 @@ struct memplan_job {
     uint64_t ncell;         /* cells of one partial (one full tile) */
     size_t ncol;            /* value columns */
     int moments, histogram, quantiles, grouped;
+    int exact;              /* [reduce] exact = yes: moments carry exact
+                               accumulators (exactsum.h) */
     uint64_t bins;          /* histogram bins */
     uint64_t max_keys;      /* group-by keys a table may hold; 0: records */
     int keys_fit_limit;     /* max_keys is memplan_key_cap's, not the

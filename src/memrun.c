@@ -28,6 +28,7 @@ static void job_ops(const struct job *job, struct memplan_job *j)
         j->histogram |= op == &op_hist;
         j->quantiles |= op == &op_quantile;
     }
+    j->exact = job->exact;
     j->bins = b ? strtoull(b, NULL, 10) : 64;
     j->nq = j->quantiles ? count_quantiles(job_get(job, "reduce",
                                                    "quantiles")) : 0;

@@ -21,10 +21,11 @@
 #define OP_HIST_MAX_BYTES ((uint64_t)256 << 20)
 
 /* Most bytes one partial of a built-in operator holds over ncell cells
- * (the memory plan, memplan.h): moments' cells and merge scratch; a
+ * (the memory plan, memplan.h): moments' cells and merge scratch (and
+ * exact accumulators with [reduce] exact = yes); a
  * histogram's counts, edges and one-cell sub-counts for `bins` bins; a
  * quantile sketch's cells with both stores at their largest. */
-uint64_t op_moments_bytes(uint64_t ncell);
+uint64_t op_moments_bytes(uint64_t ncell, int exact);
 uint64_t op_hist_bytes(uint64_t ncell, uint64_t bins);
 uint64_t op_quantile_bytes(uint64_t ncell);
 

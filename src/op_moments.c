@@ -11,14 +11,26 @@
  * block rather than per value.  The kernels are generated per element type
  * by a macro, so there is no call or type switch per value.
  *
+ * With [reduce] exact = yes each cell also carries an exact accumulator of
+ * its values and their squares (exactsum.h); sum, mean, var and std then
+ * come from it, rounded once, so they do not depend on how the records
+ * were cut into partitions.  Float values go through the large
+ * accumulator (one scratch a state: one cell's values in place, several
+ * cells' gathered a cell at a time) when an update brings enough records,
+ * else value by value.  Count, NaN count, min and max are exact either
+ * way; for one float cell only their pass runs (cnt1), the moment fields
+ * of the cell then stay 0.
+ *
  * Invariant: min/max hold sentinels (type max / type min, +inf / -inf)
- * while n == 0; finalize writes NaN for such cells.
+ * while n == 0; finalize writes NaN for such cells.  Exact accumulators
+ * are normalised (exactsum.h) between calls.
  */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "exactsum.h"
 #include "h5batch/operator.h"
 #include "op.h"
 #include "simd.h"
@@ -54,6 +66,8 @@ struct moments {
     uint64_t ncell;
     struct cell *c;
     double *scratch;        /* SCRATCH_PER_CELL * ncell (blockn_) */
+    struct exactsum *x;     /* per cell with exact = yes, else NULL */
+    struct xs_large *large; /* its scratch for one float cell (lazily) */
 };
 
 /* Per cell, for a block of many cells: sum, M2, count, shift, mean, and
@@ -380,8 +394,30 @@ INLINE double vpass2_##SUF(const T *p, uint64_t len, double K, double mb)   \
     return lanes_sum(q);                                                     \
 }                                                                            \
                                                                              \
-/* The block kernel: lanes for the first len - len % LANES values, then a   \
- * scalar tail, folded in that order. */                                    \
+/* Pass 1 of a block of len values: lanes for the first body = len -      \
+ * len % LANES values, then a scalar tail, in that order; min, max and the  \
+ * NaN count go into c. */                                                   \
+INLINE void block1_##SUF(struct cell *c, const T *p, uint64_t len,          \
+                         uint64_t body, double K, struct lane1 *L)           \
+{                                                                            \
+    *L = (struct lane1){0.0, INFINITY, -INFINITY, 0};                        \
+    if (body)                                                                \
+        vpass1_##SUF(p, body, K, L);                                         \
+    for (uint64_t j = body; j < len; j++) {                                  \
+        double v = p[j];                                                     \
+        if (isnan(v))                                                        \
+            continue;                                                        \
+        L->s += v - K;                                                       \
+        L->k++;                                                              \
+        L->mn = v < L->mn ? v : L->mn;                                       \
+        L->mx = v > L->mx ? v : L->mx;                                       \
+    }                                                                        \
+    c->min.f = L->mn < c->min.f ? L->mn : c->min.f;                          \
+    c->max.f = L->mx > c->max.f ? L->mx : c->max.f;                          \
+    c->nan += len - L->k;                                                    \
+}                                                                            \
+                                                                             \
+/* The block kernel: pass 1, then pass 2 about the block's mean. */         \
 H5B_CLONES                                                                   \
 static void upd1_##SUF(struct cell *c, const T *x, uint64_t n)              \
 {                                                                            \
@@ -389,23 +425,10 @@ static void upd1_##SUF(struct cell *c, const T *x, uint64_t n)              \
         uint64_t len = n - i0 < BLOCK ? n - i0 : BLOCK;                     \
         uint64_t body = len - len % LANES;                                   \
         const T *p = x + i0;                                                 \
-        struct lane1 L = {0.0, INFINITY, -INFINITY, 0};                      \
+        struct lane1 L;                                                      \
         shift_##SUF(c, p, len, 1);                                           \
         double K = c->shift;                                                 \
-        if (body)                                                            \
-            vpass1_##SUF(p, body, K, &L);                                    \
-        for (uint64_t j = body; j < len; j++) {                              \
-            double v = p[j];                                                 \
-            if (isnan(v))                                                    \
-                continue;                                                    \
-            L.s += v - K;                                                    \
-            L.k++;                                                           \
-            L.mn = v < L.mn ? v : L.mn;                                      \
-            L.mx = v > L.mx ? v : L.mx;                                      \
-        }                                                                    \
-        c->min.f = L.mn < c->min.f ? L.mn : c->min.f;                        \
-        c->max.f = L.mx > c->max.f ? L.mx : c->max.f;                        \
-        c->nan += len - L.k;                                                 \
+        block1_##SUF(c, p, len, body, K, &L);                                \
         if (L.k == 0)                                                        \
             continue;                                                        \
         double mb = L.s / (double)L.k;                                       \
@@ -415,6 +438,19 @@ static void upd1_##SUF(struct cell *c, const T *x, uint64_t n)              \
             q += isnan(p[j]) ? 0.0 : d * d;                                  \
         }                                                                    \
         cell_combine(c, L.k, mb, q, L.s);                                    \
+    }                                                                        \
+}                                                                            \
+                                                                             \
+/* With exact sums the cell needs only its count, NaN count, min and max:  \
+ * pass 1 alone (its sum of v - 0 unused); the moment fields stay 0.        \
+ * (GCC 12 fails with an internal error on target clones of this one.) */  \
+static void cnt1_##SUF(struct cell *c, const T *x, uint64_t n)              \
+{                                                                            \
+    for (uint64_t i0 = 0; i0 < n; i0 += BLOCK) {                            \
+        uint64_t len = n - i0 < BLOCK ? n - i0 : BLOCK;                     \
+        struct lane1 L;                                                      \
+        block1_##SUF(c, x + i0, len, len - len % LANES, 0.0, &L);            \
+        c->n += L.k;                                                         \
     }                                                                        \
 }
 
@@ -505,6 +541,8 @@ static void moments_destroy(void *state)
         return;
     free(m->c);
     free(m->scratch);
+    free(m->x);
+    free(m->large);
     free(m);
 }
 
@@ -513,6 +551,7 @@ static int moments_create(const struct h5b_op_config *cfg, void **state,
 {
     *state = NULL;
     const char *ddof = cfg->arg ? cfg->arg(cfg, "ddof") : NULL;
+    const char *exact = cfg->arg ? cfg->arg(cfg, "exact") : NULL;
     struct moments *m = calloc(1, sizeof *m);
     if (!m || cfg->ncell == 0 ||
         cfg->ncell > SIZE_MAX / (SCRATCH_PER_CELL * sizeof(double)))
@@ -528,6 +567,13 @@ static int moments_create(const struct h5b_op_config *cfg, void **state,
         m->scratch = malloc(SCRATCH_PER_CELL * m->ncell * sizeof *m->scratch);
         if (!m->scratch)
             goto fail;
+    }
+    if (exact && strcmp(exact, "yes") == 0) {
+        m->x = malloc(m->ncell * sizeof *m->x);
+        if (!m->x)
+            goto fail;
+        for (uint64_t j = 0; j < m->ncell; j++)
+            xs_clear(&m->x[j]);
     }
     for (uint64_t j = 0; j < m->ncell; j++)
         cell_clear(&m->c[j], cfg->type);
@@ -547,10 +593,88 @@ fail:
         updn_##SUF(m, (const T *)blk->data, blk->nrec);                      \
     return 0
 
+/* Feed nrec records of values of type T at p into the exact accumulators
+ * (NaN skipped: it is counted by the kernels), in record order; ADD is
+ * the exact add for T (XS_TYPES). */
+#define EXACT_KERNEL(SUF, T, ADD)                                            \
+static void exact_##SUF(struct moments *m, const T *p, uint64_t nrec)       \
+{                                                                            \
+    const uint64_t nc = m->ncell;                                            \
+    for (uint64_t r = 0; r < nrec; r++, p += nc)                            \
+        for (uint64_t j = 0; j < nc; j++)                                    \
+            if (p[j] == p[j])                                                \
+                ADD(&m->x[j], p[j]);                                         \
+    for (uint64_t j = 0; j < nc; j++)                                        \
+        xs_normalize(&m->x[j]);                                              \
+}
+XS_TYPES(EXACT_KERNEL)
+
+#define DISPATCH_EXACT(SUF, T)                                               \
+    exact_##SUF(m, (const T *)blk->data, blk->nrec);                         \
+    break
+
+/* Records per gather of one cell's values for the large accumulator; a
+ * block of fewer records per update goes value by value instead (each
+ * pass of the large accumulator ends in a flush and a normalisation). */
+#define GATHER BLOCK
+#define GATHER_MIN 256
+
+/* The exact sums of float cells through the large accumulator (exactsum.h,
+ * the fast path): a cell's values of up to GATHER records widened into
+ * one buffer (one-cell float64 data is used in place). */
+static int exact_float(struct moments *m, const struct h5b_block *blk,
+                       struct h5b_error *err)
+{
+    const uint64_t nc = m->ncell, n = blk->nrec;
+    int f32 = m->cfg->type == H5B_FLOAT32;
+    if (!m->large)
+        m->large = malloc(sizeof *m->large);    /* contents need not be 0 */
+    if (!m->large)
+        return h5b_fail(err, "out of memory for an exact sum scratch");
+    if (nc == 1 && !f32) {
+        xs_add_f64s_skipnan(m->x, m->large, blk->data, n);
+        return 0;
+    }
+    double buf[GATHER];
+    for (uint64_t i0 = 0; i0 < n; i0 += GATHER) {
+        uint64_t len = n - i0 < GATHER ? n - i0 : GATHER;
+        for (uint64_t j = 0; j < nc; j++) {
+            const uint64_t at = i0 * nc + j;
+            for (uint64_t i = 0; i < len; i++)
+                buf[i] = f32 ? ((const float *)blk->data)[at + i * nc]
+                             : ((const double *)blk->data)[at + i * nc];
+            xs_add_f64s_skipnan(&m->x[j], m->large, buf, len);
+        }
+    }
+    return 0;
+}
+
+/* Feed blk into the exact accumulators. */
+static int exact_update(struct moments *m, const struct h5b_block *blk,
+                        struct h5b_error *err)
+{
+    if (is_float(m->cfg->type) && (m->ncell == 1 || blk->nrec >= GATHER_MIN))
+        return exact_float(m, blk, err);
+    switch (m->cfg->type) {
+    H5B_TYPE_CASES(DISPATCH_EXACT);
+    }
+    return 0;
+}
+
 static int moments_update(void *state, const struct h5b_block *blk,
                           struct h5b_error *err)
 {
     struct moments *m = state;
+    if (m->x && exact_update(m, blk, err) < 0)
+        return -1;
+    if (m->x && m->ncell == 1 && m->cfg->type == H5B_FLOAT64) {
+        cnt1_f64(m->c, blk->data, blk->nrec);
+        return 0;
+    }
+    if (m->x && m->ncell == 1 && m->cfg->type == H5B_FLOAT32) {
+        cnt1_f32(m->c, blk->data, blk->nrec);
+        return 0;
+    }
     switch (m->cfg->type) {
     H5B_TYPE_CASES(DISPATCH);
     }
@@ -585,6 +709,8 @@ static int moments_merge(void *acc, const void *later, struct h5b_error *err)
         struct cell *x = &a->c[j];
         const struct cell *y = &b->c[j];
         merge_cell(x, y);
+        if (a->x)
+            xs_merge(&a->x[j], &b->x[j]);
         x->nan += y->nan;
         if (flt) {
             x->min.f = y->min.f < x->min.f ? y->min.f : x->min.f;
@@ -603,7 +729,10 @@ static int moments_merge(void *acc, const void *later, struct h5b_error *err)
 static size_t moments_encoded_size(const void *state)
 {
     const struct moments *m = state;
-    return 8 + (size_t)m->ncell * CELL_BYTES;
+    size_t n = 8 + (size_t)m->ncell * CELL_BYTES;
+    for (uint64_t j = 0; m->x && j < m->ncell; j++)
+        n += xs_encoded_size(&m->x[j]);
+    return n;
 }
 
 static int moments_encode(const void *state, void *buf, size_t len,
@@ -628,6 +757,15 @@ static int moments_encode(const void *state, void *buf, size_t len,
         h5b_put_u64(p + 56, c->min.u);
         h5b_put_u64(p + 64, c->max.u);
     }
+    /* Then each cell's exact accumulator (it has its own lengths). */
+    const unsigned char *end = (const unsigned char *)buf + len;
+    for (uint64_t j = 0; m->x && j < m->ncell; j++) {
+        size_t k = xs_encode(&m->x[j], p, (size_t)(end - p));
+        if (k == 0)
+            return h5b_fail(err, "cannot encode the exact sum of cell %llu",
+                            (unsigned long long)j);
+        p += k;
+    }
     return 0;
 }
 
@@ -635,8 +773,9 @@ static int moments_decode(void *state, const void *buf, size_t len,
                           struct h5b_error *err)
 {
     struct moments *m = state;
-    const unsigned char *p = buf;
-    if (len != moments_encoded_size(m) || h5b_get_u64(p) != m->ncell)
+    const unsigned char *p = buf, *end = p + len;
+    size_t fixed = 8 + (size_t)m->ncell * CELL_BYTES;
+    if ((m->x ? len < fixed : len != fixed) || h5b_get_u64(p) != m->ncell)
         return h5b_fail(err, "state of %zu bytes does not hold %llu cells",
                         len, (unsigned long long)m->ncell);
     p += 8;
@@ -652,6 +791,16 @@ static int moments_decode(void *state, const void *buf, size_t len,
         c->min.u = h5b_get_u64(p + 56);
         c->max.u = h5b_get_u64(p + 64);
     }
+    for (uint64_t j = 0; m->x && j < m->ncell; j++) {
+        size_t k = xs_decode(&m->x[j], p, (size_t)(end - p));
+        if (k == 0)
+            return h5b_fail(err, "exact sum of cell %llu truncated or "
+                            "malformed", (unsigned long long)j);
+        p += k;
+    }
+    if (p != end)
+        return h5b_fail(err, "state of %zu bytes has %zu bytes left over",
+                        len, (size_t)(end - p));
     return 0;
 }
 
@@ -671,20 +820,31 @@ static int put_f64(const struct moments *m, const struct h5b_sink *sink,
     return rc;
 }
 
+/* The exact accumulator of cell c (m->x set). */
+static const struct exactsum *exact_of(const struct moments *m,
+                                       const struct cell *c)
+{
+    return &m->x[c - m->c];
+}
+
 static double f_sum(const struct moments *m, const struct cell *c)
 {
-    (void)m;
+    if (m->x)
+        return xs_sum(exact_of(m, c));
     return c->sum + c->comp;
 }
 
 static double f_mean(const struct moments *m, const struct cell *c)
 {
-    (void)m;
+    if (m->x)
+        return xs_mean(exact_of(m, c), c->n);
     return c->n ? c->shift + c->mean : NAN;
 }
 
 static double f_var(const struct moments *m, const struct cell *c)
 {
+    if (m->x)
+        return xs_var(exact_of(m, c), c->n, (unsigned)m->ddof);
     return c->n > (uint64_t)m->ddof ? c->m2 / (double)(c->n - m->ddof) : NAN;
 }
 
@@ -791,9 +951,12 @@ const h5b_operator op_moments = {
     .finalize = moments_finalize,
 };
 
-uint64_t op_moments_bytes(uint64_t ncell)
+uint64_t op_moments_bytes(uint64_t ncell, int exact)
 {
     uint64_t per = sizeof(struct cell) +
-                   (ncell > 1 ? SCRATCH_PER_CELL * sizeof(double) : 0);
-    return ncell > UINT64_MAX / per ? UINT64_MAX : ncell * per;
+                   (ncell > 1 ? SCRATCH_PER_CELL * sizeof(double) : 0) +
+                   (exact ? sizeof(struct exactsum) : 0);
+    /* and with exact sums the large accumulator's scratch, once a state */
+    uint64_t once = exact ? sizeof(struct xs_large) : 0;
+    return ncell > (UINT64_MAX - once) / per ? UINT64_MAX : ncell * per + once;
 }

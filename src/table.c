@@ -80,7 +80,7 @@ int table_add(struct table *t, const struct column_desc *d,
 }
 
 int table_group(struct table *t, const char *const *outputs, int ddof,
-                struct h5b_error *err)
+                int exact, struct h5b_error *err)
 {
     if (!t->key.name[0])
         return 0;
@@ -94,7 +94,7 @@ int table_group(struct table *t, const char *const *outputs, int ddof,
     t->gb_names[t->ncol] = NULL;
     t->gb = (struct gb_config){.ncol = t->ncol, .type = t->gb_types,
                                .elems = t->elems, .outputs = outputs,
-                               .ddof = ddof};
+                               .ddof = ddof, .exact = exact};
     t->grouped = 1;
     int rc = gb_check(&t->gb, err);
     return rc < 0 ? err_prefix(err, H5B_EINPUT, "[reduce] group_by") : 0;

@@ -107,7 +107,7 @@ int table_add(struct table *t, const struct column_desc *d,
  * outputs) and that records are single elements.  A no-op if no key
  * column was added. */
 int table_group(struct table *t, const char *const *outputs, int ddof,
-                struct h5b_error *err);
+                int exact, struct h5b_error *err);
 
 void table_free(struct table *t);
 

@@ -102,7 +102,8 @@ int wire_peek(const unsigned char *buf, size_t len, int *kind,
         return err_set(err, H5B_ERUN, "corrupt message (%zu bytes, bad "
                        "magic)", len);
     if ((vk & 0xffff) != WIRE_VERSION)
-        return err_set(err, H5B_ERUN, "message version %u, expected %u",
+        return err_set(err, H5B_ERUN, "message version %u, expected %u "
+                       "(every rank must run the same h5batch)",
                        vk & 0xffff, WIRE_VERSION);
     *kind = (int)(vk >> 16);
     if (*kind < WIRE_SETUP || *kind > WIRE_GO)

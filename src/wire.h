@@ -47,7 +47,8 @@
 #include "table.h"
 
 #define WIRE_MAGIC 0x57423548u      /* "H5BW" little-endian */
-#define WIRE_VERSION 5
+/* 6: a moments partial may carry exact accumulators ([reduce] exact). */
+#define WIRE_VERSION 6
 #define WIRE_HEADER 8
 #define WIRE_WORK_HEADER 72
 #define WIRE_RESULT_HEADER 24

@@ -23,6 +23,8 @@ other processes to use less than --quiet-cores (0.5) cores.  The tools:
   h5b-2-p2p  the same with shared_memory = off and worker_reads = off:
              every partition is sent point to point, as to a worker on
              another node
+  h5b-1-exact, h5b-2-exact  h5b-1 and h5b-2 with [reduce] exact = yes
+             (exact sums, README "Exact sums"; contiguous cases only)
   h5b-2-hq   mpirun -n 2 h5batch, moments + 64-bin histogram with an
              explicit range (no second pass) + quantiles
   h5b-3      mpirun -n 3 h5batch, moments (deflate case only): the two
@@ -377,6 +379,10 @@ def main_cases(a, jobdir, report):
         if case in ("contig", "cols16"):
             tools.insert(4, h5batch_tool("h5b-2-r0read", a.bin, mom, 2,
                                          ["run.worker_reads=off"]))
+            tools += [h5batch_tool("h5b-1-exact", a.bin, mom, 1,
+                                   ["reduce.exact=yes"]),
+                      h5batch_tool("h5b-2-exact", a.bin, mom, 2,
+                                   ["reduce.exact=yes"])]
         if case == "deflate":
             tools.append(h5batch_tool("h5b-3", a.bin, mom, 3))
             tools.append(h5batch_tool("h5b-3-r0dec", a.bin, mom, 3,

@@ -171,15 +171,17 @@ def expect_nothing_left(job):
 
 
 class Suite:
-    def __init__(self, binary, tmp):
+    def __init__(self, binary, tmp, sets=()):
+        """sets: --set values every run of the suite gets (exact sums)."""
         self.bin = Path(binary)
         self.tmp = tmp
         self.rng = random.Random(20261128)
+        self.sets = [a for v in sets for a in ("--set", v)]
         self.job = write_job(tmp)
         self.out = tmp / "out.h5"
         self.ckpt = tmp / "out.h5.ckpt"
-        self.reference = tmp / "reference.h5"
-        rc, err = finish(launch(self.bin, 2, ["-o", self.reference, self.job]))
+        self.reference = tmp / f"reference{len(sets)}.h5"
+        rc, err = finish(launch(self.bin, 2, self.sets + ["-o", self.reference, self.job]))
         if rc != 0:
             raise SystemExit(f"reference run failed: rc={rc} {err}")
 
@@ -194,7 +196,7 @@ class Suite:
         after."""
         self.clean()
         job = self.job
-        proc = launch(self.bin, ranks, [job])
+        proc = launch(self.bin, ranks, self.sets + [job])
         pids = {0: proc.pid}
         if when != "spawned":
             pids = wait_for_ranks(job, max(ranks, 1), proc.pid)
@@ -235,7 +237,7 @@ class Suite:
         expect(self.ckpt.exists() != from_scratch,
                "checkpoint left" if from_scratch else
                "no checkpoint left to resume from")
-        rc, err = finish(launch(self.bin, ranks, ["--resume", self.job]))
+        rc, err = finish(launch(self.bin, ranks, self.sets + ["--resume", self.job]))
         expect(rc == 0, f"--resume rc={rc}: {err.strip()[-300:]}")
         expect(("starting from the beginning" in err) == from_scratch,
                f"--resume stderr: {err.strip()[-300:]}")
@@ -279,7 +281,7 @@ class Suite:
         rc, _ = self.interrupt(0, "SIGTERM")
         expect(rc == 75, f"rc={rc}")
         extra = spoil(self.ckpt)
-        rc, err = finish(launch(self.bin, 0, ["--resume"] + extra + [self.job]))
+        rc, err = finish(launch(self.bin, 0, self.sets + ["--resume"] + extra + [self.job]))
         expect(rc == 2, f"rc={rc}, expected 2")
         expect(fragment in err, f"'{fragment}' not in: {err.strip()}")
         expect(not self.out.exists(), "output written")
@@ -299,6 +301,18 @@ def truncate(ckpt):
 
 def other_job(ckpt):
     return ["--set", "reduce.ops=count mean"]
+
+
+def exact_no(ckpt):
+    return ["--set", "reduce.exact=no"]
+
+
+def exact_cases(s):
+    """The same with [reduce] exact = yes: the exact accumulators travel in
+    RESULTs and checkpoints, and a resume with exact = no is refused."""
+    yield "exact-sigterm-rank0-of-3-resume-2", lambda: s.signal_case(3, "SIGTERM", 2)
+    yield "exact-kill-worker-of-2-resume-solo", lambda: s.kill_case(2, "kill-worker", 0)
+    yield "exact-resume-with-exact-no-refused", lambda: s.refused_case(exact_no, "another job")
 
 
 def cases(s):
@@ -335,6 +349,11 @@ def main():
         for name, case in cases(suite):
             if any(part in name for part in args.filter.split(",")):
                 report.check(name, case)
+        if any(part in "exact" or "exact" in part for part in args.filter.split(",")):
+            suite = Suite(args.bin, tmp, ["reduce.exact=yes"])
+            for name, case in exact_cases(suite):
+                if any(part in name for part in args.filter.split(",")):
+                    report.check(name, case)
     sys.exit(report.close())
 
 

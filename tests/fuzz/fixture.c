@@ -1,12 +1,14 @@
 /* fixture.c -- the fixed tables of fixture.h and what is done with a
  * decoded partial.
  *
- * Five tables: 0 float64 cells of shape 2x3 with every operator; 1 a
+ * Five tables: 0 float64 cells of shape 2x3 with every operator and exact
+ * sums ([reduce] exact = yes); 1 a
  * compound element (int32 packed with _FillValue and scale/offset, float32
  * with valid range and missing_value, uint64 plain) with per-column
  * histogram ranges; 2 uint64 over everything (axis = all) with quantiles;
  * 3 int8 cells of shape 4 with the moments only; 4 a compound element
- * grouped by its int32 field (group-by partials are hash tables).  Record data comes from
+ * grouped by its int32 field with exact sums (group-by partials are hash
+ * tables).  Record data comes from
  * a fixed generator so seeds are reproducible.
  */
 #include "fixture.h"
@@ -36,7 +38,7 @@ struct fix {
 static const char *const args_all[][2] = {
     {"ddof", "1"}, {"histogram_bins", "4"}, {"histogram_range", "-1, 1"},
     {"quantiles", "0, 0.25, 0.5, 1"}, {"quantile_accuracy", "0.01"},
-    {NULL, NULL}};
+    {"exact", "yes"}, {NULL, NULL}};
 static const char *const args_cf[][2] = {
     {"histogram_bins", "3"}, {"histogram_range", "-10, 10"},
     {"quantiles", "0.5"}, {NULL, NULL}};
@@ -116,7 +118,9 @@ void fixture_init(void)
         for (size_t c = 0; c < f->ncol; c++)
             if (table_add(&f->t, &f->cols[c], &shape, f->ops, &err) < 0)
                 fixture_die("table_add", err.msg);
-        if (table_group(&f->t, f->ops, f->ddof, &err) < 0)
+        /* The grouped table (4) keeps exact sums. */
+        if (table_group(&f->t, f->ops, f->ddof, f->ops == ops_grouped,
+                        &err) < 0)
             fixture_die("table_group", err.msg);
     }
     devnull = fopen("/dev/null", "w");

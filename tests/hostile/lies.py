@@ -261,7 +261,7 @@ def fnv1a(data):
 def checkpoints(lies):
     """Checkpoint files for --resume that are not this job's: garbage,
     empty, a directory, 64 GiB of (sparse) zeros, a wrong checksum, another
-    job's fingerprint, a future format version."""
+    job's fingerprint, a future and a past format version."""
     (lies / "ckpt-garbage").write_bytes(random.Random(9).randbytes(4096))
     (lies / "ckpt-empty").write_bytes(b"")
     (lies / "ckpt-directory").mkdir()
@@ -275,3 +275,6 @@ def checkpoints(lies):
     (lies / "ckpt-other-job").write_bytes(body + struct.pack("<Q", fnv1a(body)))
     future = b"H5BCKPT\0" + struct.pack("<Q", 9) + bytes(40)
     (lies / "ckpt-version-9").write_bytes(future + struct.pack("<Q", fnv1a(future)))
+    # version 3: written before exact sums (wire and checkpoint formats grew)
+    old = b"H5BCKPT\0" + struct.pack("<Q", 3) + bytes(40)
+    (lies / "ckpt-version-3").write_bytes(old + struct.pack("<Q", fnv1a(old)))

@@ -26,6 +26,7 @@ sys.dont_write_bytecode = True
 
 from cases import all_data_cases, expected_for, ops_of, prepare_case, setting
 from cli_cases import CLI_CASES
+from exact import exact_cases
 from featurecase import run_feature_case
 from harness import (LAUNCHERS, Failure, Report, Skip, Tool, expect_ok, finish, parse_ranks,
                      rank_label, slug, use_mpi)
@@ -120,7 +121,8 @@ def main():
     print(f"# h5batch integration: bin={tool.binary} mpi={args.mpi} ranks={args.ranks} "
           f"tmp={tmp}", flush=True)
     report = Report()
-    data, features = all_data_cases(), realdata_cases() + histquant_cases() + tile_cases()
+    data = all_data_cases()
+    features = realdata_cases() + histquant_cases() + tile_cases() + exact_cases()
     commands = CLI_CASES + SUMMARY_CASES
     names = [c.name for c in data + features] + [name for name, _ in commands] + READER_CASES
     unknown = (LAUNCH_CASES | SANITIZED_CASES | SMOKE_CASES | set(MPICH_MODES)) - set(names)

@@ -584,6 +584,47 @@ static void test_every_value_type(void **state)
 
 /* ---- tests: partitions and merging -------------------------------------- */
 
+/* With exact sums, different partition boundaries give the same result
+ * bits (and still the right values); every truncation of an exact
+ * partial is refused. */
+static void test_exact_any_boundaries_same_bits(void **state)
+{
+    (void)state;
+    struct data d;
+    struct h5b_error err = {""};
+    data_make(&d, 3000, 11);
+    struct gb_config c = config(main_types, NCOL, all_ops, 1);
+    c.exact = 1;
+    uint64_t c1[] = {0, 3000}, c2[] = {0, 1, 777, 778, 2000, 3000},
+             c3[] = {0, 100, 200, 1500, 2999, 3000};
+    struct gb_partial *a = run_cuts(&c, &d, c1, 2, 0);
+    struct gb_partial *b = run_cuts(&c, &d, c2, 6, ~0ull);
+    struct gb_partial *m = run_cuts(&c, &d, c3, 6, 0x15);
+    struct results ra, rb, rm;
+    finalize(a, &ra);
+    finalize(b, &rb);
+    finalize(m, &rm);
+    assert_results_equal(&ra, &rb);
+    assert_results_equal(&ra, &rm);
+    check_all(&ra, d.keys, d.col, main_types, NCOL, d.n, 1, 1e-13);
+    size_t len;
+    unsigned char *buf = encode(a, &len);
+    for (size_t cut = 0; cut < len; cut += 1 + len / 200) {
+        struct gb_partial *q = NULL;
+        assert_int_equal(gb_create(&c, &q, &err), 0);
+        assert_int_not_equal(gb_decode(q, buf, cut, &err), 0);
+        gb_destroy(q);
+    }
+    free(buf);
+    results_free(&ra);
+    results_free(&rb);
+    results_free(&rm);
+    gb_destroy(a);
+    gb_destroy(b);
+    gb_destroy(m);
+    data_free(&d);
+}
+
 /* The same boundaries give the same bytes and results however the
  * partitions travel (local, shipped, mixed), and feeding a partition in
  * pieces gives the same bytes as in one update. */
@@ -1233,6 +1274,7 @@ int main(void)
         cmocka_unit_test(test_infinities),
         cmocka_unit_test(test_every_value_type),
         cmocka_unit_test(test_same_boundaries_same_bytes),
+        cmocka_unit_test(test_exact_any_boundaries_same_bits),
         cmocka_unit_test(test_one_cut_at_every_position),
         cmocka_unit_test(test_random_splits),
         cmocka_unit_test(test_merge_of_accumulators),

@@ -538,6 +538,12 @@ static void test_ddof_not_a_number(void **state)
     expect_value_error("reduce", "ddof", "1x", "'1x'");
 }
 
+static void test_exact_maybe(void **state)
+{
+    (void)state;
+    expect_value_error("reduce", "exact", "maybe", "yes or no");
+}
+
 static void test_prefetch_0(void **state)
 {
     (void)state;
@@ -864,6 +870,7 @@ int main(void)
         cmocka_unit_test(test_axis_3),
         cmocka_unit_test(test_ddof_5),
         cmocka_unit_test(test_ddof_not_a_number),
+        cmocka_unit_test(test_exact_maybe),
         cmocka_unit_test(test_prefetch_0),
         cmocka_unit_test(test_prefetch_over_max),
         cmocka_unit_test(test_shared_memory_not_auto_or_off),

@@ -62,7 +62,7 @@ static void test_solo_buffers(void **state)
     assert_int_equal(m.rank0.part[MP_BUFFERS], 2 * 1072);
     /* one accumulator and one partial */
     assert_int_equal(m.rank0.nstates, 2);
-    assert_int_equal(m.rank0.part[MP_MOMENTS], 2 * op_moments_bytes(1));
+    assert_int_equal(m.rank0.part[MP_MOMENTS], 2 * op_moments_bytes(1, 0));
 }
 
 static void test_workers_slots_and_window(void **state)
@@ -108,7 +108,7 @@ static void test_states_scale_with_cells_and_columns(void **state)
     j.bins = 100;
     memplan_build(&j, &m);
     uint64_t n = m.worker.nstates;
-    assert_int_equal(m.worker.part[MP_MOMENTS], n * 3 * op_moments_bytes(500));
+    assert_int_equal(m.worker.part[MP_MOMENTS], n * 3 * op_moments_bytes(500, 0));
     /* the worker's histograms: the partial being reduced, and its ring of
      * prefetch + 1 encoded RESULTs */
     assert_int_equal(m.worker.part[MP_HIST],
@@ -121,7 +121,7 @@ static void test_states_scale_with_cells_and_columns(void **state)
      * edges; a quantile cell holds two stores of up to 2048 counters */
     assert_true(op_hist_bytes(500, 100) == 500 * 102 * 8 + 101 * 8);
     assert_true(op_quantile_bytes(1) >= 2 * 2048 * 8);
-    assert_true(op_moments_bytes(10) >= 10 * 7 * 8);
+    assert_true(op_moments_bytes(10, 0) >= 10 * 7 * 8);
 }
 
 static void test_base_on_every_rank(void **state)
@@ -214,13 +214,13 @@ static void test_groupby_bounded_by_max_keys(void **state)
     memplan_build(&j, &m);
     /* accumulator: every record a key; partial: the partition's */
     assert_int_equal(m.rank0.part[MP_GROUPBY],
-                     gb_bytes(100000, 1) + gb_bytes(1000, 1));
+                     gb_bytes(100000, 1, 0) + gb_bytes(1000, 1, 0));
     j.max_keys = 10;
     memplan_build(&j, &m);
-    assert_int_equal(m.rank0.part[MP_GROUPBY], 2 * gb_bytes(10, 1));
+    assert_int_equal(m.rank0.part[MP_GROUPBY], 2 * gb_bytes(10, 1, 0));
     assert_int_equal(m.keys, 10);
     /* a key holds at least its value, its cell and a hash slot */
-    assert_true(gb_bytes(1, 2) >= 8 + 2 * 72 + 16);
+    assert_true(gb_bytes(1, 2, 0) >= 8 + 2 * 72 + 16);
 }
 
 /* err's message after memplan_check, or "" when it passed. */

@@ -1096,6 +1096,120 @@ static void test_same_boundaries_same_bytes(void **state)
     free(x);
 }
 
+/* cfg.arg with [reduce] exact = yes and ddof = arg_ctx. */
+static const char *exact_arg(const struct h5b_op_config *cfg, const char *key)
+{
+    if (strcmp(key, "exact") == 0)
+        return "yes";
+    return strcmp(key, "ddof") == 0 ? cfg->arg_ctx : NULL;
+}
+
+/* The issue's data: about 1e9 +- 1e3, every seventh negated, as k 2^-20
+ * for integers k, so the exact sum is an __int128. */
+static double *exact_data(size_t n, __int128 *k)
+{
+    double *x = malloc(n * sizeof *x);
+    uint64_t seed = 21;
+    assert_non_null(x);
+    *k = 0;
+    for (size_t i = 0; i < n; i++) {
+        seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+        int64_t v = ((int64_t)1000000000 << 20) +
+                    (int64_t)(seed >> 33) % ((int64_t)2000 << 20) -
+                    ((int64_t)1000 << 20);
+        v = i % 7 == 6 ? -v : v;
+        *k += v;
+        x[i] = ldexp((double)v, -20);
+    }
+    return x;
+}
+
+/* With exact = yes, sum, mean, var and std have the same bits however the
+ * values are cut into partials, and the sum is the exact one rounded. */
+static void test_exact_same_bits_any_split(void **state)
+{
+    (void)state;
+    enum { N = 20000 };
+    static const char *const names[] = {"sum", "mean", "var", "std"};
+    __int128 k;
+    double *x = exact_data(N, &k);
+    struct opset set;
+    struct partial whole, acc;
+    struct capture want, got;
+    struct h5b_op_config shape = {.type = H5B_FLOAT64, .ncell = 1,
+                                  .arg = exact_arg, .arg_ctx = "1"};
+    struct h5b_error err = {""};
+    assert_int_equal(opset_init(&set, &shape, all_ops, &err), 0);
+    reduce(&set, x, N * sizeof *x, &whole);
+    finalize(&set, &whole, &want);
+    assert_true(value(get(&want, "sum"), 0) == ldexp((double)k, -20));
+    uint64_t seed = 5;
+    for (int t = 0; t < 20; t++) {
+        size_t cuts[40], nc = random_cuts(&seed, N, cuts, 40);
+        split_reduce(&set, x, N, cuts, nc, t & 1, &acc);
+        finalize(&set, &acc, &got);
+        for (int i = 0; i < 4; i++) {
+            double a = (double)value(get(&got, names[i]), 0);
+            double b = (double)value(get(&want, names[i]), 0);
+            assert_memory_equal(&a, &b, sizeof a);
+        }
+        capture_free(&got);
+        opset_destroy(&set, &acc);
+    }
+    /* Every truncation of the encoding is refused. */
+    size_t len;
+    unsigned char *buf = encode(&set, &whole, &len);
+    for (size_t cut = 0; cut < len; cut += 7) {
+        struct partial p;
+        assert_int_equal(opset_create(&set, &p, &err), 0);
+        assert_int_not_equal(opset_decode(&set, &p, buf, cut, &err), 0);
+        opset_destroy(&set, &p);
+    }
+    free(buf);
+    capture_free(&want);
+    opset_destroy(&set, &whole);
+    free(x);
+}
+
+/* Many cells: the gathered large-accumulator path (a partial of 3000
+ * records) and the value-by-value path (partials under 256 records) give
+ * the same bits. */
+static void test_exact_cells_both_paths_same_bits(void **state)
+{
+    (void)state;
+    enum { NREC = 3000, NC = 6 };
+    static const char *const names[] = {"sum", "mean", "var", "std"};
+    static const uint64_t dims[2] = {2, 3};
+    __int128 k;
+    double *x = exact_data(NREC * NC, &k);
+    for (int i = 0; i < NREC * NC; i += 97)
+        x[i] = NAN;
+    struct opset set;
+    struct partial whole, acc;
+    struct capture want, got;
+    struct h5b_op_config shape = {.type = H5B_FLOAT64, .ncell = NC,
+                                  .cell_rank = 2, .arg = exact_arg,
+                                  .arg_ctx = "0"};
+    struct h5b_error err = {""};
+    memcpy(shape.cell_dims, dims, sizeof dims);
+    assert_int_equal(opset_init(&set, &shape, all_ops, &err), 0);
+    reduce(&set, x, sizeof(double) * NREC * NC, &whole);
+    finalize(&set, &whole, &want);
+    size_t cuts[40], nc = 0;
+    for (size_t c = 100; c < NREC; c += 100)
+        cuts[nc++] = c * NC;        /* cuts in values, whole records */
+    split_reduce(&set, x, NREC * NC, cuts, nc, 0, &acc);
+    finalize(&set, &acc, &got);
+    for (int i = 0; i < 4; i++)
+        assert_bytes_equal(get(&got, names[i])->data,
+                           get(&want, names[i])->data, NC * sizeof(double));
+    capture_free(&got);
+    capture_free(&want);
+    opset_destroy(&set, &acc);
+    opset_destroy(&set, &whole);
+    free(x);
+}
+
 static void test_round_trip_is_bit_exact(void **state)
 {
     (void)state;
@@ -1434,6 +1548,8 @@ int main(void)
         cmocka_unit_test(test_partial_record_rejected),
         cmocka_unit_test(test_same_boundaries_same_bytes),
         cmocka_unit_test(test_round_trip_is_bit_exact),
+        cmocka_unit_test(test_exact_same_bits_any_split),
+        cmocka_unit_test(test_exact_cells_both_paths_same_bits),
         cmocka_unit_test(test_other_boundaries_within_1e13),
         cmocka_unit_test(test_one_cut_at_every_position),
         cmocka_unit_test(test_merge_associative),

@@ -195,7 +195,7 @@ static void test_header_layout(void **state)
     (void)state;
     unsigned char buf[WIRE_DONE_SIZE];
     wire_encode_done(buf, 1.5, 0.25, 123456789012ULL);
-    assert_memory_equal(buf, "H5BW\x05\x00\x06\x00", 8);
+    assert_memory_equal(buf, "H5BW\x06\x00\x06\x00", 8);
 }
 
 static void test_work_round_trip(void **state)
