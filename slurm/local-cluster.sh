@@ -5,7 +5,8 @@
 #   slurm/local-cluster.sh start --nodes N   # N nodes node1..nodeN (below)
 #   slurm/local-cluster.sh status   # what runs; exit 0 only when all three do
 #   slurm/local-cluster.sh stop     # cancels its jobs, stops what start started
-#   slurm/local-cluster.sh env      # prints the export line for SLURM_CONF
+#   slurm/local-cluster.sh env      # prints the export line for SLURM_CONF (and
+#                                   # on several nodes Open MPI's interfaces)
 #
 # Everything lives in one folder this script owns, ${H5BATCH_SLURM_DIR:-
 # /tmp/h5batch-slurm}: the munge key and socket, slurm.conf, the state and
@@ -541,10 +542,20 @@ cmd_status() {
     return "$rc"
 }
 
+# The export lines for this shell: SLURM_CONF, and on several nodes Open
+# MPI's interfaces (an mpirun started here, as by salloc, uses the bridge).
+cmd_env() {
+    printf 'export SLURM_CONF=%s\n' "$CONF"
+    if (($(node_count) > 1)); then
+        printf 'export OMPI_MCA_btl_tcp_if_include=%s OMPI_MCA_oob_tcp_if_include=%s\n' \
+            "$NET.0/24" "$NET.0/24"
+    fi
+}
+
 case ${1:-} in
     start) shift; cmd_start "$@" ;;
     stop) cmd_stop ;;
     status) cmd_status ;;
-    env) printf 'export SLURM_CONF=%s\n' "$CONF" ;;
+    env) cmd_env ;;
     *) printf 'usage: %s start [--nodes N]|stop|status|env\n' "$0" >&2; exit 2 ;;
 esac

@@ -36,6 +36,7 @@ The checks:
 """
 
 import argparse
+import dataclasses
 import json
 import os
 import re
@@ -52,7 +53,7 @@ import run as integration  # noqa: E402  (tests/integration/run.py)
 from cases import all_data_cases  # noqa: E402
 from cli_cases import worker_reads_all  # noqa: E402
 from featurecase import run_feature_case  # noqa: E402
-from harness import (Failure, Report, Tool, expect, expect_ok, use_mpi)  # noqa: E402
+from harness import Failure, Report, Tool, expect, expect_ok  # noqa: E402
 from realdata import realdata_cases  # noqa: E402
 from slurmjobs import (DEMO_DATA, DEMO_JOB, SINGLE, Env, check_done, check_log,  # noqa: E402
                        expect_in, read_log, run_on_cluster, same,
@@ -70,7 +71,7 @@ TIMEOUT_S = 120
 CASES = ("layout/contiguous", "layout/deflate-shuffle", "layout/chunks-not-dividing",
          "multi/twelve-files", "multi/mixed-byte-order-f4", "table/pandas-fields",
          "cf/packed-int16-scale-offset-fill-valid-range", "tiled/float32-40x1000x1000")
-LONG_RUN_S = 20             # one uninterrupted run of the requeue and kill jobs
+LONG_RUN_S = 30             # one uninterrupted run of the requeue and kill jobs
 KILL_GUARD_S = 60           # a killed rank must end the job well within this
 CHECKPOINT_EVERY = ["--set", "run.checkpoint_every=1"]
 
@@ -171,7 +172,10 @@ def run_cases(e, report, chosen):
             integration.run_data_case(e.alone, Tool(e.gen, TIMEOUT_S), [0], data[name], tmp, report,
                                       data_runs(e))
         else:
-            run_feature_case(e.alone, [0], features[name], tmp, report, data_runs(e))
+            # Its extra checks (rank 0's RSS, the dry run's tiles) are
+            # tests/integration's, on one node.
+            case = dataclasses.replace(features[name], extra=[])
+            run_feature_case(e.alone, [0], case, tmp, report, data_runs(e))
 
 
 def t_worker_reads_all(e):
@@ -269,7 +273,7 @@ def t_demo(e, launcher):
     text = read_log(log)
     check_done(rec, restarts=0)
     check_log(text, f"job {jobid} (", out, ranks=RANKS, nodes=NODES)
-    expect_in(text, "node(s): node[1-2]", "node list")
+    expect_in(text, "node(s): node[1-2] (node1,node2)", "node list")
     expect_in(text, f"launcher: {launcher}", "launcher")
     same({"1 rank": ref, f"sbatch -N 2 ({launcher})": out}, e)
 
@@ -370,7 +374,6 @@ def main():
     # harness.run_tool passes os.environ on to every run: the cluster's.
     os.environ.clear()
     os.environ.update(e.env)
-    use_mpi(SRUN)
 
     def chosen(name):
         return args.filter in name
