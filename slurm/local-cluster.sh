@@ -302,6 +302,13 @@ choose another H5BATCH_SLURM_PORT" 3
 net_up() {
     local k
     check_subnet
+    # Namespaces of this port with processes in them and no slurmctld of
+    # ours: another folder's cluster on the same port.
+    if [[ -z $(our_pid slurmctld) ]] && netns_exists "$NS_CTL" \
+        && [[ -n $(ip netns pids "$NS_CTL" 2>/dev/null) ]]; then
+        die "namespace $NS_CTL of port $PORT is in use by a cluster not started from $DIR; \
+stop that one (its H5BATCH_SLURM_DIR) or choose another H5BATCH_SLURM_PORT" 3
+    fi
     mkdir -p "$NS_DIR"
     if ! link_exists "$BRIDGE"; then
         ip link add "$BRIDGE" type bridge

@@ -38,6 +38,7 @@ The checks:
 import argparse
 import dataclasses
 import json
+import math
 import os
 import re
 import subprocess
@@ -267,7 +268,7 @@ def t_demo(e, launcher):
     """jobs/demo.ini through sbatch -N 2 -n 4 equals a 1-rank run."""
     ref = e.work / "ref/demo.h5"
     if not ref.exists():
-        reference(e, "demo", DEMO_JOB, REPO)
+        e.demo_s = reference(e, "demo", DEMO_JOB, REPO)[1]
     jobid, log, out = submit(e, f"demo-{launcher}", DEMO_JOB, launcher=launcher, cwd=REPO)
     rec = e.wait(jobid, 180)[0]
     text = read_log(log)
@@ -284,7 +285,9 @@ class Long:
     def __init__(self, e):
         big = e.work / "data/big"
         big.mkdir(parents=True)
-        copies, self.seconds = 8, 0.0
+        # A first guess from the demo's own time (one copy), when it ran.
+        copies = math.ceil(LONG_RUN_S / e.demo_s) if e.demo_s else 8
+        copies, self.seconds = min(200, max(4, copies)), 0.0
         for _ in range(3):
             for i in range(copies):
                 link = big / f"part-{i:03d}.h5"
