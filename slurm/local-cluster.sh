@@ -50,10 +50,13 @@
 # subnet.  Nothing else is contacted.  The mount and PID namespaces are the
 # host's: every node sees the same files at the same paths, as on a parallel
 # file system, and munged's socket is reachable from every node.  Each node
-# has its own spool directory and pid file (spool/nodeK, run/slurmd-nodeK.pid).
-# Job steps get OMPI_MCA_btl_tcp_if_include and OMPI_MCA_oob_tcp_if_include
-# set to the subnet (a TaskProlog, and the batch script's environment) so
-# that Open MPI talks between nodes over the veth links only.  `stop` also
+# has its own spool directory, pid file, log and TmpFS (spool/nodeK,
+# run/slurmd-nodeK.pid, log/slurmd-nodeK.log, tmp/nodeK: Slurm's PMIx plugin
+# makes its per-step directories in TmpFS, named without the node, so nodes
+# sharing one /tmp would collide).  Every task, the batch script's too, gets
+# OMPI_MCA_btl_tcp_if_include and OMPI_MCA_oob_tcp_if_include set to the
+# subnet (a TaskProlog), so that Open MPI talks between nodes over the veth
+# links only; `env` prints them for an mpirun started from this shell.  `stop` also
 # deletes the namespaces, the links and the bridge, after ending every
 # process still inside a namespace of ours.  Root only (ip netns, unshare).
 #
@@ -160,7 +163,9 @@ need_programs() {
 make_dirs() {
     local n
     mkdir -p "$DIR"/{etc,munge,run,log,state}
-    for n in $(node_names "$1"); do mkdir -p "$DIR/spool/$n" "$DIR/tmp/$n"; done
+    for n in $(node_names "$1"); do mkdir -p "$DIR/spool/$n"; done
+    # Several nodes: each its own TmpFS (TmpFS=$DIR/tmp/%n).
+    if (($1 > 1)); then for n in $(node_names "$1"); do mkdir -p "$DIR/tmp/$n"; done; fi
     chmod 755 "$DIR"
     chmod 700 "$DIR/munge"
     if [[ ! -s $DIR/munge/munge.key ]]; then
@@ -474,6 +479,7 @@ stop it first, or use it directly with its own configuration" 3
     export SLURM_CONF=$CONF
     wait_nodes "$nodes"
     say "export SLURM_CONF=$CONF"
+    ((nodes == 1)) || say "or: eval \"\$($0 env)\"   (SLURM_CONF and Open MPI's interfaces)"
 }
 
 # Cancel our jobs and give their steps time to end before slurmd goes away.
