@@ -26,21 +26,25 @@ MPI_ENV = {"OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1"}
 # mpirun needs --oversubscribe for more ranks than cores; MPICH's Hydra
 # starts any number and knows no such flag.  Debian's alternatives keep
 # mpirun on Open MPI, so MPICH is named by its own mpiexec.mpich.
-# The last two start the ranks on MULTINODE_NODES nodes of the Slurm that
+# The last three start the ranks on MULTINODE_NODES nodes of the Slurm that
 # SLURM_CONF names (slurm/local-cluster.sh start --nodes 2; tests/multinode):
-# srun in an allocation of its own, and Open MPI's mpirun inside an
-# allocation (salloc), which starts its daemons on the nodes through srun.
+# srun in an allocation of its own; a batch job (sbatch --wait) whose script
+# starts them with srun; and Open MPI's mpirun inside an allocation
+# (salloc), which starts its daemons on the nodes through srun.
 MULTINODE_NODES = 2
+SBATCH_WAIT = Path(__file__).resolve().parents[1] / "multinode/sbatch-wait.sh"
 LAUNCHERS = {
     "openmpi": lambda n: ["mpirun", "-n", str(n), "--oversubscribe"],
     "mpich": lambda n: ["mpiexec.mpich", "-n", str(n)],
     "srun-nodes": lambda n: ["srun", "--quiet", f"--nodes={MULTINODE_NODES}", f"--ntasks={n}",
                              "--mpi=pmix", "--kill-on-bad-exit=1"],
+    "sbatch-nodes": lambda n: [str(SBATCH_WAIT), str(MULTINODE_NODES), str(n)],
     "salloc-mpirun": lambda n: ["salloc", "--quiet", f"--nodes={MULTINODE_NODES}",
                                 f"--ntasks={n}", "mpirun", "-n", str(n)],
 }
 # How many nodes a launcher's ranks span (the others: this one).
-LAUNCHER_NODES = {"srun-nodes": MULTINODE_NODES, "salloc-mpirun": MULTINODE_NODES}
+LAUNCHER_NODES = {name: MULTINODE_NODES
+                  for name in ("srun-nodes", "sbatch-nodes", "salloc-mpirun")}
 # The launcher of runs that name none (use_mpi sets it: run.py --mpi).
 DEFAULT_MPI = ["openmpi"]
 

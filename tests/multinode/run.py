@@ -13,10 +13,11 @@ The checks:
   to use the bridge's subnet only;
 - integration cases whose bytes on the wire depend on the layout (contiguous,
   deflate, several files, a compound table, CF, tiles) run alone (no MPI, the
-  reference) and on 2 nodes x 2 ranks: through srun with worker_reads = off
-  (node2's workers get every value from rank 0) and = all (every worker
-  reads the files itself), and through Open MPI's mpirun inside an
-  allocation (salloc); each result checked against the oracle
+  reference) and on 2 nodes x 2 ranks: through sbatch -N 2 (srun in the
+  batch script; sbatch-wait.sh) with worker_reads = off (node2's workers
+  get every value from rank 0), through srun with worker_reads = all
+  (every worker reads the files itself), and through Open MPI's mpirun
+  inside an allocation (salloc, all); each result checked against the oracle
   (tests/integration) and all byte-identical once started/finished/ranks
   are blanked;
 - worker_reads = all on a group-by key dataset across the nodes, and the
@@ -65,7 +66,7 @@ PORT = 6837                 # slurmctld's; test-slurm's cluster uses 6817
 TAG = f"h5b{PORT}"          # local-cluster.sh's names: bridge, namespaces, links
 SUBNET = f"10.231.{PORT % 256}"
 NODES, RANKS = 2, 4
-SRUN, MPIRUN = "srun-nodes", "salloc-mpirun"
+SRUN, SBATCH, MPIRUN = "srun-nodes", "sbatch-nodes", "salloc-mpirun"
 TIMEOUT_S = 120
 # Cases whose WORK messages (values sent, or read requests) differ by
 # layout: matrix.P2P_FAMILIES, one or two of each.
@@ -98,8 +99,8 @@ class Cluster(Env):
                         OMPI_MCA_oob_tcp_if_include=f"{SUBNET}.0/24")
         binary = self.bin
         self.alone = Tool(binary, TIMEOUT_S)
-        self.srun_off = Tool(binary, TIMEOUT_S, SRUN, "srun -N 2, reads off",
-                             ["--set", "run.worker_reads=off"])
+        self.sbatch_off = Tool(binary, TIMEOUT_S, SBATCH, "sbatch -N 2, reads off",
+                               ["--set", "run.worker_reads=off"])
         self.srun_all = Tool(binary, TIMEOUT_S, SRUN, "srun -N 2, reads all",
                              ["--set", "run.worker_reads=all"])
         self.mpirun = Tool(binary, TIMEOUT_S, MPIRUN, "salloc mpirun, reads all",
@@ -158,7 +159,7 @@ def t_two_hosts(e):
 
 def data_runs(e):
     """The tools and rank counts every integration case runs with."""
-    return [(e.srun_off, RANKS), (e.srun_all, RANKS), (e.mpirun, RANKS)]
+    return [(e.sbatch_off, RANKS), (e.srun_all, RANKS), (e.mpirun, RANKS)]
 
 
 def run_cases(e, report, chosen):
@@ -208,7 +209,8 @@ def summary_run(e, tool, case_dir, reads):
 
 def t_dry_run_and_summary(e):
     """--dry-run names both nodes and node2's transport; the JSON summary
-    gives each worker's host and transport; node2's link carries the values
+    gives each worker's host and transport (srun, sbatch and mpirun);
+    node2's link carries the values
     when rank 0 sends them, and not when the workers read the files."""
     case_dir = e.work / "summary"
     (case_dir / "data").mkdir(parents=True)
@@ -226,6 +228,7 @@ def t_dry_run_and_summary(e):
     partition = 1 << 20
     outs = {}
     for tool, reads, source in ((e.srun, "off", "rank0"), (e.srun, "all", "file"),
+                                (Tool(e.bin, TIMEOUT_S, SBATCH), "off", "rank0"),
                                 (Tool(e.bin, TIMEOUT_S, MPIRUN), "off", "rank0")):
         doc, carried = summary_run(e, tool, case_dir, reads)
         outs[f"{tool.mpi}-{reads}"] = case_dir / f"results/{tool.mpi}-{reads}.h5"
