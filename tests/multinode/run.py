@@ -73,7 +73,7 @@ TIMEOUT_S = 120
 CASES = ("layout/contiguous", "layout/deflate-shuffle", "layout/chunks-not-dividing",
          "multi/twelve-files", "multi/mixed-byte-order-f4", "table/pandas-fields",
          "cf/packed-int16-scale-offset-fill-valid-range", "tiled/float32-40x1000x1000")
-LONG_RUN_S = 30             # one uninterrupted run of the requeue and kill jobs
+LONG_RUN_S = 20             # one uninterrupted run of the requeue and kill jobs
 KILL_GUARD_S = 60           # a killed rank must end the job well within this
 CHECKPOINT_EVERY = ["--set", "run.checkpoint_every=1"]
 
