@@ -262,5 +262,5 @@ clean:
 	rm -rf build
 
 # ---- more suites, each in its own fragment --------------------------------
--include tests/fuzz/fuzz.mk tests/slurm/slurm.mk tests/bench/bench.mk
+-include tests/fuzz/fuzz.mk tests/slurm/slurm.mk tests/multinode/multinode.mk tests/bench/bench.mk
 -include tests/plugins/plugins.mk

@@ -26,10 +26,25 @@ MPI_ENV = {"OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1"}
 # mpirun needs --oversubscribe for more ranks than cores; MPICH's Hydra
 # starts any number and knows no such flag.  Debian's alternatives keep
 # mpirun on Open MPI, so MPICH is named by its own mpiexec.mpich.
+# The last three start the ranks on MULTINODE_NODES nodes of the Slurm that
+# SLURM_CONF names (slurm/local-cluster.sh start --nodes 2; tests/multinode):
+# srun in an allocation of its own; a batch job (sbatch --wait) whose script
+# starts them with srun; and Open MPI's mpirun inside an allocation
+# (salloc), which starts its daemons on the nodes through srun.
+MULTINODE_NODES = 2
+SBATCH_WAIT = Path(__file__).resolve().parents[1] / "multinode/sbatch-wait.sh"
 LAUNCHERS = {
     "openmpi": lambda n: ["mpirun", "-n", str(n), "--oversubscribe"],
     "mpich": lambda n: ["mpiexec.mpich", "-n", str(n)],
+    "srun-nodes": lambda n: ["srun", "--quiet", f"--nodes={MULTINODE_NODES}", f"--ntasks={n}",
+                             "--mpi=pmix", "--kill-on-bad-exit=1"],
+    "sbatch-nodes": lambda n: [str(SBATCH_WAIT), str(MULTINODE_NODES), str(n)],
+    "salloc-mpirun": lambda n: ["salloc", "--quiet", f"--nodes={MULTINODE_NODES}",
+                                f"--ntasks={n}", "mpirun", "-n", str(n)],
 }
+# How many nodes a launcher's ranks span (the others: this one).
+LAUNCHER_NODES = {name: MULTINODE_NODES
+                  for name in ("srun-nodes", "sbatch-nodes", "salloc-mpirun")}
 # The launcher of runs that name none (use_mpi sets it: run.py --mpi).
 DEFAULT_MPI = ["openmpi"]
 
@@ -86,18 +101,21 @@ LSAN_TRACER_CRASH = "LeakSanitizer has encountered a fatal error"
 class Tool:
     """A binary to run under a launcher with a timeout.  mpi names its
     launcher (LAUNCHERS; "" = DEFAULT_MPI); a tag, when set, prefixes the
-    labels of its runs so that two builds' runs can be told apart."""
+    labels of its runs so that two builds' runs can be told apart; args are
+    h5batch options put before every run's own (e.g. a --set)."""
     binary: Path
     timeout: float
     mpi: str = ""
     tag: str = ""
+    args: list = field(default_factory=list)
 
     def run(self, ranks, args, cwd, logdir=None, extra_env=None):
         """Run the binary with args in cwd, under mpirun -n ranks (0: directly),
         with extra_env added to the environment."""
         if not self.binary.is_file():
             raise Failure(f"binary not found: {self.binary}")
-        argv = launcher(ranks, self.mpi) + [str(self.binary)] + [str(a) for a in args]
+        argv = (launcher(ranks, self.mpi) + [str(self.binary)]
+                + [str(a) for a in list(self.args) + list(args)])
         extra = dict(EAGER_HELP_ENV if ranks == EAGER_HELP_RANKS else {}, **(extra_env or {}))
         run = run_tool(argv, cwd, self.timeout, logdir or Path(cwd) / ".log", extra)
         if LSAN_TRACER_CRASH in run.stderr:
@@ -141,6 +159,11 @@ def launcher(ranks, mpi=""):
     if ranks == 0:
         return []
     return LAUNCHERS[mpi or DEFAULT_MPI[0]](ranks)
+
+
+def launcher_nodes(mpi=""):
+    """How many nodes the ranks of launcher `mpi` ("" = DEFAULT_MPI) span."""
+    return LAUNCHER_NODES.get(mpi or DEFAULT_MPI[0], 1)
 
 
 def rank_label(ranks):
