@@ -132,24 +132,48 @@ static uint64_t tile_width(const struct plan *plan)
     return plan->ntiles > 1 ? plan->tile_width : 0;
 }
 
-/* Plan the partitions of the opened source. */
+/* [input] select: resolve it against the opened source; a strided
+ * selection reads through HDF5 on rank 0 only (p->sel_off says so). */
+static int apply_select(struct prep *p, struct h5b_error *err)
+{
+    const char *text = job_get(&p->job, "input", "select");
+    if (!text)
+        return 0;
+    int rc = selread_resolve(&p->sel, &p->src, p->job.dataset, text, err);
+    if (rc < 0)
+        return rc;
+    p->src.stride0 = p->sel.range[0].stride;
+    if (p->src.stride0 > 1) {
+        p->sel_off = "a strided selection is read through HDF5 on rank 0";
+        p->job.worker_reads = JOB_READS_OFF;
+        p->job.worker_decode = 0;
+    }
+    return 0;
+}
+
+/* Plan the partitions of the opened source (of its selected records);
+ * the source's record count becomes theirs. */
 static int make_plan(struct prep *p, struct h5b_error *err)
 {
-    const struct source *s = &p->src;
+    struct source *s = &p->src;
     struct plan_tiling tiling = {s->rank > 1 ? s->dims[1] : 1,
                                  s->nfiles ? s->file[0].chunk1 : 0};
+    struct plan_select sel = {p->sel.first, p->sel.range[0].stride};
     uint64_t *nrec = calloc(p->nfiles ? p->nfiles : 1, sizeof *nrec);
     uint64_t *chunk0 = calloc(p->nfiles ? p->nfiles : 1, sizeof *chunk0);
     for (size_t i = 0; nrec && chunk0 && i < p->nfiles; i++) {
-        nrec[i] = s->file[i].nrec;
+        nrec[i] = p->sel.active ? p->sel.nrec[i] : s->file[i].nrec;
         chunk0[i] = s->file[i].chunk0;
     }
     int rc = nrec && chunk0
-         ? plan_build(&p->plan, nrec, chunk0, p->nfiles,
-                      s->record_bytes + s->key_bytes,
-                      p->job.partition_bytes, PLAN_MAX_MESSAGE,
-                      p->job.axis_all ? NULL : &tiling, err)
+         ? plan_build_sel(&p->plan, nrec, chunk0, p->nfiles,
+                          s->record_bytes + s->key_bytes,
+                          p->job.partition_bytes, PLAN_MAX_MESSAGE,
+                          p->job.axis_all ? NULL : &tiling,
+                          p->sel.active ? &sel : NULL, err)
          : err_set(err, H5B_ERUN, "out of memory");
+    if (rc == 0)
+        s->nrec = p->plan.nrec;
     free(nrec);
     free(chunk0);
     return rc < 0 ? err_prefix(err, rc, "dataset '%s'", p->job.dataset) : 0;
@@ -305,6 +329,8 @@ static int prepare(struct prep *p, int argc, char **argv,
         rc = source_open(&p->src, p->files, p->nfiles, p->job.dataset,
                          &opts, err);
     if (rc == 0)
+        rc = apply_select(p, err);
+    if (rc == 0)
         rc = make_plan(p, err);
     if (rc < 0)
         return rc;
@@ -358,6 +384,7 @@ static void prep_free(struct prep *p)
     table_free(&p->table[0]);
     table_free(&p->table[1]);
     source_close(&p->src);
+    selread_free(&p->sel);
     plan_free(&p->plan);
     job_free_files(p->files, p->nfiles);
     job_free(&p->job);

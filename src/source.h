@@ -76,6 +76,10 @@ struct source {
      * values (key_bytes per record); else key_bytes is 0. */
     const char *key_path;
     uint32_t key_bytes;
+    /* [input] select's stride along dim 0 (select.h): a read of count
+     * records from start takes every stride0-th; 0 or 1: consecutive.
+     * Raw chunk and direct reads need consecutive records. */
+    uint64_t stride0;
     /* The file of the last read. */
     size_t cur;
     hid_t fid, did, kid;
@@ -88,7 +92,8 @@ int source_open(struct source *s, char *const *files, size_t n,
                 const char *dataset, const struct source_opts *o,
                 struct h5b_error *err);
 
-/* Read records [start, start+count) of file i into buf, native order:
+/* Read records [start, start+count) of file i into buf, native order
+ * (count records every stride0-th from start when stride0 > 1):
  * whole records when ncols is 0, else indices [col0, col0+ncols) of dim 1
  * of each (a tile); then, with a key dataset, their keys. */
 int source_read(struct source *s, size_t i, uint64_t start, uint64_t count,
@@ -108,7 +113,7 @@ int source_read_raw(struct source *s, size_t i, uint64_t start,
 /* Where records [start, ...) of file i are, for a reader of the file
  * itself (fileread.h): 1 with *pos their byte offset when the file allows
  * it (source_file.direct_pos) and whole records are read (ncols 0), else
- * 0. */
+ * 0 (also when reads are strided). */
 int source_direct(const struct source *s, size_t i, uint64_t start,
                   uint64_t ncols, uint64_t *pos);
 
