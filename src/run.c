@@ -143,8 +143,16 @@ static int apply_select(struct prep *p, struct h5b_error *err)
     if (rc < 0)
         return rc;
     p->src.stride0 = p->sel.range[0].stride;
-    if (p->src.stride0 > 1) {
+    for (int d = 1; d < p->src.rank; d++)
+        if (p->sel.selected[d])
+            source_restrict(&p->src, d, p->sel.range[d].first,
+                            p->sel.range[d].count, p->sel.range[d].stride);
+    if (p->src.inner_select)
+        p->sel_off = "a selection along dims >= 1 is read through HDF5 "
+                     "on rank 0";
+    else if (p->src.stride0 > 1)
         p->sel_off = "a strided selection is read through HDF5 on rank 0";
+    if (p->sel_off) {
         p->job.worker_reads = JOB_READS_OFF;
         p->job.worker_decode = 0;
     }
@@ -657,7 +665,12 @@ static int execute(struct prep *p, int size, struct progress *prog,
     in.shm = p->shared ? p->node->local : NULL;
     in.files_same = p->fc.same;
     in.in_rank = p->src.rank;
-    in.in_dims = p->src.dims;
+    uint64_t stored[H5B_MAX_RANK];
+    for (int d = 0; d < p->src.rank; d++)
+        stored[d] = p->src.stored[d] ? p->src.stored[d] : p->src.dims[d];
+    in.in_dims = stored;
+    in.in_first = p->src.inner_select ? p->src.first : NULL;
+    in.in_step = p->src.inner_select ? p->src.step : NULL;
     in.compound = p->src.compound;
     in.axis_all = p->job.axis_all;
     output_now(in.finished, sizeof in.finished);

@@ -94,10 +94,6 @@ static int resolve_dim(struct selection *sel, const struct source *s,
     char why[512];
     double *coord = NULL;
     int rc = 0;
-    if (k > 0)
-        return err_set(err, H5B_EINPUT, KEY ": dimension '%s' (dim %d): "
-                       "only the record dimension (dim 0, '%s') can be "
-                       "selected", sp->dim, k, sel->name[0]);
     rc = load_coord(s, dataset, k, sel->len[k], &coord, err);
     if (rc == 0 && select_resolve(sp, sel->len[k], coord, &sel->range[k],
                                   why, sizeof why) < 0)

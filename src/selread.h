@@ -9,9 +9,6 @@
  * come from the first file.  Coordinate values are read only for a
  * dimension with a coordinate bound, and freed once it is resolved (8
  * bytes per index, before the run starts).
- *
- * Only dim 0 (the records) may be selected for now: a spec naming
- * another dimension is refused.
  */
 #ifndef H5B_SELREAD_H
 #define H5B_SELREAD_H

@@ -596,11 +596,12 @@ int source_read(struct source *s, size_t i, uint64_t start, uint64_t count,
     cnt[0] = count;
     step[0] = s->stride0 > 1 ? s->stride0 : 1;
     for (int d = 1; d < s->rank; d++) {
+        off[d] = s->step[d] ? s->first[d] : 0;
         cnt[d] = s->dims[d];
-        step[d] = 1;
+        step[d] = s->step[d] ? s->step[d] : 1;
     }
-    if (ncols && s->rank > 1) {
-        off[1] = col0;
+    if (ncols && s->rank > 1) {    /* col0 counts selected indices */
+        off[1] += col0 * step[1];
         cnt[1] = ncols;
     }
     const char *what = s->dataset;
@@ -670,7 +671,8 @@ int source_read_raw(struct source *s, size_t i, uint64_t start,
 {
     struct chunk_geom g;
     uint64_t first[H5B_MAX_RANK], n[H5B_MAX_RANK], idx[H5B_MAX_RANK] = {0};
-    if (!s->file[i].raw_filters || count == 0 || s->stride0 > 1)
+    if (!s->file[i].raw_filters || count == 0 || s->stride0 > 1 ||
+        s->inner_select)
         return 0;
     uint64_t nchunks = raw_box(s, i, start, count, col0, ncols, &g, first, n);
     if (nchunks > cap / 16 || chunk_head_size(&g, nchunks) > cap)
@@ -713,7 +715,8 @@ int source_direct(const struct source *s, size_t i, uint64_t start,
                   uint64_t ncols, uint64_t *pos)
 {
     const struct source_file *f = &s->file[i];
-    if (!f->direct_pos || ncols || start > f->nrec || s->stride0 > 1)
+    if (!f->direct_pos || ncols || start > f->nrec || s->stride0 > 1 ||
+        s->inner_select)
         return 0;
     *pos = f->direct_pos + start * s->record_bytes;
     return 1;
@@ -729,6 +732,20 @@ int source_read_values(struct source *s, struct fileread *f, size_t i,
     if (f && source_direct(s, i, start, ncols, &pos))
         return fileread_get(f, path, strlen(path), pos, buf, bytes, err);
     return source_read(s, i, start, count, col0, ncols, buf, err);
+}
+
+void source_restrict(struct source *s, int d, uint64_t first, uint64_t count,
+                     uint64_t step)
+{
+    s->stored[d] = s->stored[d] ? s->stored[d] : s->dims[d];
+    s->first[d] = first;
+    s->step[d] = step;
+    s->dims[d] = count;
+    s->inner_select = 1;
+    s->record_elems = 1;
+    for (int k = 1; k < s->rank; k++)
+        s->record_elems *= s->dims[k];  /* smaller than checked at open */
+    s->record_bytes = s->record_elems * s->elem_bytes;
 }
 
 void source_close(struct source *s)

@@ -68,7 +68,14 @@ struct source {
     uint32_t elem_bytes;    /* its size */
     int compound;
     int rank;               /* of the dataset, >= 1 */
-    uint64_t dims[H5B_MAX_RANK]; /* dims[0] is the first file's */
+    uint64_t dims[H5B_MAX_RANK]; /* dims[0] is the first file's; dims[1..]
+                                    as a read produces them (selected) */
+    /* [input] select along dims >= 1 (source_restrict): a read takes
+     * dims[d] indices first[d], first[d] + step[d], ... of the stored
+     * stored[d]; step[d] is 0 while dim d is whole. */
+    uint64_t first[H5B_MAX_RANK], step[H5B_MAX_RANK];
+    uint64_t stored[H5B_MAX_RANK];
+    int inner_select;       /* some dim >= 1 is restricted */
     uint64_t record_elems;  /* elements per record: product of dims[1..] */
     uint64_t record_bytes;
     uint64_t nrec;          /* over all files */
@@ -125,6 +132,12 @@ int source_read_values(struct source *s, struct fileread *f, size_t i,
                        uint64_t start, uint64_t count, uint64_t col0,
                        uint64_t ncols, void *buf, size_t bytes,
                        struct h5b_error *err);
+
+/* Restrict dim d (>= 1) of s to count indices first, first + step, ...
+ * (within its extent): the record size and cell shape shrink to them.
+ * Raw chunk and direct reads are off afterwards. */
+void source_restrict(struct source *s, int d, uint64_t first, uint64_t count,
+                     uint64_t step);
 
 /* Close any open file and free s. */
 void source_close(struct source *s);
