@@ -160,7 +160,10 @@ static int apply_select(struct prep *p, struct h5b_error *err)
 }
 
 /* Plan the partitions of the opened source (of its selected records);
- * the source's record count becomes theirs. */
+ * the source's record count becomes theirs.  Records with a group_by key
+ * are never split in tiles: a key belongs to a whole record (and
+ * group_by refuses records of more than one element when its tables are
+ * built; tiles with keys corrupted memory before that). */
 static int make_plan(struct prep *p, struct h5b_error *err)
 {
     struct source *s = &p->src;
@@ -177,7 +180,7 @@ static int make_plan(struct prep *p, struct h5b_error *err)
          ? plan_build_sel(&p->plan, nrec, chunk0, p->nfiles,
                           s->record_bytes + s->key_bytes,
                           p->job.partition_bytes, PLAN_MAX_MESSAGE,
-                          p->job.axis_all ? NULL : &tiling,
+                          p->job.axis_all || s->key_bytes ? NULL : &tiling,
                           p->sel.active ? &sel : NULL, err)
          : err_set(err, H5B_ERUN, "out of memory");
     if (rc == 0)

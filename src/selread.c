@@ -10,23 +10,30 @@
 
 #define KEY "[input] select"
 
-/* Read the 1-D coordinate variable path of file (len values) as doubles
- * into out.  Returns 0, or -1 when it cannot be read. */
+/* Read values [off, off + cnt) of the 1-D coordinate variable path of
+ * file (len values) as doubles into out.  Returns 0, or -1 when it
+ * cannot be read. */
 static int read_coord(const char *file, const char *path, uint64_t len,
-                      double *out)
+                      uint64_t off, uint64_t cnt, double *out)
 {
     hid_t fid = H5I_INVALID_HID, ds = H5I_INVALID_HID, sp = H5I_INVALID_HID;
-    hsize_t n = 0;
+    hid_t msp = H5I_INVALID_HID;
+    hsize_t n = 0, o = off, c = cnt;
     int rc = -1;
     H5E_BEGIN_TRY {
         fid = H5Fopen(file, H5F_ACC_RDONLY, H5P_DEFAULT);
         ds = fid >= 0 ? H5Dopen2(fid, path, H5P_DEFAULT) : H5I_INVALID_HID;
         sp = ds >= 0 ? H5Dget_space(ds) : H5I_INVALID_HID;
+        msp = cnt ? H5Screate_simple(1, &c, NULL) : H5I_INVALID_HID;
         if (sp >= 0 && H5Sget_simple_extent_ndims(sp) == 1 &&
             H5Sget_simple_extent_dims(sp, &n, NULL) == 1 && n == len &&
-            (len == 0 || H5Dread(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL,
-                                 H5P_DEFAULT, out) >= 0))
+            off + cnt <= len &&
+            (cnt == 0 || (msp >= 0 &&
+             H5Sselect_hyperslab(sp, H5S_SELECT_SET, &o, NULL, &c, NULL) >= 0
+             && H5Dread(ds, H5T_NATIVE_DOUBLE, msp, sp, H5P_DEFAULT,
+                        out) >= 0)))
             rc = 0;
+        H5Sclose(msp);
         H5Sclose(sp);
         H5Dclose(ds);
         H5Fclose(fid);
@@ -35,12 +42,40 @@ static int read_coord(const char *file, const char *path, uint64_t len,
     return rc;
 }
 
+/* The coordinate variable of dimension k in file i of s, into path (""
+ * when it has none). */
+static void coord_path(const struct source *s, const char *dataset,
+                       size_t i, int k, char *path, size_t n)
+{
+    struct ncdims d;
+    uint64_t dims[H5B_MAX_RANK];
+    memcpy(dims, s->dims, sizeof dims);
+    dims[0] = s->file[i].nrec;
+    ncdims_describe(&d, s->file[i].path, dataset, s->rank, dims, s->compound,
+                    0);
+    snprintf(path, n, "%s", d.coord[k]);
+}
+
+/* The coordinate value at index g of dimension k (over all files for
+ * dim 0) into *v.  Returns 0, or -1 when there is none. */
+static int value_at(const struct source *s, const char *dataset, int k,
+                    uint64_t g, double *v)
+{
+    char path[1024];
+    size_t i = 0;
+    while (k == 0 && i + 1 < s->nfiles && g >= s->file[i].nrec)
+        g -= s->file[i++].nrec;
+    coord_path(s, dataset, i, k, path, sizeof path);
+    return path[0] ? read_coord(s->file[i].path, path, k ? s->dims[k]
+                                : s->file[i].nrec, g, 1, v) : -1;
+}
+
 /* The coordinate values of dimension k (len of them) into a new array
  * *out, or NULL when some file has none. */
 static int load_coord(const struct source *s, const char *dataset, int k,
                       uint64_t len, double **out, struct h5b_error *err)
 {
-    struct ncdims d;
+    char path[1024];
     uint64_t at = 0;
     *out = NULL;
     double *v = malloc((len ? len : 1) * sizeof *v);
@@ -49,13 +84,9 @@ static int load_coord(const struct source *s, const char *dataset, int k,
                        "coordinate values", (unsigned long long)len);
     for (size_t i = 0; i < (k == 0 ? s->nfiles : 1); i++) {
         uint64_t n = k == 0 ? s->file[i].nrec : len;
-        uint64_t dims[H5B_MAX_RANK];
-        memcpy(dims, s->dims, sizeof dims);
-        dims[0] = s->file[i].nrec;
-        ncdims_describe(&d, s->file[i].path, dataset, s->rank, dims,
-                        s->compound, 0);
-        if (!d.coord[k][0] ||
-            read_coord(s->file[i].path, d.coord[k], n, v + at) < 0) {
+        coord_path(s, dataset, i, k, path, sizeof path);
+        if (!path[0] || read_coord(s->file[i].path, path, n, 0, n,
+                                   v + at) < 0) {
             free(v);
             return 0;
         }
@@ -94,15 +125,21 @@ static int resolve_dim(struct selection *sel, const struct source *s,
     char why[512];
     double *coord = NULL;
     int rc = 0;
-    rc = load_coord(s, dataset, k, sel->len[k], &coord, err);
+    if (select_uses_coord(sp))
+        rc = load_coord(s, dataset, k, sel->len[k], &coord, err);
     if (rc == 0 && select_resolve(sp, sel->len[k], coord, &sel->range[k],
                                   why, sizeof why) < 0)
         rc = err_set(err, H5B_EINPUT, KEY ": %s", why);
-    if (rc == 0 && coord) {
+    if (rc == 0) {      /* the values at both ends, for --dry-run */
         const struct select_range *r = &sel->range[k];
-        sel->has_values[k] = 1;
-        sel->first_value[k] = coord[r->first];
-        sel->last_value[k] = coord[r->first + (r->count - 1) * r->stride];
+        uint64_t last = r->first + (r->count - 1) * r->stride;
+        sel->has_values[k] = coord ||
+            (value_at(s, dataset, k, r->first, &sel->first_value[k]) == 0 &&
+             value_at(s, dataset, k, last, &sel->last_value[k]) == 0);
+        if (coord) {
+            sel->first_value[k] = coord[r->first];
+            sel->last_value[k] = coord[last];
+        }
     }
     sel->selected[k] = rc == 0;
     free(coord);

@@ -6,9 +6,11 @@
  * dimK.  Coordinate values of dim 0 are those of each file's own
  * coordinate variable, concatenated over the files in order, because a
  * selection counts records over all files; those of other dimensions
- * come from the first file.  Coordinate values are read only for a
- * dimension with a coordinate bound, and freed once it is resolved (8
- * bytes per index, before the run starts).
+ * come from the first file.  All coordinate values of a dimension are
+ * read only for a coordinate bound on it, and freed once it is resolved
+ * (8 bytes per index of that dimension, before the run starts); for
+ * --dry-run's line of an index-only spec just the two end values are
+ * read.
  */
 #ifndef H5B_SELREAD_H
 #define H5B_SELREAD_H
