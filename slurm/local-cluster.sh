@@ -56,7 +56,10 @@
 # sharing one /tmp would collide).  Every task, the batch script's too, gets
 # OMPI_MCA_btl_tcp_if_include and OMPI_MCA_oob_tcp_if_include set to the
 # subnet (a TaskProlog), so that Open MPI talks between nodes over the veth
-# links only; `env` prints them for an mpirun started from this shell.  `stop` also
+# links only; `env` prints them for an mpirun started from this shell.  The
+# prolog also gives each node a folder of its own for Open MPI's shared-
+# memory files ($SHM/nodeK: btl vader and osc sm backing directories), as
+# each node of a real cluster has its own /dev/shm.  `stop` also
 # deletes the namespaces, the links and the bridge, after ending every
 # process still inside a namespace of ours.  Root only (ip netns, unshare).
 #
@@ -79,6 +82,8 @@ BRIDGE=${TAG}br
 NS_CTL=${TAG}ctl
 SUBNET_BYTE=$((PORT % 256))
 NET=10.231.$SUBNET_BYTE
+# Several nodes: each node's shared-memory files (Open MPI's backing files).
+SHM=/dev/shm/h5batch-slurm-$PORT
 CTL_ADDR=$NET.254
 HOST_ADDR=$NET.1
 
@@ -165,7 +170,9 @@ make_dirs() {
     mkdir -p "$DIR"/{etc,munge,run,log,state}
     for n in $(node_names "$1"); do mkdir -p "$DIR/spool/$n"; done
     # Several nodes: each its own TmpFS (TmpFS=$DIR/tmp/%n).
-    if (($1 > 1)); then for n in $(node_names "$1"); do mkdir -p "$DIR/tmp/$n"; done; fi
+    if (($1 > 1)); then
+        for n in $(node_names "$1"); do mkdir -p "$DIR/tmp/$n" "$SHM/$n"; done
+    fi
     chmod 755 "$DIR"
     chmod 700 "$DIR/munge"
     if [[ ! -s $DIR/munge/munge.key ]]; then
@@ -213,6 +220,10 @@ write_task_prolog() {
 # Written by slurm/local-cluster.sh: Open MPI uses the nodes' links only.
 echo "export OMPI_MCA_btl_tcp_if_include=$NET.0/24"
 echo "export OMPI_MCA_oob_tcp_if_include=$NET.0/24"
+# Each node its own shared-memory files, as each has its own /dev/shm on a
+# real cluster (here the nodes share the host's /dev/shm).
+echo "export OMPI_MCA_btl_vader_backing_directory=$SHM/\$(hostname)"
+echo "export OMPI_MCA_osc_sm_backing_directory=$SHM/\$(hostname)"
 EOF
     chmod 755 "$DIR/etc/task-prolog.sh"
 }
@@ -526,6 +537,7 @@ cmd_stop() {
     stop_one munged
     if ((nodes > 1)); then
         net_down
+        rm -rf "$SHM"
         say "stopped; namespaces, links and bridge $BRIDGE removed (logs kept in $DIR/log)"
     else
         say "stopped (logs kept in $DIR/log)"

@@ -30,7 +30,9 @@ static void print_worker_reads(const struct prep *p, FILE *out)
     const struct source *s = &p->src;
     for (size_t i = 0; i < s->nfiles; i++)
         n += s->file[i].direct_pos != 0;
-    if (!p->job.worker_reads)
+    if (p->sel_off)
+        fprintf(out, "worker reads: off (%s)\n", p->sel_off);
+    else if (!p->job.worker_reads)
         fprintf(out, "worker reads: off (worker_reads = off)\n");
     else if (p->job.worker_reads == JOB_READS_ALL)
         fprintf(out, "worker reads: all: %d of %d workers read their "
@@ -120,6 +122,7 @@ void dryrun_print(const struct prep *p, FILE *out)
         fprintf(out, "  %s: %llu records, %s%s\n", s->file[i].path,
                 (unsigned long long)s->file[i].nrec, s->file[i].layout,
                 s->file[i].big_endian ? ", big-endian" : "");
+    selread_print(&p->sel, out);
     fprintf(out, "partitions: %llu, up to %llu records (%llu bytes) each; "
             "%llu bytes in all\n", (unsigned long long)p->plan.nparts,
             (unsigned long long)p->plan.max_part_records,
@@ -135,7 +138,9 @@ void dryrun_print(const struct prep *p, FILE *out)
         fprintf(out, "tiles: %llu along dim 1, %llu wide\n",
                 (unsigned long long)p->plan.ntiles,
                 (unsigned long long)p->plan.tile_width);
-    if (s->nfiles && s->file[0].raw_filters)
+    if (s->nfiles && s->file[0].raw_filters && p->sel_off)
+        fprintf(out, "decode: on rank 0 (%s)\n", p->sel_off);
+    else if (s->nfiles && s->file[0].raw_filters)
         fprintf(out, "decode: %s\n", p->job.worker_decode
                 ? "deflate/shuffle chunks on the workers (if any)"
                 : "on rank 0 (worker_decode = off)");

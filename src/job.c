@@ -23,6 +23,7 @@
 
 #include "err.h"
 #include "op.h"
+#include "select.h"
 #include "suggest.h"
 #include "utf8.h"
 
@@ -53,6 +54,7 @@ static int check_bins(const char *v, char *why, size_t n);
 static int check_range(const char *v, char *why, size_t n);
 static int check_quantiles(const char *v, char *why, size_t n);
 static int check_accuracy(const char *v, char *why, size_t n);
+static int check_select(const char *v, char *why, size_t n);
 
 static const struct keydef keydefs[] = {
     {"job", "name", 0, check_nonempty},
@@ -61,6 +63,7 @@ static const struct keydef keydefs[] = {
     {"input", "partition_size", 0, check_size},
     {"input", "fields", 1, check_nonempty},
     {"input", "cf", 0, check_cf},
+    {"input", "select", 1, check_select},
     {"reduce", "ops", 1, check_ops},
     {"reduce", "axis", 0, check_axis},
     {"reduce", "ddof", 0, check_ddof},
@@ -304,6 +307,14 @@ static int check_cf(const char *v, char *why, size_t n)
         return 0;
     snprintf(why, n, "'%s' is not auto or off", v);
     return -1;
+}
+
+/* The syntax of [input] select; the dimensions are checked against the
+ * input later (selread.h). */
+static int check_select(const char *v, char *why, size_t n)
+{
+    struct select_list l;
+    return select_parse(v, &l, why, n);
 }
 
 static int check_reads(const char *v, char *why, size_t n)

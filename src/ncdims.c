@@ -121,6 +121,15 @@ static void describe_axis(struct ncdims *d, hid_t fid, hid_t did, int k,
         snprintf(d->name[k], sizeof d->name[k], "%s_dim%d", base, k);
 }
 
+void ncdims_select(struct ncdims *d, const uint64_t *first,
+                   const uint64_t *step)
+{
+    for (int k = 0; k < d->rank && k < H5B_MAX_RANK; k++) {
+        d->first[k] = first[k];
+        d->step[k] = step[k];
+    }
+}
+
 void ncdims_describe(struct ncdims *d, const char *file, const char *dataset,
                      int rank, const uint64_t *dims, int compound,
                      int axis_all)
@@ -167,6 +176,7 @@ struct writer {
     struct scale *s;
     size_t n;
     int32_t next_id;        /* _Netcdf4Dimid of the next scale */
+    int axis;               /* input axis of the scale being made */
 };
 
 /* Copy attribute name of src to dst as stored (integer, float or string
@@ -240,9 +250,20 @@ static hid_t copy_coordinate(struct writer *w, const char *src,
     hid_t mt = ft >= 0 ? H5Tget_native_type(ft, H5T_DIR_ASCEND)
                        : H5I_INVALID_HID;
     void *buf = mt >= 0 ? calloc(len ? len : 1, H5Tget_size(mt)) : NULL;
-    hid_t ds = H5I_INVALID_HID;
-    if (buf && (!len || H5Dread(from, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT,
-                                buf) >= 0))
+    hid_t ds = H5I_INVALID_HID, fsp = H5I_INVALID_HID, msp = H5S_ALL;
+    uint64_t step = w->axis >= 0 ? w->d->step[w->axis] : 0;
+    if (buf && len && step) {   /* the selected values only */
+        hsize_t off = w->d->first[w->axis], st = step, n = len;
+        fsp = H5Dget_space(from);
+        msp = H5Screate_simple(1, &n, NULL);
+        if (fsp < 0 || msp < 0 || H5Sselect_hyperslab(fsp, H5S_SELECT_SET,
+                                                      &off, &st, &n, NULL) < 0) {
+            free(buf);
+            buf = NULL;
+        }
+    }
+    if (buf && (!len || H5Dread(from, mt, msp, step ? fsp : H5S_ALL,
+                                H5P_DEFAULT, buf) >= 0))
         ds = make_vector(w, path, ft, mt, len, buf);
     if (ds >= 0 && H5Aiterate2(from, H5_INDEX_NAME, H5_ITER_INC, NULL,
                                copy_attr, &ds) < 0) {
@@ -251,6 +272,9 @@ static hid_t copy_coordinate(struct writer *w, const char *src,
     }
     free(buf);
     H5E_BEGIN_TRY {
+        if (msp != H5S_ALL)
+            H5Sclose(msp);
+        H5Sclose(fsp);
         H5Tclose(mt);
         H5Tclose(ft);
         H5Dclose(from);
@@ -357,7 +381,9 @@ static int attach_axis(struct writer *w, const struct result *r, hid_t ds,
         snprintf(dir, sizeof dir, "%s", r->group);
         snprintf(name, sizeof name, "%s", w->d->name[k]);
         incoord = w->d->coord[k][0] ? w->d->coord[k] : NULL;
+        w->axis = k;
     } else {
+        w->axis = -1;
         const char *slash = strrchr(r->name, '/');
         snprintf(dir, sizeof dir, "%s%s%.*s", r->group, slash ? "/" : "",
                  slash ? (int)(slash - r->name) : 0, r->name);
@@ -417,7 +443,7 @@ int ncdims_write(hid_t fid, hid_t dcpl, const struct ncdims *d,
                  const struct results *rs)
 {
     struct writer w = {.fid = fid, .dcpl = dcpl, .in = H5I_INVALID_HID,
-                       .d = d, .rs = rs};
+                       .d = d, .rs = rs, .axis = -1};
     int cell_rank = d->axis_all ? 0 : d->rank - 1;
     int rc = 0;
     for (size_t i = 0; i < rs->n && rc == 0; i++)

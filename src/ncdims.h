@@ -43,6 +43,9 @@ struct ncdims {
     char name[H5B_MAX_RANK][NCDIMS_NAME_MAX];
     char coord[H5B_MAX_RANK][1024]; /* coordinate variable's path, or "" */
     char units[256], long_name[1024], standard_name[256];
+    /* [input] select (ncdims_select): the coordinate values copied for
+     * axis k are every step[k]-th from first[k]; step 0: all. */
+    uint64_t first[H5B_MAX_RANK], step[H5B_MAX_RANK];
 };
 
 /* Describe the axes of dataset (of rank rank, extents dims) in file, as
@@ -51,6 +54,11 @@ struct ncdims {
 void ncdims_describe(struct ncdims *d, const char *file, const char *dataset,
                      int rank, const uint64_t *dims, int compound,
                      int axis_all);
+
+/* Copy the coordinate values of a selection (first[k], step[k] for
+ * each axis k; step 0: the whole axis) instead of whole axes. */
+void ncdims_select(struct ncdims *d, const uint64_t *first,
+                   const uint64_t *step);
 
 /* Attach dimension scales to every result of rs already written in fid
  * (as group/name), and write their CF attributes.  A scale whose name is

@@ -46,7 +46,10 @@ struct run_info {
                                            NULL without the check */
     /* The input dataset's shape, for the results' dimensions (ncdims.h). */
     int in_rank, compound, axis_all;
-    const uint64_t *in_dims;
+    const uint64_t *in_dims;            /* as stored */
+    /* [input] select along dims >= 1: index first[d], step step[d] (0:
+     * the whole dimension); NULL without one. */
+    const uint64_t *in_first, *in_step;
 };
 
 /* Check that the directory of path exists and that we can create files in

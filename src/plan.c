@@ -6,6 +6,12 @@
 
 #include "err.h"
 
+/* The stride of selection sel (NULL: 1). */
+static uint64_t p_stride(const struct plan_select *sel)
+{
+    return sel && sel->stride > 1 ? sel->stride : 1;
+}
+
 /* Records per partition for one file: about target bytes, a multiple of
  * chunk0 when chunked (unless one chunk row exceeds max_bytes), at least
  * one record and at most max_bytes. */
@@ -62,6 +68,27 @@ int plan_build(struct plan *p, const uint64_t *nrec, const uint64_t *chunk0,
                uint64_t max_bytes, const struct plan_tiling *tiling,
                struct h5b_error *err)
 {
+    return plan_build_sel(p, nrec, chunk0, nfiles, record_bytes, target,
+                          max_bytes, tiling, NULL, err);
+}
+
+/* Place file f's selected records (f->per_part set): its first, and the
+ * lead that keeps stride-1 partitions on the file's chunk rows when they
+ * are whole chunk rows. */
+static void place_file(struct plan_file *f, const struct plan_select *sel,
+                       size_t i, uint64_t chunk0)
+{
+    f->first = sel ? sel->first[i] : 0;
+    f->lead = p_stride(sel) == 1 && chunk0 && f->per_part % chunk0 == 0
+              ? f->first % chunk0 : 0;
+}
+
+int plan_build_sel(struct plan *p, const uint64_t *nrec,
+                   const uint64_t *chunk0, size_t nfiles,
+                   uint64_t record_bytes, uint64_t target, uint64_t max_bytes,
+                   const struct plan_tiling *tiling,
+                   const struct plan_select *sel, struct h5b_error *err)
+{
     memset(p, 0, sizeof *p);
     p->record_bytes = record_bytes;
     if (record_bytes)
@@ -77,15 +104,19 @@ int plan_build(struct plan *p, const uint64_t *nrec, const uint64_t *chunk0,
     if (!p->file)
         return err_set(err, H5B_ERUN, "out of memory for the plan");
     p->nfiles = nfiles;
+    p->stride = p_stride(sel);
     for (size_t i = 0; i < nfiles; i++) {
         struct plan_file *f = &p->file[i];
         f->nrec = nrec[i];
         f->per_part = per_part(unit, chunk0[i], p->ntiles > 1
                                ? tile_target(unit, chunk0[i], target) : target,
                                max_bytes);
+        place_file(f, sel, i, chunk0[i]);
         f->first_part = p->nparts;
         f->first_record = p->nrec;
-        p->nparts += (f->nrec + f->per_part - 1) / f->per_part * p->ntiles;
+        if (f->nrec)
+            p->nparts += (f->lead + f->nrec + f->per_part - 1) / f->per_part
+                         * p->ntiles;
         p->nrec += f->nrec;
         uint64_t most = f->nrec < f->per_part ? f->nrec : f->per_part;
         if (most > p->max_part_records)
@@ -111,10 +142,15 @@ void plan_get(const struct plan *p, uint64_t index, struct partition *out)
     uint64_t k = index - f->first_part;
     out->index = index;
     out->file = lo;
-    out->start = k / p->ntiles * f->per_part;
-    out->count = f->nrec - out->start < f->per_part ? f->nrec - out->start
-                                                     : f->per_part;
-    out->global_start = f->first_record + out->start;
+    /* Row block k covers [v, v + per_part) of the file's selected records
+     * shifted by its lead; the first block starts at the lead. */
+    uint64_t v = k / p->ntiles * f->per_part;
+    uint64_t pos = v > f->lead ? v - f->lead : 0;   /* first selected */
+    uint64_t end = v + f->per_part - f->lead;       /* past the last */
+    end = end < f->nrec ? end : f->nrec;
+    out->start = f->first + pos * p->stride;
+    out->count = end - pos;
+    out->global_start = f->first_record + pos;
     out->tile = k % p->ntiles;
     out->col0 = out->tile * p->tile_width;
     out->ncols = p->ntiles == 1 ? p->dim1

@@ -17,6 +17,7 @@
 #include "plan.h"
 #include "progress.h"
 #include "results.h"
+#include "selread.h"
 #include "shm.h"
 #include "source.h"
 #include "table.h"
@@ -28,6 +29,9 @@ struct prep {
     char **files;
     size_t nfiles;
     struct source src;
+    struct selection sel;   /* [input] select (sel.active: given) */
+    const char *sel_off;    /* why worker reads and decoding are off for
+                               the selection, or NULL */
     struct plan plan;
     struct table table[2];  /* whole records or full tiles; short last tile */
     struct h5b_op_config shape; /* of whole records */

@@ -132,24 +132,59 @@ static uint64_t tile_width(const struct plan *plan)
     return plan->ntiles > 1 ? plan->tile_width : 0;
 }
 
-/* Plan the partitions of the opened source. */
+/* [input] select: resolve it against the opened source; a strided
+ * selection reads through HDF5 on rank 0 only (p->sel_off says so). */
+static int apply_select(struct prep *p, struct h5b_error *err)
+{
+    const char *text = job_get(&p->job, "input", "select");
+    if (!text)
+        return 0;
+    int rc = selread_resolve(&p->sel, &p->src, p->job.dataset, text, err);
+    if (rc < 0)
+        return rc;
+    p->src.stride0 = p->sel.range[0].stride;
+    for (int d = 1; d < p->src.rank; d++)
+        if (p->sel.selected[d])
+            source_restrict(&p->src, d, p->sel.range[d].first,
+                            p->sel.range[d].count, p->sel.range[d].stride);
+    if (p->src.inner_select)
+        p->sel_off = "a selection along dims >= 1 is read through HDF5 "
+                     "on rank 0";
+    else if (p->src.stride0 > 1)
+        p->sel_off = "a strided selection is read through HDF5 on rank 0";
+    if (p->sel_off) {
+        p->job.worker_reads = JOB_READS_OFF;
+        p->job.worker_decode = 0;
+    }
+    return 0;
+}
+
+/* Plan the partitions of the opened source (of its selected records);
+ * the source's record count becomes theirs.  Records with a group_by key
+ * are never split in tiles: a key belongs to a whole record (and
+ * group_by refuses records of more than one element when its tables are
+ * built; tiles with keys corrupted memory before that). */
 static int make_plan(struct prep *p, struct h5b_error *err)
 {
-    const struct source *s = &p->src;
+    struct source *s = &p->src;
     struct plan_tiling tiling = {s->rank > 1 ? s->dims[1] : 1,
                                  s->nfiles ? s->file[0].chunk1 : 0};
+    struct plan_select sel = {p->sel.first, p->sel.range[0].stride};
     uint64_t *nrec = calloc(p->nfiles ? p->nfiles : 1, sizeof *nrec);
     uint64_t *chunk0 = calloc(p->nfiles ? p->nfiles : 1, sizeof *chunk0);
     for (size_t i = 0; nrec && chunk0 && i < p->nfiles; i++) {
-        nrec[i] = s->file[i].nrec;
+        nrec[i] = p->sel.active ? p->sel.nrec[i] : s->file[i].nrec;
         chunk0[i] = s->file[i].chunk0;
     }
     int rc = nrec && chunk0
-         ? plan_build(&p->plan, nrec, chunk0, p->nfiles,
-                      s->record_bytes + s->key_bytes,
-                      p->job.partition_bytes, PLAN_MAX_MESSAGE,
-                      p->job.axis_all ? NULL : &tiling, err)
+         ? plan_build_sel(&p->plan, nrec, chunk0, p->nfiles,
+                          s->record_bytes + s->key_bytes,
+                          p->job.partition_bytes, PLAN_MAX_MESSAGE,
+                          p->job.axis_all || s->key_bytes ? NULL : &tiling,
+                          p->sel.active ? &sel : NULL, err)
          : err_set(err, H5B_ERUN, "out of memory");
+    if (rc == 0)
+        s->nrec = p->plan.nrec;
     free(nrec);
     free(chunk0);
     return rc < 0 ? err_prefix(err, rc, "dataset '%s'", p->job.dataset) : 0;
@@ -305,6 +340,8 @@ static int prepare(struct prep *p, int argc, char **argv,
         rc = source_open(&p->src, p->files, p->nfiles, p->job.dataset,
                          &opts, err);
     if (rc == 0)
+        rc = apply_select(p, err);
+    if (rc == 0)
         rc = make_plan(p, err);
     if (rc < 0)
         return rc;
@@ -358,6 +395,7 @@ static void prep_free(struct prep *p)
     table_free(&p->table[0]);
     table_free(&p->table[1]);
     source_close(&p->src);
+    selread_free(&p->sel);
     plan_free(&p->plan);
     job_free_files(p->files, p->nfiles);
     job_free(&p->job);
@@ -630,7 +668,12 @@ static int execute(struct prep *p, int size, struct progress *prog,
     in.shm = p->shared ? p->node->local : NULL;
     in.files_same = p->fc.same;
     in.in_rank = p->src.rank;
-    in.in_dims = p->src.dims;
+    uint64_t stored[H5B_MAX_RANK];
+    for (int d = 0; d < p->src.rank; d++)
+        stored[d] = p->src.stored[d] ? p->src.stored[d] : p->src.dims[d];
+    in.in_dims = stored;
+    in.in_first = p->src.inner_select ? p->src.first : NULL;
+    in.in_step = p->src.inner_select ? p->src.step : NULL;
     in.compound = p->src.compound;
     in.axis_all = p->job.axis_all;
     output_now(in.finished, sizeof in.finished);

@@ -545,15 +545,16 @@ static void close_current(struct source *s)
     s->kid = s->did = s->fid = H5I_INVALID_HID;
 }
 
-/* Read the hyperslab off/cnt (rank dims) of did into buf as memtype; on
- * failure HDF5's reason goes to why (before any close clears it). */
+/* Read the hyperslab off/cnt (rank dims; stride: NULL for 1) of did into
+ * buf as memtype; on failure HDF5's reason goes to why (before any close
+ * clears it). */
 static herr_t read_slab(hid_t did, hid_t memtype, int rank,
-                        const hsize_t *off, const hsize_t *cnt, void *buf,
-                        char *why, size_t n)
+                        const hsize_t *off, const hsize_t *stride,
+                        const hsize_t *cnt, void *buf, char *why, size_t n)
 {
     hid_t fsp = H5Dget_space(did), msp = H5Screate_simple(rank, cnt, NULL);
     herr_t rc = fsp < 0 || msp < 0 ||
-                H5Sselect_hyperslab(fsp, H5S_SELECT_SET, off, NULL, cnt,
+                H5Sselect_hyperslab(fsp, H5S_SELECT_SET, off, stride, cnt,
                                     NULL) < 0 ||
                 H5Dread(did, memtype, msp, fsp, H5P_DEFAULT, buf) < 0 ? -1 : 0;
     if (rc < 0)
@@ -587,33 +588,39 @@ int source_read(struct source *s, size_t i, uint64_t start, uint64_t count,
 {
     char why[256] = "";
     hsize_t off[H5B_MAX_RANK] = {0}, cnt[H5B_MAX_RANK];
+    hsize_t step[H5B_MAX_RANK];
     int rc = switch_file(s, i, err);
     if (rc < 0 || count == 0)
         return rc;
     off[0] = start;
     cnt[0] = count;
-    for (int d = 1; d < s->rank; d++)
+    step[0] = s->stride0 > 1 ? s->stride0 : 1;
+    for (int d = 1; d < s->rank; d++) {
+        off[d] = s->step[d] ? s->first[d] : 0;
         cnt[d] = s->dims[d];
-    if (ncols && s->rank > 1) {
-        off[1] = col0;
+        step[d] = s->step[d] ? s->step[d] : 1;
+    }
+    if (ncols && s->rank > 1) {    /* col0 counts selected indices */
+        off[1] += col0 * step[1];
         cnt[1] = ncols;
     }
     const char *what = s->dataset;
-    if (read_slab(s->did, s->memtype, s->rank, off, cnt, buf, why,
+    if (read_slab(s->did, s->memtype, s->rank, off, step, cnt, buf, why,
                   sizeof why) < 0)
         rc = H5B_ERUN;
     if (rc == 0 && s->key_path) {
         unsigned char *keys = (unsigned char *)buf + count * s->record_bytes;
         what = s->key_path;
         if (read_slab(s->kid, h5util_native(s->col[s->ncol - 1].type), 1,
-                      off, cnt, keys, why, sizeof why) < 0)
+                      off, step, cnt, keys, why, sizeof why) < 0)
             rc = H5B_ERUN;
     }
     if (rc < 0)
         return err_set(err, H5B_ERUN, "%s: reading records %llu..%llu of "
                        "'%s' failed: %s", s->file[i].path,
                        (unsigned long long)start,
-                       (unsigned long long)(start + count - 1), what, why);
+                       (unsigned long long)(start + (count - 1) * step[0]),
+                       what, why);
     return 0;
 }
 
@@ -664,7 +671,8 @@ int source_read_raw(struct source *s, size_t i, uint64_t start,
 {
     struct chunk_geom g;
     uint64_t first[H5B_MAX_RANK], n[H5B_MAX_RANK], idx[H5B_MAX_RANK] = {0};
-    if (!s->file[i].raw_filters || count == 0)
+    if (!s->file[i].raw_filters || count == 0 || s->stride0 > 1 ||
+        s->inner_select)
         return 0;
     uint64_t nchunks = raw_box(s, i, start, count, col0, ncols, &g, first, n);
     if (nchunks > cap / 16 || chunk_head_size(&g, nchunks) > cap)
@@ -707,7 +715,8 @@ int source_direct(const struct source *s, size_t i, uint64_t start,
                   uint64_t ncols, uint64_t *pos)
 {
     const struct source_file *f = &s->file[i];
-    if (!f->direct_pos || ncols || start > f->nrec)
+    if (!f->direct_pos || ncols || start > f->nrec || s->stride0 > 1 ||
+        s->inner_select)
         return 0;
     *pos = f->direct_pos + start * s->record_bytes;
     return 1;
@@ -723,6 +732,20 @@ int source_read_values(struct source *s, struct fileread *f, size_t i,
     if (f && source_direct(s, i, start, ncols, &pos))
         return fileread_get(f, path, strlen(path), pos, buf, bytes, err);
     return source_read(s, i, start, count, col0, ncols, buf, err);
+}
+
+void source_restrict(struct source *s, int d, uint64_t first, uint64_t count,
+                     uint64_t step)
+{
+    s->stored[d] = s->stored[d] ? s->stored[d] : s->dims[d];
+    s->first[d] = first;
+    s->step[d] = step;
+    s->dims[d] = count;
+    s->inner_select = 1;
+    s->record_elems = 1;
+    for (int k = 1; k < s->rank; k++)
+        s->record_elems *= s->dims[k];  /* smaller than checked at open */
+    s->record_bytes = s->record_elems * s->elem_bytes;
 }
 
 void source_close(struct source *s)

@@ -68,7 +68,14 @@ struct source {
     uint32_t elem_bytes;    /* its size */
     int compound;
     int rank;               /* of the dataset, >= 1 */
-    uint64_t dims[H5B_MAX_RANK]; /* dims[0] is the first file's */
+    uint64_t dims[H5B_MAX_RANK]; /* dims[0] is the first file's; dims[1..]
+                                    as a read produces them (selected) */
+    /* [input] select along dims >= 1 (source_restrict): a read takes
+     * dims[d] indices first[d], first[d] + step[d], ... of the stored
+     * stored[d]; step[d] is 0 while dim d is whole. */
+    uint64_t first[H5B_MAX_RANK], step[H5B_MAX_RANK];
+    uint64_t stored[H5B_MAX_RANK];
+    int inner_select;       /* some dim >= 1 is restricted */
     uint64_t record_elems;  /* elements per record: product of dims[1..] */
     uint64_t record_bytes;
     uint64_t nrec;          /* over all files */
@@ -76,6 +83,10 @@ struct source {
      * values (key_bytes per record); else key_bytes is 0. */
     const char *key_path;
     uint32_t key_bytes;
+    /* [input] select's stride along dim 0 (select.h): a read of count
+     * records from start takes every stride0-th; 0 or 1: consecutive.
+     * Raw chunk and direct reads need consecutive records. */
+    uint64_t stride0;
     /* The file of the last read. */
     size_t cur;
     hid_t fid, did, kid;
@@ -88,7 +99,8 @@ int source_open(struct source *s, char *const *files, size_t n,
                 const char *dataset, const struct source_opts *o,
                 struct h5b_error *err);
 
-/* Read records [start, start+count) of file i into buf, native order:
+/* Read records [start, start+count) of file i into buf, native order
+ * (count records every stride0-th from start when stride0 > 1):
  * whole records when ncols is 0, else indices [col0, col0+ncols) of dim 1
  * of each (a tile); then, with a key dataset, their keys. */
 int source_read(struct source *s, size_t i, uint64_t start, uint64_t count,
@@ -108,7 +120,7 @@ int source_read_raw(struct source *s, size_t i, uint64_t start,
 /* Where records [start, ...) of file i are, for a reader of the file
  * itself (fileread.h): 1 with *pos their byte offset when the file allows
  * it (source_file.direct_pos) and whole records are read (ncols 0), else
- * 0. */
+ * 0 (also when reads are strided). */
 int source_direct(const struct source *s, size_t i, uint64_t start,
                   uint64_t ncols, uint64_t *pos);
 
@@ -120,6 +132,12 @@ int source_read_values(struct source *s, struct fileread *f, size_t i,
                        uint64_t start, uint64_t count, uint64_t col0,
                        uint64_t ncols, void *buf, size_t bytes,
                        struct h5b_error *err);
+
+/* Restrict dim d (>= 1) of s to count indices first, first + step, ...
+ * (within its extent): the record size and cell shape shrink to them.
+ * Raw chunk and direct reads are off afterwards. */
+void source_restrict(struct source *s, int d, uint64_t first, uint64_t count,
+                     uint64_t step);
 
 /* Close any open file and free s. */
 void source_close(struct source *s);

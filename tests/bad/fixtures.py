@@ -28,6 +28,22 @@ def build_fixtures(tmp):
     build_links(tmp, good)
     build_sparse(tmp / "sparse.h5")
     build_many_keys(tmp / "keys.h5")
+    build_cf(tmp / "cf.h5")
+
+
+def build_cf(path):
+    """tas(time, lat, lon) with h5py dimension scales: time (0.5 .. 9.5)
+    and lat are coordinate variables, lon a scale without one; keys, a
+    group_by key per record."""
+    with h5py.File(path, "w") as f:
+        time = f.create_dataset("time", data=np.arange(10) + 0.5)
+        lat = f.create_dataset("lat", data=np.array([-60.0, -20.0, 20.0, 60.0]))
+        lon = f.create_dataset("lon", data=np.arange(3.0))
+        tas = f.create_dataset("tas", data=normal("f8", (10, 4, 3), 5))
+        f.create_dataset("keys", data=np.arange(10) % 3)
+        for k, scale in enumerate((time, lat, lon)):
+            scale.make_scale(scale.name[1:])
+            tas.dims[k].attach_scale(scale)
 
 
 def build_sparse(path):

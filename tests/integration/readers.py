@@ -396,16 +396,25 @@ def run_case(tool, case, case_dir, ranks_list):
         check_identical(kept, case_dir)
 
 
-def run_reader_cases(tool, ranks_list, tmp, report, chosen):
-    """Every case whose name chosen(name) accepts: one check each."""
-    for case in CASES:
+def run_named_cases(tool, ranks_list, tmp, report, chosen, cases, need, run, modes_at):
+    """Every case of cases (tuples whose [0] is the name and [modes_at] the
+    rank counts besides running alone) that chosen(name) accepts, skipped
+    when need() raises Skip: run(tool, case, case_dir, ranks_list), one
+    check each."""
+    for case in cases:
         if not chosen(case[0]):
             continue
         try:
-            need_readers()
+            need()
         except Skip as exc:
             report.skip(case[0], exc)
             continue
-        label = ", ".join(["direct"] + [rank_label(r) for r in case[3] if r in ranks_list])
-        report.check(f"{case[0]} [{label}]", run_case, tool, case, tmp / slug(case[0]),
+        label = ", ".join(["direct"] + [rank_label(r) for r in case[modes_at]
+                                        if r in ranks_list])
+        report.check(f"{case[0]} [{label}]", run, tool, case, tmp / slug(case[0]),
                      ranks_list)
+
+
+def run_reader_cases(tool, ranks_list, tmp, report, chosen):
+    """Every case whose name chosen(name) accepts: one check each."""
+    run_named_cases(tool, ranks_list, tmp, report, chosen, CASES, need_readers, run_case, 3)

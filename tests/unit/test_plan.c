@@ -406,6 +406,57 @@ static void test_large_chunked_plan_last_partition(void **state)
     plan_free(&p);
 }
 
+/* A selection along dim 0: every partition lies within its file's
+ * selected records, starts (file-local) at first + pos * stride, covers
+ * them once in order; with stride 1 and chunking, every partition
+ * boundary that is not the selection's own start or end is on a chunk
+ * row; the partition count is closed-form: ceil((lead + n) / per_part)
+ * with lead = first mod chunk0. */
+static void test_selection_covers_and_aligns(void **state)
+{
+    (void)state;
+    const uint64_t chunk0[] = {4, 0, 5};
+    for (uint64_t stride = 1; stride <= 3; stride++)
+        for (uint64_t f0 = 0; f0 < 9; f0++) {
+            const uint64_t first[] = {f0, f0 / 2, 0};
+            const uint64_t nrec[] = {11, 6, 13 - f0};
+            struct plan_select sel = {first, stride};
+            struct plan p;
+            struct h5b_error err = {""};
+            /* 8 records (of 8 bytes) per partition: two chunk rows of 4 */
+            if (plan_build_sel(&p, nrec, chunk0, 3, 8, 64, BIG, NULL, &sel,
+                               &err) != 0)
+                fail_msg("plan_build_sel failed: %s", err.msg);
+            assert_int_equal(p.stride, stride);
+            uint64_t global = 0, want_parts = 0;
+            for (size_t f = 0; f < 3; f++) {
+                uint64_t lead = stride == 1 && chunk0[f] ? first[f] % chunk0[f]
+                                                          : 0;
+                uint64_t pp = chunk0[f] == 5 ? 5 : 8;
+                want_parts += nrec[f] ? (lead + nrec[f] + pp - 1) / pp : 0;
+            }
+            assert_int_equal(p.nparts, want_parts);
+            uint64_t pos[3] = {0, 0, 0};
+            for (uint64_t i = 0; i < p.nparts; i++) {
+                struct partition part;
+                plan_get(&p, i, &part);
+                size_t f = part.file;
+                assert_true(part.count > 0);
+                assert_int_equal(part.start, first[f] + pos[f] * stride);
+                assert_int_equal(part.global_start, global);
+                uint64_t end = part.start + (part.count - 1) * stride + 1;
+                if (stride == 1 && chunk0[f] && pos[f] + part.count < nrec[f])
+                    assert_int_equal(end % chunk0[f], 0);
+                pos[f] += part.count;
+                global += part.count;
+            }
+            for (size_t f = 0; f < 3; f++)
+                assert_int_equal(pos[f], nrec[f]);
+            assert_int_equal(global, p.nrec);
+            plan_free(&p);
+        }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -429,6 +480,7 @@ int main(void)
         cmocka_unit_test(test_built_twice_is_identical),
         cmocka_unit_test(test_ten_million_partitions_cost_nothing),
         cmocka_unit_test(test_large_chunked_plan_last_partition),
+        cmocka_unit_test(test_selection_covers_and_aligns),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
