@@ -66,7 +66,8 @@ enum field {
 };
 
 struct gb_partial {
-    size_t ncol;
+    size_t ncol;            /* cells per row: nval, or 1 to count rows */
+    size_t nval;            /* value columns (0: counts alone) */
     h5b_type type[GB_MAX_COLUMNS];
     unsigned want, fields;
     int ddof;
@@ -133,8 +134,8 @@ int gb_check(const struct gb_config *c, struct h5b_error *err)
         return err_set(err, H5B_EINPUT, "group_by needs one element per "
                        "record (1-D data), but records here have %llu "
                        "elements", (unsigned long long)c->elems);
-    if (c->ncol == 0 || c->ncol > GB_MAX_COLUMNS)
-        return err_set(err, H5B_EINPUT, "group_by needs 1 to %d value "
+    if (c->ncol > GB_MAX_COLUMNS)
+        return err_set(err, H5B_EINPUT, "group_by needs at most %d value "
                        "columns, not %zu", GB_MAX_COLUMNS, c->ncol);
     for (size_t j = 0; j < c->ncol; j++)
         if (!h5b_type_size(c->type[j]))
@@ -143,7 +144,15 @@ int gb_check(const struct gb_config *c, struct h5b_error *err)
     if (c->ddof != 0 && c->ddof != 1)
         return err_set(err, H5B_EINPUT, "group_by: ddof %d is not 0 or 1",
                        c->ddof);
-    return parse_outputs(c->outputs, &want, err);
+    int rc = parse_outputs(c->outputs, &want, err);
+    unsigned w = 0;
+    while (w < 6 && !(want & (1u << w)))
+        w++;
+    if (rc == 0 && c->ncol == 0 && want)
+        rc = err_set(err, H5B_EINPUT, "group_by: no value column is left "
+                     "beside the key, so only count (rows per key) can be "
+                     "computed, not '%s'", out_names[w]);
+    return rc;
 }
 
 int gb_create(const struct gb_config *c, struct gb_partial **p,
@@ -157,7 +166,8 @@ int gb_create(const struct gb_config *c, struct gb_partial **p,
     if (!g)
         return err_set(err, H5B_ERUN, "out of memory for a group-by "
                        "partial");
-    g->ncol = c->ncol;
+    g->nval = c->ncol;
+    g->ncol = c->ncol ? c->ncol : 1;
     memcpy(g->type, c->type, c->ncol * sizeof *c->type);
     parse_outputs(c->outputs, &g->want, NULL);
     g->fields = fields_of(g->want);
@@ -516,8 +526,10 @@ int gb_update(struct gb_partial *p, const int64_t *keys,
         size_t len = n - r0 < BLOCK ? (size_t)(n - r0) : BLOCK;
         for (size_t r = 0; rc == 0 && r < len; r++)
             rc = find_or_add(p, keys[r0 + r], &idx[r], err);
-        for (size_t j = 0; rc == 0 && j < p->ncol; j++)
+        for (size_t j = 0; rc == 0 && j < p->nval; j++)
             fold(p, j, values[j], r0, idx, len);
+        for (size_t r = 0; rc == 0 && !p->nval && r < len; r++)
+            p->cells[idx[r]].n++;
     }
     if (rc == 0 && !p->sorted)
         rc = sort_rows(p, err);
@@ -533,8 +545,8 @@ int gb_update(struct gb_partial *p, const int64_t *keys,
 static int same_config(const struct gb_partial *a, const struct gb_partial *b,
                        struct h5b_error *err)
 {
-    if (a->ncol != b->ncol || a->fields != b->fields ||
-        memcmp(a->type, b->type, a->ncol * sizeof *a->type) != 0)
+    if (a->nval != b->nval || a->fields != b->fields ||
+        memcmp(a->type, b->type, a->nval * sizeof *a->type) != 0)
         return err_set(err, H5B_ERUN, "group-by partials of different "
                        "configurations");
     return 0;
@@ -567,6 +579,7 @@ int gb_merge(struct gb_partial *acc, const struct gb_partial *later,
  *   per key, ascending: varint zigzag(key), then per column: varint n,
  *   varint nan (float columns only) and, if n > 0, the f64 fields in the
  *   order shift mean (F_MOMENT) m2 (F_M2) sum comp (F_SUM) min max.
+ *   With ncol 0 (counts alone) a key carries one varint n, its rows.
  *
  * Varints are LEB128, minimal.  Every key's n + nan is its record count,
  * the same in every column and at least 1; decode checks both. */
@@ -616,7 +629,7 @@ static size_t cell_size(const struct gb_partial *p, size_t j,
 
 size_t gb_encoded_size(const struct gb_partial *p)
 {
-    size_t s = MAGIC_LEN + varint_size(p->ncol) + p->ncol + 1 +
+    size_t s = MAGIC_LEN + varint_size(p->nval) + p->nval + 1 +
                varint_size(p->nkeys);
     for (uint64_t i = 0; i < p->nkeys; i++) {
         s += varint_size(zigzag(p->keys[i]));
@@ -701,8 +714,8 @@ int gb_encode(const struct gb_partial *p, unsigned char *buf, size_t len,
         return H5B_ERUN;
     unsigned char *q = buf;
     memcpy(q, MAGIC, MAGIC_LEN);
-    q = put_varint(q + MAGIC_LEN, p->ncol);
-    for (size_t j = 0; j < p->ncol; j++)
+    q = put_varint(q + MAGIC_LEN, p->nval);
+    for (size_t j = 0; j < p->nval; j++)
         *q++ = (unsigned char)p->type[j];
     *q++ = (unsigned char)p->fields;
     q = put_varint(q, p->nkeys);
@@ -791,9 +804,9 @@ static int get_header(const struct gb_partial *p, struct reader *r,
     if (!ok)
         return err_set(err, H5B_ERUN, "not a group-by partial (bad magic)");
     r->p += MAGIC_LEN;
-    ok = get_varint(r, &ncol) == 0 && ncol == p->ncol &&
-         (size_t)(r->end - r->p) > p->ncol;
-    for (size_t j = 0; ok && j < p->ncol; j++)
+    ok = get_varint(r, &ncol) == 0 && ncol == p->nval &&
+         (size_t)(r->end - r->p) > p->nval;
+    for (size_t j = 0; ok && j < p->nval; j++)
         ok = *r->p++ == (unsigned char)p->type[j];
     ok = ok && *r->p++ == (unsigned char)p->fields;
     if (!ok)
@@ -1004,7 +1017,8 @@ uint64_t gb_bytes(uint64_t nkeys, size_t ncol)
 {
     /* rows grow by half (cap + cap / 2), slots double at load 0.7, and a
      * reorder holds one more slot array. */
-    uint64_t row = sizeof(int64_t) + (uint64_t)ncol * sizeof(struct cell);
+    uint64_t row = sizeof(int64_t) + (uint64_t)(ncol ? ncol : 1) *
+                   sizeof(struct cell);
     uint64_t per = row * 3 / 2 + sizeof(struct slot) * 3 +
                    sizeof(struct slot);
     return nkeys > UINT64_MAX / per ? UINT64_MAX : nkeys * per;

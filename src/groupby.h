@@ -41,7 +41,9 @@
 /* What to compute.  gb_create() copies what it needs: the config and the
  * arrays it points to need not outlive the call. */
 struct gb_config {
-    size_t ncol;                /* value columns, 1..GB_MAX_COLUMNS */
+    size_t ncol;                /* value columns, 0..GB_MAX_COLUMNS; 0
+                                 * counts the rows per key (only the
+                                 * output count may be asked for) */
     const h5b_type *type;       /* ncol types of the values given to
                                  * gb_update (after any CF conversion) */
     uint64_t elems;             /* elements per record: must be 1 */
@@ -114,7 +116,8 @@ int gb_decode(struct gb_partial *p, const unsigned char *buf, size_t len,
               struct h5b_error *err);
 
 /* Write the results of a fully merged p into rs: for column j, under
- * group group_names[j], "groupby/keys" (int64, sorted), "groupby/count"
+ * group group_names[j] (with no value column: group_names[0], the rows
+ * per key), "groupby/keys" (int64, sorted), "groupby/count"
  * and for float columns "groupby/nan_count" (uint64), then each requested
  * of "groupby/sum", mean, var, std, min, max (float64; NaN where a key has
  * no values, var/std NaN where count <= ddof).  All have shape [nkeys].

@@ -136,9 +136,32 @@ static int add_named_field(struct source *s, hid_t tid, const char *name,
     return add_column(s, name, t, err);
 }
 
-/* Columns of a compound dataset: the fields listed, or every numeric one. */
-static int compound_columns(struct source *s, hid_t tid, const char *fields,
-                            const char *where, struct h5b_error *err)
+/* Whether dataset `path` of did's file is a pandas table: its group has
+ * the attribute pandas_type (to_hdf(format="table") writes it). */
+static int is_pandas_table(hid_t did, const char *path)
+{
+    char parent[1024];
+    const char *slash = strrchr(path, '/');
+    size_t n = slash ? (size_t)(slash - path) : 0;
+    if (n >= sizeof parent)
+        return 0;
+    memcpy(parent, path, n);
+    snprintf(parent + n, sizeof parent - n, "%s", n ? "" : "/");
+    hid_t fid = H5Iget_file_id(did);
+    htri_t have = -1;
+    H5E_BEGIN_TRY {
+        if (fid >= 0)
+            have = H5Aexists_by_name(fid, parent, "pandas_type", H5P_DEFAULT);
+        H5Fclose(fid);
+    } H5E_END_TRY;
+    return have > 0;
+}
+
+/* Columns of a compound dataset: the fields listed, or every numeric one
+ * (but a pandas table's `index`, its row labels, which is no data). */
+static int compound_columns(struct source *s, hid_t did, hid_t tid,
+                            const char *fields, const char *where,
+                            struct h5b_error *err)
 {
     int rc = 0;
     if (fields) {
@@ -151,6 +174,7 @@ static int compound_columns(struct source *s, hid_t tid, const char *fields,
         return buf ? rc : err_set(err, H5B_ERUN, "out of memory");
     }
     int nm = H5Tget_nmembers(tid);
+    int pandas = is_pandas_table(did, s->dataset);
     for (int i = 0; i < nm && rc == 0; i++) {
         const char *why;
         char *name = H5Tget_member_name(tid, (unsigned)i);
@@ -158,7 +182,7 @@ static int compound_columns(struct source *s, hid_t tid, const char *fields,
         h5b_type t = mt >= 0 ? h5util_classify(mt, &why) : 0;
         if (!name)
             rc = err_set(err, H5B_EINPUT, "%s: unreadable field name", where);
-        else if (t)
+        else if (t && !(pandas && strcmp(name, "index") == 0))
             rc = add_column(s, name, t, err);
         else
             skip_field(s, name);
@@ -259,7 +283,7 @@ int srctype_describe(struct source *s, hid_t did, const char *where,
     s->compound = tid >= 0 && H5Tget_class(tid) == H5T_COMPOUND;
     h5b_type t = tid >= 0 && !s->compound ? h5util_classify(tid, &why) : 0;
     if (s->compound)
-        rc = compound_columns(s, tid, fields, where, err);
+        rc = compound_columns(s, did, tid, fields, where, err);
     else if (!t)
         rc = err_set(err, H5B_EINPUT, "%s: dataset '%s' has %s type; only "
                      "integer, float and compound datasets can be reduced",

@@ -379,7 +379,7 @@ void summary_text(FILE *out, const struct run_info *in,
             in->ninputs, in->ninputs == 1 ? "" : "s", in->rows,
             in->partitions, in->ranks, in->ranks == 1 ? "" : "s");
     if (in->skipped && *in->skipped)
-        fprintf(out, "skipped non-numeric fields: %s\n", in->skipped);
+        fprintf(out, "skipped fields (non-numeric, or a pandas index): %s\n", in->skipped);
     for (size_t i = 0; i < rs->n; i++) {
         if (i == 0 || strcmp(rs->r[i - 1].group, rs->r[i].group))
             fprintf(out, "%s:\n", rs->r[i].group);

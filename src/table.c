@@ -91,7 +91,10 @@ int table_group(struct table *t, const char *const *outputs, int ddof,
         t->gb_types[i] = t->col[i].set.cfg.type;
         t->gb_names[i] = t->col[i].d.name;
     }
-    t->gb_names[t->ncol] = NULL;
+    /* Counts alone: the rows per key go to the key's own group. */
+    if (t->ncol == 0)
+        t->gb_names[0] = t->key.name;
+    t->gb_names[t->ncol ? t->ncol : 1] = NULL;
     t->gb = (struct gb_config){.ncol = t->ncol, .type = t->gb_types,
                                .elems = t->elems, .outputs = outputs,
                                .ddof = ddof};

@@ -29,6 +29,7 @@ from cli_cases import CLI_CASES
 from featurecase import run_feature_case
 from harness import (LAUNCHERS, Failure, Report, Skip, Tool, expect_ok, finish, parse_ranks,
                      rank_label, slug, use_mpi)
+from groupbycases import groupby_cases
 from histquant import histquant_cases
 from matrix import (ALL_MODES, CASE_SETS, LAUNCH_CASES, MPICH_MODES, SAME_AS_RANKS,
                     SANITIZED_CASES, SANITIZED_MPI_MODES, SMOKE_CASES, mode_sets, modes_for,
@@ -120,7 +121,7 @@ def main():
     print(f"# h5batch integration: bin={tool.binary} mpi={args.mpi} ranks={args.ranks} "
           f"tmp={tmp}", flush=True)
     report = Report()
-    data, features = all_data_cases(), realdata_cases() + histquant_cases() + tile_cases()
+    data, features = all_data_cases(), realdata_cases() + histquant_cases() + tile_cases() + groupby_cases()
     commands = CLI_CASES + SUMMARY_CASES
     names = [c.name for c in data + features] + [name for name, _ in commands] + READER_CASES
     unknown = (LAUNCH_CASES | SANITIZED_CASES | SMOKE_CASES | set(MPICH_MODES)) - set(names)

@@ -1014,7 +1014,10 @@ static void test_config_errors(void **state)
     expect_config_error(&c, "one element per record (1-D data), but "
                         "records here have 3 elements");
     c = config(main_types, 0, all_ops, 0);
-    expect_config_error(&c, "1 to 256 value columns");
+    expect_config_error(&c, "only count (rows per key) can be computed, "
+                        "not 'sum'");
+    c = config(main_types, GB_MAX_COLUMNS + 1, all_ops, 0);
+    expect_config_error(&c, "at most 256 value columns, not 257");
     c = config(main_types, NCOL, median, 0);
     expect_config_error(&c, "cannot compute 'median'");
     c = config(main_types, NCOL, all_ops, 2);
@@ -1224,6 +1227,61 @@ static void test_million_keys(void **state)
     free(i);
 }
 
+/* Counts alone (no value column): the rows per key, the same through any
+ * cuts and shipping; only count may be asked for; a key of no rows on the
+ * wire is refused. */
+static void test_counts_alone(void **state)
+{
+    (void)state;
+    static const char *const count_ops[] = {"count", NULL};
+    static const char *const mean_ops[] = {"count", "mean", NULL};
+    static const char *const key_group[] = {"station", NULL};
+    struct h5b_error err = {""};
+    struct data d;
+    data_make(&d, 5000, 77);
+    struct gb_config c = config(NULL, 0, count_ops, 0);
+    struct gb_config bad = config(NULL, 0, mean_ops, 0);
+    assert_int_equal(gb_check(&bad, &err), H5B_EINPUT);
+    assert_non_null(strstr(err.msg, "only count"));
+    uint64_t cuts[] = {0, 1, 1700, 1701, 4999, 5000};
+    struct gb_partial *acc = run_cuts(&c, &d, cuts, 6, 0x15);
+    struct gb_partial *one = reduce(&c, d.keys, d.col, 0, d.n, 0);
+    size_t la, lo;
+    unsigned char *ba = encode(acc, &la), *bo = encode(one, &lo);
+    assert_int_equal(la, lo);
+    assert_memory_equal(ba, bo, la);
+    struct results rs;
+    memset(&rs, 0, sizeof rs);
+    assert_int_equal(gb_finalize(acc, key_group, &rs, &err), 0);
+    struct pair *g = group(d.keys, d.n);
+    const int64_t *keys = get(&rs, "station", "keys")->data;
+    const uint64_t *count = get(&rs, "station", "count")->data;
+    uint64_t j = 0;
+    for (uint64_t i = 0; i < d.n; j++) {
+        uint64_t m = 1;
+        while (i + m < d.n && g[i + m].key == g[i].key)
+            m++;
+        assert_int_equal(keys[j], g[i].key);
+        assert_int_equal(count[j], m);
+        i += m;
+    }
+    assert_int_equal(j, gb_nkeys(acc));
+    assert_null(results_find(&rs, "station", "groupby/nan_count"));
+    /* the last key's count (the last byte) set to 0 */
+    bo[lo - 1] = 0;
+    struct gb_partial *q = NULL;
+    assert_int_equal(gb_create(&c, &q, &err), 0);
+    assert_int_equal(gb_decode(q, bo, lo, &err), H5B_ERUN);
+    free(g);
+    free(ba);
+    free(bo);
+    results_free(&rs);
+    gb_destroy(q);
+    gb_destroy(one);
+    gb_destroy(acc);
+    data_free(&d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1248,6 +1306,7 @@ int main(void)
         cmocka_unit_test(test_merge_rejects_other_config),
         cmocka_unit_test(test_max_keys),
         cmocka_unit_test(test_keys_to_int64),
+        cmocka_unit_test(test_counts_alone),
         cmocka_unit_test(test_million_keys),
     };
     unit_slow("test_million_keys");
