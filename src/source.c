@@ -543,9 +543,11 @@ int source_read(struct source *s, size_t i, uint64_t start, uint64_t count,
     if (rc == 0 && s->key_path) {
         unsigned char *keys = (unsigned char *)buf + count * s->record_bytes;
         what = s->key_path;
-        if (read_slab(s->kid, h5util_native(s->col[s->ncol - 1].type), 1,
-                      off, cnt, keys, why, sizeof why) < 0)
+        hid_t kt = srctype_key_memtype(s);
+        if (kt < 0 || read_slab(s->kid, kt, 1, off, cnt, keys, why,
+                                sizeof why) < 0)
             rc = H5B_ERUN;
+        H5E_BEGIN_TRY { H5Tclose(kt); } H5E_END_TRY;
     }
     if (rc < 0)
         return err_set(err, H5B_ERUN, "%s: reading records %llu..%llu of "

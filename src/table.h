@@ -45,10 +45,19 @@ enum column_role {
     ROLE_KEY_TAIL           /* group_by key: after the records' values */
 };
 
+/* column_desc.type of a fixed-length string group_by key: TABLE_STRING |
+ * its width in bytes (1..TABLE_STRING_MAX), | TABLE_UTF8 for UTF-8.  Its
+ * values are NUL-padded (HDF5 converts space padding as it reads), and
+ * they travel in SETUP as any type code. */
+#define TABLE_STRING 0x10000u
+#define TABLE_UTF8 0x8000u
+#define TABLE_STRING_MAX 0x7fffu
+
 /* What a column is, as the input describes it and SETUP carries it. */
 struct column_desc {
     char name[TABLE_NAME_MAX];
-    h5b_type type;          /* as stored in the record, native order */
+    h5b_type type;          /* as stored in the record, native order (or
+                             * a TABLE_STRING code) */
     uint32_t offset;        /* byte offset within one element */
     uint32_t role;          /* enum column_role */
     struct cf cf;
@@ -69,10 +78,13 @@ struct table {
     uint64_t elems;         /* elements per record */
     size_t ncol;            /* value columns */
     struct column *col;
-    /* Group-by: the key column (role != ROLE_VALUE) and the config. */
+    /* Group-by: the key columns (role != ROLE_VALUE), in the order of
+     * group_by, and the config. */
     int grouped;
-    struct column_desc key;
+    size_t nkey;
+    struct column_desc key[GB_MAX_PARTS];
     uint32_t key_tail;      /* bytes of key after each record, or 0 */
+    struct gb_keypart parts[GB_MAX_PARTS];
     struct gb_config gb;
     h5b_type gb_types[TABLE_MAX_COLUMNS];
     const char *gb_names[TABLE_MAX_COLUMNS + 1];
@@ -86,6 +98,10 @@ struct table_partial {
     uint64_t *missing;      /* ncol * ncell, for CF columns */
     struct gb_partial *gb;  /* instead, when grouped */
 };
+
+/* Bytes of one value of a column of type t (a TABLE_STRING code too); 0
+ * for no valid type. */
+size_t table_type_size(uint32_t t);
 
 /* The type the operators see for a column of type t with CF c. */
 h5b_type table_value_type(h5b_type t, const struct cf *c);

@@ -85,6 +85,10 @@ def build_types(path):
         f.create_dataset("compound", data=np.zeros(5, dtype=words))
         row = np.dtype([("x", "f8"), ("name", "S8"), ("n", "i4")])
         f.create_dataset("table", data=np.zeros(5, dtype=row))
+        mixed = np.dtype([("x", "f8"), ("vec", "f8", (2,)), ("vs", h5py.string_dtype())])
+        rows = np.zeros(5, dtype=mixed)
+        rows["vs"] = "x"
+        f.create_dataset("mixed", data=rows)
         scaled = f.create_dataset("scaled", data=np.arange(10, dtype="i2"))
         scaled.attrs["scale_factor"] = "0.01"
         f.create_dataset("wide", data=np.zeros((4, 40)))
