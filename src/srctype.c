@@ -115,9 +115,9 @@ static hid_t column_memtype(uint32_t t)
     return H5Tcopy(h5util_native((h5b_type)t));
 }
 
-hid_t srctype_key_memtype(const struct source *s)
+hid_t srctype_key_memtype(const struct source *s, size_t k)
 {
-    return column_memtype(s->col[s->ncol - 1].type);
+    return column_memtype(s->col[s->ncol - s->nkeyds + k].type);
 }
 
 /* Append a column; offsets pack the selected fields. */
@@ -315,9 +315,26 @@ static int key_field(struct source *s, hid_t tid, const char *field,
     return 0;
 }
 
-int srctype_key(struct source *s, hid_t kid, const char *where, int first,
-                uint64_t nrec, struct h5b_error *err)
+/* group_by = PART, ...: mark (or add) each part that is a field as a key
+ * column. */
+static int key_fields(struct source *s, hid_t tid, const char *group_by,
+                      const char *where, struct h5b_error *err)
 {
+    char *buf = strdup(group_by);
+    int rc = buf ? 0 : err_set(err, H5B_ERUN, "out of memory");
+    for (char *save = NULL, *f = buf ? strtok_r(buf, SEPARATORS, &save)
+                                     : NULL;
+         f && rc == 0; f = strtok_r(NULL, SEPARATORS, &save))
+        if (f[0] != '/')
+            rc = key_field(s, tid, f, where, err);
+    free(buf);
+    return rc;
+}
+
+int srctype_key(struct source *s, hid_t kid, size_t k, const char *where,
+                int first, uint64_t nrec, struct h5b_error *err)
+{
+    const char *path = s->key_path[k];
     const char *why = "";
     hsize_t n = 0;
     hid_t tid = H5Dget_type(kid), sid = H5Dget_space(kid);
@@ -335,23 +352,23 @@ int srctype_key(struct source *s, hid_t kid, const char *where, int first,
     else if (!t || !gb_key_type_ok(t))
         return err_set(err, H5B_EINPUT, "%s: [reduce] group_by: dataset "
                        "'%s' is neither of an integer type nor a fixed-length "
-                       "string", where, s->key_path);
+                       "string", where, path);
     if (rank != 1 || n != nrec)
         return err_set(err, H5B_EINPUT, "%s: [reduce] group_by: dataset "
                        "'%s' has %llu records, '%s' has %llu", where,
-                       s->key_path, (unsigned long long)n, s->dataset,
+                       path, (unsigned long long)n, s->dataset,
                        (unsigned long long)nrec);
     if (!first)
-        return t == s->col[s->ncol - 1].type ? 0
+        return t == s->col[s->ncol - s->nkeyds + k].type ? 0
                : err_set(err, H5B_EINPUT, "%s: [reduce] group_by: dataset "
                          "'%s' has another type than in %s", where,
-                         s->key_path, s->file[0].path);
-    const char *slash = strrchr(s->key_path, '/');
+                         path, s->file[0].path);
+    const char *slash = strrchr(path, '/');
     struct column_desc *c = &s->col[s->ncol++];
-    column_name(c->name, slash ? slash + 1 : s->key_path);
+    column_name(c->name, slash ? slash + 1 : path);
     c->type = t;
     c->role = ROLE_KEY_TAIL;
-    s->key_bytes = (uint32_t)table_type_size(t);
+    s->key_bytes += (uint32_t)table_type_size(t);
     return 0;
 }
 
@@ -368,7 +385,7 @@ int srctype_describe(struct source *s, hid_t did, const char *where,
     h5b_type t = tid >= 0 && !s->compound ? h5util_classify(tid, &why) : 0;
     if (s->compound)
         rc = compound_columns(s, did, tid, fields,
-                              o->group_by && o->group_by[0] != '/', where,
+                              o->group_by != NULL, where,
                               err);
     else if (!t)
         rc = err_set(err, H5B_EINPUT, "%s: dataset '%s' has %s type; only "
@@ -381,8 +398,8 @@ int srctype_describe(struct source *s, hid_t did, const char *where,
         rc = add_column(s, slash ? slash + 1 : s->dataset, t, err);
     if (rc == 0 && cf && !s->compound)
         rc = read_cf(did, where, &s->col[0].cf, err);
-    if (rc == 0 && o->group_by && o->group_by[0] != '/')
-        rc = key_field(s, tid, o->group_by, where, err);
+    if (rc == 0 && o->group_by)
+        rc = key_fields(s, tid, o->group_by, where, err);
     if (rc == 0)
         rc = build_memtype(s, err);
     H5E_BEGIN_TRY {
@@ -401,7 +418,7 @@ int srctype_check(const struct source *s, hid_t did, const char *where,
     o->dataset = s->dataset;
     o->memtype = H5I_INVALID_HID;
     int rc = srctype_describe(o, did, where, opts, err);
-    size_t ncol = s->ncol - (s->key_bytes ? 1 : 0);
+    size_t ncol = s->ncol - s->nkeyds;
     if (rc == 0 && (o->ncol != ncol || o->compound != s->compound))
         rc = err_set(err, H5B_EINPUT, "%s: dataset '%s' has other fields "
                      "than in %s", where, s->dataset, s->file[0].path);

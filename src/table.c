@@ -74,6 +74,7 @@ int table_add(struct table *t, const struct column_desc *d,
         if (t->nkey == GB_MAX_PARTS)
             return err_set(err, H5B_EINPUT, "[reduce] group_by: more than "
                            "%d parts", GB_MAX_PARTS);
+        t->tail_at[t->nkey] = t->key_tail;
         t->key[t->nkey++] = *d;
         t->key_tail += d->role == ROLE_KEY_TAIL ? (uint32_t)size : 0;
         return 0;
@@ -91,11 +92,49 @@ int table_add(struct table *t, const struct column_desc *d,
     return rc;
 }
 
+/* Put t's key columns in the order group_by names them. */
+static int order_keys(struct table *t, const char *group_by,
+                      struct h5b_error *err)
+{
+    struct column_desc key[GB_MAX_PARTS];
+    uint32_t at[GB_MAX_PARTS];
+    char buf[4096];
+    size_t n = 0;
+    snprintf(buf, sizeof buf, "%s", group_by ? group_by : "");
+    for (char *save = NULL, *f = strtok_r(buf, " \t,", &save); f;
+         f = strtok_r(NULL, " \t,", &save)) {
+        const char *slash = strrchr(f, '/');
+        const char *name = slash ? slash + 1 : f;
+        size_t k = 0;
+        while (k < t->nkey && strcmp(t->key[k].name, name) != 0)
+            k++;
+        for (size_t i = 0; k < t->nkey && i < n; i++)
+            if (strcmp(key[i].name, name) == 0)
+                k = t->nkey;
+        if (k == t->nkey || n == GB_MAX_PARTS)
+            return err_set(err, H5B_EINPUT, "[reduce] group_by = %s: '%s' "
+                           "is not a key column, or is named twice", group_by,
+                           f);
+        key[n] = t->key[k];
+        at[n++] = t->tail_at[k];
+    }
+    if (n != t->nkey)
+        return err_set(err, H5B_EINPUT, "[reduce] group_by = %s: %zu key "
+                       "columns for %zu parts", group_by ? group_by : "",
+                       t->nkey, n);
+    memcpy(t->key, key, n * sizeof *key);
+    memcpy(t->tail_at, at, n * sizeof *at);
+    return 0;
+}
+
 int table_group(struct table *t, const char *const *outputs, int ddof,
-                struct h5b_error *err)
+                const char *group_by, struct h5b_error *err)
 {
     if (!t->nkey)
         return 0;
+    int rc = order_keys(t, group_by, err);
+    if (rc < 0)
+        return rc;
     for (size_t k = 0; k < t->nkey; k++) {
         const struct column_desc *d = &t->key[k];
         int str = (d->type & TABLE_STRING) != 0;
@@ -120,7 +159,7 @@ int table_group(struct table *t, const char *const *outputs, int ddof,
                                .ddof = ddof, .nparts = plain ? 0 : t->nkey,
                                .parts = t->parts};
     t->grouped = 1;
-    int rc = gb_check(&t->gb, err);
+    rc = gb_check(&t->gb, err);
     return rc < 0 ? err_prefix(err, H5B_EINPUT, "[reduce] group_by") : 0;
 }
 
@@ -321,10 +360,8 @@ static int key_part(const struct table *t, size_t k,
 {
     const struct column_desc *d = &t->key[k];
     size_t size = table_type_size(d->type);
-    const unsigned char *src = data + (size_t)n * t->elem_bytes;
-    for (size_t i = 0; i < k; i++)
-        if (t->key[i].role == ROLE_KEY_TAIL)
-            src += (size_t)n * table_type_size(t->key[i].type);
+    const unsigned char *src = data + (size_t)n * t->elem_bytes +
+                               (size_t)n * t->tail_at[k];
     unsigned char *raw = (d->type & TABLE_STRING) ? tmp : tmp + (size_t)n * 8;
     if (d->role == ROLE_KEY_FIELD) {
         gather(data, n, t->elem_bytes, d->offset, size, raw);

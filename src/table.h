@@ -83,6 +83,8 @@ struct table {
     int grouped;
     size_t nkey;
     struct column_desc key[GB_MAX_PARTS];
+    uint32_t tail_at[GB_MAX_PARTS]; /* a key dataset's values follow the
+                                     * records' at n * this bytes */
     uint32_t key_tail;      /* bytes of key after each record, or 0 */
     struct gb_keypart parts[GB_MAX_PARTS];
     struct gb_config gb;
@@ -119,11 +121,13 @@ int table_add(struct table *t, const struct column_desc *d,
               const struct h5b_op_config *shape, const char *const *outputs,
               struct h5b_error *err);
 
-/* Finish a grouped table: check the group-by configuration (ddof, the
+/* Finish a grouped table: put the key columns in the order group_by
+ * names them (a field by its name, a key dataset by its last path
+ * component; each once), check the group-by configuration (ddof, the
  * outputs) and that records are single elements.  A no-op if no key
  * column was added. */
 int table_group(struct table *t, const char *const *outputs, int ddof,
-                struct h5b_error *err);
+                const char *group_by, struct h5b_error *err);
 
 void table_free(struct table *t);
 

@@ -11,7 +11,10 @@ the key: rows per key, pandas value_counts()); string keys (a pandas `S`
 column, a PyTables StringCol, a space-padded field written with h5py's
 low-level API, and a fixed-length UTF-8 key dataset beside a plain one):
 keys are the bytes with their padding removed, sorted by bytes, written as
-variable-length strings (h5py reads them as bytes objects).
+variable-length strings (h5py reads them as bytes objects); composite keys
+(`group_by = station, year`, and a key dataset before a field), one key
+dataset per part (groupby/keys_station, groupby/keys_year), sorted as pandas
+groupby([...]) sorts.
 """
 
 import numpy as np
@@ -289,7 +292,7 @@ def string_case(name, write, oracle, files, dataset, group_by, ops=" ".join(STAT
                        oracle)
 
 
-def string_cases():
+def key_cases():
     return [
         string_case("groupby/pandas-string-key", write_pandas_strings,
                     oracle_pandas_strings, "data/obs.h5", "/obs/table", "station"),
@@ -301,8 +304,56 @@ def string_cases():
                     "data/cities.h5", "/temp", "/city"),
         string_case("groupby/pytables-string-counts-alone", write_paths_only,
                     oracle_paths_only, "data/paths.h5", "/files", "path", ops="count"),
+        string_case("groupby/pandas-composite-string-int", write_pandas_strings,
+                    oracle_pandas_composite, "data/obs.h5", "/obs/table", "station, year"),
+        string_case("groupby/composite-dataset-and-field", write_mixed_parts,
+                    oracle_mixed_parts, "data/sites.h5", "/sites", "/run, site"),
     ]
 
 
+# ------------------------------------------------------------ composite keys
+
+def composite_wants(df, parts, column, names):
+    """Wants of `column` grouped by the parts (columns of df, in order),
+    with one keys dataset per part named after names."""
+    g = df.groupby(parts, sort=True)[column].count()
+    keys = {}
+    for level, (part, name) in enumerate(zip(parts, names)):
+        v = g.index.get_level_values(level)
+        keys[f"groupby/keys_{name}"] = (bytes_keys(v) if df[part].dtype == object
+                                        else Want(np.asarray(v).astype(I8), I8))
+    return stat_wants(df, parts, column, keys)
+
+
+def oracle_pandas_composite(case_dir):
+    pd = need("pandas")
+    df = pd.read_hdf(str(case_dir / "data/obs.h5"), "obs")
+    df["k"] = [s.encode() for s in df["station"]]
+    return Expect(["data/obs.h5"], len(df),
+                  {"temp": composite_wants(df, ["k", "year"], "temp", ["station", "year"])},
+                  ["index"])
+
+
+def write_mixed_parts(case_dir):
+    """A PyTables table (site string, level) and beside it a key dataset
+    /run with a value per row: group_by = /run, site."""
+    write_pytables_strings(case_dir)
+    rng = np.random.default_rng(14)
+    with h5py.File(case_dir / "data/sites.h5", "a") as f:
+        f.create_dataset("run", data=rng.integers(-3, 4, 6000).astype("i2"))
+
+
+def oracle_mixed_parts(case_dir):
+    tables, pd = need("tables"), need("pandas")
+    with tables.open_file(str(case_dir / "data/sites.h5")) as f:
+        rec = f.root.sites.read()
+        run = f.root.run.read()
+    df = pd.DataFrame({"run": run.astype(np.int64), "k": list(rec["site"]),
+                       "level": rec["level"]})
+    return Expect(["data/sites.h5"], len(df),
+                  {"level": composite_wants(df, ["run", "k"], "level", ["run", "site"])})
+
+
+
 def groupby_cases():
-    return counts_cases() + string_cases()
+    return counts_cases() + key_cases()
