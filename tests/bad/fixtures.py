@@ -17,6 +17,7 @@ def build_fixtures(tmp):
     (tmp / "not-hdf5.h5").write_text("this is a text file, not HDF5\n" * 20)
     (tmp / "truncated.h5").write_bytes((tmp / "good.h5").read_bytes()[:1000])
     build_types(tmp / "types.h5")
+    build_key_classes(tmp / "keyclasses.h5")
     build_pair(tmp / "mismatch-type", good[:10], good[:10].astype("i4"))
     build_pair(tmp / "mismatch-dims", good[:10], good[:10].reshape(10, 4, 3))
     with h5py.File(tmp / "corrupt.h5", "w") as f:
@@ -77,6 +78,16 @@ def build_links(tmp, good):
             f.create_dataset("group/values", data=good)
 
 
+def build_key_classes(path):
+    """/mixed: a table whose fields are no group_by keys (an array, a
+    variable-length string) beside a float."""
+    with h5py.File(path, "w") as f:
+        mixed = np.dtype([("x", "f8"), ("vec", "f8", (2,)), ("vs", h5py.string_dtype())])
+        rows = np.zeros(5, dtype=mixed)
+        rows["vs"] = "x"
+        f.create_dataset("mixed", data=rows)
+
+
 def build_types(path):
     """Datasets of element types that are not numbers h5batch reduces."""
     with h5py.File(path, "w") as f:
@@ -85,10 +96,6 @@ def build_types(path):
         f.create_dataset("compound", data=np.zeros(5, dtype=words))
         row = np.dtype([("x", "f8"), ("name", "S8"), ("n", "i4")])
         f.create_dataset("table", data=np.zeros(5, dtype=row))
-        mixed = np.dtype([("x", "f8"), ("vec", "f8", (2,)), ("vs", h5py.string_dtype())])
-        rows = np.zeros(5, dtype=mixed)
-        rows["vs"] = "x"
-        f.create_dataset("mixed", data=rows)
         scaled = f.create_dataset("scaled", data=np.arange(10, dtype="i2"))
         scaled.attrs["scale_factor"] = "0.01"
         f.create_dataset("wide", data=np.zeros((4, 40)))
