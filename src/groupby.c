@@ -955,7 +955,8 @@ static int get_header(const struct gb_partial *p, struct reader *r,
         return err_set(err, H5B_ERUN, "group-by partial of another "
                        "configuration (columns, types or outputs differ)");
     if (get_varint(r, nkeys) < 0 ||
-        *nkeys > (uint64_t)(r->end - r->p) / (1 + p->ncol) ||
+        *nkeys > (uint64_t)(r->end - r->p) /
+                 ((p->kw ? p->kw : 1) + p->ncol) ||
         *nkeys > SIZE_MAX / sizeof(struct cell) / p->ncol ||
         (p->max_keys && *nkeys > p->max_keys))
         return err_set(err, H5B_ERUN, "group-by partial truncated or "
