@@ -14,14 +14,22 @@ keys are the bytes with their padding removed, sorted by bytes, written as
 variable-length strings (h5py reads them as bytes objects); composite keys
 (`group_by = station, year`, and a key dataset before a field), one key
 dataset per part (groupby/keys_station, groupby/keys_year), sorted as pandas
-groupby([...]) sorts.
+groupby([...]) sorts; the composite pandas case is also interrupted by
+SIGUSR1 after a checkpoint and resumed on 3 ranks, byte-identical.
 """
+
+import os
+import signal
+import subprocess
+import time
 
 import numpy as np
 
 import h5py
 
 from featurecase import F8, U8, Expect, FeatureCase, Want, job_sections, need
+from harness import expect, expect_ok
+from verify import check_identical
 
 I8 = "<i8"
 OBJ = "|O"
@@ -282,6 +290,11 @@ def oracle_paths_only(case_dir):
                             "groupby/count": Want(counts, U8)}})
 
 
+def resumed(case):
+    case.extra.append(("checkpoint, resume on 3 ranks", resume_check))
+    return case
+
+
 def string_case(name, write, oracle, files, dataset, group_by, ops=" ".join(STATS),
                 partition="4K", fields=None):
     extra = {"fields": fields} if fields else None
@@ -290,6 +303,29 @@ def string_case(name, write, oracle, files, dataset, group_by, ops=" ".join(STAT
                                     reduce={"group_by": group_by, "ops": ops},
                                     name=name.split("/")[1]),
                        oracle)
+
+
+def resume_check(tool, case_dir, job, kept):
+    """Interrupted by SIGUSR1 once a checkpoint exists (each partition
+    slowed by 300 ms, a checkpoint every 0.05 s), resumed on 3 ranks: the
+    result is the bytes of the uninterrupted runs."""
+    out = case_dir / job.settings["output"]["file"]
+    ckpt = out.with_name(out.name + ".ckpt")
+    out.unlink(missing_ok=True)
+    ckpt.unlink(missing_ok=True)
+    env = dict(os.environ, H5BATCH_TEST_PAUSE_MS="300", OMPI_ALLOW_RUN_AS_ROOT="1",
+               OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
+    sets = ["--set", "run.checkpoint_every=0.05"]
+    proc = subprocess.Popen([str(tool.binary), "-q"] + sets + ["job.ini"], cwd=case_dir,
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    t0 = time.time()
+    while not ckpt.exists() and proc.poll() is None and time.time() - t0 < 60:
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGUSR1)
+    _, err = proc.communicate(timeout=120)
+    expect(proc.returncode == 75, f"interrupted run: rc={proc.returncode}, {err[-300:]!r}")
+    expect_ok(tool.run(3, ["-q", "--resume"] + sets + ["job.ini"], case_dir))
+    check_identical({**kept, "interrupted, resumed on 3": out}, case_dir)
 
 
 def key_cases():
@@ -304,8 +340,9 @@ def key_cases():
                     "data/cities.h5", "/temp", "/city"),
         string_case("groupby/pytables-string-counts-alone", write_paths_only,
                     oracle_paths_only, "data/paths.h5", "/files", "path", ops="count"),
-        string_case("groupby/pandas-composite-string-int", write_pandas_strings,
-                    oracle_pandas_composite, "data/obs.h5", "/obs/table", "station, year"),
+        resumed(string_case("groupby/pandas-composite-string-int", write_pandas_strings,
+                            oracle_pandas_composite, "data/obs.h5", "/obs/table",
+                            "station, year")),
         string_case("groupby/composite-dataset-and-field", write_mixed_parts,
                     oracle_mixed_parts, "data/sites.h5", "/sites", "/run, site"),
     ]
