@@ -179,7 +179,8 @@ int gb_create(const struct gb_config *c, struct gb_partial **p,
                        "partial");
     g->nval = c->ncol;
     g->ncol = c->ncol ? c->ncol : 1;
-    memcpy(g->type, c->type, c->ncol * sizeof *c->type);
+    if (c->ncol)    /* counts alone may give no type array */
+        memcpy(g->type, c->type, c->ncol * sizeof *c->type);
     parse_outputs(c->outputs, &g->want, NULL);
     g->fields = fields_of(g->want);
     g->ddof = c->ddof;
