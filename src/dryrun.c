@@ -9,8 +9,13 @@ static void print_columns(const struct source *s, FILE *out)
 {
     for (size_t i = 0; i < s->ncol; i++) {
         const struct column_desc *c = &s->col[i];
-        fprintf(out, "  column %s: %s%s", c->name, h5util_type_name(c->type),
-                c->role != ROLE_VALUE ? ", the group_by key" : "");
+        if (c->type & TABLE_STRING)
+            fprintf(out, "  column %s: string of %zu bytes", c->name,
+                    table_type_size(c->type));
+        else
+            fprintf(out, "  column %s: %s", c->name,
+                    h5util_type_name(c->type));
+        fprintf(out, "%s", c->role != ROLE_VALUE ? ", the group_by key" : "");
         if (c->cf.flags)
             fprintf(out, ", CF:%s%s%s%s%s", c->cf.flags & CF_FILL ?
                     " _FillValue" : "", c->cf.flags & CF_MISSING ?
@@ -20,7 +25,8 @@ static void print_columns(const struct source *s, FILE *out)
         fputc('\n', out);
     }
     if (s->skipped[0])
-        fprintf(out, "  skipped non-numeric fields: %s\n", s->skipped);
+        fprintf(out, "  skipped fields (non-numeric, or a pandas index): "
+                "%s\n", s->skipped);
 }
 
 /* Whether the workers on rank 0's node read the values themselves. */

@@ -44,6 +44,7 @@
 #define BLOCK 1024
 #define MIN_SLOTS 16
 #define MAGIC "h5bgrpb1"
+#define MAGIC_BYTES "h5bgrpk1"  /* keys as bytes (key parts) */
 #define MAGIC_LEN 8
 
 /* mean is relative to shift (the first value, if finite): the true mean
@@ -74,7 +75,8 @@ enum field {
 };
 
 struct gb_partial {
-    size_t ncol;
+    size_t ncol;            /* cells per row: nval, or 1 to count rows */
+    size_t nval;            /* value columns (0: counts alone) */
     h5b_type type[GB_MAX_COLUMNS];
     unsigned want, fields;
     int ddof;
@@ -82,7 +84,11 @@ struct gb_partial {
     int broken;             /* a failed update or merge: only destroy */
     int sorted;             /* keys[] ascending */
     uint64_t nkeys, cap;    /* rows held and allocated */
-    int64_t *keys;
+    int64_t *keys;          /* the keys; with kw, their hashes */
+    size_t kw;              /* bytes of a key (key parts), or 0 */
+    unsigned char *kb;      /* with kw: nkeys * kw key bytes */
+    size_t nparts;
+    struct gb_keypart part[GB_MAX_PARTS];
     struct cell *cells;     /* nkeys * ncol, key-major */
     struct exactsum *xs;    /* the same shape, with exact sums; or NULL */
     struct slot *slot;      /* hash of keys -> row, or NULL */
@@ -142,8 +148,8 @@ int gb_check(const struct gb_config *c, struct h5b_error *err)
         return err_set(err, H5B_EINPUT, "group_by needs one element per "
                        "record (1-D data), but records here have %llu "
                        "elements", (unsigned long long)c->elems);
-    if (c->ncol == 0 || c->ncol > GB_MAX_COLUMNS)
-        return err_set(err, H5B_EINPUT, "group_by needs 1 to %d value "
+    if (c->ncol > GB_MAX_COLUMNS)
+        return err_set(err, H5B_EINPUT, "group_by needs at most %d value "
                        "columns, not %zu", GB_MAX_COLUMNS, c->ncol);
     for (size_t j = 0; j < c->ncol; j++)
         if (!h5b_type_size(c->type[j]))
@@ -152,7 +158,21 @@ int gb_check(const struct gb_config *c, struct h5b_error *err)
     if (c->ddof != 0 && c->ddof != 1)
         return err_set(err, H5B_EINPUT, "group_by: ddof %d is not 0 or 1",
                        c->ddof);
-    return parse_outputs(c->outputs, &want, err);
+    if (c->nparts > GB_MAX_PARTS)
+        return err_set(err, H5B_EINPUT, "group_by has %zu parts; at most %d "
+                       "are allowed", c->nparts, GB_MAX_PARTS);
+    if (c->nparts && gb_key_bytes(c) > GB_MAX_KEY_BYTES)
+        return err_set(err, H5B_EINPUT, "group_by keys of %zu bytes; at most "
+                       "%d are allowed", gb_key_bytes(c), GB_MAX_KEY_BYTES);
+    int rc = parse_outputs(c->outputs, &want, err);
+    unsigned w = 0;
+    while (w < 6 && !(want & (1u << w)))
+        w++;
+    if (rc == 0 && c->ncol == 0 && want)
+        rc = err_set(err, H5B_EINPUT, "group_by: no value column is left "
+                     "beside the key, so only count (rows per key) can be "
+                     "computed, not '%s'", out_names[w]);
+    return rc;
 }
 
 int gb_create(const struct gb_config *c, struct gb_partial **p,
@@ -166,13 +186,19 @@ int gb_create(const struct gb_config *c, struct gb_partial **p,
     if (!g)
         return err_set(err, H5B_ERUN, "out of memory for a group-by "
                        "partial");
-    g->ncol = c->ncol;
-    memcpy(g->type, c->type, c->ncol * sizeof *c->type);
+    g->nval = c->ncol;
+    g->ncol = c->ncol ? c->ncol : 1;
+    if (c->ncol)    /* counts alone may give no type array */
+        memcpy(g->type, c->type, c->ncol * sizeof *c->type);
     parse_outputs(c->outputs, &g->want, NULL);
     g->fields = fields_of(g->want);
     if (c->exact && (g->want & (W_SUM | W_MEAN | W_VAR | W_STD)))
         g->fields |= F_EXACT;
     g->ddof = c->ddof;
+    g->kw = gb_key_bytes(c);
+    g->nparts = c->nparts;
+    if (c->nparts)
+        memcpy(g->part, c->parts, c->nparts * sizeof *c->parts);
     g->max_keys = c->max_keys;
     g->mem_keys = c->mem_keys;
     g->sorted = 1;
@@ -185,6 +211,7 @@ void gb_destroy(struct gb_partial *p)
     if (!p)
         return;
     free(p->keys);
+    free(p->kb);
     free(p->cells);
     free(p->xs);
     free(p->slot);
@@ -341,6 +368,38 @@ static uint64_t mix(int64_t key)
     return x;
 }
 
+/* The hash of kw key bytes at b (the `key` of a byte key). */
+static int64_t bytes_hash(const unsigned char *b, size_t kw)
+{
+    uint64_t h = kw;
+    for (size_t i = 0; i < kw; i += 8) {
+        uint64_t w = 0;
+        memcpy(&w, b + i, kw - i < 8 ? kw - i : 8);
+        h = mix((int64_t)(h ^ w)) + i;
+    }
+    return (int64_t)h;
+}
+
+static const unsigned char *key_at(const struct gb_partial *p, uint64_t i)
+{
+    return p->kb + i * p->kw;
+}
+
+/* Whether row i holds the key whose bytes are kb (always, for int64
+ * keys: their slot key is the key itself). */
+static int same_key(const struct gb_partial *p, uint64_t i,
+                    const unsigned char *kb)
+{
+    return !p->kw || memcmp(key_at(p, i), kb, p->kw) == 0;
+}
+
+/* Whether key (bytes kb) sorts before that of row i. */
+static int key_before(const struct gb_partial *p, int64_t key,
+                      const unsigned char *kb, uint64_t i)
+{
+    return p->kw ? memcmp(kb, key_at(p, i), p->kw) < 0 : key < p->keys[i];
+}
+
 /* Put key (known absent) with row idx1 - 1 into a table of nslot. */
 static void slot_put(struct slot *s, uint64_t nslot, int64_t key,
                      uint64_t idx1)
@@ -390,6 +449,10 @@ static int rows_reserve(struct gb_partial *p, struct h5b_error *err)
     if (!k)
         goto fail;
     p->keys = k;
+    unsigned char *kb = p->kw ? realloc(p->kb, (size_t)cap * p->kw) : NULL;
+    if (p->kw && !kb)
+        goto fail;
+    p->kb = p->kw ? kb : p->kb;
     struct cell *c = realloc(p->cells, (size_t)(cap * p->ncol) * sizeof *c);
     if (!c)
         goto fail;
@@ -410,15 +473,17 @@ fail:
                    (unsigned long long)cap);
 }
 
-/* The row of key in p, adding an empty one if the key is new. */
-static int find_or_add(struct gb_partial *p, int64_t key, uint64_t *idx,
+/* The row of key in p, adding an empty one if the key is new; with key
+ * bytes, key is their hash and kb the bytes. */
+static int find_or_add(struct gb_partial *p, int64_t key,
+                       const unsigned char *kb, uint64_t *idx,
                        struct h5b_error *err)
 {
     if (hash_reserve(p, err) < 0)
         return H5B_ERUN;
     uint64_t mask = p->nslot - 1, h = mix(key) & mask;
     for (; p->slot[h].idx1; h = (h + 1) & mask) {
-        if (p->slot[h].key == key) {
+        if (p->slot[h].key == key && same_key(p, p->slot[h].idx1 - 1, kb)) {
             *idx = p->slot[h].idx1 - 1;
             return 0;
         }
@@ -436,9 +501,11 @@ static int find_or_add(struct gb_partial *p, int64_t key, uint64_t *idx,
     if (rows_reserve(p, err) < 0)
         return H5B_ERUN;
     *idx = p->nkeys;
-    if (p->nkeys && key < p->keys[p->nkeys - 1])
+    if (p->nkeys && key_before(p, key, kb, p->nkeys - 1))
         p->sorted = 0;
     p->keys[p->nkeys] = key;
+    if (p->kw)
+        memcpy(p->kb + p->nkeys * p->kw, kb, p->kw);
     for (size_t j = 0; j < p->ncol; j++)
         cell_clear(row(p, p->nkeys) + j);
     for (size_t j = 0; p->xs && j < p->ncol; j++)
@@ -452,6 +519,24 @@ static int find_or_add(struct gb_partial *p, int64_t key, uint64_t *idx,
 static uint64_t key_bits(int64_t k)
 {
     return (uint64_t)k ^ (UINT64_C(1) << 63);
+}
+
+/* Turn the 256 counts of a radix pass into the first index of each. */
+static void prefix_sums(uint64_t *c)
+{
+    uint64_t sum = 0;
+    for (unsigned d = 0; d < 256; d++) {
+        uint64_t t = c[d];
+        c[d] = sum;
+        sum += t;
+    }
+}
+
+static void swap_slots(struct slot **s, struct slot **tmp)
+{
+    struct slot *t = *s;
+    *s = *tmp;
+    *tmp = t;
 }
 
 /* Sort the n slots at *s by key: LSD radix sort a byte at a time,
@@ -468,22 +553,64 @@ static void slots_sort(struct slot **s, struct slot **tmp, uint64_t n)
             count[b][(u >> (8 * b)) & 0xff]++;
     }
     for (unsigned b = 0; n && b < 8; b++) {
-        uint64_t *c = count[b], sum = 0;
+        uint64_t *c = count[b];
         if (c[(key_bits((*s)[0].key) >> (8 * b)) & 0xff] == n)
             continue;
-        for (unsigned d = 0; d < 256; d++) {
-            uint64_t t = c[d];
-            c[d] = sum;
-            sum += t;
-        }
+        prefix_sums(c);
         for (uint64_t i = 0; i < n; i++) {
             struct slot x = (*s)[i];
             (*tmp)[c[(key_bits(x.key) >> (8 * b)) & 0xff]++] = x;
         }
-        struct slot *t = *s;
-        *s = *tmp;
-        *tmp = t;
+        swap_slots(s, tmp);
     }
+}
+
+/* Sort the n slots at *s by their rows' key bytes: LSD radix sort from
+ * the last byte to the first, skipping bytes that every key shares, as
+ * slots_sort. */
+static void slots_sort_bytes(const struct gb_partial *p, struct slot **s,
+                             struct slot **tmp, uint64_t n)
+{
+    for (size_t b = p->kw; n && b-- > 0;) {
+        uint64_t c[256] = {0};
+        for (uint64_t i = 0; i < n; i++)
+            c[key_at(p, (*s)[i].idx1 - 1)[b]]++;
+        if (c[key_at(p, (*s)[0].idx1 - 1)[b]] == n)
+            continue;
+        prefix_sums(c);
+        for (uint64_t i = 0; i < n; i++) {
+            struct slot x = (*s)[i];
+            (*tmp)[c[key_at(p, x.idx1 - 1)[b]]++] = x;
+        }
+        swap_slots(s, tmp);
+    }
+}
+
+/* Sort n slots of p's rows by key (see slots_sort). */
+static void sort_slots(const struct gb_partial *p, struct slot **s,
+                       struct slot **tmp, uint64_t n)
+{
+    if (p->kw)
+        slots_sort_bytes(p, s, tmp, n);
+    else
+        slots_sort(s, tmp, n);
+}
+
+/* Reorder p's key bytes as the sorted slots s say (row i gets the key of
+ * row s[i].idx1 - 1). */
+static int order_key_bytes(struct gb_partial *p, const struct slot *s,
+                           struct h5b_error *err)
+{
+    if (!p->kw || !p->nkeys)
+        return 0;
+    unsigned char *kb = malloc((size_t)p->nkeys * p->kw);
+    if (!kb)
+        return err_set(err, H5B_ERUN, "out of memory sorting group-by keys");
+    for (uint64_t i = 0; i < p->nkeys; i++)
+        memcpy(kb + i * p->kw, key_at(p, s[i].idx1 - 1), p->kw);
+    free(p->kb);
+    p->kb = kb;
+    return 0;
 }
 
 /* Move the rows of p so that row i is the one at s[i].idx1 - 1, following
@@ -534,8 +661,10 @@ static int sort_rows(struct gb_partial *p, struct h5b_error *err)
     for (uint64_t i = 0; i < p->nslot; i++)
         if (s[i].idx1)
             s[w++] = s[i];
-    slots_sort(&s, &tmp, w);
-    int rc = permute_rows(p, s, err);
+    sort_slots(p, &s, &tmp, w);
+    int rc = order_key_bytes(p, s, err);
+    if (rc == 0)
+        rc = permute_rows(p, s, err);
     for (uint64_t i = 0; rc == 0 && i < p->nkeys; i++)
         p->keys[i] = s[i].key;
     free(s);
@@ -555,6 +684,11 @@ static void rows_shrink(struct gb_partial *p)
     if (!k)
         return;
     p->keys = k;
+    unsigned char *kb = p->kw ? realloc(p->kb, (size_t)p->nkeys * p->kw)
+                              : NULL;
+    if (p->kw && !kb)
+        return;
+    p->kb = p->kw ? kb : p->kb;
     struct cell *c = realloc(p->cells, (size_t)(p->nkeys * p->ncol) *
                                        sizeof *c);
     if (!c)
@@ -572,9 +706,10 @@ static void rows_shrink(struct gb_partial *p)
 
 /* ---- update and merge ------------------------------------------------ */
 
-int gb_update(struct gb_partial *p, const int64_t *keys,
+int gb_update(struct gb_partial *p, const void *keys,
               const void *const *values, uint64_t n, struct h5b_error *err)
 {
+    const unsigned char *kb = keys;
     uint64_t idx[BLOCK];
     int rc = 0;
     if (p->broken)
@@ -582,10 +717,16 @@ int gb_update(struct gb_partial *p, const int64_t *keys,
                        "earlier failure");
     for (uint64_t r0 = 0; rc == 0 && r0 < n; r0 += BLOCK) {
         size_t len = n - r0 < BLOCK ? (size_t)(n - r0) : BLOCK;
-        for (size_t r = 0; rc == 0 && r < len; r++)
-            rc = find_or_add(p, keys[r0 + r], &idx[r], err);
-        for (size_t j = 0; rc == 0 && j < p->ncol; j++)
+        for (size_t r = 0; rc == 0 && r < len; r++) {
+            const unsigned char *k = kb + (r0 + r) * p->kw;
+            rc = p->kw ? find_or_add(p, bytes_hash(k, p->kw), k, &idx[r], err)
+                       : find_or_add(p, ((const int64_t *)keys)[r0 + r], NULL,
+                                     &idx[r], err);
+        }
+        for (size_t j = 0; rc == 0 && j < p->nval; j++)
             fold(p, j, values[j], r0, idx, len);
+        for (size_t r = 0; rc == 0 && !p->nval && r < len; r++)
+            p->cells[idx[r]].n++;
     }
     for (uint64_t i = 0; p->xs && i < p->nkeys * p->ncol; i++)
         if (p->xs[i].pending)
@@ -604,8 +745,9 @@ int gb_update(struct gb_partial *p, const int64_t *keys,
 static int same_config(const struct gb_partial *a, const struct gb_partial *b,
                        struct h5b_error *err)
 {
-    if (a->ncol != b->ncol || a->fields != b->fields ||
-        memcmp(a->type, b->type, a->ncol * sizeof *a->type) != 0)
+    if (a->nval != b->nval || a->fields != b->fields || a->kw != b->kw ||
+        a->nparts != b->nparts ||
+        memcmp(a->type, b->type, a->nval * sizeof *a->type) != 0)
         return err_set(err, H5B_ERUN, "group-by partials of different "
                        "configurations");
     return 0;
@@ -624,7 +766,8 @@ int gb_merge(struct gb_partial *acc, const struct gb_partial *later,
                        "earlier failure");
     for (uint64_t t = 0; rc == 0 && t < later->nkeys; t++) {
         uint64_t i;
-        rc = find_or_add(acc, later->keys[t], &i, err);
+        rc = find_or_add(acc, later->keys[t],
+                         later->kw ? key_at(later, t) : NULL, &i, err);
         for (size_t j = 0; rc == 0 && j < acc->ncol; j++) {
             cell_merge(row(acc, i) + j, row(later, t) + j);
             if (acc->xs)
@@ -643,6 +786,9 @@ int gb_merge(struct gb_partial *acc, const struct gb_partial *later,
  *   varint nan (float columns only) and, if n > 0, the f64 fields in the
  *   order shift mean (F_MOMENT) m2 (F_M2) sum comp (F_SUM) min max, then
  *   (F_EXACT) the exact accumulator as xs_encode writes it.
+ *   With ncol 0 (counts alone) a key carries one varint n, its rows.
+ *   Keys given as bytes (key parts): "h5bgrpk1", then varint kw (bytes of
+ *   a key) before ncol, and each key is its kw bytes, not a varint.
  *
  * Varints are LEB128, minimal.  Every key's n + nan is its record count,
  * the same in every column and at least 1; decode checks both. */
@@ -701,10 +847,10 @@ static size_t cell_size(const struct gb_partial *p, uint64_t i, size_t j)
 
 size_t gb_encoded_size(const struct gb_partial *p)
 {
-    size_t s = MAGIC_LEN + varint_size(p->ncol) + p->ncol + 1 +
-               varint_size(p->nkeys);
+    size_t s = MAGIC_LEN + varint_size(p->nval) + p->nval + 1 +
+               varint_size(p->nkeys) + (p->kw ? varint_size(p->kw) : 0);
     for (uint64_t i = 0; i < p->nkeys; i++) {
-        s += varint_size(zigzag(p->keys[i]));
+        s += p->kw ? p->kw : varint_size(zigzag(p->keys[i]));
         for (size_t j = 0; j < p->ncol; j++)
             s += cell_size(p, i, j);
     }
@@ -731,7 +877,7 @@ static int key_order(const struct gb_partial *p, struct slot **order,
         s[i].key = p->keys[i];
         s[i].idx1 = i + 1;
     }
-    slots_sort(&s, &tmp, p->nkeys);
+    sort_slots(p, &s, &tmp, p->nkeys);
     free(tmp);
     *order = s;
     return 0;
@@ -788,15 +934,23 @@ int gb_encode(const struct gb_partial *p, unsigned char *buf, size_t len,
     if (key_order(p, &order, err) < 0)
         return H5B_ERUN;
     unsigned char *q = buf;
-    memcpy(q, MAGIC, MAGIC_LEN);
-    q = put_varint(q + MAGIC_LEN, p->ncol);
-    for (size_t j = 0; j < p->ncol; j++)
+    memcpy(q, p->kw ? MAGIC_BYTES : MAGIC, MAGIC_LEN);
+    q += MAGIC_LEN;
+    if (p->kw)
+        q = put_varint(q, p->kw);
+    q = put_varint(q, p->nval);
+    for (size_t j = 0; j < p->nval; j++)
         *q++ = (unsigned char)p->type[j];
     *q++ = (unsigned char)p->fields;
     q = put_varint(q, p->nkeys);
     for (uint64_t i = 0; i < p->nkeys; i++) {
         uint64_t r = nth(order, i);
-        q = put_varint(q, zigzag(p->keys[r]));
+        if (p->kw) {
+            memcpy(q, key_at(p, r), p->kw);
+            q += p->kw;
+        } else {
+            q = put_varint(q, zigzag(p->keys[r]));
+        }
         for (size_t j = 0; j < p->ncol; j++)
             q = put_cell(p, r, j, q);
     }
@@ -881,21 +1035,24 @@ static int get_cell(const struct gb_partial *p, size_t j, struct reader *r,
 static int get_header(const struct gb_partial *p, struct reader *r,
                       uint64_t *nkeys, struct h5b_error *err)
 {
-    uint64_t ncol;
-    int ok = r->end - r->p >= MAGIC_LEN && !memcmp(r->p, MAGIC, MAGIC_LEN);
+    uint64_t ncol, kw = 0;
+    const char *magic = p->kw ? MAGIC_BYTES : MAGIC;
+    int ok = r->end - r->p >= MAGIC_LEN && !memcmp(r->p, magic, MAGIC_LEN);
     if (!ok)
         return err_set(err, H5B_ERUN, "not a group-by partial (bad magic)");
     r->p += MAGIC_LEN;
-    ok = get_varint(r, &ncol) == 0 && ncol == p->ncol &&
-         (size_t)(r->end - r->p) > p->ncol;
-    for (size_t j = 0; ok && j < p->ncol; j++)
+    ok = !p->kw || (get_varint(r, &kw) == 0 && kw == p->kw);
+    ok = ok && get_varint(r, &ncol) == 0 && ncol == p->nval &&
+         (size_t)(r->end - r->p) > p->nval;
+    for (size_t j = 0; ok && j < p->nval; j++)
         ok = *r->p++ == (unsigned char)p->type[j];
     ok = ok && *r->p++ == (unsigned char)p->fields;
     if (!ok)
         return err_set(err, H5B_ERUN, "group-by partial of another "
                        "configuration (columns, types or outputs differ)");
     if (get_varint(r, nkeys) < 0 ||
-        *nkeys > (uint64_t)(r->end - r->p) / (1 + p->ncol) ||
+        *nkeys > (uint64_t)(r->end - r->p) /
+                 ((p->kw ? p->kw : 1) + p->ncol) ||
         *nkeys > SIZE_MAX / sizeof(struct exactsum) / p->ncol ||
         (p->max_keys && *nkeys > p->max_keys))
         return err_set(err, H5B_ERUN, "group-by partial truncated or "
@@ -903,18 +1060,37 @@ static int get_header(const struct gb_partial *p, struct reader *r,
     return 0;
 }
 
+/* Read key i's kw bytes into kb (and their hash into keys[i]); -1 if
+ * truncated or not after key i-1. */
+static int get_key_bytes(const struct gb_partial *p, struct reader *r,
+                         uint64_t i, int64_t *keys, unsigned char *kb)
+{
+    unsigned char *k = kb + i * p->kw;
+    if ((size_t)(r->end - r->p) < p->kw)
+        return -1;
+    memcpy(k, r->p, p->kw);
+    r->p += p->kw;
+    keys[i] = bytes_hash(k, p->kw);
+    return i > 0 && memcmp(k - p->kw, k, p->kw) >= 0 ? -1 : 0;
+}
+
 /* Decode key i (and its cells into row i of keys/cells), checking that it
  * follows key i-1 and that every column saw its records. */
 static int get_key(const struct gb_partial *p, struct reader *r, uint64_t i,
-                   int64_t *keys, struct cell *cells, struct exactsum *xs,
-                   struct h5b_error *err)
+                   int64_t *keys, unsigned char *kb, struct cell *cells,
+                   struct exactsum *xs, struct h5b_error *err)
 {
     uint64_t z, total = 0, t;
-    if (get_varint(r, &z) < 0)
+    if (p->kw && get_key_bytes(p, r, i, keys, kb) < 0)
+        return err_set(err, H5B_ERUN, "group-by partial truncated, or keys "
+                       "not strictly increasing, at key %llu",
+                       (unsigned long long)i);
+    if (!p->kw && get_varint(r, &z) < 0)
         return err_set(err, H5B_ERUN, "group-by partial truncated or "
                        "malformed at key %llu", (unsigned long long)i);
-    keys[i] = unzigzag(z);
-    if (i > 0 && keys[i] <= keys[i - 1])
+    if (!p->kw)
+        keys[i] = unzigzag(z);
+    if (!p->kw && i > 0 && keys[i] <= keys[i - 1])
         return err_set(err, H5B_ERUN, "group-by partial has key %lld after "
                        "%lld (keys must be strictly increasing)",
                        (long long)keys[i], (long long)keys[i - 1]);
@@ -938,6 +1114,7 @@ int gb_decode(struct gb_partial *p, const unsigned char *buf, size_t len,
 {
     struct reader r = {buf, buf + len};
     int64_t *keys = NULL;
+    unsigned char *kb = NULL;
     struct cell *cells = NULL;
     struct exactsum *xs = NULL;
     uint64_t nkeys = 0;
@@ -945,29 +1122,33 @@ int gb_decode(struct gb_partial *p, const unsigned char *buf, size_t len,
     int rc = get_header(p, &r, &nkeys, err);
     if (rc == 0 && nkeys) {
         keys = malloc((size_t)nkeys * sizeof *keys);
+        kb = p->kw ? malloc((size_t)nkeys * p->kw) : NULL;
         cells = malloc((size_t)(nkeys * p->ncol) * sizeof *cells);
         if (exact)
             xs = malloc((size_t)(nkeys * p->ncol) * sizeof *xs);
-        if (!keys || !cells || (exact && !xs))
+        if (!keys || !cells || (p->kw && !kb) || (exact && !xs))
             rc = err_set(err, H5B_ERUN, "out of memory for %llu group-by "
                          "keys", (unsigned long long)nkeys);
     }
     for (uint64_t i = 0; rc == 0 && i < nkeys; i++)
-        rc = get_key(p, &r, i, keys, cells, xs, err);
+        rc = get_key(p, &r, i, keys, kb, cells, xs, err);
     if (rc == 0 && r.p != r.end)
         rc = err_set(err, H5B_ERUN, "group-by partial has %zu trailing "
                      "bytes", (size_t)(r.end - r.p));
     if (rc < 0) {
         free(keys);
+        free(kb);
         free(cells);
         free(xs);
         return rc;
     }
     free(p->keys);
+    free(p->kb);
     free(p->cells);
     free(p->xs);
     free(p->slot);
     p->keys = keys;
+    p->kb = kb;
     p->cells = cells;
     p->xs = xs;
     p->slot = NULL;
@@ -1016,20 +1197,78 @@ static double out_value(const struct gb_partial *p, const struct cell *c,
     return NAN;
 }
 
+/* The integer at the 8 key bytes b (gb_key_put_int's inverse). */
+static int64_t key_get_int(const unsigned char *b)
+{
+    uint64_t u = 0;
+    for (int i = 0; i < 8; i++)
+        u = u << 8 | b[i];
+    u ^= UINT64_C(1) << 63;
+    return u <= INT64_MAX ? (int64_t)u : -(int64_t)~u - 1;
+}
+
+/* Write part k of the byte keys, in the order given, with buf (room for
+ * nkeys 8-byte values) as scratch. */
+static int put_part(const struct gb_partial *p, size_t k,
+                    const struct slot *order, void *buf, struct results *rs,
+                    struct h5b_error *err)
+{
+    const struct gb_keypart *kp = &p->part[k];
+    uint64_t dims[1] = {p->nkeys};
+    size_t at = 0;
+    char name[GB_PART_NAME + 16];
+    for (size_t i = 0; i < k; i++)
+        at += p->part[i].width ? p->part[i].width : 8;
+    snprintf(name, sizeof name, p->nparts == 1 ? "groupby/keys"
+             : "groupby/keys_%s", kp->name);
+    if (!kp->width) {
+        int64_t *v = buf;
+        for (uint64_t i = 0; i < p->nkeys; i++)
+            v[i] = key_get_int(key_at(p, nth(order, i)) + at);
+        struct h5b_sink sink = results_sink(rs);
+        return sink.put(sink.ctx, name, H5B_INT64, 1, dims, v, err);
+    }
+    unsigned char *str = malloc(p->nkeys ? (size_t)p->nkeys * kp->width : 1);
+    if (!str)
+        return err_set(err, H5B_ERUN, "out of memory writing group-by keys");
+    for (uint64_t i = 0; i < p->nkeys; i++)
+        memcpy(str + i * kp->width, key_at(p, nth(order, i)) + at, kp->width);
+    int rc = results_put_strings(rs, name, kp->width, p->nkeys, str, err);
+    free(str);
+    return rc;
+}
+
+/* Write the keys, in the order given, with buf (room for nkeys 8-byte
+ * values) as scratch. */
+static int put_keys(const struct gb_partial *p, const struct slot *order,
+                    void *buf, struct results *rs, struct h5b_error *err)
+{
+    uint64_t dims[1] = {p->nkeys};
+    int64_t *k = buf;
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < p->nparts; i++)
+        rc = put_part(p, i, order, buf, rs, err);
+    if (p->nparts)
+        return rc;
+    for (uint64_t i = 0; i < p->nkeys; i++)
+        k[i] = p->keys[nth(order, i)];
+    struct h5b_sink sink = results_sink(rs);
+    return sink.put(sink.ctx, "groupby/keys", H5B_INT64, 1, dims, k, err);
+}
+
 /* Write column j's results, keys in the order given, with buf (room for
  * nkeys 8-byte values) as scratch. */
 static int put_column(const struct gb_partial *p, size_t j,
                       const struct slot *order, void *buf,
-                      const struct h5b_sink *sink, struct h5b_error *err)
+                      struct results *rs, struct h5b_error *err)
 {
+    struct h5b_sink sinkv = results_sink(rs);
+    const struct h5b_sink *sink = &sinkv;
     uint64_t dims[1] = {p->nkeys};
-    int64_t *k = buf;
     uint64_t *u = buf;
     double *d = buf;
     char name[32];
-    for (uint64_t i = 0; i < p->nkeys; i++)
-        k[i] = p->keys[nth(order, i)];
-    int rc = sink->put(sink->ctx, "groupby/keys", H5B_INT64, 1, dims, k, err);
+    int rc = put_keys(p, order, buf, rs, err);
     for (uint64_t i = 0; rc == 0 && i < p->nkeys; i++)
         u[i] = row(p, nth(order, i))[j].n;
     if (rc == 0)
@@ -1058,7 +1297,6 @@ int gb_finalize(const struct gb_partial *p, const char *const *group_names,
                 struct results *rs, struct h5b_error *err)
 {
     struct slot *order = NULL;
-    struct h5b_sink sink = results_sink(rs);
     const char *group = rs->group;
     if (p->broken)
         return err_set(err, H5B_ERUN, "group-by partial unusable after an "
@@ -1070,7 +1308,7 @@ int gb_finalize(const struct gb_partial *p, const char *const *group_names,
                                "group-by keys", (unsigned long long)p->nkeys);
     for (size_t j = 0; rc == 0 && j < p->ncol; j++) {
         rs->group = group_names[j];
-        rc = put_column(p, j, order, buf, &sink, err);
+        rc = put_column(p, j, order, buf, rs, err);
         if (rc < 0)
             err_prefix(err, rc, "group_by column %s", group_names[j]);
     }
@@ -1081,6 +1319,21 @@ int gb_finalize(const struct gb_partial *p, const char *const *group_names,
 }
 
 /* ---- keys ------------------------------------------------------------ */
+
+size_t gb_key_bytes(const struct gb_config *c)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < c->nparts; i++)
+        n += c->parts[i].width ? c->parts[i].width : 8;
+    return n;
+}
+
+void gb_key_put_int(unsigned char *dst, int64_t v)
+{
+    uint64_t u = (uint64_t)v ^ (UINT64_C(1) << 63);
+    for (int i = 7; i >= 0; i--, u >>= 8)
+        dst[i] = (unsigned char)u;
+}
 
 int gb_key_type_ok(h5b_type t)
 {
@@ -1125,9 +1378,16 @@ uint64_t gb_bytes(uint64_t nkeys, size_t ncol, int exact)
 {
     /* rows grow by half (cap + cap / 2), slots double at load 0.7, and a
      * reorder holds one more slot array. */
-    uint64_t row = sizeof(int64_t) + (uint64_t)ncol * (sizeof(struct cell) +
-                   (exact ? sizeof(struct exactsum) : 0));
+    uint64_t row = sizeof(int64_t) + (uint64_t)(ncol ? ncol : 1) *
+                   (sizeof(struct cell) +
+                    (exact ? sizeof(struct exactsum) : 0));
     uint64_t per = row * 3 / 2 + sizeof(struct slot) * 3 +
                    sizeof(struct slot);
     return nkeys > UINT64_MAX / per ? UINT64_MAX : nkeys * per;
+}
+
+uint64_t gb_key_extra(uint64_t nkeys, size_t kw)
+{
+    uint64_t per = (uint64_t)kw * 5 / 2;
+    return per && nkeys > UINT64_MAX / per ? UINT64_MAX : nkeys * per;
 }

@@ -18,6 +18,10 @@
  * visit keys in increasing order, so neither hash-table nor row order
  * reaches bytes or results.
  *
+ * Keys are int64, or (key parts: string and composite keys) fixed-width
+ * byte strings compared with memcmp: their rows keep a hash in keys[] and
+ * the bytes beside, and they are radix-sorted by their bytes.
+ *
  * Memory: a partial holds 8 + 72 * ncol bytes per distinct key (rows grow
  * by half).  gb_update() adds a hash table of 16-byte slots (load <= 0.7:
  * 23..46 bytes per key), sorts in it (with 16 bytes per key of scratch)
@@ -37,11 +41,25 @@
 #include "results.h"
 
 #define GB_MAX_COLUMNS 256
+#define GB_MAX_PARTS 8
+#define GB_PART_NAME 128
+#define GB_MAX_KEY_BYTES 4096
+
+/* One part of a key given as bytes (see gb_config.nparts): an integer
+ * (width 0: 8 bytes in the key, as gb_key_put_int() writes them) or a
+ * fixed-length string of `width` bytes, NUL-padded.  Keys compare as
+ * their bytes (memcmp), so parts sort lexicographically in order. */
+struct gb_keypart {
+    char name[GB_PART_NAME];    /* names the part's output dataset */
+    uint32_t width;             /* string bytes; 0: an integer */
+};
 
 /* What to compute.  gb_create() copies what it needs: the config and the
  * arrays it points to need not outlive the call. */
 struct gb_config {
-    size_t ncol;                /* value columns, 1..GB_MAX_COLUMNS */
+    size_t ncol;                /* value columns, 0..GB_MAX_COLUMNS; 0
+                                 * counts the rows per key (only the
+                                 * output count may be asked for) */
     const h5b_type *type;       /* ncol types of the values given to
                                  * gb_update (after any CF conversion) */
     uint64_t elems;             /* elements per record: must be 1 */
@@ -55,6 +73,10 @@ struct gb_config {
     uint64_t mem_keys;          /* the same, from the memory limit rather
                                  * than the user (memplan_key_cap); 0: no
                                  * limit */
+    size_t nparts;              /* 0: one integer key, given to gb_update
+                                 * as int64; 1..GB_MAX_PARTS: keys given
+                                 * as bytes, the parts' concatenation */
+    const struct gb_keypart *parts;
 };
 
 struct gb_partial;
@@ -73,20 +95,26 @@ int gb_create(const struct gb_config *c, struct gb_partial **p,
  * exact: with exact sums. */
 uint64_t gb_bytes(uint64_t nkeys, size_t ncol, int exact);
 
+/* Bytes a partial of nkeys keys of kw bytes each (gb_key_bytes) holds
+ * beside gb_bytes(): the key bytes, grown by half, and their copy while
+ * rows are sorted; 0 for int64 keys (kw 0). */
+uint64_t gb_key_extra(uint64_t nkeys, size_t kw);
+
 /* Free p; NULL is a no-op. */
 void gb_destroy(struct gb_partial *p);
 
 /* Distinct keys p holds. */
 uint64_t gb_nkeys(const struct gb_partial *p);
 
-/* Fold n records into p: record i has key keys[i] and, in column j, value
+/* Fold n records into p: record i has key keys[i] (int64; with key parts,
+ * the gb_key_bytes() bytes at keys + i * that) and, in column j, value
  * i of values[j] (n contiguous values of the column's type; NaN is counted
  * in nan_count, not folded).  The records are those right after any
  * already folded.  A call costs O(n) plus, if it brings new keys, a
  * radix sort and a reordering of all keys held: feed whole partitions or
  * large pieces.  H5B_EINPUT if p would hold more than max_keys keys.  On
  * failure p may only be destroyed (other calls on it fail). */
-int gb_update(struct gb_partial *p, const int64_t *keys,
+int gb_update(struct gb_partial *p, const void *keys,
               const void *const *values, uint64_t n, struct h5b_error *err);
 
 /* acc := acc (+) later, where later covers the records right after those
@@ -116,11 +144,23 @@ int gb_encode(const struct gb_partial *p, unsigned char *buf, size_t len,
 int gb_decode(struct gb_partial *p, const unsigned char *buf, size_t len,
               struct h5b_error *err);
 
+/* Bytes of one key of config c: 8 per integer part and the width of each
+ * string part; 0 for a plain integer key (nparts 0). */
+size_t gb_key_bytes(const struct gb_config *c);
+
+/* Write v at dst as the 8 bytes of an integer key part: big-endian with
+ * the sign bit flipped, so that memcmp orders as the integers do. */
+void gb_key_put_int(unsigned char *dst, int64_t v);
+
 /* Write the results of a fully merged p into rs: for column j, under
- * group group_names[j], "groupby/keys" (int64, sorted), "groupby/count"
+ * group group_names[j] (with no value column: group_names[0], the rows
+ * per key), "groupby/keys" (int64, sorted), "groupby/count"
  * and for float columns "groupby/nan_count" (uint64), then each requested
  * of "groupby/sum", mean, var, std, min, max (float64; NaN where a key has
  * no values, var/std NaN where count <= ddof).  All have shape [nkeys].
+ * With key parts, the keys are instead one dataset per part: with one
+ * part "groupby/keys", else "groupby/keys_NAME" for part NAME; integer
+ * parts as int64, string parts as strings (results_put_strings).
  * rs->group is restored before returning.  On failure rs may hold some of
  * the results. */
 int gb_finalize(const struct gb_partial *p, const char *const *group_names,

@@ -2,6 +2,7 @@
 #include "h5util.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 void h5util_quiet(void)
@@ -146,6 +147,39 @@ int h5util_put_number(hid_t loc, const char *name, hid_t ftype, hid_t mtype,
         H5Sclose(sp);
     } H5E_END_TRY;
     return rc;
+}
+
+hid_t h5util_string_type(size_t width, int utf8)
+{
+    hid_t t = H5Tcopy(H5T_C_S1);
+    if (t >= 0 && (H5Tset_size(t, width) < 0 ||
+                   H5Tset_strpad(t, H5T_STR_NULLPAD) < 0 ||
+                   H5Tset_cset(t, utf8 ? H5T_CSET_UTF8 : H5T_CSET_ASCII) < 0)) {
+        H5Tclose(t);
+        t = H5I_INVALID_HID;
+    }
+    return t;
+}
+
+char **h5util_vlen_strings(const void *data, size_t width, uint64_t n,
+                           hid_t *type)
+{
+    *type = h5util_string_type(1, 1);
+    if (*type < 0 || H5Tset_size(*type, H5T_VARIABLE) < 0 ||
+        H5Tset_strpad(*type, H5T_STR_NULLTERM) < 0 ||
+        n > SIZE_MAX / (sizeof(char *) + width + 1)) {
+        H5E_BEGIN_TRY { H5Tclose(*type); } H5E_END_TRY;
+        *type = H5I_INVALID_HID;
+        return NULL;
+    }
+    char **p = malloc(n ? (size_t)n * (sizeof *p + width + 1) : 1);
+    char *s = (char *)(p + n);
+    for (uint64_t i = 0; p && i < n; i++, s += width + 1) {
+        memcpy(s, (const char *)data + i * width, width);
+        s[width] = '\0';
+        p[i] = s;
+    }
+    return p;
 }
 
 hid_t h5util_file_type(h5b_type t)

@@ -29,6 +29,20 @@ h5b_type h5util_classify(hid_t dtype, const char **why);
 /* The little-endian file type for t (a library constant). */
 hid_t h5util_file_type(h5b_type t);
 
+/* A new fixed-length string type of width bytes, NUL-padded, UTF-8 or
+ * ASCII (the caller closes it); H5I_INVALID_HID on failure. */
+hid_t h5util_string_type(size_t width, int utf8);
+
+/* n NUL-padded strings of width bytes at data as the buffer of a
+ * variable-length string write (netCDF-4's NC_STRING; netCDF readers do
+ * not read fixed-length strings): one malloc'ed block of n pointers and
+ * the NUL-terminated copies they point at, freed with free(); NULL if
+ * out of memory.  *type gets a new variable-length UTF-8 string type for
+ * both file and memory (netCDF's strings are UTF-8; pandas writes UTF-8
+ * bytes as ASCII, which h5py would then refuse to decode). */
+char **h5util_vlen_strings(const void *data, size_t width, uint64_t n,
+                           hid_t *type);
+
 /* Short name such as "float64" or "uint16". */
 const char *h5util_type_name(h5b_type t);
 

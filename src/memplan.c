@@ -75,7 +75,8 @@ static void add_partials(struct memplan_rank *r, const struct memplan_job *j,
     uint64_t *part = r->part;
     if (j->grouped) {
         part[MP_GROUPBY] = add(part[MP_GROUPBY],
-                               mul(n, gb_bytes(keys, j->ncol, j->exact)));
+                               mul(n, add(gb_bytes(keys, j->ncol, j->exact),
+                                          gb_key_extra(keys, j->key_bytes))));
     } else {
         uint64_t per = mul(n, j->ncol);
         if (j->moments)
@@ -158,9 +159,12 @@ static uint64_t results_bytes(const struct memplan_job *j, uint64_t keys)
 {
     uint64_t per = (uint64_t)j->moment_outputs +
                    (j->histogram ? add(j->bins, 2) : 0) + j->nq;
+    /* key bytes: in each column's group, and copied once more to be
+     * written as strings */
     if (j->grouped)
-        return mul(mul(keys, 1 + j->ncol * ((uint64_t)j->moment_outputs +
-                                            1)), 8);
+        return add(mul(mul(keys, 1 + j->ncol * ((uint64_t)j->moment_outputs +
+                                                1)), 8),
+                   mul(mul(keys, j->key_bytes), (j->ncol ? j->ncol : 1) + 1));
     return mul(mul(j->ncol, j->ncell_all), mul(per, 8));
 }
 

@@ -68,6 +68,8 @@ struct memplan_job {
                                accumulators (exactsum.h) */
     uint64_t bins;          /* histogram bins */
     uint64_t max_keys;      /* group-by keys a table may hold; 0: records */
+    uint64_t key_bytes;     /* group-by keys as bytes (strings, several
+                             * parts): bytes of one key; 0: int64 keys */
     int keys_fit_limit;     /* max_keys is memplan_key_cap's, not the
                                user's */
     uint64_t ncell_all;     /* cells of a result (all tiles) */

@@ -88,10 +88,17 @@ void memrun_job(const struct job *job, const struct source *src,
     j->ncell_all = lay->ncell;
     j->ncell = plan->ntiles > 1 ? lay->ncell / plan->dim1 * plan->tile_width
                                 : lay->ncell;
+    size_t nkey = 0;
     for (size_t i = 0; i < src->ncol; i++) {
-        j->ncol += src->col[i].role == ROLE_VALUE;
-        j->grouped |= src->col[i].role != ROLE_VALUE;
+        const struct column_desc *c = &src->col[i];
+        j->ncol += c->role == ROLE_VALUE;
+        j->grouped |= c->role != ROLE_VALUE;
+        nkey += c->role != ROLE_VALUE;
+        j->key_bytes += c->role == ROLE_VALUE ? 0 : (c->type & TABLE_STRING)
+                        ? table_type_size(c->type) : 8;
     }
+    if (nkey == 1 && j->key_bytes == 8)     /* one integer key: int64 */
+        j->key_bytes = 0;
     j->grouped |= src->key_bytes != 0;
     j->max_keys = job->max_keys;
     job_ops(job, j);

@@ -304,9 +304,17 @@ static hid_t make_scale(struct writer *w, const char *path, const char *name,
         else if (ds < 0)
             return H5I_INVALID_HID;
     }
-    if (!incoord && sib)
+    if (!incoord && sib && sib->str_width) {
+        hid_t st = H5I_INVALID_HID;
+        char **strs = h5util_vlen_strings(sib->data, sib->str_width, len,
+                                          &st);
+        ds = strs ? make_vector(w, path, st, st, len, strs) : H5I_INVALID_HID;
+        free(strs);
+        H5E_BEGIN_TRY { H5Tclose(st); } H5E_END_TRY;
+    } else if (!incoord && sib) {
         ds = make_vector(w, path, h5util_file_type(sib->type),
                          h5util_native(sib->type), len, sib->data);
+    }
     else if (!incoord)
         ds = make_vector(w, path, H5T_IEEE_F32BE, H5T_NATIVE_FLOAT, len, NULL);
     snprintf(label, sizeof label, "%s%10llu", NOT_A_VARIABLE,

@@ -113,13 +113,22 @@ static int put_result(hid_t fid, hid_t gcpl, hid_t dcpl,
         return -1;
     hid_t sp = r->rank ? H5Screate_simple(r->rank, dims, NULL)
                        : H5Screate(H5S_SCALAR);
-    hid_t ds = sp >= 0 ? H5Dcreate2(fid, path, h5util_file_type(r->type), sp,
-                                    H5P_DEFAULT, dcpl, H5P_DEFAULT)
-                       : H5I_INVALID_HID;
-    int rc = ds >= 0 && H5Dwrite(ds, h5util_native(r->type), H5S_ALL,
-                                 H5S_ALL, H5P_DEFAULT, r->data) >= 0 ? 0 : -1;
+    hid_t st = H5I_INVALID_HID;
+    char **strs = r->str_width ? h5util_vlen_strings(r->data, r->str_width,
+                                                     r->nelem, &st)
+                               : NULL;
+    hid_t ft = r->str_width ? st : h5util_file_type(r->type);
+    hid_t ds = sp >= 0 && ft >= 0 && (strs || !r->str_width)
+               ? H5Dcreate2(fid, path, ft, sp, H5P_DEFAULT, dcpl, H5P_DEFAULT)
+               : H5I_INVALID_HID;
+    hid_t mt = r->str_width ? st : h5util_native(r->type);
+    const void *buf = r->str_width ? (const void *)strs : r->data;
+    int rc = ds >= 0 && H5Dwrite(ds, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT,
+                                 buf) >= 0 ? 0 : -1;
+    free(strs);
     H5E_BEGIN_TRY {
         H5Dclose(ds);
+        H5Tclose(st);
         H5Sclose(sp);
     } H5E_END_TRY;
     return rc;

@@ -7,10 +7,11 @@
 
 /* Append a result of the given shape to rs: a copy of data, or zeros
  * when data is NULL.  *out (if non-NULL) gets the new result. */
-static int append(struct results *rs, const char *group, const char *name,
-                  h5b_type type, int per_cell, int rank,
-                  const uint64_t *dims, const void *data,
-                  struct result **out, struct h5b_error *err)
+static int append_w(struct results *rs, const char *group,
+                    const char *name, h5b_type type, uint32_t width,
+                    int per_cell, int rank, const uint64_t *dims,
+                    const void *data, struct result **out,
+                    struct h5b_error *err)
 {
     uint64_t nelem = 1;
     if (rank < 0 || rank > H5B_MAX_RANK || !h5b_type_size(type))
@@ -25,7 +26,7 @@ static int append(struct results *rs, const char *group, const char *name,
     rs->r = grown;
     struct result *r = &rs->r[rs->n];
     memset(r, 0, sizeof *r);
-    size_t bytes = (size_t)nelem * h5b_type_size(type);
+    size_t bytes = (size_t)nelem * (width ? width : h5b_type_size(type));
     r->group = strdup(group ? group : "results");
     r->name = strdup(name);
     r->data = data ? malloc(bytes ? bytes : 1) : calloc(bytes ? bytes : 1, 1);
@@ -38,6 +39,7 @@ static int append(struct results *rs, const char *group, const char *name,
     if (data)
         memcpy(r->data, data, bytes);
     r->type = type;
+    r->str_width = width;
     r->per_cell = per_cell;
     r->rank = rank;
     r->nelem = nelem;
@@ -47,6 +49,27 @@ static int append(struct results *rs, const char *group, const char *name,
     if (out)
         *out = r;
     return 0;
+}
+
+/* append_w of a numeric result. */
+static int append(struct results *rs, const char *group, const char *name,
+                  h5b_type type, int per_cell, int rank,
+                  const uint64_t *dims, const void *data,
+                  struct result **out, struct h5b_error *err)
+{
+    return append_w(rs, group, name, type, 0, per_cell, rank, dims, data,
+                    out, err);
+}
+
+int results_put_strings(struct results *rs, const char *name,
+                        uint32_t width, uint64_t n,
+                        const void *data, struct h5b_error *err)
+{
+    uint64_t dims[1] = {n};
+    if (width == 0 || n > SIZE_MAX / width)
+        return h5b_fail(err, "result '%s': bad string width", name);
+    return append_w(rs, rs->group, name, H5B_UINT8, width, 0, 1, dims, data,
+                    NULL, err);
 }
 
 static int results_put(void *ctx, const char *name, h5b_type type, int rank,

@@ -21,6 +21,8 @@ struct result {
     uint64_t dims[H5B_MAX_RANK];
     uint64_t nelem;
     void *data;
+    uint32_t str_width;     /* > 0: nelem strings of this many bytes
+                             * (NUL-padded) rather than numbers of type */
 };
 
 struct results {
@@ -30,6 +32,12 @@ struct results {
     int cell_rank;          /* cell shape for put_cells(); caller-set */
     uint64_t cell_dims[H5B_MAX_RANK];
 };
+
+/* Append to rs, under rs->group, a copy of n fixed-length strings of
+ * width bytes each (NUL-padded) at data, as a 1-D result `name`. */
+int results_put_strings(struct results *rs, const char *name,
+                        uint32_t width, uint64_t n,
+                        const void *data, struct h5b_error *err);
 
 /* A sink that appends a copy of each result to rs under rs->group. */
 struct h5b_sink results_sink(struct results *rs);

@@ -98,7 +98,8 @@ static int build_table(struct table *t, uint32_t elem_bytes, uint64_t elems,
     for (size_t i = 0; rc == 0 && i < ncol; i++)
         rc = table_add(t, &cols[i], &tile, job->ops, err);
     if (rc == 0)
-        rc = table_group(t, job->ops, job->ddof, job->exact, err);
+        rc = table_group(t, job->ops, job->ddof, job->exact,
+                         job_get(job, "reduce", "group_by"), err);
     t->gb.max_keys = job->max_keys;
     return rc;
 }

@@ -215,7 +215,7 @@ static void raw_layout(hid_t did, const struct source *s, struct source_file *f)
     hid_t dcpl = H5Dget_create_plist(did), ft = H5Dget_type(did);
     unsigned bits = 0;
     uint64_t bytes = s->elem_bytes;
-    int ok = dcpl >= 0 && ft >= 0 && !s->compound && !s->key_path &&
+    int ok = dcpl >= 0 && ft >= 0 && !s->compound && !s->nkeyds &&
              H5Tequal(ft, s->memtype) > 0 &&
              H5Pget_layout(dcpl) == H5D_CHUNKED &&
              H5Pget_chunk(dcpl, s->rank, cd) == s->rank;
@@ -364,7 +364,7 @@ static void direct_layout(hid_t did, const struct source *s,
     hid_t dcpl = H5Dget_create_plist(did), ft = H5Dget_type(did);
     uint64_t bytes = s->elem_bytes, end;
     haddr_t pos = HADDR_UNDEF;
-    int ok = dcpl >= 0 && ft >= 0 && !s->compound && !s->key_path &&
+    int ok = dcpl >= 0 && ft >= 0 && !s->compound && !s->nkeyds &&
              H5Tequal(ft, s->memtype) > 0 &&
              H5Pget_layout(dcpl) == H5D_CONTIGUOUS &&
              H5Pget_external_count(dcpl) == 0;
@@ -464,6 +464,7 @@ static int inspect_file(struct source *s, size_t i,
     hid_t fid = H5I_INVALID_HID, did = H5I_INVALID_HID;
     hid_t kid = H5I_INVALID_HID;
     int rc = open_file(s->file[i].path, &fid, err);
+    size_t k = 0;
     if (rc == 0)
         rc = open_dataset(fid, s->file[i].path, s->dataset, &did, err);
     if (rc == 0)
@@ -483,14 +484,18 @@ static int inspect_file(struct source *s, size_t i,
         rc = check_extent(did, s->file[i].path, s->dataset, file_bytes, err);
     if (rc == 0)
         direct_layout(did, s, &s->file[i], file_bytes);
-    if (rc == 0 && s->key_path)
-        rc = open_dataset(fid, s->file[i].path, s->key_path, &kid, err);
-    if (rc == 0 && s->key_path)
-        rc = srctype_key(s, kid, s->file[i].path, i == 0, s->file[i].nrec,
-                         err);
+    for (; rc == 0 && k < s->nkeyds; k++) {
+        rc = open_dataset(fid, s->file[i].path, s->key_path[k], &kid, err);
+        if (rc == 0)
+            rc = srctype_key(s, kid, k, s->file[i].path, i == 0,
+                             s->file[i].nrec, err);
+        H5E_BEGIN_TRY {
+            if (kid >= 0)
+                H5Dclose(kid);
+        } H5E_END_TRY;
+        kid = H5I_INVALID_HID;
+    }
     H5E_BEGIN_TRY {
-        if (kid >= 0)
-            H5Dclose(kid);
         if (did >= 0)
             H5Dclose(did);
         if (fid >= 0)
@@ -499,14 +504,45 @@ static int inspect_file(struct source *s, size_t i,
     return rc;
 }
 
+/* Every handle of s invalid. */
+static void reset_handles(struct source *s)
+{
+    s->fid = s->did = s->memtype = H5I_INVALID_HID;
+    for (size_t k = 0; k < SOURCE_MAX_KEYS; k++)
+        s->kid[k] = H5I_INVALID_HID;
+}
+
+/* The key datasets of group_by (its parts that are /paths), and the
+ * number of parts checked. */
+static int key_datasets(struct source *s, const char *group_by,
+                        struct h5b_error *err)
+{
+    size_t parts = 0;
+    if (!group_by)
+        return 0;
+    s->key_buf = strdup(group_by);
+    if (!s->key_buf)
+        return err_set(err, H5B_ERUN, "out of memory");
+    for (char *save = NULL, *f = strtok_r(s->key_buf, " \t,", &save); f;
+         f = strtok_r(NULL, " \t,", &save), parts++)
+        if (f[0] == '/' && parts < SOURCE_MAX_KEYS)
+            s->key_path[s->nkeyds++] = f;
+    if (parts > SOURCE_MAX_KEYS)
+        return err_set(err, H5B_EINPUT, "[reduce] group_by = %s: %zu parts; "
+                       "at most %d are allowed", group_by, parts,
+                       SOURCE_MAX_KEYS);
+    return 0;
+}
+
 int source_open(struct source *s, char *const *files, size_t n,
                 const char *dataset, const struct source_opts *o,
                 struct h5b_error *err)
 {
-    int rc = 0;
     memset(s, 0, sizeof *s);
-    s->fid = s->did = s->kid = s->memtype = H5I_INVALID_HID;
-    s->key_path = o->group_by && o->group_by[0] == '/' ? o->group_by : NULL;
+    reset_handles(s);
+    int rc = key_datasets(s, o->group_by, err);
+    if (rc < 0)
+        goto fail;
     s->dataset = strdup(dataset);
     s->file = calloc(n ? n : 1, sizeof *s->file);
     if (!s->dataset || !s->file) {
@@ -535,14 +571,17 @@ fail:
 static void close_current(struct source *s)
 {
     H5E_BEGIN_TRY {
-        if (s->kid >= 0)
-            H5Dclose(s->kid);
+        for (size_t k = 0; k < SOURCE_MAX_KEYS; k++)
+            if (s->kid[k] >= 0)
+                H5Dclose(s->kid[k]);
         if (s->did >= 0)
             H5Dclose(s->did);
         if (s->fid >= 0)
             H5Fclose(s->fid);
     } H5E_END_TRY;
-    s->kid = s->did = s->fid = H5I_INVALID_HID;
+    hid_t memtype = s->memtype;
+    reset_handles(s);
+    s->memtype = memtype;
 }
 
 /* Read the hyperslab off/cnt (rank dims; stride: NULL for 1) of did into
@@ -575,9 +614,9 @@ static int switch_file(struct source *s, size_t i, struct h5b_error *err)
     int rc = open_file(s->file[i].path, &s->fid, err);
     if (rc == 0)
         rc = open_dataset(s->fid, s->file[i].path, s->dataset, &s->did, err);
-    if (rc == 0 && s->key_path)
-        rc = open_dataset(s->fid, s->file[i].path, s->key_path, &s->kid,
-                          err);
+    for (size_t k = 0; rc == 0 && k < s->nkeyds; k++)
+        rc = open_dataset(s->fid, s->file[i].path, s->key_path[k],
+                          &s->kid[k], err);
     s->cur = i;
     return rc == 0 ? 0 : H5B_ERUN;
 }
@@ -608,12 +647,15 @@ int source_read(struct source *s, size_t i, uint64_t start, uint64_t count,
     if (read_slab(s->did, s->memtype, s->rank, off, step, cnt, buf, why,
                   sizeof why) < 0)
         rc = H5B_ERUN;
-    if (rc == 0 && s->key_path) {
-        unsigned char *keys = (unsigned char *)buf + count * s->record_bytes;
-        what = s->key_path;
-        if (read_slab(s->kid, h5util_native(s->col[s->ncol - 1].type), 1,
-                      off, step, cnt, keys, why, sizeof why) < 0)
+    unsigned char *keys = (unsigned char *)buf + count * s->record_bytes;
+    for (size_t k = 0; rc == 0 && k < s->nkeyds; k++) {
+        what = s->key_path[k];
+        hid_t kt = srctype_key_memtype(s, k);
+        if (kt < 0 || read_slab(s->kid[k], kt, 1, off, step, cnt, keys, why,
+                                sizeof why) < 0)
             rc = H5B_ERUN;
+        keys += count * table_type_size(s->col[s->ncol - s->nkeyds + k].type);
+        H5E_BEGIN_TRY { H5Tclose(kt); } H5E_END_TRY;
     }
     if (rc < 0)
         return err_set(err, H5B_ERUN, "%s: reading records %llu..%llu of "
@@ -759,6 +801,7 @@ void source_close(struct source *s)
         free(s->file[i].path);
     free(s->file);
     free(s->dataset);
+    free(s->key_buf);
     memset(s, 0, sizeof *s);
-    s->fid = s->did = s->kid = s->memtype = H5I_INVALID_HID;
+    reset_handles(s);
 }

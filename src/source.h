@@ -57,6 +57,8 @@ struct source_file {
     uint64_t direct_pos;
 };
 
+#define SOURCE_MAX_KEYS GB_MAX_PARTS
+
 struct source {
     char *dataset;
     size_t nfiles;
@@ -79,9 +81,13 @@ struct source {
     uint64_t record_elems;  /* elements per record: product of dims[1..] */
     uint64_t record_bytes;
     uint64_t nrec;          /* over all files */
-    /* group_by = /path: the key dataset, read after each partition's
-     * values (key_bytes per record); else key_bytes is 0. */
-    const char *key_path;
+    /* group_by = /path, ...: the key datasets, read after each
+     * partition's values one after another (key_bytes per record in all);
+     * their columns are the last nkeyds.  Else nkeyds and key_bytes are 0.
+     * key_path[k] points into key_buf, a copy of group_by. */
+    size_t nkeyds;
+    const char *key_path[SOURCE_MAX_KEYS];
+    char *key_buf;
     uint32_t key_bytes;
     /* [input] select's stride along dim 0 (select.h): a read of count
      * records from start takes every stride0-th; 0 or 1: consecutive.
@@ -89,7 +95,7 @@ struct source {
     uint64_t stride0;
     /* The file of the last read. */
     size_t cur;
-    hid_t fid, did, kid;
+    hid_t fid, did, kid[SOURCE_MAX_KEYS];
 };
 
 /* Check and describe dataset in files[0..n), with options o (fields of a

@@ -94,6 +94,32 @@ static int read_cf(hid_t did, const char *where, struct cf *cf,
     return 0;
 }
 
+/* The TABLE_STRING code of HDF5 type t if it is a fixed-length string a
+ * group_by key can be, else 0. */
+static uint32_t string_code(hid_t t)
+{
+    size_t size = H5Tget_size(t);
+    if (H5Tget_class(t) != H5T_STRING || H5Tis_variable_str(t) != 0 ||
+        size == 0 || size > TABLE_STRING_MAX)
+        return 0;
+    return TABLE_STRING | (uint32_t)size |
+           (H5Tget_cset(t) == H5T_CSET_UTF8 ? TABLE_UTF8 : 0);
+}
+
+/* A new memory type for a column of type t (a TABLE_STRING code too:
+ * NUL-padded, so HDF5 strips space padding as it reads). */
+static hid_t column_memtype(uint32_t t)
+{
+    if (t & TABLE_STRING)
+        return h5util_string_type(table_type_size(t), (t & TABLE_UTF8) != 0);
+    return H5Tcopy(h5util_native((h5b_type)t));
+}
+
+hid_t srctype_key_memtype(const struct source *s, size_t k)
+{
+    return column_memtype(s->col[s->ncol - s->nkeyds + k].type);
+}
+
 /* Append a column; offsets pack the selected fields. */
 static int add_column(struct source *s, const char *name, h5b_type t,
                       struct h5b_error *err)
@@ -105,7 +131,7 @@ static int add_column(struct source *s, const char *name, h5b_type t,
     column_name(c->name, name);
     c->type = t;
     c->offset = s->elem_bytes;
-    s->elem_bytes += (uint32_t)h5b_type_size(t);
+    s->elem_bytes += (uint32_t)table_type_size(t);
     return 0;
 }
 
@@ -136,9 +162,32 @@ static int add_named_field(struct source *s, hid_t tid, const char *name,
     return add_column(s, name, t, err);
 }
 
-/* Columns of a compound dataset: the fields listed, or every numeric one. */
-static int compound_columns(struct source *s, hid_t tid, const char *fields,
-                            const char *where, struct h5b_error *err)
+/* Whether dataset `path` of did's file is a pandas table: its group has
+ * the attribute pandas_type (to_hdf(format="table") writes it). */
+static int is_pandas_table(hid_t did, const char *path)
+{
+    char parent[1024];
+    const char *slash = strrchr(path, '/');
+    size_t n = slash ? (size_t)(slash - path) : 0;
+    if (n >= sizeof parent)
+        return 0;
+    memcpy(parent, path, n);
+    snprintf(parent + n, sizeof parent - n, "%s", n ? "" : "/");
+    hid_t fid = H5Iget_file_id(did);
+    htri_t have = -1;
+    H5E_BEGIN_TRY {
+        if (fid >= 0)
+            have = H5Aexists_by_name(fid, parent, "pandas_type", H5P_DEFAULT);
+        H5Fclose(fid);
+    } H5E_END_TRY;
+    return have > 0;
+}
+
+/* Columns of a compound dataset: the fields listed, or every numeric one
+ * (but a pandas table's `index`, its row labels, which is no data). */
+static int compound_columns(struct source *s, hid_t did, hid_t tid,
+                            const char *fields, int keyed, const char *where,
+                            struct h5b_error *err)
 {
     int rc = 0;
     if (fields) {
@@ -151,6 +200,7 @@ static int compound_columns(struct source *s, hid_t tid, const char *fields,
         return buf ? rc : err_set(err, H5B_ERUN, "out of memory");
     }
     int nm = H5Tget_nmembers(tid);
+    int pandas = is_pandas_table(did, s->dataset);
     for (int i = 0; i < nm && rc == 0; i++) {
         const char *why;
         char *name = H5Tget_member_name(tid, (unsigned)i);
@@ -158,14 +208,14 @@ static int compound_columns(struct source *s, hid_t tid, const char *fields,
         h5b_type t = mt >= 0 ? h5util_classify(mt, &why) : 0;
         if (!name)
             rc = err_set(err, H5B_EINPUT, "%s: unreadable field name", where);
-        else if (t)
+        else if (t && !(pandas && strcmp(name, "index") == 0))
             rc = add_column(s, name, t, err);
         else
             skip_field(s, name);
         H5Tclose(mt);
         H5free_memory(name);
     }
-    if (rc == 0 && s->ncol == 0)
+    if (rc == 0 && s->ncol == 0 && !keyed)  /* a key field: counts alone */
         rc = err_set(err, H5B_EINPUT, "%s: compound dataset '%s' has no "
                      "numeric field", where, s->dataset);
     return rc;
@@ -181,15 +231,67 @@ static int build_memtype(struct source *s, struct h5b_error *err)
     s->memtype = H5Tcreate(H5T_COMPOUND, s->elem_bytes);
     for (size_t i = 0; s->memtype >= 0 && i < s->ncol; i++) {
         const char *field = s->col[i].name;
-        if (H5Tinsert(s->memtype, field, s->col[i].offset,
-                      h5util_native(s->col[i].type)) < 0)
+        hid_t mt = column_memtype(s->col[i].type);
+        herr_t rc = mt >= 0 ? H5Tinsert(s->memtype, field, s->col[i].offset,
+                                        mt) : -1;
+        H5E_BEGIN_TRY { H5Tclose(mt); } H5E_END_TRY;
+        if (rc < 0)
             return err_set(err, H5B_ERUN, "cannot build memory type for "
                            "field '%s'", field);
     }
     return s->memtype < 0 ? err_set(err, H5B_ERUN, "H5Tcreate failed") : 0;
 }
 
-/* group_by = FIELD: mark (or add) that integer field as the key. */
+/* Take `name` out of the skipped fields' list (a string key is used). */
+static void unskip(struct source *s, const char *name)
+{
+    char copy[sizeof s->skipped], *save = NULL;
+    memcpy(copy, s->skipped, sizeof copy);
+    s->skipped[0] = '\0';
+    for (char *f = strtok_r(copy, ", ", &save); f;
+         f = strtok_r(NULL, ", ", &save))
+        if (strcmp(f, name) != 0)
+            skip_field(s, f);
+}
+
+/* Add field `field` of compound tid as a string key column if it is a
+ * fixed-length string: 1 if added, 0 if it is not one. */
+static int string_field(struct source *s, hid_t tid, const char *field,
+                        struct h5b_error *err)
+{
+    int idx = H5Tget_member_index(tid, field);
+    hid_t mt = idx >= 0 ? H5Tget_member_type(tid, (unsigned)idx)
+                        : H5I_INVALID_HID;
+    uint32_t code = mt >= 0 ? string_code(mt) : 0;
+    H5E_BEGIN_TRY { H5Tclose(mt); } H5E_END_TRY;
+    if (!code)
+        return 0;
+    unskip(s, field);
+    return add_column(s, field, (h5b_type)code, err) < 0 ? H5B_EINPUT : 1;
+}
+
+/* Add numeric field `field` of compound tid as a key column; a field of
+ * another class (not a string either) is an error saying so. */
+static int key_numeric_field(struct source *s, hid_t tid, const char *field,
+                             const char *where, struct h5b_error *err)
+{
+    const char *why = "";
+    int idx = H5Tget_member_index(tid, field);
+    hid_t mt = idx >= 0 ? H5Tget_member_type(tid, (unsigned)idx)
+                        : H5I_INVALID_HID;
+    h5b_type t = mt >= 0 ? h5util_classify(mt, &why) : 0;
+    if (mt >= 0 && H5Tis_variable_str(mt) > 0)
+        why = "a variable-length string";
+    H5E_BEGIN_TRY { H5Tclose(mt); } H5E_END_TRY;
+    if (idx >= 0 && !t)
+        return err_set(err, H5B_EINPUT, "%s: field '%s' of '%s' is %s, "
+                       "neither an integer nor a fixed-length string", where,
+                       field, s->dataset, why);
+    return add_named_field(s, tid, field, where, err);
+}
+
+/* group_by = FIELD: mark (or add) that integer or string field as the
+ * key. */
 static int key_field(struct source *s, hid_t tid, const char *field,
                      const char *where, struct h5b_error *err)
 {
@@ -200,24 +302,44 @@ static int key_field(struct source *s, hid_t tid, const char *field,
     size_t i = 0;
     while (i < s->ncol && strcmp(s->col[i].name, field) != 0)
         i++;
-    int rc = i < s->ncol ? 0 : add_named_field(s, tid, field, where, err);
+    int rc = i < s->ncol ? 0 : string_field(s, tid, field, err);
+    if (rc == 0 && i == s->ncol)
+        rc = key_numeric_field(s, tid, field, where, err);
     if (rc < 0)
         return err_prefix(err, H5B_EINPUT, "[reduce] group_by");
-    if (!gb_key_type_ok(s->col[i].type))
+    if (!(s->col[i].type & TABLE_STRING) && !gb_key_type_ok(s->col[i].type))
         return err_set(err, H5B_EINPUT, "%s: [reduce] group_by: field '%s' "
-                       "is %s, not an integer", where, field,
+                       "is %s, not an integer or a string", where, field,
                        h5util_type_name(s->col[i].type));
     s->col[i].role = ROLE_KEY_FIELD;
     return 0;
 }
 
-int srctype_key(struct source *s, hid_t kid, const char *where, int first,
-                uint64_t nrec, struct h5b_error *err)
+/* group_by = PART, ...: mark (or add) each part that is a field as a key
+ * column. */
+static int key_fields(struct source *s, hid_t tid, const char *group_by,
+                      const char *where, struct h5b_error *err)
 {
+    char *buf = strdup(group_by);
+    int rc = buf ? 0 : err_set(err, H5B_ERUN, "out of memory");
+    for (char *save = NULL, *f = buf ? strtok_r(buf, SEPARATORS, &save)
+                                     : NULL;
+         f && rc == 0; f = strtok_r(NULL, SEPARATORS, &save))
+        if (f[0] != '/')
+            rc = key_field(s, tid, f, where, err);
+    free(buf);
+    return rc;
+}
+
+int srctype_key(struct source *s, hid_t kid, size_t k, const char *where,
+                int first, uint64_t nrec, struct h5b_error *err)
+{
+    const char *path = s->key_path[k];
     const char *why = "";
     hsize_t n = 0;
     hid_t tid = H5Dget_type(kid), sid = H5Dget_space(kid);
     h5b_type t = tid >= 0 ? h5util_classify(tid, &why) : 0;
+    uint32_t code = tid >= 0 ? string_code(tid) : 0;
     int rank = sid >= 0 ? H5Sget_simple_extent_ndims(sid) : -1;
     if (rank == 1)
         H5Sget_simple_extent_dims(sid, &n, NULL);
@@ -225,25 +347,28 @@ int srctype_key(struct source *s, hid_t kid, const char *where, int first,
         H5Tclose(tid);
         H5Sclose(sid);
     } H5E_END_TRY;
-    if (!t || !gb_key_type_ok(t))
+    if (code)
+        t = (h5b_type)code;
+    else if (!t || !gb_key_type_ok(t))
         return err_set(err, H5B_EINPUT, "%s: [reduce] group_by: dataset "
-                       "'%s' is not of an integer type", where, s->key_path);
+                       "'%s' is neither of an integer type nor a fixed-length "
+                       "string", where, path);
     if (rank != 1 || n != nrec)
         return err_set(err, H5B_EINPUT, "%s: [reduce] group_by: dataset "
                        "'%s' has %llu records, '%s' has %llu", where,
-                       s->key_path, (unsigned long long)n, s->dataset,
+                       path, (unsigned long long)n, s->dataset,
                        (unsigned long long)nrec);
     if (!first)
-        return t == s->col[s->ncol - 1].type ? 0
+        return t == s->col[s->ncol - s->nkeyds + k].type ? 0
                : err_set(err, H5B_EINPUT, "%s: [reduce] group_by: dataset "
                          "'%s' has another type than in %s", where,
-                         s->key_path, s->file[0].path);
-    const char *slash = strrchr(s->key_path, '/');
+                         path, s->file[0].path);
+    const char *slash = strrchr(path, '/');
     struct column_desc *c = &s->col[s->ncol++];
-    column_name(c->name, slash ? slash + 1 : s->key_path);
+    column_name(c->name, slash ? slash + 1 : path);
     c->type = t;
     c->role = ROLE_KEY_TAIL;
-    s->key_bytes = (uint32_t)h5b_type_size(t);
+    s->key_bytes += (uint32_t)table_type_size(t);
     return 0;
 }
 
@@ -259,7 +384,9 @@ int srctype_describe(struct source *s, hid_t did, const char *where,
     s->compound = tid >= 0 && H5Tget_class(tid) == H5T_COMPOUND;
     h5b_type t = tid >= 0 && !s->compound ? h5util_classify(tid, &why) : 0;
     if (s->compound)
-        rc = compound_columns(s, tid, fields, where, err);
+        rc = compound_columns(s, did, tid, fields,
+                              o->group_by != NULL, where,
+                              err);
     else if (!t)
         rc = err_set(err, H5B_EINPUT, "%s: dataset '%s' has %s type; only "
                      "integer, float and compound datasets can be reduced",
@@ -271,8 +398,8 @@ int srctype_describe(struct source *s, hid_t did, const char *where,
         rc = add_column(s, slash ? slash + 1 : s->dataset, t, err);
     if (rc == 0 && cf && !s->compound)
         rc = read_cf(did, where, &s->col[0].cf, err);
-    if (rc == 0 && o->group_by && o->group_by[0] != '/')
-        rc = key_field(s, tid, o->group_by, where, err);
+    if (rc == 0 && o->group_by)
+        rc = key_fields(s, tid, o->group_by, where, err);
     if (rc == 0)
         rc = build_memtype(s, err);
     H5E_BEGIN_TRY {
@@ -291,7 +418,7 @@ int srctype_check(const struct source *s, hid_t did, const char *where,
     o->dataset = s->dataset;
     o->memtype = H5I_INVALID_HID;
     int rc = srctype_describe(o, did, where, opts, err);
-    size_t ncol = s->ncol - (s->key_bytes ? 1 : 0);
+    size_t ncol = s->ncol - s->nkeyds;
     if (rc == 0 && (o->ncol != ncol || o->compound != s->compound))
         rc = err_set(err, H5B_EINPUT, "%s: dataset '%s' has other fields "
                      "than in %s", where, s->dataset, s->file[0].path);

@@ -21,11 +21,28 @@
 #include "memplan.h"
 #include "utf8.h"
 
+/* String j of a string result r, NUL-terminated in buf (of r->str_width
+ * + 1 bytes). */
+static char *str_value(const struct result *r, uint64_t j, char *buf)
+{
+    const char *s = (const char *)r->data + j * r->str_width;
+    size_t n = strnlen(s, r->str_width);
+    memcpy(buf, s, n);
+    buf[n] = '\0';
+    return buf;
+}
+
 /* Print value j of r: integers exactly, floats round-trippable, NaN and
- * infinities as nan, inf and -inf. */
+ * infinities as nan, inf and -inf, strings as they are. */
 static void put_value(FILE *out, const struct result *r, uint64_t j)
 {
     const void *p = r->data;
+    char *buf = r->str_width ? malloc(r->str_width + 1) : NULL;
+    if (buf)
+        fputs(str_value(r, j, buf), out);
+    free(buf);
+    if (r->str_width)
+        return;
     switch (r->type) {
     case H5B_INT64: fprintf(out, "%" PRId64, ((const int64_t *)p)[j]); return;
     case H5B_UINT64: fprintf(out, "%" PRIu64, ((const uint64_t *)p)[j]); return;
@@ -130,6 +147,12 @@ static json_object *jvalue(struct jdoc *d, const struct result *r,
                            uint64_t j)
 {
     const void *p = r->data;
+    if (r->str_width) {
+        char *buf = malloc(r->str_width + 1);
+        json_object *o = buf ? jstr(d, str_value(r, j, buf)) : NULL;
+        free(buf);
+        return o;
+    }
     switch (r->type) {
     case H5B_INT64:
         return jnew(d, json_object_new_int64(((const int64_t *)p)[j]));
@@ -379,7 +402,8 @@ void summary_text(FILE *out, const struct run_info *in,
             in->ninputs, in->ninputs == 1 ? "" : "s", in->rows,
             in->partitions, in->ranks, in->ranks == 1 ? "" : "s");
     if (in->skipped && *in->skipped)
-        fprintf(out, "skipped non-numeric fields: %s\n", in->skipped);
+        fprintf(out, "skipped fields (non-numeric, or a pandas index): %s\n",
+                in->skipped);
     for (size_t i = 0; i < rs->n; i++) {
         if (i == 0 || strcmp(rs->r[i - 1].group, rs->r[i].group))
             fprintf(out, "%s:\n", rs->r[i].group);

@@ -24,6 +24,14 @@ h5b_type table_value_type(h5b_type t, const struct cf *c)
     return t;
 }
 
+size_t table_type_size(uint32_t t)
+{
+    uint32_t w = t & TABLE_STRING_MAX;
+    if ((t & ~(TABLE_STRING_MAX | TABLE_UTF8)) == TABLE_STRING)
+        return w;
+    return h5b_type_size((h5b_type)t);
+}
+
 int table_init(struct table *t, uint32_t elem_bytes, uint64_t elems,
                struct h5b_error *err)
 {
@@ -52,7 +60,8 @@ int table_add(struct table *t, const struct column_desc *d,
               const struct h5b_op_config *shape, const char *const *outputs,
               struct h5b_error *err)
 {
-    size_t size = h5b_type_size(d->type);
+    size_t size = d->role != ROLE_VALUE ? table_type_size(d->type)
+                                        : h5b_type_size(d->type);
     if (t->ncol == TABLE_MAX_COLUMNS)
         return err_set(err, H5B_EINPUT, "more than %d columns",
                        TABLE_MAX_COLUMNS);
@@ -62,8 +71,12 @@ int table_add(struct table *t, const struct column_desc *d,
         return err_set(err, H5B_ERUN, "column %zu does not fit its element",
                        t->ncol);
     if (d->role != ROLE_VALUE) {
-        t->key = *d;
-        t->key_tail = d->role == ROLE_KEY_TAIL ? (uint32_t)size : 0;
+        if (t->nkey == GB_MAX_PARTS)
+            return err_set(err, H5B_EINPUT, "[reduce] group_by: more than "
+                           "%d parts", GB_MAX_PARTS);
+        t->tail_at[t->nkey] = t->key_tail;
+        t->key[t->nkey++] = *d;
+        t->key_tail += d->role == ROLE_KEY_TAIL ? (uint32_t)size : 0;
         return 0;
     }
     struct column *c = &t->col[t->ncol];
@@ -79,24 +92,75 @@ int table_add(struct table *t, const struct column_desc *d,
     return rc;
 }
 
-int table_group(struct table *t, const char *const *outputs, int ddof,
-                int exact, struct h5b_error *err)
+/* Put t's key columns in the order group_by names them. */
+static int order_keys(struct table *t, const char *group_by,
+                      struct h5b_error *err)
 {
-    if (!t->key.name[0])
+    struct column_desc key[GB_MAX_PARTS];
+    uint32_t at[GB_MAX_PARTS];
+    char buf[4096];
+    size_t n = 0;
+    snprintf(buf, sizeof buf, "%s", group_by ? group_by : "");
+    for (char *save = NULL, *f = strtok_r(buf, " \t,", &save); f;
+         f = strtok_r(NULL, " \t,", &save)) {
+        const char *slash = strrchr(f, '/');
+        const char *name = slash ? slash + 1 : f;
+        size_t k = 0;
+        while (k < t->nkey && strcmp(t->key[k].name, name) != 0)
+            k++;
+        for (size_t i = 0; k < t->nkey && i < n; i++)
+            if (strcmp(key[i].name, name) == 0)
+                k = t->nkey;
+        if (k == t->nkey || n == GB_MAX_PARTS)
+            return err_set(err, H5B_EINPUT, "[reduce] group_by = %s: '%s' "
+                           "is not a key column, or is named twice", group_by,
+                           f);
+        key[n] = t->key[k];
+        at[n++] = t->tail_at[k];
+    }
+    if (n != t->nkey)
+        return err_set(err, H5B_EINPUT, "[reduce] group_by = %s: %zu key "
+                       "columns for %zu parts", group_by ? group_by : "",
+                       t->nkey, n);
+    memcpy(t->key, key, n * sizeof *key);
+    memcpy(t->tail_at, at, n * sizeof *at);
+    return 0;
+}
+
+int table_group(struct table *t, const char *const *outputs, int ddof,
+                int exact, const char *group_by, struct h5b_error *err)
+{
+    if (!t->nkey)
         return 0;
-    if (!gb_key_type_ok(t->key.type))
-        return err_set(err, H5B_EINPUT, "[reduce] group_by: key '%s' is not "
-                       "of an integer type", t->key.name);
+    int rc = order_keys(t, group_by, err);
+    if (rc < 0)
+        return rc;
+    for (size_t k = 0; k < t->nkey; k++) {
+        const struct column_desc *d = &t->key[k];
+        int str = (d->type & TABLE_STRING) != 0;
+        if (!str && !gb_key_type_ok(d->type))
+            return err_set(err, H5B_EINPUT, "[reduce] group_by: key '%s' is "
+                           "not of an integer or string type", d->name);
+        snprintf(t->parts[k].name, sizeof t->parts[k].name, "%s", d->name);
+        t->parts[k].width = str ? (uint32_t)table_type_size(d->type) : 0;
+    }
+    /* one integer key: as int64, the plain path (no key bytes) */
+    int plain = t->nkey == 1 && !t->parts[0].width;
     for (size_t i = 0; i < t->ncol; i++) {
         t->gb_types[i] = t->col[i].set.cfg.type;
         t->gb_names[i] = t->col[i].d.name;
     }
-    t->gb_names[t->ncol] = NULL;
+    /* Counts alone: the rows per key go to the key's own group. */
+    if (t->ncol == 0)
+        t->gb_names[0] = t->key[0].name;
+    t->gb_names[t->ncol ? t->ncol : 1] = NULL;
     t->gb = (struct gb_config){.ncol = t->ncol, .type = t->gb_types,
                                .elems = t->elems, .outputs = outputs,
-                               .ddof = ddof, .exact = exact};
+                               .ddof = ddof, .exact = exact,
+                               .nparts = plain ? 0 : t->nkey,
+                               .parts = t->parts};
     t->grouped = 1;
-    int rc = gb_check(&t->gb, err);
+    rc = gb_check(&t->gb, err);
     return rc < 0 ? err_prefix(err, H5B_EINPUT, "[reduce] group_by") : 0;
 }
 
@@ -183,9 +247,13 @@ static void gather(const unsigned char *src, uint64_t n, uint32_t stride,
         for (uint64_t i = 0; i < n; i++)
             memcpy(dst + 4 * i, src + i * stride, 4);
         break;
-    default:
+    case 8:
         for (uint64_t i = 0; i < n; i++)
             memcpy(dst + 8 * i, src + i * stride, 8);
+        break;
+    default:    /* string keys */
+        for (uint64_t i = 0; i < n; i++)
+            memcpy(dst + size * i, src + i * stride, size);
         break;
     }
 }
@@ -284,24 +352,59 @@ static int column_values(struct table *t, size_t i, const unsigned char *data,
     return 0;
 }
 
-/* The int64 keys of n single-element records at data into keys. */
-static int group_keys(struct table *t, const unsigned char *data, uint64_t n,
-                      int64_t *keys, struct h5b_error *err)
+/* The values of key part k of n single-element records at data, into
+ * tmp (n * 8 bytes or the string width) as int64 or as strings.  Key
+ * datasets follow the records' values, one after another in part order. */
+static int key_part(const struct table *t, size_t k,
+                    const unsigned char *data, uint64_t n, unsigned char *tmp,
+                    struct h5b_error *err)
 {
-    size_t size = h5b_type_size(t->key.type);
-    const unsigned char *src = data + (size_t)n * t->elem_bytes;
-    unsigned char *tmp = NULL;
-    if (t->key.role == ROLE_KEY_FIELD) {
-        tmp = malloc((size_t)n * size + 1);
-        if (!tmp)
-            return err_set(err, H5B_ERUN, "out of memory for keys");
-        gather(data, n, t->elem_bytes, t->key.offset, size, tmp);
-        src = tmp;
+    const struct column_desc *d = &t->key[k];
+    size_t size = table_type_size(d->type);
+    const unsigned char *src = data + (size_t)n * t->elem_bytes +
+                               (size_t)n * t->tail_at[k];
+    unsigned char *raw = (d->type & TABLE_STRING) ? tmp : tmp + (size_t)n * 8;
+    if (d->role == ROLE_KEY_FIELD) {
+        gather(data, n, t->elem_bytes, d->offset, size, raw);
+        src = raw;
     }
-    int rc = gb_keys_to_int64(t->key.type, src, n, keys, err);
+    if (d->type & TABLE_STRING) {
+        memmove(tmp, src, (size_t)n * size);
+        return 0;
+    }
+    int rc = gb_keys_to_int64(d->type, src, n, (int64_t *)tmp, err);
+    return rc < 0 ? err_prefix(err, rc, "group_by key '%s'", d->name) : 0;
+}
+
+/* The keys of n single-element records at data into keys: int64 for one
+ * integer key, else gb_key_bytes() bytes each, the parts side by side. */
+static int group_keys(struct table *t, const unsigned char *data, uint64_t n,
+                      unsigned char *keys, struct h5b_error *err)
+{
+    size_t kw = gb_key_bytes(&t->gb), at = 0, most = 8;
+    for (size_t k = 0; k < t->nkey; k++)
+        if (table_type_size(t->key[k].type) > most)
+            most = table_type_size(t->key[k].type);
+    unsigned char *tmp = malloc((size_t)n * (most + 8) + 1);
+    int rc = tmp ? 0 : err_set(err, H5B_ERUN, "out of memory for keys");
+    if (rc == 0 && !kw)
+        rc = key_part(t, 0, data, n, tmp, err);
+    if (rc == 0 && !kw)
+        memcpy(keys, tmp, (size_t)n * 8);
+    for (size_t k = 0; rc == 0 && kw && k < t->nkey; k++) {
+        size_t w = t->parts[k].width;
+        rc = key_part(t, k, data, n, tmp, err);
+        for (uint64_t i = 0; rc == 0 && i < n; i++) {
+            unsigned char *dst = keys + i * kw + at;
+            if (w)
+                memcpy(dst, tmp + i * w, w);
+            else
+                gb_key_put_int(dst, ((const int64_t *)tmp)[i]);
+        }
+        at += w ? w : 8;
+    }
     free(tmp);
-    return rc < 0 ? err_prefix(err, rc, "group_by key '%s'", t->key.name)
-                  : 0;
+    return rc;
 }
 
 /* Grouped reduce of n records: keys, then every value column at once. */
@@ -309,11 +412,12 @@ static int group_reduce(struct table *t, const unsigned char *data,
                         uint64_t n, struct table_partial *tp,
                         struct h5b_error *err)
 {
-    size_t per = (size_t)n * 8;
+    size_t per = (size_t)n * 8, kw = gb_key_bytes(&t->gb);
     unsigned char *buf = malloc(per * (t->ncol + 1) + 1);
+    unsigned char *keys = kw ? malloc((size_t)n * kw + 1) : buf;
     const void *vals[TABLE_MAX_COLUMNS];
     uint64_t dummy = 0;
-    int rc = buf ? group_keys(t, data, n, (int64_t *)buf, err)
+    int rc = buf && keys ? group_keys(t, data, n, keys, err)
                  : err_set(err, H5B_ERUN, "out of memory for a partition");
     for (size_t i = 0; rc == 0 && i < t->ncol; i++) {
         const void *v = NULL;
@@ -324,7 +428,9 @@ static int group_reduce(struct table *t, const unsigned char *data,
         vals[i] = buf + per * (i + 1);
     }
     if (rc == 0)
-        rc = gb_update(tp->gb, (const int64_t *)buf, vals, n, err);
+        rc = gb_update(tp->gb, keys, vals, n, err);
+    if (keys != buf)
+        free(keys);
     free(buf);
     return rc;
 }

@@ -45,10 +45,19 @@ enum column_role {
     ROLE_KEY_TAIL           /* group_by key: after the records' values */
 };
 
+/* column_desc.type of a fixed-length string group_by key: TABLE_STRING |
+ * its width in bytes (1..TABLE_STRING_MAX), | TABLE_UTF8 for UTF-8.  Its
+ * values are NUL-padded (HDF5 converts space padding as it reads), and
+ * they travel in SETUP as any type code. */
+#define TABLE_STRING 0x10000u
+#define TABLE_UTF8 0x8000u
+#define TABLE_STRING_MAX 0x7fffu
+
 /* What a column is, as the input describes it and SETUP carries it. */
 struct column_desc {
     char name[TABLE_NAME_MAX];
-    h5b_type type;          /* as stored in the record, native order */
+    h5b_type type;          /* as stored in the record, native order (or
+                             * a TABLE_STRING code) */
     uint32_t offset;        /* byte offset within one element */
     uint32_t role;          /* enum column_role */
     struct cf cf;
@@ -69,10 +78,15 @@ struct table {
     uint64_t elems;         /* elements per record */
     size_t ncol;            /* value columns */
     struct column *col;
-    /* Group-by: the key column (role != ROLE_VALUE) and the config. */
+    /* Group-by: the key columns (role != ROLE_VALUE), in the order of
+     * group_by, and the config. */
     int grouped;
-    struct column_desc key;
+    size_t nkey;
+    struct column_desc key[GB_MAX_PARTS];
+    uint32_t tail_at[GB_MAX_PARTS]; /* a key dataset's values follow the
+                                     * records' at n * this bytes */
     uint32_t key_tail;      /* bytes of key after each record, or 0 */
+    struct gb_keypart parts[GB_MAX_PARTS];
     struct gb_config gb;
     h5b_type gb_types[TABLE_MAX_COLUMNS];
     const char *gb_names[TABLE_MAX_COLUMNS + 1];
@@ -86,6 +100,10 @@ struct table_partial {
     uint64_t *missing;      /* ncol * ncell, for CF columns */
     struct gb_partial *gb;  /* instead, when grouped */
 };
+
+/* Bytes of one value of a column of type t (a TABLE_STRING code too); 0
+ * for no valid type. */
+size_t table_type_size(uint32_t t);
 
 /* The type the operators see for a column of type t with CF c. */
 h5b_type table_value_type(h5b_type t, const struct cf *c);
@@ -103,11 +121,13 @@ int table_add(struct table *t, const struct column_desc *d,
               const struct h5b_op_config *shape, const char *const *outputs,
               struct h5b_error *err);
 
-/* Finish a grouped table: check the group-by configuration (ddof, the
+/* Finish a grouped table: put the key columns in the order group_by
+ * names them (a field by its name, a key dataset by its last path
+ * component; each once), check the group-by configuration (ddof, the
  * outputs) and that records are single elements.  A no-op if no key
  * column was added. */
 int table_group(struct table *t, const char *const *outputs, int ddof,
-                int exact, struct h5b_error *err);
+                int exact, const char *group_by, struct h5b_error *err);
 
 void table_free(struct table *t);
 

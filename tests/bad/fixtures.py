@@ -17,6 +17,7 @@ def build_fixtures(tmp):
     (tmp / "not-hdf5.h5").write_text("this is a text file, not HDF5\n" * 20)
     (tmp / "truncated.h5").write_bytes((tmp / "good.h5").read_bytes()[:1000])
     build_types(tmp / "types.h5")
+    build_key_classes(tmp / "keyclasses.h5")
     build_pair(tmp / "mismatch-type", good[:10], good[:10].astype("i4"))
     build_pair(tmp / "mismatch-dims", good[:10], good[:10].reshape(10, 4, 3))
     with h5py.File(tmp / "corrupt.h5", "w") as f:
@@ -91,6 +92,16 @@ def build_links(tmp, good):
     for name in ("a.h5", "stats.h5"):
         with h5py.File(globbed / name, "w") as f:
             f.create_dataset("group/values", data=good)
+
+
+def build_key_classes(path):
+    """/mixed: a table whose fields are no group_by keys (an array, a
+    variable-length string) beside a float."""
+    with h5py.File(path, "w") as f:
+        mixed = np.dtype([("x", "f8"), ("vec", "f8", (2,)), ("vs", h5py.string_dtype())])
+        rows = np.zeros(5, dtype=mixed)
+        rows["vs"] = "x"
+        f.create_dataset("mixed", data=rows)
 
 
 def build_types(path):

@@ -20,3 +20,9 @@ $(BUILD)/bare_read: tests/bench/bare_read.c tests/bench/bench.mk | $(BUILD)/obj
 bench: all $(BUILD)/bare_read
 	$(MPIRUN_ENV) $(PYTHON) tests/bench/bench.py --bin $(BUILD)/h5batch \
 	    --gen $(BUILD)/h5batch-gen --bare $(BUILD)/bare_read $(BENCH_ARGS)
+
+# `make bench-groupby`: a million group-by keys (string and int64) on 1, 2
+# and 4 ranks against pandas, results checked (tests/bench/groupby_keys.py).
+.PHONY: bench-groupby
+bench-groupby: all
+	$(PYTHON) tests/bench/groupby_keys.py --bin $(BUILD)/h5batch

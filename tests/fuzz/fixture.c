@@ -120,7 +120,7 @@ void fixture_init(void)
                 fixture_die("table_add", err.msg);
         /* The grouped table (4) keeps exact sums. */
         if (table_group(&f->t, f->ops, f->ddof, f->ops == ops_grouped,
-                        &err) < 0)
+                        "station", &err) < 0)
             fixture_die("table_group", err.msg);
     }
     devnull = fopen("/dev/null", "w");

@@ -208,7 +208,8 @@ static void replay_setup(const struct wire_setup *s, const uint8_t *data,
     for (size_t i = 0; rc == 0 && i < s->ncol; i++)
         rc = table_add(&t, &s->cols[i], &shape, job.ops, &err);
     if (rc == 0)
-        rc = table_group(&t, job.ops, job.ddof, job.exact, &err);
+        rc = table_group(&t, job.ops, job.ddof, job.exact,
+                         job_get(&job, "reduce", "group_by"), &err);
     if (rc == 0 && (t.ncol || t.grouped)) {
         unsigned char *record = calloc(1, (size_t)rec);
         if (!record)

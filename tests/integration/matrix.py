@@ -48,7 +48,7 @@ matrix, suite by suite.
 CORE_MODES = (0, 3)
 P2P_MODES = (0, 2, 3)
 LAUNCH_MODES = (1, 4)
-P2P_FAMILIES = ("layout/", "multi/", "table/", "cf/", "tiled/")
+P2P_FAMILIES = ("layout/", "multi/", "table/", "cf/", "tiled/", "groupby/")
 ALL_MODES = tuple(sorted(P2P_MODES + LAUNCH_MODES))
 
 # Runs on 2 ranks take the path of a worker on another node.

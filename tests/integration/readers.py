@@ -18,6 +18,11 @@ pandas:
   readers/group-by     an int64 key dataset: key coordinate and statistics
                        against pandas' groupby
   readers/table        a compound table grouped by one of its fields
+  readers/group-by-strings  a pandas table grouped by a string column: the
+                       key coordinate holds the strings (UTF-8 too)
+  readers/group-by-composite  grouped by a string and an integer column: one
+                       keys_NAME variable per part on the key dimension,
+                       set_index gives pandas' MultiIndex
   readers/tiles        a field reduced in tiles whose axes are h5py
                        dimension scales with attributes
   readers/plugin       the exceed plugin's per-cell results
@@ -274,6 +279,59 @@ def check_table(case_dir, path):
             expect("units" not in ds["mean"].attrs, f"{w}/mean: a table field has no units")
 
 
+def write_string_table(case_dir, group_by):
+    import pandas as pd
+    rng = np.random.default_rng(186)
+    n = 4000
+    names = np.array(["Zürich", "Bern", "Aarau", "Basel", "Chur"])
+    df = pd.DataFrame({"station": names[rng.integers(0, 5, n)], "temp": rng.normal(9, 4, n),
+                       "year": rng.integers(2000, 2004, n)})
+    df.to_hdf(str(case_dir / "obs.h5"), key="obs", format="table", data_columns=True)
+    write_job(case_dir, "[input]\nfiles = obs.h5\ndataset = /obs/table\nfields = temp\n"
+                        f"[reduce]\ngroup_by = {group_by}\nops = count mean min max\n")
+    return df
+
+
+def write_string_groupby(case_dir):
+    write_string_table(case_dir, "station")
+
+
+def write_composite_groupby(case_dir):
+    write_string_table(case_dir, "station, year")
+
+
+def check_string_groupby(case_dir, path):
+    import pandas as pd
+    df = pd.read_hdf(str(case_dir / "obs.h5"), "obs")
+    g = df.groupby("station")["temp"]
+    opened = open_everywhere(path)
+    for engine, ds in each_engine(opened, "temp/groupby"):
+        w = f"{engine} temp/groupby"
+        for op in ("keys", "count", "mean"):
+            expect_dims(f"{w}/{op}", ds[op], ("key",))
+        keys = [str(k) for k in ds["key"].values]
+        expect(keys == list(g.mean().index), f"{w}: key coordinate {keys}, pandas has "
+                                             f"{list(g.mean().index)}")
+        expect(np.array_equal(ds["count"].values, g.count().values), f"{w}: counts differ")
+        expect_close(f"{w}/mean", ds["mean"].values, g.mean().values)
+
+
+def check_composite_groupby(case_dir, path):
+    import pandas as pd
+    df = pd.read_hdf(str(case_dir / "obs.h5"), "obs")
+    g = df.groupby(["station", "year"])["temp"]
+    opened = open_everywhere(path)
+    for engine, ds in each_engine(opened, "temp/groupby"):
+        w = f"{engine} temp/groupby"
+        for op in ("keys_station", "keys_year", "count", "mean"):
+            expect_dims(f"{w}/{op}", ds[op], ("key",))
+        got = ds.set_index(key=["keys_station", "keys_year"]).to_dataframe()
+        want = list(g.mean().index)
+        have = [(str(a), int(b)) for a, b in got.index]
+        expect(have == want, f"{w}: keys {have[:4]}..., pandas has {want[:4]}...")
+        expect_close(f"{w}/mean", got["mean"].values, g.mean().values)
+
+
 Y = np.linspace(0.5, 19.5, 20)
 X = np.arange(30, dtype=np.int32) * 10
 
@@ -366,6 +424,10 @@ CASES = [
      ("temperature-mean", "temperature-histogram", "temperature-quantiles")),
     ("readers/group-by", write_groupby, check_groupby, (), ("reading-groupby",)),
     ("readers/table", write_table, check_table, (), ()),
+    ("readers/group-by-strings", write_string_groupby, check_string_groupby, (),
+     ("temp-groupby",)),
+    ("readers/group-by-composite", write_composite_groupby, check_composite_groupby, (),
+     ("temp-groupby",)),
     ("readers/tiles", write_tiles, check_tiles, (), ("field-mean",)),
     ("readers/plugin", write_plugin, check_plugin, (), ()),
 ]

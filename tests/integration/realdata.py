@@ -4,7 +4,8 @@ Tables: a PyTables table (IsDescription with int64, float32 with NaNs,
 float64 and uint8 fields, plus a string field and a (2,) array field that
 must be skipped; chunked, zlib + shuffle; two files) and a pandas
 `to_hdf(format="table", data_columns=True)` table (/t/table: an int64
-`index` field and one field per column).  The oracle reads them back with
+`index` field, pandas' row labels, skipped unless `fields` names it, and one
+field per column).  The oracle reads them back with
 PyTables / pandas and reduces each numeric field with oracle.py's fsum path;
 every field is a group of its own, min/max in the field's type.
 
@@ -112,8 +113,10 @@ def table_oracle(reader, files_spec, fields):
     def oracle(case_dir):
         files = expand_files(files_spec, case_dir)
         rec = reader(case_dir, files)
+        # a pandas table's `index` holds its row labels, not data
         numeric = [name for name in rec.dtype.names
-                   if rec.dtype[name].kind in "iuf" and rec.dtype[name].shape == ()]
+                   if rec.dtype[name].kind in "iuf" and rec.dtype[name].shape == ()
+                   and not (reader is read_pandas and name == "index")]
         chosen = fields or numeric
         skipped = [name for name in rec.dtype.names if name not in numeric]
         groups = {name: moment_wants(rec[name].reshape(-1, 1), (), rec.dtype[name], ALL)

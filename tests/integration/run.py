@@ -31,6 +31,7 @@ from exact import exact_cases
 from featurecase import run_feature_case
 from harness import (LAUNCHERS, Failure, Report, Skip, Tool, expect_ok, finish, parse_ranks,
                      rank_label, slug, use_mpi)
+from groupbycases import groupby_cases
 from histquant import histquant_cases
 from matrix import (ALL_MODES, CASE_SETS, LAUNCH_CASES, MPICH_MODES, SAME_AS_RANKS,
                     SANITIZED_CASES, SANITIZED_MPI_MODES, SMOKE_CASES, mode_sets, modes_for,
@@ -124,7 +125,8 @@ def main():
           f"tmp={tmp}", flush=True)
     report = Report()
     data = all_data_cases()
-    features = realdata_cases() + histquant_cases() + tile_cases() + exact_cases()
+    features = (realdata_cases() + histquant_cases() + tile_cases() + exact_cases() +
+                groupby_cases())
     commands = CLI_CASES + SUMMARY_CASES
     names = [c.name for c in data + features] + [name for name, _ in commands] + READER_CASES \
         + SELECT_CASES

@@ -199,7 +199,12 @@ def compare_json_value(where, value, ds):
 
 
 def same_json_number(where, got, want):
-    """Integers exact; a float32 must round-trip (9 digits are enough)."""
+    """Integers exact; a float32 must round-trip (9 digits are enough);
+    strings (group-by keys, bytes from h5py) as their UTF-8 text."""
+    if isinstance(want, bytes):
+        expect(got == want.decode("utf-8", "replace"),
+               f"{where}: {got!r}, file has {want!r}")
+        return
     if isinstance(want, np.floating) and not math.isfinite(want):
         # README.md: NaN and infinities are null in the JSON summary.
         expect(got is None, f"{where}: {got!r} for {want}, expected null")

@@ -1055,7 +1055,10 @@ static void test_config_errors(void **state)
     expect_config_error(&c, "one element per record (1-D data), but "
                         "records here have 3 elements");
     c = config(main_types, 0, all_ops, 0);
-    expect_config_error(&c, "1 to 256 value columns");
+    expect_config_error(&c, "only count (rows per key) can be computed, "
+                        "not 'sum'");
+    c = config(main_types, GB_MAX_COLUMNS + 1, all_ops, 0);
+    expect_config_error(&c, "at most 256 value columns, not 257");
     c = config(main_types, NCOL, median, 0);
     expect_config_error(&c, "cannot compute 'median'");
     c = config(main_types, NCOL, all_ops, 2);
@@ -1265,6 +1268,199 @@ static void test_million_keys(void **state)
     free(i);
 }
 
+/* Counts alone (no value column): the rows per key, the same through any
+ * cuts and shipping; only count may be asked for; a key of no rows on the
+ * wire is refused. */
+static void test_counts_alone(void **state)
+{
+    (void)state;
+    static const char *const count_ops[] = {"count", NULL};
+    static const char *const mean_ops[] = {"count", "mean", NULL};
+    static const char *const key_group[] = {"station", NULL};
+    struct h5b_error err = {""};
+    struct data d;
+    data_make(&d, 5000, 77);
+    struct gb_config c = config(NULL, 0, count_ops, 0);
+    struct gb_config bad = config(NULL, 0, mean_ops, 0);
+    assert_int_equal(gb_check(&bad, &err), H5B_EINPUT);
+    assert_non_null(strstr(err.msg, "only count"));
+    uint64_t cuts[] = {0, 1, 1700, 1701, 4999, 5000};
+    struct gb_partial *acc = run_cuts(&c, &d, cuts, 6, 0x15);
+    struct gb_partial *one = reduce(&c, d.keys, d.col, 0, d.n, 0);
+    size_t la, lo;
+    unsigned char *ba = encode(acc, &la), *bo = encode(one, &lo);
+    assert_int_equal(la, lo);
+    assert_memory_equal(ba, bo, la);
+    struct results rs;
+    memset(&rs, 0, sizeof rs);
+    assert_int_equal(gb_finalize(acc, key_group, &rs, &err), 0);
+    struct pair *g = group(d.keys, d.n);
+    const int64_t *keys = get(&rs, "station", "keys")->data;
+    const uint64_t *count = get(&rs, "station", "count")->data;
+    uint64_t j = 0;
+    for (uint64_t i = 0; i < d.n; j++) {
+        uint64_t m = 1;
+        while (i + m < d.n && g[i + m].key == g[i].key)
+            m++;
+        assert_int_equal(keys[j], g[i].key);
+        assert_int_equal(count[j], m);
+        i += m;
+    }
+    assert_int_equal(j, gb_nkeys(acc));
+    assert_null(results_find(&rs, "station", "groupby/nan_count"));
+    /* the last key's count (the last byte) set to 0 */
+    bo[lo - 1] = 0;
+    struct gb_partial *q = NULL;
+    assert_int_equal(gb_create(&c, &q, &err), 0);
+    assert_int_equal(gb_decode(q, bo, lo, &err), H5B_ERUN);
+    free(g);
+    free(ba);
+    free(bo);
+    results_free(&rs);
+    gb_destroy(q);
+    gb_destroy(one);
+    gb_destroy(acc);
+    data_free(&d);
+}
+
+/* ---- keys as bytes (string and composite keys) -------------------------- */
+
+#define BK_W 5                  /* string part bytes */
+#define BK_KW (BK_W + 8)        /* key bytes: the string, then an int64 */
+
+struct bk_rec {
+    unsigned char key[BK_KW];
+    double v;
+};
+
+static int bk_cmp(const void *a, const void *b)
+{
+    return memcmp(((const struct bk_rec *)a)->key,
+                  ((const struct bk_rec *)b)->key, BK_KW);
+}
+
+/* Keys of two parts (a NUL-padded string, an integer) compared as bytes:
+ * the same bits through any cuts and shipping, sorted lexicographically by
+ * the parts (strings by bytes, integers by value, negatives first), each
+ * key's count and sum those of its records; a partial with keys out of
+ * order is refused. */
+static void test_byte_keys(void **state)
+{
+    (void)state;
+    static const char *const pool[] = {"", "a", "ab", "abc", "b", "zz9z",
+                                       "\xce\xa9x", "ab\x7f", "B", "abcde"};
+    static const char *const sum_ops[] = {"count", "sum", NULL};
+    static const char *const one_group[] = {"v", NULL};
+    const struct gb_keypart parts[2] = {{"station", BK_W}, {"year", 0}};
+    const h5b_type f64 = H5B_FLOAT64;
+    struct h5b_error err = {""};
+    uint64_t n = 6000;
+    unsigned char *keys = calloc(n, BK_KW);
+    double *v = malloc(n * sizeof *v);
+    struct bk_rec *rec = calloc(n, sizeof *rec);
+    assert_true(keys && v && rec);
+    rng_state = 99;
+    for (uint64_t i = 0; i < n; i++) {
+        const char *s = pool[rnd() % 10];
+        memcpy(keys + i * BK_KW, s, strlen(s));
+        gb_key_put_int(keys + i * BK_KW + BK_W, (int64_t)(rnd() % 7) - 3);
+        v[i] = (double)(rnd() % 1000);
+        memcpy(rec[i].key, keys + i * BK_KW, BK_KW);
+        rec[i].v = v[i];
+    }
+    struct gb_config c = config(&f64, 1, sum_ops, 0);
+    c.nparts = 2;
+    c.parts = parts;
+    assert_int_equal(gb_key_bytes(&c), BK_KW);
+    struct gb_partial *one = NULL, *acc = NULL;
+    assert_int_equal(gb_create(&c, &one, &err), 0);
+    assert_int_equal(gb_create(&c, &acc, &err), 0);
+    assert_int_equal(gb_update(one, keys, (const void *[]){v}, n, &err), 0);
+    uint64_t cuts[] = {0, 1, 999, 3000, 5999, 6000};
+    for (size_t i = 0; i + 1 < 6; i++) {
+        struct gb_partial *p = NULL;
+        assert_int_equal(gb_create(&c, &p, &err), 0);
+        assert_int_equal(gb_update(p, keys + cuts[i] * BK_KW,
+                                   (const void *[]){v + cuts[i]},
+                                   cuts[i + 1] - cuts[i], &err), 0);
+        p = ship(&c, p);
+        merge(acc, p);
+        gb_destroy(p);
+    }
+    size_t la, lo;
+    unsigned char *ba = encode(acc, &la), *bo = encode(one, &lo);
+    assert_int_equal(la, lo);
+    assert_memory_equal(ba, bo, la);
+    struct results rs;
+    memset(&rs, 0, sizeof rs);
+    assert_int_equal(gb_finalize(acc, one_group, &rs, &err), 0);
+    const struct result *ks = results_find(&rs, "v", "groupby/keys_station");
+    const struct result *ky = results_find(&rs, "v", "groupby/keys_year");
+    assert_true(ks && ky && ks->str_width == BK_W && ky->type == H5B_INT64);
+    const uint64_t *count = get(&rs, "v", "count")->data;
+    const double *sum = get(&rs, "v", "sum")->data;
+    qsort(rec, n, sizeof *rec, bk_cmp);
+    uint64_t j = 0;
+    for (uint64_t i = 0; i < n; j++) {
+        uint64_t m = 0;
+        double t = 0;
+        for (; i + m < n && !bk_cmp(&rec[i], &rec[i + m]); m++)
+            t += rec[i + m].v;
+        unsigned char y[8];
+        gb_key_put_int(y, ((const int64_t *)ky->data)[j]);
+        assert_memory_equal((const char *)ks->data + j * BK_W, rec[i].key,
+                            BK_W);
+        assert_memory_equal(y, rec[i].key + BK_W, 8);
+        assert_int_equal(count[j], m);
+        assert_true(sum[j] == t);
+        i += m;
+    }
+    assert_int_equal(j, gb_nkeys(acc));
+    assert_int_equal(ks->nelem, j);
+    /* the first key made larger than the second: refused */
+    unsigned char first[BK_KW];
+    memcpy(first, rec[0].key, BK_KW);
+    unsigned char *at = memmem(bo, lo, first, BK_KW);
+    assert_non_null(at);
+    at[0] = 0xff;
+    struct gb_partial *q = NULL;
+    assert_int_equal(gb_create(&c, &q, &err), 0);
+    assert_int_equal(gb_decode(q, bo, lo, &err), H5B_ERUN);
+    assert_non_null(strstr(err.msg, "not strictly increasing"));
+    /* a plain-key partial does not decode as one of key bytes */
+    struct gb_config plain = config(&f64, 1, sum_ops, 0);
+    struct gb_partial *pl = NULL;
+    assert_int_equal(gb_create(&plain, &pl, &err), 0);
+    assert_int_equal(gb_decode(pl, ba, la, &err), H5B_ERUN);
+    assert_int_equal(gb_merge(pl, acc, &err), H5B_ERUN);
+    results_free(&rs);
+    gb_destroy(pl);
+    gb_destroy(q);
+    gb_destroy(one);
+    gb_destroy(acc);
+    free(ba);
+    free(bo);
+    free(keys);
+    free(v);
+    free(rec);
+}
+
+/* More than GB_MAX_PARTS parts, or keys too wide, are refused. */
+static void test_key_parts_limits(void **state)
+{
+    (void)state;
+    static const char *const count_ops[] = {"count", NULL};
+    struct gb_keypart parts[GB_MAX_PARTS + 1] = {{"a", 0}};
+    const h5b_type f64 = H5B_FLOAT64;
+    struct gb_config c = config(&f64, 1, count_ops, 0);
+    c.parts = parts;
+    c.nparts = GB_MAX_PARTS + 1;
+    expect_config_error(&c, "group_by has 9 parts; at most 8");
+    c.nparts = 2;
+    parts[1].width = GB_MAX_KEY_BYTES;
+    expect_config_error(&c, "keys of 4104 bytes");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1290,6 +1486,9 @@ int main(void)
         cmocka_unit_test(test_merge_rejects_other_config),
         cmocka_unit_test(test_max_keys),
         cmocka_unit_test(test_keys_to_int64),
+        cmocka_unit_test(test_counts_alone),
+        cmocka_unit_test(test_byte_keys),
+        cmocka_unit_test(test_key_parts_limits),
         cmocka_unit_test(test_million_keys),
     };
     unit_slow("test_million_keys");

@@ -221,6 +221,14 @@ static void test_groupby_bounded_by_max_keys(void **state)
     assert_int_equal(m.keys, 10);
     /* a key holds at least its value, its cell and a hash slot */
     assert_true(gb_bytes(1, 2, 0) >= 8 + 2 * 72 + 16);
+    /* string or composite keys: their bytes too, twice and a half */
+    j.key_bytes = 24;
+    memplan_build(&j, &m);
+    assert_int_equal(m.rank0.part[MP_GROUPBY],
+                     2 * (gb_bytes(10, 1, 0) + gb_key_extra(10, 24)));
+    assert_int_equal(gb_key_extra(10, 24), 600);
+    /* counts alone (no value column) still hold one cell per key */
+    assert_int_equal(gb_bytes(10, 0, 0), gb_bytes(10, 1, 0));
 }
 
 /* err's message after memplan_check, or "" when it passed. */
