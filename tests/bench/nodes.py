@@ -132,13 +132,13 @@ def link_rate(e):
         recv.stdout.readline()
         sent = e.run(["ip", "netns", "exec", f"{TAG}n1", sys.executable, "-c", SEND,
                       f"{SUBNET}.12", str(PROBE_MB)], 120)
-        got = int(recv.stdout.readline())
+        got = recv.stdout.readline().strip()
     finally:
         recv.kill()
         recv.wait()
-    if got != PROBE_MB << 20:
+    if got != str(PROBE_MB << 20):
         raise Failure(f"link probe: node2 got {got} bytes of {PROBE_MB << 20}")
-    return got / float(sent.stdout.split()[-1])
+    return int(got) / float(sent.stdout.split()[-1])
 
 
 def run_once(e, job, mode, out):
