@@ -7,19 +7,35 @@
 #   make bench BENCH_ARGS="--rss-scale" also peak RSS with 1 GiB vs 8 GiB
 #
 # Data go to data/bench/ (reused between runs), results to results/bench.json.
+#
+#   make bench-nodes                   2 nodes x 2 ranks, links capped with tc
+#                                      at 1 Gbit/s: worker_reads = off vs all
+#   make bench-nodes BENCH_NODES_GIB=0.25 BENCH_NODES_REPS=3   quick run
+#
+# bench-nodes (tests/bench/nodes.py) starts a 2-node Slurm of its own on port
+# 6857 (root: ip netns, tc) and always stops it; results to
+# results/bench-nodes.json.  Not in CI, not in `make test`.
 
 BENCH_CFLAGS := -std=c11 -O2 -g -Wall -Wextra -Werror \
                 $(shell pkg-config --cflags hdf5-serial 2>/dev/null)
 BENCH_LIBS   := $(shell pkg-config --libs hdf5-serial 2>/dev/null)
 BENCH_ARGS   ?=
 
-.PHONY: bench
+BENCH_NODES_GIB  ?= 1
+BENCH_NODES_REPS ?= 5
+
+.PHONY: bench bench-nodes
 $(BUILD)/bare_read: tests/bench/bare_read.c tests/bench/bench.mk | $(BUILD)/obj
 	$(HOSTCC) $(BENCH_CFLAGS) $< -o $@ $(BENCH_LIBS)
 
 bench: all $(BUILD)/bare_read
 	$(MPIRUN_ENV) $(PYTHON) tests/bench/bench.py --bin $(BUILD)/h5batch \
 	    --gen $(BUILD)/h5batch-gen --bare $(BUILD)/bare_read $(BENCH_ARGS)
+
+bench-nodes: deps slurm-deps multinode-deps
+	$(MAKE) all
+	BENCH_NODES_GIB=$(BENCH_NODES_GIB) BENCH_NODES_REPS=$(BENCH_NODES_REPS) \
+	    $(PYTHON) tests/bench/nodes.py --bin $(BUILD)/h5batch --gen $(BUILD)/h5batch-gen
 
 # `make bench-groupby`: a million group-by keys (string and int64) on 1, 2
 # and 4 ranks against pandas, results checked (tests/bench/groupby_keys.py).
