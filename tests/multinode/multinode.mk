@@ -8,11 +8,17 @@
 # always stops it.  About 4 minutes.
 
 MULTINODE_DEB_PKGS := iproute2 util-linux
+# MULTINODE_ARGS=--all-cases: every case of the layout, multi, table, CF
+# and tile families on 2 nodes (off against all), about 10 minutes more
+# (with MULTINODE_TIMEOUT=1800).
+MULTINODE_ARGS    ?=
+MULTINODE_TIMEOUT ?= 900
 
 .PHONY: test-multinode multinode-deps
 test-multinode: deps slurm-deps multinode-deps
 	$(MAKE) all data/demo.h5
-	timeout 900 $(PYTHON) tests/multinode/run.py --bin $(BUILD)/h5batch --gen $(BUILD)/h5batch-gen
+	timeout $(MULTINODE_TIMEOUT) $(PYTHON) tests/multinode/run.py --bin $(BUILD)/h5batch \
+	    --gen $(BUILD)/h5batch-gen $(MULTINODE_ARGS)
 
 # ip (iproute2), nsenter, unshare and mountpoint (util-linux).
 multinode-deps:

@@ -56,6 +56,7 @@ from cases import all_data_cases  # noqa: E402
 from cli_cases import worker_reads_all  # noqa: E402
 from featurecase import run_feature_case  # noqa: E402
 from harness import Failure, Report, Tool, expect, expect_ok  # noqa: E402
+from matrix import P2P_FAMILIES  # noqa: E402
 from realdata import realdata_cases  # noqa: E402
 from slurmjobs import (DEMO_DATA, DEMO_JOB, SINGLE, Env, check_done, check_log,  # noqa: E402
                        expect_in, read_log, run_on_cluster, same,
@@ -85,6 +86,9 @@ def parse_args():
     p.add_argument("--gen", default=str(REPO / "build/h5batch-gen"), help="h5batch-gen binary")
     p.add_argument("-k", dest="filter", default="", help="only the checks whose name has this")
     p.add_argument("--keep", action="store_true", help="keep the work folder")
+    p.add_argument("--all-cases", action="store_true",
+                   help="every case of matrix.P2P_FAMILIES, off (sbatch) against all "
+                        "(srun), instead of CASES; not in CI (about 10 minutes)")
     return p.parse_args()
 
 
@@ -157,27 +161,39 @@ def t_two_hosts(e):
                                       f"expected {want}")
 
 
-def data_runs(e):
-    """The tools and rank counts every integration case runs with."""
+def data_runs(e, every=False):
+    """The tools and rank counts every integration case runs with (with
+    --all-cases: off through sbatch and all through srun)."""
+    if every:
+        return [(e.sbatch_off, RANKS), (e.srun_all, RANKS)]
     return [(e.sbatch_off, RANKS), (e.srun_all, RANKS), (e.mpirun, RANKS)]
 
 
-def run_cases(e, report, chosen):
-    """Each case of CASES alone (the reference, no MPI) and on 2 nodes."""
+def case_names(every):
+    """CASES, or with --all-cases every data and feature case of
+    matrix.P2P_FAMILIES (the families whose messages differ by layout)."""
+    if not every:
+        return CASES
+    names = [c.name for c in all_data_cases() + realdata_cases() + tile_cases()]
+    return [n for n in names if n.startswith(P2P_FAMILIES)]
+
+
+def run_cases(e, report, chosen, every=False):
+    """Each case alone (the reference, no MPI) and on 2 nodes."""
     data = {c.name: c for c in all_data_cases()}
     features = {c.name: c for c in realdata_cases() + tile_cases()}
     tmp = e.work / "cases"
-    for name in CASES:
+    for name in case_names(every):
         if not chosen(name):
             continue
         if name in data:
             integration.run_data_case(e.alone, Tool(e.gen, TIMEOUT_S), [0], data[name], tmp, report,
-                                      data_runs(e))
+                                      data_runs(e, every))
         else:
             # Its extra checks (rank 0's RSS, the dry run's tiles) are
             # tests/integration's, on one node.
             case = dataclasses.replace(features[name], extra=[])
-            run_feature_case(e.alone, [0], case, tmp, report, data_runs(e))
+            run_feature_case(e.alone, [0], case, tmp, report, data_runs(e, every))
 
 
 def t_worker_reads_all(e):
@@ -389,7 +405,7 @@ def main():
                             t_cluster_start, e):
             raise Failure("no cluster")
         report.check("two hosts: node1 and node2, each its own address", t_two_hosts, e)
-        run_cases(e, report, chosen)
+        run_cases(e, report, chosen, args.all_cases)
         if chosen("worker-reads-all"):
             report.check("cli/worker-reads-all on 2 nodes", t_worker_reads_all, e)
         if chosen("summary"):
