@@ -15,7 +15,8 @@ variable-length strings (h5py reads them as bytes objects); composite keys
 (`group_by = station, year`, and a key dataset before a field), one key
 dataset per part (groupby/keys_station, groupby/keys_year), sorted as pandas
 groupby([...]) sorts; the composite pandas case is also interrupted by
-SIGUSR1 after a checkpoint and resumed on 3 ranks, byte-identical.
+SIGUSR1 after a checkpoint and resumed on 3 ranks, byte-identical; and a
+pandas table of a million distinct int64 keys on 1, 2 and 4 ranks.
 """
 
 import os
@@ -392,5 +393,66 @@ def oracle_mixed_parts(case_dir):
 
 
 
+# ------------------------------------------------------------ a million keys
+
+MILLION = 1_000_000
+
+
+def write_million_keys(case_dir):
+    """A pandas table of 2 million rows and exactly a million distinct int64
+    keys (each key once, then a million more rows of random keys; shuffled,
+    spread over negative and positive values), two float64 columns with 1%
+    NaN."""
+    pd = need("pandas")
+    rng = np.random.default_rng(19)
+    ids = np.concatenate([np.arange(MILLION), rng.integers(0, MILLION, MILLION)])
+    rng.shuffle(ids)
+    keys = ids * 7919 - 3_000_000_000
+    a = rng.normal(5.0, 2.0, 2 * MILLION)
+    b = rng.exponential(3.0, 2 * MILLION)
+    a[rng.random(2 * MILLION) < 0.01] = np.nan
+    path = case_dir / "data/million.h5"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame({"id": keys, "a": a, "b": b}).to_hdf(str(path), key="t", format="table",
+                                                       data_columns=True)
+
+
+def million_wants(g, column, keys):
+    """pandas' vectorised aggregates of one column (ddof 0); NaN rows are
+    counted apart, as h5batch does."""
+    wants = dict(keys)
+    count = g[column].count().to_numpy()
+    wants["groupby/count"] = Want(count.astype(np.uint64), U8)
+    wants["groupby/nan_count"] = Want((g.size().to_numpy() - count).astype(np.uint64), U8)
+    for op, v in {"sum": g[column].sum(), "mean": g[column].mean(),
+                  "std": g[column].std(ddof=0), "var": g[column].var(ddof=0),
+                  "min": g[column].min(),
+                  "max": g[column].max()}.items():
+        exact = op in ("min", "max")
+        wants[f"groupby/{op}"] = Want(v.to_numpy(dtype=np.float64), F8,
+                                      0.0 if exact else 1e-12, 0.0 if exact else 1e-12)
+    return wants
+
+
+def oracle_million_keys(case_dir):
+    pd = need("pandas")
+    df = pd.read_hdf(str(case_dir / "data/million.h5"), "t")
+    g = df.groupby("id", sort=True)
+    keys = {"groupby/keys": Want(np.asarray(g.size().index).astype(I8), I8)}
+    expect(len(keys["groupby/keys"].value) == MILLION, "the table lost keys")
+    return Expect(["data/million.h5"], len(df),
+                  {c: million_wants(g, c, keys) for c in ("a", "b")}, ["index"])
+
+
+def million_case():
+    """1 million keys on 1, 2 and 4 ranks (issue 19; matrix.ONLY_MODES):
+    four 16 MiB partitions of about 500,000 rows, so rank 0 merges four
+    partials of hundreds of thousands of keys each."""
+    return FeatureCase("groupby/pandas-million-int-keys", write_million_keys,
+                       job_sections("data/million.h5", "/t/table", partition="16M",
+                                    reduce={"group_by": "id"}, name="million"),
+                       oracle_million_keys)
+
+
 def groupby_cases():
-    return counts_cases() + key_cases()
+    return counts_cases() + key_cases() + [million_case()]
