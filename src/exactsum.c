@@ -110,26 +110,131 @@ static void large_flush(struct exactsum *a, struct xs_large *L, unsigned lo,
     xs_normalize(a);
 }
 
-/* The lowest and highest exponent fields among the n values at x: the
- * entries a flush must visit.  Element-wise integer min and max, which
- * the compiler vectorises for each x86-64 level (simd.h). */
-H5B_CLONES H5B_VECTORISE
-static void exponent_range(const double *x, size_t n, unsigned *lo,
-                           unsigned *hi)
+#define MANT ((UINT64_C(1) << 52) - 1)
+
+/* The lowest and highest exponent fields of the normal numbers among the
+ * n values at x (lo > hi when there is none): the entries a flush must
+ * visit.  Returns nonzero when a subnormal or an infinity is among them
+ * (zeros and NaN add nothing).  It works on the magnitudes' bits, whose
+ * integer order is the order of the values: the largest below NaN's and
+ * the smallest above zero's; element-wise integer min and max, which the
+ * compiler vectorises for each x86-64 level (simd.h). */
+#define ABS_BITS INT64_C(0x7fffffffffffffff)
+#define INF_BITS INT64_C(0x7ff0000000000000)
+#define MIN_NORMAL_BITS INT64_C(0x0010000000000000)
+
+/* The same range, value by value: for runs that hold an infinity or a
+ * subnormal, where the extremes of the magnitudes are not normal. */
+static void normal_range_slow(const double *x, size_t n, unsigned *lo,
+                              unsigned *hi)
 {
-    int64_t mn = XS_EXPONENTS, mx = 0;
+    unsigned mn = XS_EXPONENTS, mx = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t b;
+        memcpy(&b, &x[i], 8);
+        unsigned e = (unsigned)(b >> 52) & 0x7ff;
+        if (e >= 1 && e <= 0x7fe) {
+            mn = e < mn ? e : mn;
+            mx = e > mx ? e : mx;
+        }
+    }
+    *lo = mn;
+    *hi = mx;
+}
+
+H5B_CLONES H5B_VECTORISE
+static int normal_range(const double *x, size_t n, unsigned *lo, unsigned *hi)
+{
+    int64_t mn = ABS_BITS - 1, mx = 0;
     for (size_t i = 0; i < n; i++) {
         int64_t b;
         memcpy(&b, &x[i], 8);
-        int64_t e = (b >> 52) & 0x7ff;
-        mn = e < mn ? e : mn;
-        mx = e > mx ? e : mx;
+        b &= ABS_BITS;
+        int64_t up = b > INF_BITS ? 0 : b;          /* NaN: as a zero */
+        int64_t down = (b - 1) & ABS_BITS;          /* zero: past NaN */
+        mx = up > mx ? up : mx;
+        mn = down < mn ? down : mn;
     }
-    *lo = (unsigned)mn;
-    *hi = (unsigned)mx;
+    mn += 1;                    /* the smallest nonzero magnitude */
+    if (mx == INF_BITS || mn < MIN_NORMAL_BITS) {
+        normal_range_slow(x, n, lo, hi);    /* an infinity or a subnormal */
+        return 1;
+    }
+    /* mx == 0: no normal number (mn is then ABS_BITS, past INF_BITS) */
+    *lo = mx == 0 ? XS_EXPONENTS : (unsigned)(mn >> 52);
+    *hi = (unsigned)(mx >> 52);
+    return 0;
 }
 
-#define MANT ((UINT64_C(1) << 52) - 1)
+/* The narrow path: a run whose normal numbers span at most NARROW_SPAN + 1
+ * binades, with no subnormal or infinity (most runs of measured data).
+ * Each value becomes an integer v = mantissa << (exponent - lo), below
+ * 2^63, of weight 2^(lo - 1075); v = vh 2^32 + vl, and v^2 = vh^2 2^64 +
+ * 2 vh vl 2^32 + vl^2 from three 32 x 32 -> 64-bit products.  The signed
+ * halves of v and the 32-bit halves of the products are summed in
+ * separate 64-bit integers: each term is below 2^32, so LARGE_RUN of them
+ * cannot overflow.  No scatter by exponent, so the loop vectorises; the
+ * sums are integers, so their order changes nothing. */
+#define NARROW_SPAN 10
+
+struct narrow {
+    int64_t s[2];       /* sum of vl, of vh, signed */
+    uint64_t q[6];      /* halves of vl^2, of vh vl, of vh^2: low, high */
+};
+
+H5B_CLONES H5B_VECTORISE
+static void narrow_sums(const double *x, size_t n, unsigned lo,
+                        struct narrow *r)
+{
+    int64_t s0 = 0, s1 = 0;
+    uint64_t q0 = 0, q1 = 0, q2 = 0, q3 = 0, q4 = 0, q5 = 0;
+    const uint64_t low = 0xffffffffu;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t b;
+        memcpy(&b, &x[i], 8);
+        uint64_t e = (b >> 52) & 0x7ff;
+        int normal = e >= 1 && e <= 0x7fe;      /* else a zero or a NaN */
+        uint64_t m = normal ? (b & MANT) | (MANT + 1) : 0;
+        uint64_t v = m << (normal ? e - lo : 0);
+        int64_t sign = (int64_t)b >> 63;
+        uint32_t vl = (uint32_t)v, vh = (uint32_t)(v >> 32);
+        s0 += ((int64_t)vl ^ sign) - sign;
+        s1 += ((int64_t)vh ^ sign) - sign;
+        uint64_t p0 = (uint64_t)vl * vl, p1 = (uint64_t)vh * vl,
+                 p2 = (uint64_t)vh * vh;
+        q0 += p0 & low;
+        q1 += p0 >> 32;
+        q2 += p1 & low;
+        q3 += p1 >> 32;
+        q4 += p2 & low;
+        q5 += p2 >> 32;
+    }
+    *r = (struct narrow){{s0, s1}, {q0, q1, q2, q3, q4, q5}};
+}
+
+/* c += v 2^pos for a signed v. */
+static void add_signed(int64_t *c, int64_t v, unsigned pos)
+{
+    if (v)
+        add_mag(c, v < 0, v < 0 ? 0 - (uint64_t)v : (uint64_t)v, pos);
+}
+
+/* Add the narrow sums r of a run with lowest exponent lo into a. */
+static void narrow_flush(struct exactsum *a, const struct narrow *r,
+                         unsigned lo)
+{
+    unsigned ps = lo - 1, pq = 2 * (lo - 1);
+    add_signed(a->s, r->s[0], ps);
+    add_signed(a->s, r->s[1], ps + 32);
+    static const unsigned at[6] = {0, 32, 32, 64, 64, 96};
+    for (int k = 0; k < 6; k++) {
+        unsigned __int128 v = r->q[k];
+        if (v)
+            add_mag(a->q, 0, k == 2 || k == 3 ? 2 * v : v, pq + at[k]);
+    }
+    xs_normalize(a);
+}
+
 
 /* One value into lane K of L.  Normal numbers only; the rest (zeros,
  * subnormals, infinities, NaN) take the rare path: a zero or NaN adds
@@ -164,10 +269,14 @@ void xs_add_f64s_skipnan(struct exactsum *a, struct xs_large *L,
         size_t len = n - i0 < LARGE_RUN ? n - i0 : LARGE_RUN, i = 0;
         const double *p = x + i0;
         unsigned lo, hi;
+        int odd = normal_range(p, len, &lo, &hi);
+        if (!odd && lo <= hi && hi - lo <= NARROW_SPAN) {
+            struct narrow r;
+            narrow_sums(p, len, lo, &r);
+            narrow_flush(a, &r, lo);
+            continue;
+        }
         /* Only the entries of the run's exponents are used: zero those. */
-        exponent_range(p, len, &lo, &hi);
-        lo = lo < 1 ? 1 : lo;
-        hi = hi > 0x7fe ? 0x7fe : hi;
         for (int k = 0; k < XS_LANES && lo <= hi; k++) {
             memset(&L->s[k][lo], 0, (hi - lo + 1) * sizeof L->s[k][0]);
             memset(&L->q[k][lo], 0, (hi - lo + 1) * sizeof L->q[k][0]);

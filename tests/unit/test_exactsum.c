@@ -312,6 +312,42 @@ static void test_large_same_as_small(void **state)
     }
 }
 
+/* The narrow path (runs within 11 binades, exactsum.c) gives the state
+ * of value by value: signed values, zeros and NaN among them, at the
+ * bottom and the top of the normal range and in between, over spans of
+ * 1 to 11 binades, cut into runs of every length. */
+static void test_narrow_same_as_small(void **state)
+{
+    (void)state;
+    enum { N = 9001 };
+    static double x[N];
+    static struct exactsum a, b;
+    static struct xs_large L;
+    unsigned char b1[XS_MAX_BYTES], b2[XS_MAX_BYTES];
+    const int bases[] = {-1022, -600, -3, 0, 29, 700, 1013};
+    srand(23);
+    for (size_t t = 0; t < sizeof bases / sizeof bases[0]; t++) {
+        int span = 1 + (int)(t * 5 % 11);
+        xs_clear(&a);
+        for (int i = 0; i < N; i++) {
+            double m = 1.0 + (double)rand() / RAND_MAX;
+            x[i] = i % 53 == 0 ? 0.0 : i % 71 == 0 ? NAN
+                 : ldexp(i % 3 ? m : -m, bases[t] + rand() % span);
+            if (x[i] == x[i])
+                xs_add_f64(&a, x[i]);
+        }
+        xs_normalize(&a);
+        for (size_t step = 1; step < 20000; step = step * 4 + 3) {
+            xs_clear(&b);
+            for (size_t i = 0; i < N; i += step)
+                xs_add_f64s_skipnan(&b, &L, x + i, N - i < step ? N - i : step);
+            size_t n1 = xs_encode(&a, b1, sizeof b1);
+            assert_int_equal(xs_encode(&b, b2, sizeof b2), n1);
+            assert_bytes_equal(b1, b2, n1);
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -328,6 +364,7 @@ int main(void)
         cmocka_unit_test(test_encode_round_trip_and_checks),
         cmocka_unit_test(test_carry_room),
         cmocka_unit_test(test_large_same_as_small),
+        cmocka_unit_test(test_narrow_same_as_small),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
