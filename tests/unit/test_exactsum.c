@@ -281,6 +281,25 @@ static void test_carry_room(void **state)
     assert_same(xs_var(&a, 100000, 0), 0.0);
 }
 
+/* The n values at x fed to xs_add_f64s_skipnan in runs of every length
+ * step (1, then step * mul + add, below limit) give the state want. */
+static void assert_runs_give(const struct exactsum *want, const double *x,
+                             size_t n, size_t limit, size_t mul, size_t add)
+{
+    static struct exactsum b;
+    static struct xs_large L;
+    unsigned char b1[XS_MAX_BYTES], b2[XS_MAX_BYTES];
+    memset(&L, 0xa5, sizeof L);     /* the scratch needs no zeroing */
+    size_t n1 = xs_encode(want, b1, sizeof b1);
+    for (size_t step = 1; step < limit; step = step * mul + add) {
+        xs_clear(&b);
+        for (size_t i = 0; i < n; i += step)
+            xs_add_f64s_skipnan(&b, &L, x + i, n - i < step ? n - i : step);
+        assert_int_equal(xs_encode(&b, b2, sizeof b2), n1);
+        assert_bytes_equal(b1, b2, n1);
+    }
+}
+
 /* The large accumulator's path gives the same state as value by value,
  * on values of every exponent, zeros, subnormals and infinities (NaN
  * skipped there, so left out of the other). */
@@ -289,11 +308,8 @@ static void test_large_same_as_small(void **state)
     (void)state;
     enum { N = 30011 };
     static double x[N];
-    static struct exactsum a, b;
-    static struct xs_large L;
-    unsigned char b1[XS_MAX_BYTES], b2[XS_MAX_BYTES];
+    static struct exactsum a;
     srand(17);
-    memset(&L, 0xa5, sizeof L);     /* the scratch needs no zeroing */
     xs_clear(&a);
     for (int i = 0; i < N; i++) {
         x[i] = i % 97 == 0 ? 0.0 : i % 89 == 0 ? ldexp(rand() % 4096, -1074)
@@ -302,14 +318,7 @@ static void test_large_same_as_small(void **state)
             xs_add_f64(&a, x[i]);
     }
     xs_normalize(&a);
-    for (size_t step = 1; step < 40000; step = step * 3 + 1) {
-        xs_clear(&b);
-        for (size_t i = 0; i < N; i += step)
-            xs_add_f64s_skipnan(&b, &L, x + i, N - i < step ? N - i : step);
-        size_t n1 = xs_encode(&a, b1, sizeof b1);
-        assert_int_equal(xs_encode(&b, b2, sizeof b2), n1);
-        assert_bytes_equal(b1, b2, n1);
-    }
+    assert_runs_give(&a, x, N, 40000, 3, 1);
 }
 
 /* The narrow path (runs within 11 binades, exactsum.c) gives the state
@@ -321,9 +330,7 @@ static void test_narrow_same_as_small(void **state)
     (void)state;
     enum { N = 9001 };
     static double x[N];
-    static struct exactsum a, b;
-    static struct xs_large L;
-    unsigned char b1[XS_MAX_BYTES], b2[XS_MAX_BYTES];
+    static struct exactsum a;
     const int bases[] = {-1022, -600, -3, 0, 29, 700, 1013};
     srand(23);
     for (size_t t = 0; t < sizeof bases / sizeof bases[0]; t++) {
@@ -337,14 +344,7 @@ static void test_narrow_same_as_small(void **state)
                 xs_add_f64(&a, x[i]);
         }
         xs_normalize(&a);
-        for (size_t step = 1; step < 20000; step = step * 4 + 3) {
-            xs_clear(&b);
-            for (size_t i = 0; i < N; i += step)
-                xs_add_f64s_skipnan(&b, &L, x + i, N - i < step ? N - i : step);
-            size_t n1 = xs_encode(&a, b1, sizeof b1);
-            assert_int_equal(xs_encode(&b, b2, sizeof b2), n1);
-            assert_bytes_equal(b1, b2, n1);
-        }
+        assert_runs_give(&a, x, N, 20000, 4, 3);
     }
 }
 
