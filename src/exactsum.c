@@ -175,7 +175,24 @@ static int normal_range(const double *x, size_t n, unsigned *lo, unsigned *hi)
  * separate 64-bit integers: each term is below 2^32, so LARGE_RUN of them
  * cannot overflow.  No scatter by exponent, so the loop vectorises; the
  * sums are integers, so their order changes nothing. */
-#define NARROW_SPAN 10
+#define NARROW_SPAN XS_NARROW_SPAN
+
+/* The terms of the value X for the span's lowest exponent field LO: the
+ * signed halves D0, D1 of v and the products P0 = vl^2, P1 = vh vl and
+ * P2 = vh^2 (a zero or a NaN gives zeros). */
+#define NARROW_TERMS(X, LO)                                                  \
+    uint64_t b_;                                                             \
+    memcpy(&b_, &(X), 8);                                                    \
+    uint64_t e_ = (b_ >> 52) & 0x7ff;                                        \
+    int normal_ = e_ >= 1 && e_ <= 0x7fe;                                    \
+    uint64_t m_ = normal_ ? (b_ & MANT) | (MANT + 1) : 0;                    \
+    uint64_t v_ = m_ << (normal_ ? e_ - (LO) : 0);                           \
+    int64_t sign_ = (int64_t)b_ >> 63;                                       \
+    uint32_t vl_ = (uint32_t)v_, vh_ = (uint32_t)(v_ >> 32);                 \
+    int64_t d0 = ((int64_t)vl_ ^ sign_) - sign_;                             \
+    int64_t d1 = ((int64_t)vh_ ^ sign_) - sign_;                             \
+    uint64_t p0 = (uint64_t)vl_ * vl_, p1 = (uint64_t)vh_ * vl_,             \
+             p2 = (uint64_t)vh_ * vh_
 
 struct narrow {
     int64_t s[2];       /* sum of vl, of vh, signed */
@@ -190,18 +207,9 @@ static void narrow_sums(const double *x, size_t n, unsigned lo,
     uint64_t q0 = 0, q1 = 0, q2 = 0, q3 = 0, q4 = 0, q5 = 0;
     const uint64_t low = 0xffffffffu;
     for (size_t i = 0; i < n; i++) {
-        uint64_t b;
-        memcpy(&b, &x[i], 8);
-        uint64_t e = (b >> 52) & 0x7ff;
-        int normal = e >= 1 && e <= 0x7fe;      /* else a zero or a NaN */
-        uint64_t m = normal ? (b & MANT) | (MANT + 1) : 0;
-        uint64_t v = m << (normal ? e - lo : 0);
-        int64_t sign = (int64_t)b >> 63;
-        uint32_t vl = (uint32_t)v, vh = (uint32_t)(v >> 32);
-        s0 += ((int64_t)vl ^ sign) - sign;
-        s1 += ((int64_t)vh ^ sign) - sign;
-        uint64_t p0 = (uint64_t)vl * vl, p1 = (uint64_t)vh * vl,
-                 p2 = (uint64_t)vh * vh;
+        NARROW_TERMS(x[i], lo);
+        s0 += d0;
+        s1 += d1;
         q0 += p0 & low;
         q1 += p0 >> 32;
         q2 += p1 & low;
@@ -297,6 +305,66 @@ void xs_add_f64s_skipnan(struct exactsum *a, struct xs_large *L,
             large_flush(a, L, lo, hi);
     }
     xs_normalize(a);
+}
+
+void xs_span_init(struct xs_span *sp)
+{
+    *sp = (struct xs_span){XS_EXPONENTS, 0, 0};
+}
+
+void xs_span_add(struct xs_span *sp, const double *x, size_t n)
+{
+    unsigned lo, hi;
+    sp->odd |= normal_range(x, n, &lo, &hi);
+    sp->lo = lo < sp->lo ? lo : sp->lo;
+    sp->hi = hi > sp->hi ? hi : sp->hi;
+}
+
+int xs_span_narrow(const struct xs_span *sp)
+{
+    return !sp->odd && (sp->lo > sp->hi || sp->hi - sp->lo <= NARROW_SPAN);
+}
+
+void xs_rows_start(struct xs_rows *R, const struct xs_span *sp, size_t ncell)
+{
+    R->lo = sp->lo <= sp->hi ? sp->lo : 1;  /* no normal value: any */
+    R->ncell = ncell;
+    for (int k = 0; k < 2; k++)
+        memset(R->s[k], 0, ncell * sizeof R->s[k][0]);
+    for (int k = 0; k < 6; k++)
+        memset(R->q[k], 0, ncell * sizeof R->q[k][0]);
+}
+
+/* narrow_sums across cells: the same terms, one cell's sums per lane. */
+H5B_CLONES H5B_VECTORISE
+void xs_rows_add(struct xs_rows *R, const double *row)
+{
+    const uint64_t lo = R->lo, low = 0xffffffffu;
+    int64_t *restrict s0 = R->s[0], *restrict s1 = R->s[1];
+    uint64_t *restrict q0 = R->q[0], *restrict q1 = R->q[1],
+             *restrict q2 = R->q[2], *restrict q3 = R->q[3],
+             *restrict q4 = R->q[4], *restrict q5 = R->q[5];
+    for (size_t j = 0; j < R->ncell; j++) {
+        NARROW_TERMS(row[j], lo);
+        s0[j] += d0;
+        s1[j] += d1;
+        q0[j] += p0 & low;
+        q1[j] += p0 >> 32;
+        q2[j] += p1 & low;
+        q3[j] += p1 >> 32;
+        q4[j] += p2 & low;
+        q5[j] += p2 >> 32;
+    }
+}
+
+void xs_rows_flush(const struct xs_rows *R, struct exactsum *a)
+{
+    for (size_t j = 0; j < R->ncell; j++) {
+        struct narrow r = {{R->s[0][j], R->s[1][j]},
+                           {R->q[0][j], R->q[1][j], R->q[2][j], R->q[3][j],
+                            R->q[4][j], R->q[5][j]}};
+        narrow_flush(&a[j], &r, R->lo);
+    }
 }
 
 void xs_merge(struct exactsum *a, const struct exactsum *b)

@@ -131,6 +131,46 @@ struct xs_large {
 void xs_add_f64s_skipnan(struct exactsum *a, struct xs_large *L,
                          const double *x, size_t n);
 
+/* Many sums at once, row by row: records of up to XS_ROW_CELLS values
+ * (one per cell, each cell its own sum), as a per-cell reduction of a
+ * field feeds them.  The narrow path of xs_add_f64s_skipnan across cells:
+ * when every normal value of the rows a caller will add spans at most
+ * XS_NARROW_SPAN + 1 binades and none is subnormal or infinite (xs_span
+ * says so, from a first pass over the same rows), each value is an
+ * integer v = mantissa << (exponent - lo) below 2^63, and a row adds the
+ * signed 32-bit halves of v and the 32-bit halves of the three 32 x 32-bit
+ * products of v^2 to 64-bit integers per cell, in a loop over the cells
+ * that the compiler vectorises.  Each term is below 2^32, so up to 2^31
+ * rows fit between flushes.  NaNs and zeros add nothing (NaN is counted
+ * by the caller's statistics). */
+#define XS_ROW_CELLS 512
+#define XS_NARROW_SPAN 10
+
+struct xs_span {
+    unsigned lo, hi;        /* exponent fields of the normal values */
+    int odd;                /* a subnormal or an infinity was seen */
+};
+
+void xs_span_init(struct xs_span *sp);
+/* Take the n values at x into the span. */
+void xs_span_add(struct xs_span *sp, const double *x, size_t n);
+/* Whether rows whose values made sp may take the rows path. */
+int xs_span_narrow(const struct xs_span *sp);
+
+struct xs_rows {
+    unsigned lo;            /* the span's lowest exponent field */
+    size_t ncell;
+    int64_t s[2][XS_ROW_CELLS];
+    uint64_t q[6][XS_ROW_CELLS];
+};
+
+/* Start rows of ncell (<= XS_ROW_CELLS) values for the narrow span sp. */
+void xs_rows_start(struct xs_rows *R, const struct xs_span *sp, size_t ncell);
+/* Add one row: ncell values, the value of cell j at row[j]. */
+void xs_rows_add(struct xs_rows *R, const double *row);
+/* Add each cell's sums into a[j] (ncell of them), leaving them normalised. */
+void xs_rows_flush(const struct xs_rows *R, struct exactsum *a);
+
 /* M(suffix, C type, add) for every element type (the suffixes of
  * stats.h's H5B_TYPE_CASES), with the add that is exact for it: 64-bit
  * integers their own (a double rounds above 2^53), the rest as float64. */

@@ -14,10 +14,12 @@
  * With [reduce] exact = yes each cell also carries an exact accumulator of
  * its values and their squares (exactsum.h); sum, mean, var and std then
  * come from it, rounded once, so they do not depend on how the records
- * were cut into partitions.  Float values go through the large
- * accumulator (one scratch a state: one cell's values in place, several
- * cells' gathered a cell at a time) when an update brings enough records,
- * else value by value.  Count, NaN count, min and max are exact either
+ * were cut into partitions.  Float values of one cell go through the
+ * large accumulator in place; those of many cells through the rows path,
+ * XS_ROW_CELLS cells a row at a time, when they span few binades (most
+ * fields), else gathered a cell at a time into the large accumulator when
+ * an update brings enough records, else value by value (scratches are one
+ * a state, made on first use).  Count, NaN count, min and max are exact either
  * way; for one float cell only their pass runs (cnt1), the moment fields
  * of the cell then stay 0.
  *
@@ -68,6 +70,7 @@ struct moments {
     double *scratch;        /* SCRATCH_PER_CELL * ncell (blockn_) */
     struct exactsum *x;     /* per cell with exact = yes, else NULL */
     struct xs_large *large; /* its scratch for one float cell (lazily) */
+    struct xs_rows *rows;   /* and for rows of many float cells (lazily) */
 };
 
 /* Per cell, for a block of many cells: sum, M2, count, shift, mean, and
@@ -543,6 +546,7 @@ static void moments_destroy(void *state)
     free(m->scratch);
     free(m->x);
     free(m->large);
+    free(m->rows);
     free(m);
 }
 
@@ -619,32 +623,95 @@ XS_TYPES(EXACT_KERNEL)
 #define GATHER BLOCK
 #define GATHER_MIN 256
 
-/* The exact sums of float cells through the large accumulator (exactsum.h,
- * the fast path): a cell's values of up to GATHER records widened into
- * one buffer (one-cell float64 data is used in place). */
+/* Value i of the float block blk as float64. */
+static double float_at(const struct h5b_block *blk, int f32, uint64_t i)
+{
+    return f32 ? ((const float *)blk->data)[i] : ((const double *)blk->data)[i];
+}
+
+/* Cells [j0, j0 + w) of the float block: row r into buf (float64). */
+static const double *float_row(const struct h5b_block *blk, int f32,
+                               uint64_t nc, uint64_t r, uint64_t j0,
+                               uint64_t w, double *buf)
+{
+    const uint64_t at = r * nc + j0;
+    if (!f32)
+        return (const double *)blk->data + at;
+    for (uint64_t j = 0; j < w; j++)
+        buf[j] = ((const float *)blk->data)[at + j];
+    return buf;
+}
+
+/* Cells [j0, j0 + w) through the rows path (exactsum.h) when their values
+ * in blk span few enough binades; returns 0 when they do not (nothing
+ * added). */
+static int exact_rows(struct moments *m, const struct h5b_block *blk,
+                      int f32, uint64_t j0, uint64_t w)
+{
+    const uint64_t nc = m->ncell;
+    double buf[XS_ROW_CELLS];
+    struct xs_span sp;
+    xs_span_init(&sp);
+    for (uint64_t r = 0; r < blk->nrec; r++)
+        xs_span_add(&sp, float_row(blk, f32, nc, r, j0, w, buf), w);
+    if (!xs_span_narrow(&sp))
+        return 0;
+    xs_rows_start(m->rows, &sp, w);
+    for (uint64_t r = 0; r < blk->nrec; r++)
+        xs_rows_add(m->rows, float_row(blk, f32, nc, r, j0, w, buf));
+    xs_rows_flush(m->rows, &m->x[j0]);
+    return 1;
+}
+
+/* Cells [j0, j0 + w) of a float block otherwise: each cell's values of up
+ * to GATHER records widened into one buffer for the large accumulator,
+ * or value by value when the block has few records. */
+static void exact_cells(struct moments *m, const struct h5b_block *blk,
+                        int f32, uint64_t j0, uint64_t w)
+{
+    const uint64_t nc = m->ncell, n = blk->nrec;
+    double buf[GATHER];
+    for (uint64_t j = j0; j < j0 + w; j++) {
+        if (n < GATHER_MIN) {
+            for (uint64_t i = 0; i < n; i++) {
+                double v = float_at(blk, f32, i * nc + j);
+                if (v == v)
+                    xs_add_f64(&m->x[j], v);
+            }
+            xs_normalize(&m->x[j]);
+            continue;
+        }
+        for (uint64_t i0 = 0; i0 < n; i0 += GATHER) {
+            uint64_t len = n - i0 < GATHER ? n - i0 : GATHER;
+            for (uint64_t i = 0; i < len; i++)
+                buf[i] = float_at(blk, f32, (i0 + i) * nc + j);
+            xs_add_f64s_skipnan(&m->x[j], m->large, buf, len);
+        }
+    }
+}
+
+/* The exact sums of float cells (the fast paths): one-cell float64 data
+ * in place through the large accumulator; many cells XS_ROW_CELLS at a
+ * time through the rows path, or else exact_cells. */
 static int exact_float(struct moments *m, const struct h5b_block *blk,
                        struct h5b_error *err)
 {
-    const uint64_t nc = m->ncell, n = blk->nrec;
+    const uint64_t nc = m->ncell;
     int f32 = m->cfg->type == H5B_FLOAT32;
     if (!m->large)
         m->large = malloc(sizeof *m->large);    /* contents need not be 0 */
-    if (!m->large)
+    if (nc > 1 && !m->rows)
+        m->rows = malloc(sizeof *m->rows);
+    if (!m->large || (nc > 1 && !m->rows))
         return h5b_fail(err, "out of memory for an exact sum scratch");
     if (nc == 1 && !f32) {
-        xs_add_f64s_skipnan(m->x, m->large, blk->data, n);
+        xs_add_f64s_skipnan(m->x, m->large, blk->data, blk->nrec);
         return 0;
     }
-    double buf[GATHER];
-    for (uint64_t i0 = 0; i0 < n; i0 += GATHER) {
-        uint64_t len = n - i0 < GATHER ? n - i0 : GATHER;
-        for (uint64_t j = 0; j < nc; j++) {
-            const uint64_t at = i0 * nc + j;
-            for (uint64_t i = 0; i < len; i++)
-                buf[i] = f32 ? ((const float *)blk->data)[at + i * nc]
-                             : ((const double *)blk->data)[at + i * nc];
-            xs_add_f64s_skipnan(&m->x[j], m->large, buf, len);
-        }
+    for (uint64_t j0 = 0; j0 < nc; j0 += XS_ROW_CELLS) {
+        uint64_t w = nc - j0 < XS_ROW_CELLS ? nc - j0 : XS_ROW_CELLS;
+        if (!exact_rows(m, blk, f32, j0, w))
+            exact_cells(m, blk, f32, j0, w);
     }
     return 0;
 }
@@ -653,7 +720,7 @@ static int exact_float(struct moments *m, const struct h5b_block *blk,
 static int exact_update(struct moments *m, const struct h5b_block *blk,
                         struct h5b_error *err)
 {
-    if (is_float(m->cfg->type) && (m->ncell == 1 || blk->nrec >= GATHER_MIN))
+    if (is_float(m->cfg->type))
         return exact_float(m, blk, err);
     switch (m->cfg->type) {
     H5B_TYPE_CASES(DISPATCH_EXACT);

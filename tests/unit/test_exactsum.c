@@ -348,6 +348,58 @@ static void test_narrow_same_as_small(void **state)
     }
 }
 
+/* The rows path gives each cell the state of its values added one by
+ * one: 300 cells (a partial block of XS_ROW_CELLS) of narrow values with
+ * zeros and NaN, flushed after every few rows; and xs_span refuses rows
+ * that hold an infinity, a subnormal or a span of 12 binades. */
+static void test_rows_same_as_small(void **state)
+{
+    (void)state;
+    enum { W = 300, R = 97 };
+    static double x[R][W];
+    static struct exactsum want[W], got[W];
+    static struct xs_rows rows;
+    srand(29);
+    for (int j = 0; j < W; j++) {
+        xs_clear(&want[j]);
+        xs_clear(&got[j]);
+    }
+    for (int r = 0; r < R; r++)
+        for (int j = 0; j < W; j++) {
+            double m = 1.0 + (double)rand() / RAND_MAX;
+            x[r][j] = (r + j) % 41 == 0 ? 0.0 : (r * j) % 67 == 5 ? NAN
+                    : ldexp(j % 2 ? m : -m, 7 + rand() % 3);
+            if (x[r][j] == x[r][j])
+                xs_add_f64(&want[j], x[r][j]);
+        }
+    for (int r0 = 0; r0 < R; r0 += 10) {
+        struct xs_span sp;
+        xs_span_init(&sp);
+        for (int r = r0; r < R && r < r0 + 10; r++)
+            xs_span_add(&sp, x[r], W);
+        assert_true(xs_span_narrow(&sp));
+        xs_rows_start(&rows, &sp, W);
+        for (int r = r0; r < R && r < r0 + 10; r++)
+            xs_rows_add(&rows, x[r]);
+        xs_rows_flush(&rows, got);
+    }
+    unsigned char b1[XS_MAX_BYTES], b2[XS_MAX_BYTES];
+    for (int j = 0; j < W; j++) {
+        xs_normalize(&want[j]);
+        size_t n1 = xs_encode(&want[j], b1, sizeof b1);
+        assert_int_equal(xs_encode(&got[j], b2, sizeof b2), n1);
+        assert_bytes_equal(b1, b2, n1);
+    }
+    const double odd[] = {INFINITY, ldexp(1.0, -1070), ldexp(1.0, 18)};
+    for (int k = 0; k < 3; k++) {
+        struct xs_span sp;
+        xs_span_init(&sp);
+        xs_span_add(&sp, x[0], W);
+        xs_span_add(&sp, &odd[k], 1);
+        assert_false(xs_span_narrow(&sp));
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -365,6 +417,7 @@ int main(void)
         cmocka_unit_test(test_carry_room),
         cmocka_unit_test(test_large_same_as_small),
         cmocka_unit_test(test_narrow_same_as_small),
+        cmocka_unit_test(test_rows_same_as_small),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
