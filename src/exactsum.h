@@ -50,7 +50,7 @@ struct exactsum {
     uint32_t pending;           /* values added since xs_normalize */
 };
 
-/* The empty sum. */
+/* The empty sum: all zero bytes (so calloc'd accumulators are empty). */
 void xs_clear(struct exactsum *a);
 
 /* Propagate carries so every chunk is a balanced 32-bit digit (pending

@@ -573,11 +573,11 @@ static int moments_create(const struct h5b_op_config *cfg, void **state,
             goto fail;
     }
     if (exact && strcmp(exact, "yes") == 0) {
-        m->x = malloc(m->ncell * sizeof *m->x);
+        /* cleared: the empty sum is all zero bytes (exactsum.h); calloc's
+         * fresh pages cost nothing until a cell's sum first touches them */
+        m->x = calloc(m->ncell, sizeof *m->x);
         if (!m->x)
             goto fail;
-        for (uint64_t j = 0; j < m->ncell; j++)
-            xs_clear(&m->x[j]);
     }
     for (uint64_t j = 0; j < m->ncell; j++)
         cell_clear(&m->c[j], cfg->type);
