@@ -148,11 +148,40 @@ static int open_dataset(hid_t fid, const char *path, const char *dataset,
     return 0;
 }
 
-/* Describe the layout and filters of did into f->layout; set chunk0. */
-static void describe_layout(hid_t did, int rank, struct source_file *f)
+/* The handles the checks of one file's dataset read, fetched once
+ * (dset_open) and closed together (dset_close); any may be negative when
+ * HDF5 could not give it, and each check says what that means. */
+struct dset {
+    hid_t did, dcpl, space, type;
+};
+
+static void dset_open(hid_t did, struct dset *d)
+{
+    H5E_BEGIN_TRY {
+        *d = (struct dset){did, H5Dget_create_plist(did), H5Dget_space(did),
+                           H5Dget_type(did)};
+    } H5E_END_TRY;
+}
+
+static void dset_close(struct dset *d)
+{
+    H5E_BEGIN_TRY {
+        if (d->dcpl >= 0)
+            H5Pclose(d->dcpl);
+        if (d->space >= 0)
+            H5Sclose(d->space);
+        if (d->type >= 0)
+            H5Tclose(d->type);
+    } H5E_END_TRY;
+}
+
+/* Describe the layout and filters of the dataset into f->layout; set
+ * chunk0. */
+static void describe_layout(const struct dset *ds, int rank,
+                            struct source_file *f)
 {
     hsize_t cdims[H5B_MAX_RANK];
-    hid_t dcpl = H5Dget_create_plist(did);
+    hid_t dcpl = ds->dcpl;
     size_t used = 0;
     snprintf(f->layout, sizeof f->layout, "contiguous");
     if (dcpl < 0)
@@ -179,17 +208,16 @@ static void describe_layout(hid_t did, int rank, struct source_file *f)
     } else if (H5Pget_layout(dcpl) == H5D_COMPACT) {
         snprintf(f->layout, sizeof f->layout, "compact");
     }
-    H5Pclose(dcpl);
 }
 
 /* Refuse chunk dimensions larger than a fixed (not unlimited) dataset
  * dimension: HDF5 forbids creating them, so the file lies, and reading
  * such chunks hands back bytes that were never written. */
-static int check_chunks(hid_t did, int rank, const char *path,
+static int check_chunks(const struct dset *ds, int rank, const char *path,
                         const char *dataset, struct h5b_error *err)
 {
     hsize_t cd[H5B_MAX_RANK], dims[H5B_MAX_RANK], maxd[H5B_MAX_RANK];
-    hid_t dcpl = H5Dget_create_plist(did), sp = H5Dget_space(did);
+    hid_t dcpl = ds->dcpl, sp = ds->space;
     int rc = 0;
     if (dcpl >= 0 && sp >= 0 && H5Pget_layout(dcpl) == H5D_CHUNKED &&
         H5Pget_chunk(dcpl, rank, cd) == rank &&
@@ -201,18 +229,15 @@ static int check_chunks(hid_t did, int rank, const char *path,
                              "only %llu long: the file is damaged", path,
                              dataset, (unsigned long long)cd[d], d,
                              (unsigned long long)maxd[d]);
-    H5E_BEGIN_TRY {
-        H5Pclose(dcpl);
-        H5Sclose(sp);
-    } H5E_END_TRY;
     return rc;
 }
 
 /* Can workers decode did's chunks (see source_file.raw_filters)? */
-static void raw_layout(hid_t did, const struct source *s, struct source_file *f)
+static void raw_layout(const struct dset *ds, const struct source *s,
+                       struct source_file *f)
 {
     hsize_t cd[H5B_MAX_RANK];
-    hid_t dcpl = H5Dget_create_plist(did), ft = H5Dget_type(did);
+    hid_t dcpl = ds->dcpl, ft = ds->type;
     unsigned bits = 0;
     uint64_t bytes = s->elem_bytes;
     int ok = dcpl >= 0 && ft >= 0 && !s->compound && !s->nkeyds &&
@@ -237,24 +262,20 @@ static void raw_layout(hid_t did, const struct source *s, struct source_file *f)
         f->cdims[d] = cd[d];
     }
     f->raw_filters = ok && (bits & CHUNK_DEFLATE) ? bits : 0;
-    H5E_BEGIN_TRY {
-        H5Pclose(dcpl);
-        H5Tclose(ft);
-    } H5E_END_TRY;
 }
 
 /* Refuse storage h5batch does not read: a virtual dataset (its sources
  * may be missing, and read as fill values, or be the dataset itself,
  * which overflows HDF5 1.10's stack) and raw data in external files (the
  * input file would choose which files h5batch reads, /etc/passwd say). */
-static int check_storage(hid_t did, const char *path, const char *dataset,
-                         struct h5b_error *err)
+static int check_storage(const struct dset *ds, const char *path,
+                         const char *dataset, struct h5b_error *err)
 {
     char name[256] = "";
     off_t off;
     hsize_t size;
     int rc = 0;
-    hid_t dcpl = H5Dget_create_plist(did);
+    hid_t dcpl = ds->dcpl;
     if (dcpl < 0)
         return err_set(err, H5B_EINPUT, "%s: dataset '%s': cannot read its "
                        "creation properties", path, dataset);
@@ -269,7 +290,6 @@ static int check_storage(hid_t did, const char *path, const char *dataset,
                      "in external raw data files ('%.80s' first), which "
                      "h5batch does not read", path, dataset, name);
     }
-    H5Pclose(dcpl);
     return rc;
 }
 
@@ -305,11 +325,10 @@ static int check_extent(hid_t did, const char *path, const char *dataset,
  * allocated): HDF5 reads fill values there, so the job would spend hours
  * reducing values nobody wrote (a lying extent, or a preallocated
  * dataset).  Chunked: allocated chunks x the bytes of a whole chunk. */
-static int check_written(hid_t did, const char *path, const char *dataset,
-                         struct h5b_error *err)
+static int check_written(const struct dset *ds, const char *path,
+                         const char *dataset, struct h5b_error *err)
 {
-    hid_t space = H5Dget_space(did), type = H5Dget_type(did);
-    hid_t dcpl = H5Dget_create_plist(did);
+    hid_t did = ds->did, space = ds->space, type = ds->type, dcpl = ds->dcpl;
     hsize_t cdims[H5S_MAX_RANK], nchunks = 0;
     hssize_t npoints = space >= 0 ? H5Sget_simple_extent_npoints(space) : -1;
     uint64_t esize = type >= 0 ? H5Tget_size(type) : 0, logical = 0;
@@ -345,23 +364,15 @@ static int check_written(hid_t did, const char *path, const char *dataset,
                      (unsigned long long)nchunks, nchunks == 1 ? "" : "s");
     }
 done:
-    H5E_BEGIN_TRY {
-        if (dcpl >= 0)
-            H5Pclose(dcpl);
-        if (type >= 0)
-            H5Tclose(type);
-        if (space >= 0)
-            H5Sclose(space);
-    } H5E_END_TRY;
     return rc;
 }
 
 /* Can a reader on this node pread did's values (source_file.direct_pos)?
  * Needs the shape (check_shape) and the file's size. */
-static void direct_layout(hid_t did, const struct source *s,
+static void direct_layout(const struct dset *ds, const struct source *s,
                           struct source_file *f, uint64_t file_bytes)
 {
-    hid_t dcpl = H5Dget_create_plist(did), ft = H5Dget_type(did);
+    hid_t did = ds->did, dcpl = ds->dcpl, ft = ds->type;
     uint64_t bytes = s->elem_bytes, end;
     haddr_t pos = HADDR_UNDEF;
     int ok = dcpl >= 0 && ft >= 0 && !s->compound && !s->nkeyds &&
@@ -377,10 +388,6 @@ static void direct_layout(hid_t did, const struct source *s,
          !__builtin_add_overflow((uint64_t)pos, bytes, &end) &&
          end <= file_bytes;
     f->direct_pos = ok ? (uint64_t)pos : 0;
-    H5E_BEGIN_TRY {
-        H5Pclose(dcpl);
-        H5Tclose(ft);
-    } H5E_END_TRY;
 }
 
 /* Read columns and shape of did into s (first file) or check them
@@ -463,27 +470,32 @@ static int inspect_file(struct source *s, size_t i,
 {
     hid_t fid = H5I_INVALID_HID, did = H5I_INVALID_HID;
     hid_t kid = H5I_INVALID_HID;
+    struct dset ds = {H5I_INVALID_HID, H5I_INVALID_HID, H5I_INVALID_HID,
+                      H5I_INVALID_HID};
     int rc = open_file(s->file[i].path, &fid, err);
     size_t k = 0;
     if (rc == 0)
         rc = open_dataset(fid, s->file[i].path, s->dataset, &did, err);
     if (rc == 0)
-        rc = check_storage(did, s->file[i].path, s->dataset, err);
+        dset_open(did, &ds);
+    if (rc == 0)
+        rc = check_storage(&ds, s->file[i].path, s->dataset, err);
     if (rc == 0)
         rc = check_shape(s, i, did, o, err);
     if (rc == 0)
-        rc = check_chunks(did, s->rank, s->file[i].path, s->dataset, err);
+        rc = check_chunks(&ds, s->rank, s->file[i].path, s->dataset, err);
     if (rc == 0)
-        rc = check_written(did, s->file[i].path, s->dataset, err);
+        rc = check_written(&ds, s->file[i].path, s->dataset, err);
     if (rc == 0)
-        describe_layout(did, s->rank, &s->file[i]);
+        describe_layout(&ds, s->rank, &s->file[i]);
     if (rc == 0)
-        raw_layout(did, s, &s->file[i]);
+        raw_layout(&ds, s, &s->file[i]);
     uint64_t file_bytes = rc == 0 ? file_size(s->file[i].path) : 0;
     if (rc == 0)
         rc = check_extent(did, s->file[i].path, s->dataset, file_bytes, err);
     if (rc == 0)
-        direct_layout(did, s, &s->file[i], file_bytes);
+        direct_layout(&ds, s, &s->file[i], file_bytes);
+    dset_close(&ds);
     for (; rc == 0 && k < s->nkeyds; k++) {
         rc = open_dataset(fid, s->file[i].path, s->key_path[k], &kid, err);
         if (rc == 0)
