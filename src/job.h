@@ -55,6 +55,8 @@ struct job {
     int axis_all;           /* 0: reduce along dim 0; 1: over everything */
     int ddof;
     int exact;              /* [reduce] exact = yes: exact sums */
+    const char *weights;    /* [reduce] weights (coslat or a dataset), or
+                               NULL (weights.h) */
     int prefetch;
     const char *fields;     /* compound fields to reduce, or NULL for all */
     int cf;                 /* apply CF conventions (auto) */

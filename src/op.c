@@ -103,6 +103,8 @@ int opset_init(struct opset *set, const struct h5b_op_config *shape,
     set->cfg = *shape;
     set->cfg.outputs = outputs;
     int rc = opset_add(set, &op_moments, op_moments.name, err);
+    if (rc == 0 && shape->weights)
+        rc = opset_add(set, &op_weighted, op_weighted.name, err);
     for (size_t i = 0; rc == 0 && outputs[i]; i++) {
         const h5b_operator *op = op_find_output(outputs[i]);
         if (!op)

@@ -43,6 +43,7 @@
 #include "source.h"
 #include "summary.h"
 #include "transport.h"
+#include "weightsread.h"
 #include "wire.h"
 #include "worker.h"
 #include "wreader.h"
@@ -160,6 +161,22 @@ static int apply_select(struct prep *p, struct h5b_error *err)
     return 0;
 }
 
+/* [reduce] weights: the weight of each value of a (selected) record. */
+static int apply_weights(struct prep *p, struct h5b_error *err)
+{
+    if (!p->job.weights)
+        return 0;
+    int rc = weightsread_resolve(&p->src, &p->sel, p->job.dataset,
+                                 p->job.weights, &p->weights, &p->nweights,
+                                 err);
+    if (rc == 0 && p->nweights != p->src.record_elems)
+        rc = err_set(err, H5B_ERUN, "[reduce] weights = %s: %llu weights "
+                     "for records of %llu values", p->job.weights,
+                     (unsigned long long)p->nweights,
+                     (unsigned long long)p->src.record_elems);
+    return rc;
+}
+
 /* Plan the partitions of the opened source (of its selected records);
  * the source's record count becomes theirs.  Records with a group_by key
  * are never split in tiles: a key belongs to a whole record (and
@@ -246,7 +263,10 @@ static uint64_t fingerprint(const struct prep *p)
         h = ckpt_hash(h, c, sizeof c);
     }
     uint64_t plan[3] = {p->plan.nparts, p->plan.ntiles, p->plan.tile_width};
-    return ckpt_hash(h, plan, sizeof plan);
+    h = ckpt_hash(h, plan, sizeof plan);
+    /* the weights' values (a changed weights file changes results) */
+    h = ckpt_hash(h, &p->nweights, sizeof p->nweights);
+    return p->nweights ? ckpt_hash(h, p->weights, p->nweights * 8) : h;
 }
 
 /* --resume: read and check the checkpoint (its accumulators are decoded
@@ -343,11 +363,15 @@ static int prepare(struct prep *p, int argc, char **argv,
     if (rc == 0)
         rc = apply_select(p, err);
     if (rc == 0)
+        rc = apply_weights(p, err);
+    if (rc == 0)
         rc = make_plan(p, err);
     if (rc < 0)
         return rc;
     p->fingerprint = fingerprint(p);
     op_shape(&p->shape, &p->job, p->src.rank - 1, p->src.dims + 1);
+    p->shape.weights = p->weights;
+    p->shape.nweights = p->nweights;
     return check_histogram(&p->job, p->shape.ncell, err);
 }
 
@@ -393,6 +417,7 @@ static void prep_free(struct prep *p)
     free(p->timing.idle);
     free(p->timing.rss);
     free(p->ckpt);
+    free(p->weights);
     table_free(&p->table[0]);
     table_free(&p->table[1]);
     source_close(&p->src);
@@ -424,6 +449,8 @@ int prep_send_setup(const struct prep *p, const struct job *job, int size,
         s.shared = (uint32_t)p->shared;
         s.entries = job->entries;
         s.nentries = job->nentries;
+        s.weights = p->weights;
+        s.nweights = p->nweights;
     }
     size_t n = wire_setup_size(&s);
     unsigned char *buf = malloc(n);
@@ -813,6 +840,13 @@ static int worker_tables(const struct wire_setup *s, struct job *job,
     if (rc < 0)
         return rc;
     op_shape(&shape, job, (int)s->cell_rank, s->cell_dims);
+    shape.weights = s->nweights ? s->weights : NULL;
+    shape.nweights = s->nweights;
+    if ((job->weights != NULL) != (s->nweights != 0) ||
+        (s->nweights && s->nweights != s->elems))
+        return err_set(err, H5B_ERUN, "setup: %llu weights for records of "
+                       "%llu values", (unsigned long long)s->nweights,
+                       (unsigned long long)s->elems);
     if (shape.ncell != s->ncell || (s->tile_width && (s->cell_rank < 1 ||
         s->dim1 != s->cell_dims[0] || s->tile_width >= s->dim1)))
         return err_set(err, H5B_ERUN, "setup: inconsistent shape");
