@@ -141,15 +141,46 @@ static void wcell_block(struct wcell *c, const double *x, const double *w,
     wcell_combine(c, wb, mb, m2b, pb);
 }
 
-/* Gather cell j's values of up to BLOCK records from r0 of blk as double,
- * and their weights, then fold them in.  T is the element type. */
+/* One cell (axis = all): the weights of a run of values are a run of the
+ * weights (wrapping at nweights), so they are used in place, and float64
+ * values too; other types are widened into buf. */
+#define WEIGHTED_RUN(SUF, T)                                                 \
+static void wrun_##SUF(struct weighted *m, const struct h5b_block *blk)     \
+{                                                                            \
+    const uint64_t nw = m->cfg->nweights;                                    \
+    const T *data = blk->data;                                               \
+    double buf[BLOCK];                                                       \
+    uint64_t pos = blk->first_record % nw;                                   \
+    for (uint64_t i = 0; i < blk->nrec;) {                                   \
+        uint64_t len = blk->nrec - i < BLOCK ? blk->nrec - i : BLOCK;        \
+        len = len < nw - pos ? len : nw - pos;                               \
+        const double *xv = buf;                                              \
+        if (sizeof(T) == sizeof(double) && (T)0.5 == 0.5)                    \
+            xv = (const double *)(const void *)(data + i);                   \
+        else                                                                 \
+            for (uint64_t j = 0; j < len; j++)                               \
+                buf[j] = (double)data[i + j];                                \
+        wcell_block(&m->c[0], xv, m->cfg->weights + pos, (size_t)len);       \
+        i += len;                                                            \
+        pos = pos + len == nw ? 0 : pos + len;                               \
+    }                                                                        \
+}
+
+/* Fold blk in: one cell through wrun_; several by gathering each cell's
+ * values of up to BLOCK records as double, with their weights.  T is the
+ * element type. */
 #define WEIGHTED_KERNEL(SUF, T)                                              \
+WEIGHTED_RUN(SUF, T)                                                         \
 static void wupd_##SUF(struct weighted *m, const struct h5b_block *blk)     \
 {                                                                            \
     const uint64_t nc = m->cfg->ncell, nw = m->cfg->nweights;               \
     const double *wt = m->cfg->weights;                                      \
     const T *data = blk->data;                                               \
     double x[BLOCK], w[BLOCK];                                               \
+    if (nc == 1) {                                                           \
+        wrun_##SUF(m, blk);                                                  \
+        return;                                                              \
+    }                                                                        \
     for (uint64_t j = 0; j < nc; j++) {                                      \
         const uint64_t step = nc % nw;                                       \
         uint64_t pos = (uint64_t)(((unsigned __int128)(blk->first_record %  \

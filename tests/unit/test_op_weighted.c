@@ -218,6 +218,33 @@ static void test_cells_zero_weight(void **state)
     assert_true(has(&g, "count"));
 }
 
+/* int16 values widen to double; a block starting at record 5 takes the
+ * weights from place 5 % 4 = 1 on: x = (i + 1) % 4 under w = (1, 2, 3, 4)
+ * is the pattern again. */
+static void test_int16_offset(void **state)
+{
+    (void)state;
+    int16_t x[400];
+    struct h5b_op_config shape = {.type = H5B_INT16, .ncell = 1,
+                                  .weights = W4, .nweights = 4};
+    struct opset set;
+    struct partial p;
+    struct h5b_error err = {""};
+    struct got g;
+    for (int i = 0; i < 400; i++)
+        x[i] = (int16_t)((i + 1) % 4);
+    assert_int_equal(opset_init(&set, &shape, ops, &err), 0);
+    assert_int_equal(opset_reduce(&set, x, sizeof x, 5, &p, &err), 0);
+    struct h5b_sink sink = {&g, got_put_cells, got_put};
+    memset(&g, 0, sizeof g);
+    g.ncell = 1;
+    assert_int_equal(opset_finalize(&set, &p, &sink, &err), 0);
+    assert_close(value(&g, "mean", 0), 2.0, 1e-15);
+    assert_close(value(&g, "var", 0), 1.0, 1e-14);
+    assert_close(value(&g, "weight_sum", 0), 1000, 0);
+    opset_destroy(&set, &p);
+}
+
 /* decode refuses a wrong length and a negative weight sum. */
 static void test_decode_checks(void **state)
 {
@@ -328,6 +355,7 @@ int main(void)
         cmocka_unit_test(test_nan_no_weight),
         cmocka_unit_test(test_large_offset),
         cmocka_unit_test(test_cells_zero_weight),
+        cmocka_unit_test(test_int16_offset),
         cmocka_unit_test(test_decode_checks),
         cmocka_unit_test(test_match_rules),
         cmocka_unit_test(test_expand_selection),
