@@ -154,9 +154,15 @@ void dryrun_print(const struct prep *p, FILE *out)
     fputs("reduce:", out);
     for (size_t i = 0; p->job.ops[i]; i++)    /* with those implied by */
         fprintf(out, " %s", p->job.ops[i]);  /* histogram/quantile keys */
-    fprintf(out, ", axis %s, %llu cell%s per result\n",
-            p->job.axis_all ? "all" : "0", (unsigned long long)p->shape.ncell,
-            p->shape.ncell == 1 ? "" : "s");
+    if (p->job.axis_records)
+        fprintf(out, ", axis records, one value per record over its %llu "
+                "cells (%llu records)\n", (unsigned long long)p->shape.ncell,
+                (unsigned long long)s->nrec);
+    else
+        fprintf(out, ", axis %s, %llu cell%s per result\n",
+                p->job.axis_all ? "all" : "0",
+                (unsigned long long)p->shape.ncell,
+                p->shape.ncell == 1 ? "" : "s");
     print_weights(p, out);
     if (p->plan.ntiles > 1)
         fprintf(out, "tiles: %llu along dim 1, %llu wide\n",

@@ -79,7 +79,10 @@ static void add_partials(struct memplan_rank *r, const struct memplan_job *j,
                                           gb_key_extra(keys, j->key_bytes))));
     } else {
         uint64_t per = mul(n, j->ncol);
-        if (j->moments)
+        if (j->per_record)
+            part[MP_MOMENTS] = add(part[MP_MOMENTS],
+                                   mul(per, op_records_bytes(records)));
+        else if (j->moments)
             part[MP_MOMENTS] = add(part[MP_MOMENTS],
                                    mul(per, add(op_moments_bytes(j->ncell,
                                                                  j->exact),

@@ -384,7 +384,13 @@ static int attach_axis(struct writer *w, const struct result *r, hid_t ds,
     const char *incoord = NULL;
     const struct result *sib = NULL;
     int failed = 0;
-    if (r->per_cell && a < cell_rank) {
+    if (w->d->records && !r->per_cell && a == 0) {
+        snprintf(dir, sizeof dir, "%s", r->group);
+        snprintf(name, sizeof name, "%s", w->d->name[0]);
+        incoord = w->d->records == 1 && w->d->coord[0][0] ? w->d->coord[0]
+                                                          : NULL;
+        w->axis = 0;
+    } else if (r->per_cell && a < cell_rank) {
         int k = a + (w->d->rank - cell_rank);
         snprintf(dir, sizeof dir, "%s", r->group);
         snprintf(name, sizeof name, "%s", w->d->name[k]);
@@ -425,7 +431,8 @@ static int put_cf(const struct writer *w, const struct result *r, hid_t ds)
         rc |= h5util_put_string(ds, "standard_name", d->standard_name);
     const char *m = cfmeta_method(r->name);
     int reduced = d->axis_all ? d->rank : 1;
-    for (int k = 0; m && k < reduced; k++)
+    for (int k = d->records ? 1 : 0; m && k < (d->records ? d->rank
+                                                          : reduced); k++)
         snprintf(cm + strlen(cm), sizeof cm - strlen(cm), "%s: ", d->name[k]);
     if (m && snprintf(cm + strlen(cm), sizeof cm - strlen(cm), "%s", m) > 0)
         rc |= h5util_put_string(ds, "cell_methods", cm);

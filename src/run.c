@@ -71,6 +71,7 @@ static void op_shape(struct h5b_op_config *cfg, const struct job *job,
     cfg->ncell = 1;
     cfg->arg = reduce_arg;
     cfg->arg_ctx = job;
+    cfg->per_record = job->axis_records;
     if (job->axis_all)
         return;
     cfg->cell_rank = rank;
@@ -198,7 +199,8 @@ static int make_plan(struct prep *p, struct h5b_error *err)
          ? plan_build_sel(&p->plan, nrec, chunk0, p->nfiles,
                           s->record_bytes + s->key_bytes,
                           p->job.partition_bytes, PLAN_MAX_MESSAGE,
-                          p->job.axis_all || s->key_bytes ? NULL : &tiling,
+                          p->job.axis_all || p->job.axis_records ||
+                          s->key_bytes ? NULL : &tiling,
                           p->sel.active ? &sel : NULL, err)
          : err_set(err, H5B_ERUN, "out of memory");
     if (rc == 0)
@@ -661,6 +663,23 @@ int prep_reduce_all(struct prep *p, int size, int more,
     return rc;
 }
 
+/* axis = records: the results lie along dim 0, whose coordinate values
+ * are copied from the one input file at the selection's first index and
+ * stride (of several files, the dimension has no coordinate variable). */
+static void records_axis(const struct prep *p, struct run_info *in,
+                         uint64_t *first, uint64_t *step)
+{
+    for (int d = 0; d < H5B_MAX_RANK; d++) {
+        first[d] = p->src.inner_select ? p->src.first[d] : 0;
+        step[d] = p->src.inner_select ? p->src.step[d] : 0;
+    }
+    first[0] = p->sel.active ? p->sel.range[0].first : 0;
+    step[0] = p->sel.active ? p->sel.range[0].stride : 0;
+    in->in_first = first;
+    in->in_step = step;
+    in->records = p->nfiles == 1 ? 1 : 2;
+}
+
 /* Reduce, then write the results file and the summary. */
 static int execute(struct prep *p, int size, struct progress *prog,
                    struct h5b_error *err)
@@ -702,6 +721,9 @@ static int execute(struct prep *p, int size, struct progress *prog,
     in.in_dims = stored;
     in.in_first = p->src.inner_select ? p->src.first : NULL;
     in.in_step = p->src.inner_select ? p->src.step : NULL;
+    uint64_t rfirst[H5B_MAX_RANK], rstep[H5B_MAX_RANK];
+    if (p->job.axis_records)
+        records_axis(p, &in, rfirst, rstep);
     in.compound = p->src.compound;
     in.axis_all = p->job.axis_all;
     output_now(in.finished, sizeof in.finished);

@@ -43,7 +43,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a struct below or a callback signature changes.
- * 2: h5b_op_config gained weights and nweights. */
+ * 2: h5b_op_config gained weights, nweights and per_record. */
 #define H5B_OPERATOR_ABI 2
 
 /* The symbol a plugin library defines (a const h5b_operator). */
@@ -84,6 +84,11 @@ struct h5b_op_config {
      * value's place in its record.  Finite and >= 0; owned by h5batch. */
     const double *weights;
     uint64_t nweights;
+    /* [reduce] axis = records: each record is reduced over its ncell
+     * values (of the cell shape above), one result per record, written
+     * with put() as 1-D arrays over the records.  Only the built-in
+     * statistics do this; h5batch runs no plugin with it. */
+    int per_record;
 };
 
 /* A block of consecutive records: nrec * cfg->ncell values of cfg->type,

@@ -164,23 +164,37 @@ CASES = [
 NAMES = [c[0] for c in CASES]
 
 
-def run_case(tool, case, case_dir, ranks_list):
-    name, write, modes = case
+def prepare(case_dir, write, axis, ops):
+    """Write a case's files (write) and its job reducing over `axis`; the
+    input files, the weights spec (or None), xarray's selection of the
+    input and the oracle's weights of it (a function, or None)."""
     case_dir.mkdir(parents=True, exist_ok=True)
     names, spec, select, pick, weights_of = write(case_dir)
     write_job(case_dir, f"[input]\nfiles = {' '.join(names)}\ndataset = /tas\n"
                         f"partition_size = 8K\n" + (f"select = {select}\n" if select else "") +
-                        f"[reduce]\naxis = all\nops = {' '.join(OPS)}\nweights = {spec}\n")
-    ds = open_input(case_dir, names)
-    sub = pick(ds)
-    w = weights_of(sub)
-    w_cells = np.broadcast_to(w.broadcast_like(sub.tas.isel(time=0)).transpose("lat", "lon")
-                              .values, (sub.lat.size, sub.lon.size))
-    check_dry_run(tool, case_dir, spec, w_cells)
+                        f"[reduce]\naxis = {axis}\nops = {' '.join(ops)}\n" +
+                        (f"weights = {spec}\n" if spec else ""))
+    return names, spec, pick(open_input(case_dir, names)), weights_of
+
+
+def run_modes(tool, case_dir, modes, ranks_list):
+    """Run the job alone and in each of modes that ranks_list has; the
+    result files by rank label."""
     kept = {}
     for ranks in [0] + [r for r in modes if r in ranks_list]:
         kept[rank_label(ranks)] = run_alone(tool, case_dir, ranks,
                                             f"out.{slug(rank_label(ranks))}.h5")
+    return kept
+
+
+def run_case(tool, case, case_dir, ranks_list):
+    name, write, modes = case
+    names, spec, sub, weights_of = prepare(case_dir, write, "all", OPS)
+    w = weights_of(sub)
+    w_cells = np.broadcast_to(w.broadcast_like(sub.tas.isel(time=0)).transpose("lat", "lon")
+                              .values, (sub.lat.size, sub.lon.size))
+    check_dry_run(tool, case_dir, spec, w_cells)
+    kept = run_modes(tool, case_dir, modes, ranks_list)
     check_result(kept[rank_label(0)], expected(sub.tas, w))
     if len(kept) > 1:
         check_identical(kept, case_dir)

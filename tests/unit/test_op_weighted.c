@@ -15,6 +15,7 @@
 
 #include "err.h"
 #include "op.h"
+#include "opset_pieces.h"
 #include "weights.h"
 
 static const char *const ops[] = {"count", "sum", "mean", "var", "std",
@@ -96,29 +97,12 @@ static void run_pieces(const struct opset *set, const double *x, uint64_t nrec,
                        const uint64_t *cuts, size_t ncuts, struct got *g)
 {
     struct h5b_error err = {""};
-    struct partial acc, p, q;
-    uint64_t nc = set->cfg.ncell, at = 0;
-    assert_int_equal(opset_create(set, &acc, &err), 0);
-    for (size_t k = 0; k < ncuts; k++) {
-        uint64_t n = cuts[k] - at;
-        assert_int_equal(opset_reduce(set, x + at * nc, n * nc * 8, at, &p,
-                                      &err), 0);
-        size_t len = opset_encoded_size(set, &p);
-        unsigned char *buf = malloc(len);
-        assert_non_null(buf);
-        assert_int_equal(opset_encode(set, &p, buf, len, &err), 0);
-        assert_int_equal(opset_create(set, &q, &err), 0);
-        assert_int_equal(opset_decode(set, &q, buf, len, &err), 0);
-        assert_int_equal(opset_merge(set, &acc, &q, &err), 0);
-        opset_destroy(set, &p);
-        opset_destroy(set, &q);
-        free(buf);
-        at = cuts[k];
-    }
-    assert_int_equal(at, nrec);
+    struct partial acc;
+    assert_int_equal(cuts[ncuts - 1], nrec);
+    pieces_merge(set, x, cuts, ncuts, &acc);
     struct h5b_sink sink = {g, got_put_cells, got_put};
     memset(g, 0, sizeof *g);
-    g->ncell = nc;
+    g->ncell = set->cfg.ncell;
     assert_int_equal(opset_finalize(set, &acc, &sink, &err), 0);
     opset_destroy(set, &acc);
 }
