@@ -60,7 +60,8 @@ def parse_args():
 
 def make_data(tmp):
     """The data: 10M x 4 lognormal values with NaNs, 1220 partitions of 256K;
-    w and w2, weights of the 4 cells for the weights cases."""
+    w and w2, weights of the 4 cells for the weights cases; grid and w8
+    for the records cases."""
     rng = np.random.default_rng(7)
     x = rng.lognormal(0.0, 1.0, size=(10_000_000, 4))
     x[rng.random(x.shape) < 0.001] = np.nan
@@ -68,12 +69,21 @@ def make_data(tmp):
         f.create_dataset("series", data=x, chunks=(16384, 4))
         f["w"] = np.array([0.5, 1.0, 2.0, 0.25])
         f["w2"] = np.array([1.0, 1.0, 2.0, 0.25])
+        # grid: 200k records of 8 cells in chunks of 64 records (the
+        # records cases: partitions are whole chunks), w8 its weights
+        f.create_dataset("grid", data=rng.normal(280, 5, (200_000, 8)), chunks=(64, 8))
+        f["w8"] = np.linspace(0.25, 2.0, 8)
 
 
 QUANTILES = "ops = count mean std min max quantiles\nquantiles = 0.01, 0.5, 0.99"
 # A weighted run: the weighted operator's state travels in RESULTs and
 # checkpoints (quantiles are not weighted, so only the moments' ops).
 WEIGHTED = "axis = all\nweights = /w\nops = count sum mean var std min max"
+# axis = records: a summary per record travels and is appended in order;
+# the 200k records of /grid in 1563 partitions of 8K (16 MB of summaries at
+# the end; /series's chunks of 16384 records would make 80 MB of them).
+RECORDS = "axis = records\nweights = /w8\nops = count sum mean var std min max"
+RECORDS_SETS = ("input.partition_size=8K", "input.dataset=/grid")
 
 
 def write_job(tmp, reduce=QUANTILES, name="faults"):
@@ -329,6 +339,13 @@ def other_weights(ckpt):
     return ["--set", "reduce.weights=/w2"]
 
 
+def records_cases(s):
+    """axis = records: the per-record summaries, concatenated in record
+    order, survive a checkpoint and a resume on another rank count."""
+    yield "records-sigterm-rank0-of-3-resume-2", lambda: s.signal_case(3, "SIGTERM", 2)
+    yield "records-kill-worker-of-2-resume-solo", lambda: s.kill_case(2, "kill-worker", 0)
+
+
 def weights_cases(s):
     """[reduce] weights: resumed on other rank counts, byte-identical; a
     resume with other weights is refused."""
@@ -380,6 +397,11 @@ def main():
         if any(part in "weights" or "weights" in part for part in args.filter.split(",")):
             suite = Suite(args.bin, tmp, (), WEIGHTED, "faults-weighted")
             for name, case in weights_cases(suite):
+                if any(part in name for part in args.filter.split(",")):
+                    report.check(name, case)
+        if any(part in "records" or "records" in part for part in args.filter.split(",")):
+            suite = Suite(args.bin, tmp, RECORDS_SETS, RECORDS, "faults-records")
+            for name, case in records_cases(suite):
                 if any(part in name for part in args.filter.split(",")):
                     report.check(name, case)
     sys.exit(report.close())
