@@ -680,6 +680,20 @@ static void records_axis(const struct prep *p, struct run_info *in,
     in->records = p->nfiles == 1 ? 1 : 2;
 }
 
+/* axis = records over several files: the selected records' coordinate
+ * values, gathered from each file (NULL when some file has none). */
+static int records_values(const struct prep *p, struct run_info *in,
+                          double **values, struct h5b_error *err)
+{
+    *values = NULL;
+    if (!p->job.axis_records || p->nfiles < 2)
+        return 0;
+    int rc = selread_record_values(&p->sel, &p->src, p->job.dataset, values,
+                                   &in->rec_len, err);
+    in->rec_values = *values;
+    return rc;
+}
+
 /* Reduce, then write the results file and the summary. */
 static int execute(struct prep *p, int size, struct progress *prog,
                    struct h5b_error *err)
@@ -726,9 +740,13 @@ static int execute(struct prep *p, int size, struct progress *prog,
         records_axis(p, &in, rfirst, rstep);
     in.compound = p->src.compound;
     in.axis_all = p->job.axis_all;
+    double *rec_values = NULL;
+    if (rc == 0)
+        rc = records_values(p, &in, &rec_values, err);
     output_now(in.finished, sizeof in.finished);
     if (rc == 0)
         rc = output_write(p->job.output, &in, &rs, err);
+    free(rec_values);
     if (rc == 0)
         unlink(p->ckpt_path);
     in.elapsed = progress_clock() - p->t0;
