@@ -90,10 +90,10 @@ LOGIC     := err atomicfile samefile job plan wire chunkdec op exactsum op_momen
              memplan memlimits cfmeta suggest \
              op_hist op_quantile table results summary utf8 progress cli \
              checkpoint interrupt groupby readahead fileread fileid launch \
-             nodes mpienv startup select
+             nodes mpienv startup select op_weighted weights op_records
 # Modules that talk to HDF5 or MPI.
 SYSTEM    := h5util srctype source ncdims output transport shm worker master plugin \
-             filecheck wreader selread \
+             filecheck wreader selread weightsread \
              memrun dryrun rangepass run
 OBJS      := $(addprefix $(BUILD)/obj/,$(addsuffix .o,$(LOGIC) $(SYSTEM)))
 LOGIC_OBJS := $(addprefix $(BUILD)/obj/,$(addsuffix .o,$(LOGIC)))

@@ -1,6 +1,8 @@
 /* dryrun.c -- what --dry-run prints (see dryrun.h). */
 #include "dryrun.h"
 
+#include <math.h>
+
 #include "h5util.h"
 #include "transport.h"
 
@@ -101,6 +103,21 @@ static void print_nodes(const struct prep *p, FILE *out)
     }
 }
 
+
+/* [reduce] weights: what they are and their range (weightsread.h). */
+static void print_weights(const struct prep *p, FILE *out)
+{
+    double lo = INFINITY, hi = -INFINITY;
+    if (!p->weights)
+        return;
+    for (uint64_t i = 0; i < p->nweights; i++) {
+        lo = p->weights[i] < lo ? p->weights[i] : lo;
+        hi = p->weights[i] > hi ? p->weights[i] : hi;
+    }
+    fprintf(out, "weights: %s, %llu per record (one per selected cell), "
+            "from %.17g to %.17g\n", p->job.weights,
+            (unsigned long long)p->nweights, lo, hi);
+}
 /* The memory plan and the limit it was checked against. */
 static void print_memory(const struct prep *p, FILE *out)
 {
@@ -137,9 +154,16 @@ void dryrun_print(const struct prep *p, FILE *out)
     fputs("reduce:", out);
     for (size_t i = 0; p->job.ops[i]; i++)    /* with those implied by */
         fprintf(out, " %s", p->job.ops[i]);  /* histogram/quantile keys */
-    fprintf(out, ", axis %s, %llu cell%s per result\n",
-            p->job.axis_all ? "all" : "0", (unsigned long long)p->shape.ncell,
-            p->shape.ncell == 1 ? "" : "s");
+    if (p->job.axis_records)
+        fprintf(out, ", axis records, one value per record over its %llu "
+                "cells (%llu records)\n", (unsigned long long)p->shape.ncell,
+                (unsigned long long)s->nrec);
+    else
+        fprintf(out, ", axis %s, %llu cell%s per result\n",
+                p->job.axis_all ? "all" : "0",
+                (unsigned long long)p->shape.ncell,
+                p->shape.ncell == 1 ? "" : "s");
+    print_weights(p, out);
     if (p->plan.ntiles > 1)
         fprintf(out, "tiles: %llu along dim 1, %llu wide\n",
                 (unsigned long long)p->plan.ntiles,

@@ -55,6 +55,7 @@ static int check_range(const char *v, char *why, size_t n);
 static int check_quantiles(const char *v, char *why, size_t n);
 static int check_accuracy(const char *v, char *why, size_t n);
 static int check_select(const char *v, char *why, size_t n);
+static int check_weights(const char *v, char *why, size_t n);
 
 static const struct keydef keydefs[] = {
     {"job", "name", 0, check_nonempty},
@@ -68,6 +69,7 @@ static const struct keydef keydefs[] = {
     {"reduce", "axis", 0, check_axis},
     {"reduce", "ddof", 0, check_ddof},
     {"reduce", "exact", 0, check_yesno},
+    {"reduce", "weights", 0, check_weights},
     {"reduce", "group_by", 0, check_nonempty},
     {"reduce", "max_keys", 0, check_count},
     {"reduce", "histogram_bins", 0, check_bins},
@@ -268,9 +270,10 @@ static int check_ops(const char *v, char *why, size_t n)
 
 static int check_axis(const char *v, char *why, size_t n)
 {
-    if (strcmp(v, "0") == 0 || strcmp(v, "all") == 0)
+    if (strcmp(v, "0") == 0 || strcmp(v, "all") == 0 ||
+        strcmp(v, "records") == 0)
         return 0;
-    snprintf(why, n, "'%s' is not a supported axis (0 or all)", v);
+    snprintf(why, n, "'%s' is not a supported axis (0, all or records)", v);
     return -1;
 }
 
@@ -315,6 +318,16 @@ static int check_select(const char *v, char *why, size_t n)
 {
     struct select_list l;
     return select_parse(v, &l, why, n);
+}
+
+/* coslat, or the path of a dataset (weights.h). */
+static int check_weights(const char *v, char *why, size_t n)
+{
+    if (strcmp(v, "coslat") == 0 || (v[0] == '/' && v[1]))
+        return 0;
+    snprintf(why, n, "'%s' is neither coslat nor a dataset path such as "
+             "/cell_area", v);
+    return -1;
 }
 
 static int check_reads(const char *v, char *why, size_t n)
@@ -812,6 +825,57 @@ static int split_ops(struct job *job, struct h5b_error *err)
     return 0;
 }
 
+/* What axis = records cannot go with: outputs other than the moments'
+ * (histogram, quantiles, plugins), exact sums and group_by. */
+static int records_refusal(const struct job *job, char *why, size_t n)
+{
+    static const char *const per_record[] = {"count", "sum", "mean", "var",
+                                             "std", "min", "max"};
+    for (size_t i = 0; job->ops[i]; i++) {
+        size_t k = 0;
+        while (k < 7 && strcmp(job->ops[i], per_record[k]) != 0)
+            k++;
+        if (k == 7) {
+            snprintf(why, n, "'%s' is not reduced per record (count sum "
+                     "mean var std min max are)", job->ops[i]);
+            return -1;
+        }
+    }
+    if (!job->exact && !job_get(job, "reduce", "group_by"))
+        return 0;
+    snprintf(why, n, "%s does not apply per record",
+             job->exact ? "exact = yes" : "group_by");
+    return -1;
+}
+
+/* What [reduce] weights cannot go with (see README, Weights). */
+static int weights_refusal(const struct job *job, char *why, size_t n)
+{
+    const char *gb = job_get(job, "reduce", "group_by");
+    int unweighted = 0;
+    for (size_t i = 0; job->ops[i]; i++)
+        unweighted |= strcmp(job->ops[i], "histogram") == 0 ||
+                      strcmp(job->ops[i], "quantiles") == 0;
+    if (!job->axis_all && !job->axis_records)
+        snprintf(why, n, "with axis = 0 a cell has the same weight in every "
+                 "record, so its weighted mean over records is the "
+                 "unweighted one (xarray's weighted(w).mean(\"time\") with "
+                 "w along lat); use axis = all or records");
+    else if (job->ddof)
+        snprintf(why, n, "ddof = %d is not defined with weights: var is "
+                 "sum(w (x - mean)^2) / sum(w); use ddof = 0", job->ddof);
+    else if (job->exact)
+        snprintf(why, n, "exact = yes does not apply to weighted sums");
+    else if (gb)
+        snprintf(why, n, "group_by is not weighted");
+    else if (unweighted)
+        snprintf(why, n, "histogram and quantiles are not weighted; drop "
+                 "them from ops");
+    else
+        return 0;
+    return -1;
+}
+
 int job_finish(struct job *job, struct h5b_error *err)
 {
     static const char *const required[][2] = {
@@ -859,6 +923,7 @@ int job_finish(struct job *job, struct h5b_error *err)
     const char *rah = job_get(job, "run", "read_ahead");
     const char *r0r = job_get(job, "run", "rank0_reduces");
     const char *ml = job_get(job, "run", "memory_limit");
+    char why[512];
     job->name = job_get(job, "job", "name");
     job->files = job_get(job, "input", "files");
     job->dataset = job_get(job, "input", "dataset");
@@ -888,6 +953,14 @@ int job_finish(struct job *job, struct h5b_error *err)
     job->memory_limit = 0;
     if (ml)
         job_parse_size(ml, &job->memory_limit);
+    job->axis_records = axis && strcmp(axis, "records") == 0;
+    if (job->axis_records && records_refusal(job, why, sizeof why) < 0)
+        return err_set(err, H5B_EINPUT, "%s: [reduce] axis = records: %s",
+                       where, why);
+    job->weights = job_get(job, "reduce", "weights");
+    if (job->weights && weights_refusal(job, why, sizeof why) < 0)
+        return err_set(err, H5B_EINPUT, "%s: [reduce] weights = %s: %s",
+                       where, job->weights, why);
     return 0;
 }
 

@@ -53,8 +53,11 @@ struct job {
     const char *ops[JOB_MAX_OPS + 1];   /* NULL-terminated output names */
     char *ops_buf;
     int axis_all;           /* 0: reduce along dim 0; 1: over everything */
+    int axis_records;       /* axis = records: each record over its cells */
     int ddof;
     int exact;              /* [reduce] exact = yes: exact sums */
+    const char *weights;    /* [reduce] weights (coslat or a dataset), or
+                               NULL (weights.h) */
     int prefetch;
     const char *fields;     /* compound fields to reduce, or NULL for all */
     int cf;                 /* apply CF conventions (auto) */

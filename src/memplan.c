@@ -79,10 +79,15 @@ static void add_partials(struct memplan_rank *r, const struct memplan_job *j,
                                           gb_key_extra(keys, j->key_bytes))));
     } else {
         uint64_t per = mul(n, j->ncol);
-        if (j->moments)
+        if (j->per_record)
             part[MP_MOMENTS] = add(part[MP_MOMENTS],
-                                   mul(per, op_moments_bytes(j->ncell,
-                                                            j->exact)));
+                                   mul(per, op_records_bytes(records)));
+        else if (j->moments)
+            part[MP_MOMENTS] = add(part[MP_MOMENTS],
+                                   mul(per, add(op_moments_bytes(j->ncell,
+                                                                 j->exact),
+                                       j->weights ? op_weighted_bytes(j->ncell)
+                                                  : 0)));
         if (j->histogram)
             part[MP_HIST] = add(part[MP_HIST], mul(per, encoded
                 ? op_hist_encoded_bytes(j->ncell, j->bins, records)
@@ -207,6 +212,10 @@ void memplan_build(const struct memplan_job *j, struct memplan *m)
                                         : j->records) : 0;
     plan_rank0(j, m);
     plan_worker(j, m);
+    m->rank0.part[MP_SCRATCH] = add(m->rank0.part[MP_SCRATCH], j->weights);
+    if (j->nworkers)
+        m->worker.part[MP_SCRATCH] = add(m->worker.part[MP_SCRATCH],
+                                         j->weights);
     struct memplan_rank *r = &m->rank0;
     r->running = add(j->base, sum_parts(r));
     r->results = results_bytes(j, m->keys);

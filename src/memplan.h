@@ -66,6 +66,12 @@ struct memplan_job {
     int moments, histogram, quantiles, grouped;
     int exact;              /* [reduce] exact = yes: moments carry exact
                                accumulators (exactsum.h) */
+    int per_record;         /* axis = records: a partial holds a summary
+                               per record (op_records_bytes) */
+    uint64_t weights;       /* [reduce] weights: bytes of the weight of
+                               each value of a record, held by every rank
+                               (0: none); the weighted state rides with
+                               moments */
     uint64_t bins;          /* histogram bins */
     uint64_t max_keys;      /* group-by keys a table may hold; 0: records */
     uint64_t key_bytes;     /* group-by keys as bytes (strings, several

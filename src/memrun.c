@@ -81,6 +81,8 @@ void memrun_job(const struct job *job, const struct source *src,
         j->workers_read = lay->readers != 0;
     }
     j->chunk_bytes = chunk_bytes(src);
+    j->weights = job->weights ? 8 * src->record_elems : 0;
+    j->per_record = job->axis_records;
     j->workers_decode = j->chunk_bytes && lay->size > 1 &&
                         job->worker_decode && !j->direct;
     j->rank0_decodes = j->chunk_bytes && !j->workers_decode;

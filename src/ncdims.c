@@ -262,9 +262,16 @@ static hid_t copy_coordinate(struct writer *w, const char *src,
             buf = NULL;
         }
     }
-    if (buf && (!len || H5Dread(from, mt, msp, step ? fsp : H5S_ALL,
-                                H5P_DEFAULT, buf) >= 0))
+    if (w->axis == 0 && w->d->rec_values && w->d->rec_len == len) {
+        /* axis = records over several files: the values gathered from
+         * each (ncdims.h), the attributes from the first. */
+        if (from >= 0)
+            ds = make_vector(w, path, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, len,
+                             w->d->rec_values);
+    } else if (buf && (!len || H5Dread(from, mt, msp, step ? fsp : H5S_ALL,
+                                       H5P_DEFAULT, buf) >= 0)) {
         ds = make_vector(w, path, ft, mt, len, buf);
+    }
     if (ds >= 0 && H5Aiterate2(from, H5_INDEX_NAME, H5_ITER_INC, NULL,
                                copy_attr, &ds) < 0) {
         H5Dclose(ds);
@@ -384,7 +391,13 @@ static int attach_axis(struct writer *w, const struct result *r, hid_t ds,
     const char *incoord = NULL;
     const struct result *sib = NULL;
     int failed = 0;
-    if (r->per_cell && a < cell_rank) {
+    if (w->d->records && !r->per_cell && a == 0) {
+        snprintf(dir, sizeof dir, "%s", r->group);
+        snprintf(name, sizeof name, "%s", w->d->name[0]);
+        incoord = (w->d->records == 1 || w->d->rec_values) &&
+                  w->d->coord[0][0] ? w->d->coord[0] : NULL;
+        w->axis = 0;
+    } else if (r->per_cell && a < cell_rank) {
         int k = a + (w->d->rank - cell_rank);
         snprintf(dir, sizeof dir, "%s", r->group);
         snprintf(name, sizeof name, "%s", w->d->name[k]);
@@ -425,7 +438,8 @@ static int put_cf(const struct writer *w, const struct result *r, hid_t ds)
         rc |= h5util_put_string(ds, "standard_name", d->standard_name);
     const char *m = cfmeta_method(r->name);
     int reduced = d->axis_all ? d->rank : 1;
-    for (int k = 0; m && k < reduced; k++)
+    for (int k = d->records ? 1 : 0; m && k < (d->records ? d->rank
+                                                          : reduced); k++)
         snprintf(cm + strlen(cm), sizeof cm - strlen(cm), "%s: ", d->name[k]);
     if (m && snprintf(cm + strlen(cm), sizeof cm - strlen(cm), "%s", m) > 0)
         rc |= h5util_put_string(ds, "cell_methods", cm);

@@ -40,6 +40,13 @@ struct ncdims {
     const char *file;       /* the input file coordinates come from */
     int rank;               /* of the input dataset */
     int axis_all;           /* reduced over every axis (else over axis 0) */
+    int records;            /* axis = records: results over dim 0, 1 with
+                               its coordinate (first[0], step[0]), 2
+                               from rec_values, or without (output.h) */
+    const double *rec_values;   /* records == 2: the selected records'
+                                   coordinate values gathered over the
+                                   files (rec_len of them), or NULL */
+    uint64_t rec_len;
     char name[H5B_MAX_RANK][NCDIMS_NAME_MAX];
     char coord[H5B_MAX_RANK][1024]; /* coordinate variable's path, or "" */
     char units[256], long_name[1024], standard_name[256];

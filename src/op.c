@@ -102,7 +102,19 @@ int opset_init(struct opset *set, const struct h5b_op_config *shape,
     memset(set, 0, sizeof *set);
     set->cfg = *shape;
     set->cfg.outputs = outputs;
+    if (shape->per_record) {
+        for (size_t i = 0; outputs[i]; i++)
+            if (op_find_output(outputs[i]) != &op_moments)
+                return err_set(err, H5B_EINPUT, "[reduce] axis = records: "
+                               "'%s' is not reduced per record (count sum "
+                               "mean var std min max are)", outputs[i]);
+        set->opcfg[0] = set->cfg;
+        set->opcfg[0].op_name = op_records.name;
+        return opset_add(set, &op_records, op_records.name, err);
+    }
     int rc = opset_add(set, &op_moments, op_moments.name, err);
+    if (rc == 0 && shape->weights)
+        rc = opset_add(set, &op_weighted, op_weighted.name, err);
     for (size_t i = 0; rc == 0 && outputs[i]; i++) {
         const h5b_operator *op = op_find_output(outputs[i]);
         if (!op)

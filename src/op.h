@@ -28,6 +28,10 @@
 uint64_t op_moments_bytes(uint64_t ncell, int exact);
 uint64_t op_hist_bytes(uint64_t ncell, uint64_t bins);
 uint64_t op_quantile_bytes(uint64_t ncell);
+/* ... and the weighted statistics' cells ([reduce] weights). */
+uint64_t op_weighted_bytes(uint64_t ncell);
+/* ... and the per-record summaries of `records` records (axis = records). */
+uint64_t op_records_bytes(uint64_t records);
 
 /* Most bytes a histogram partial of `records` records (each a value per
  * cell) takes encoded: dense counts, or the nonzero ones when fewer. */
@@ -38,6 +42,12 @@ uint64_t op_hist_encoded_bytes(uint64_t ncell, uint64_t bins,
 extern const h5b_operator op_moments;
 extern const h5b_operator op_hist;
 extern const h5b_operator op_quantile;
+/* Not in the registry: the opset adds it after moments when its config
+ * carries weights, and moments then leaves sum, mean, var and std to it. */
+extern const h5b_operator op_weighted;
+/* Not in the registry either: with axis = records (cfg.per_record) it is
+ * the opset's only operator and provides every output the job may ask. */
+extern const h5b_operator op_records;
 
 /* The operator that provides output `name` (e.g. "mean") or the plugin
  * registered as `name`, or NULL. */
@@ -69,7 +79,8 @@ struct partial {
 
 /* Fill set with the operators providing each name in outputs
  * (NULL-terminated, owned by the caller and kept alive), the moments
- * operator always first.  cfg's type, ncell, cell shape and arg lookup are
+ * operator always first, then the weighted one when shape has weights;
+ * with shape->per_record, op_records alone.  cfg's type, ncell, cell shape and arg lookup are
  * copied from `shape`. */
 int opset_init(struct opset *set, const struct h5b_op_config *shape,
                const char *const *outputs, struct h5b_error *err);

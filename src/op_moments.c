@@ -534,6 +534,9 @@ static unsigned wanted(const struct h5b_op_config *cfg)
         for (unsigned i = 0; i < 6; i++)
             if (strcmp(*o, names[i]) == 0)
                 w |= 1u << i;
+    /* With weights, op_weighted writes these (op.h). */
+    if (cfg->weights)
+        w &= ~(unsigned)(W_SUM | W_MEAN | W_VAR | W_STD);
     return w;
 }
 

@@ -160,6 +160,11 @@ static int put_all(hid_t fid, hid_t gcpl, hid_t dcpl,
                             in->in_dims, in->compound, in->axis_all);
         if (d && in->in_first && in->in_step)
             ncdims_select(d, in->in_first, in->in_step);
+        if (d) {
+            d->records = in->records;
+            d->rec_values = in->rec_values;
+            d->rec_len = in->rec_len;
+        }
         rc = d ? ncdims_write(fid, dcpl, d, rs) : -1;
         if (!d)
             snprintf(why, nwhy, "out of memory");

@@ -50,6 +50,13 @@ struct run_info {
     /* [input] select along dims >= 1: index first[d], step step[d] (0:
      * the whole dimension); NULL without one. */
     const uint64_t *in_first, *in_step;
+    /* axis = records: the results are over the records (dim 0); 1: with
+     * the coordinate variable of dim 0 copied (index in_first[0], step
+     * in_step[0]), 2: from several files, with rec_values as its values
+     * when every file has them (else without a coordinate variable). */
+    int records;
+    const double *rec_values;
+    uint64_t rec_len;
 };
 
 /* Check that the directory of path exists and that we can create files in

@@ -32,6 +32,9 @@ struct prep {
     struct selection sel;   /* [input] select (sel.active: given) */
     const char *sel_off;    /* why worker reads and decoding are off for
                                the selection, or NULL */
+    double *weights;        /* [reduce] weights: one per value of a
+                               record (weightsread.h), or NULL */
+    uint64_t nweights;
     struct plan plan;
     struct table table[2];  /* whole records or full tiles; short last tile */
     struct h5b_op_config shape; /* of whole records */

@@ -43,6 +43,7 @@
 #include "source.h"
 #include "summary.h"
 #include "transport.h"
+#include "weightsread.h"
 #include "wire.h"
 #include "worker.h"
 #include "wreader.h"
@@ -70,6 +71,7 @@ static void op_shape(struct h5b_op_config *cfg, const struct job *job,
     cfg->ncell = 1;
     cfg->arg = reduce_arg;
     cfg->arg_ctx = job;
+    cfg->per_record = job->axis_records;
     if (job->axis_all)
         return;
     cfg->cell_rank = rank;
@@ -160,6 +162,22 @@ static int apply_select(struct prep *p, struct h5b_error *err)
     return 0;
 }
 
+/* [reduce] weights: the weight of each value of a (selected) record. */
+static int apply_weights(struct prep *p, struct h5b_error *err)
+{
+    if (!p->job.weights)
+        return 0;
+    int rc = weightsread_resolve(&p->src, &p->sel, p->job.dataset,
+                                 p->job.weights, &p->weights, &p->nweights,
+                                 err);
+    if (rc == 0 && p->nweights != p->src.record_elems)
+        rc = err_set(err, H5B_ERUN, "[reduce] weights = %s: %llu weights "
+                     "for records of %llu values", p->job.weights,
+                     (unsigned long long)p->nweights,
+                     (unsigned long long)p->src.record_elems);
+    return rc;
+}
+
 /* Plan the partitions of the opened source (of its selected records);
  * the source's record count becomes theirs.  Records with a group_by key
  * are never split in tiles: a key belongs to a whole record (and
@@ -181,7 +199,8 @@ static int make_plan(struct prep *p, struct h5b_error *err)
          ? plan_build_sel(&p->plan, nrec, chunk0, p->nfiles,
                           s->record_bytes + s->key_bytes,
                           p->job.partition_bytes, PLAN_MAX_MESSAGE,
-                          p->job.axis_all || s->key_bytes ? NULL : &tiling,
+                          p->job.axis_all || p->job.axis_records ||
+                          s->key_bytes ? NULL : &tiling,
                           p->sel.active ? &sel : NULL, err)
          : err_set(err, H5B_ERUN, "out of memory");
     if (rc == 0)
@@ -246,7 +265,10 @@ static uint64_t fingerprint(const struct prep *p)
         h = ckpt_hash(h, c, sizeof c);
     }
     uint64_t plan[3] = {p->plan.nparts, p->plan.ntiles, p->plan.tile_width};
-    return ckpt_hash(h, plan, sizeof plan);
+    h = ckpt_hash(h, plan, sizeof plan);
+    /* the weights' values (a changed weights file changes results) */
+    h = ckpt_hash(h, &p->nweights, sizeof p->nweights);
+    return p->nweights ? ckpt_hash(h, p->weights, p->nweights * 8) : h;
 }
 
 /* --resume: read and check the checkpoint (its accumulators are decoded
@@ -343,11 +365,15 @@ static int prepare(struct prep *p, int argc, char **argv,
     if (rc == 0)
         rc = apply_select(p, err);
     if (rc == 0)
+        rc = apply_weights(p, err);
+    if (rc == 0)
         rc = make_plan(p, err);
     if (rc < 0)
         return rc;
     p->fingerprint = fingerprint(p);
     op_shape(&p->shape, &p->job, p->src.rank - 1, p->src.dims + 1);
+    p->shape.weights = p->weights;
+    p->shape.nweights = p->nweights;
     return check_histogram(&p->job, p->shape.ncell, err);
 }
 
@@ -393,6 +419,7 @@ static void prep_free(struct prep *p)
     free(p->timing.idle);
     free(p->timing.rss);
     free(p->ckpt);
+    free(p->weights);
     table_free(&p->table[0]);
     table_free(&p->table[1]);
     source_close(&p->src);
@@ -424,6 +451,8 @@ int prep_send_setup(const struct prep *p, const struct job *job, int size,
         s.shared = (uint32_t)p->shared;
         s.entries = job->entries;
         s.nentries = job->nentries;
+        s.weights = p->weights;
+        s.nweights = p->nweights;
     }
     size_t n = wire_setup_size(&s);
     unsigned char *buf = malloc(n);
@@ -634,6 +663,37 @@ int prep_reduce_all(struct prep *p, int size, int more,
     return rc;
 }
 
+/* axis = records: the results lie along dim 0, whose coordinate values
+ * are copied from the one input file at the selection's first index and
+ * stride (of several files, the dimension has no coordinate variable). */
+static void records_axis(const struct prep *p, struct run_info *in,
+                         uint64_t *first, uint64_t *step)
+{
+    for (int d = 0; d < H5B_MAX_RANK; d++) {
+        first[d] = p->src.inner_select ? p->src.first[d] : 0;
+        step[d] = p->src.inner_select ? p->src.step[d] : 0;
+    }
+    first[0] = p->sel.active ? p->sel.range[0].first : 0;
+    step[0] = p->sel.active ? p->sel.range[0].stride : 0;
+    in->in_first = first;
+    in->in_step = step;
+    in->records = p->nfiles == 1 ? 1 : 2;
+}
+
+/* axis = records over several files: the selected records' coordinate
+ * values, gathered from each file (NULL when some file has none). */
+static int records_values(const struct prep *p, struct run_info *in,
+                          double **values, struct h5b_error *err)
+{
+    *values = NULL;
+    if (!p->job.axis_records || p->nfiles < 2)
+        return 0;
+    int rc = selread_record_values(&p->sel, &p->src, p->job.dataset, values,
+                                   &in->rec_len, err);
+    in->rec_values = *values;
+    return rc;
+}
+
 /* Reduce, then write the results file and the summary. */
 static int execute(struct prep *p, int size, struct progress *prog,
                    struct h5b_error *err)
@@ -675,11 +735,18 @@ static int execute(struct prep *p, int size, struct progress *prog,
     in.in_dims = stored;
     in.in_first = p->src.inner_select ? p->src.first : NULL;
     in.in_step = p->src.inner_select ? p->src.step : NULL;
+    uint64_t rfirst[H5B_MAX_RANK], rstep[H5B_MAX_RANK];
+    if (p->job.axis_records)
+        records_axis(p, &in, rfirst, rstep);
     in.compound = p->src.compound;
     in.axis_all = p->job.axis_all;
+    double *rec_values = NULL;
+    if (rc == 0)
+        rc = records_values(p, &in, &rec_values, err);
     output_now(in.finished, sizeof in.finished);
     if (rc == 0)
         rc = output_write(p->job.output, &in, &rs, err);
+    free(rec_values);
     if (rc == 0)
         unlink(p->ckpt_path);
     in.elapsed = progress_clock() - p->t0;
@@ -813,6 +880,13 @@ static int worker_tables(const struct wire_setup *s, struct job *job,
     if (rc < 0)
         return rc;
     op_shape(&shape, job, (int)s->cell_rank, s->cell_dims);
+    shape.weights = s->nweights ? s->weights : NULL;
+    shape.nweights = s->nweights;
+    if ((job->weights != NULL) != (s->nweights != 0) ||
+        (s->nweights && s->nweights != s->elems))
+        return err_set(err, H5B_ERUN, "setup: %llu weights for records of "
+                       "%llu values", (unsigned long long)s->nweights,
+                       (unsigned long long)s->elems);
     if (shape.ncell != s->ncell || (s->tile_width && (s->cell_rank < 1 ||
         s->dim1 != s->cell_dims[0] || s->tile_width >= s->dim1)))
         return err_set(err, H5B_ERUN, "setup: inconsistent shape");

@@ -194,6 +194,28 @@ int selread_resolve(struct selection *sel, const struct source *s,
     return rc;
 }
 
+int selread_record_values(const struct selection *sel,
+                          const struct source *s, const char *dataset,
+                          double **out, uint64_t *n, struct h5b_error *err)
+{
+    uint64_t all = 0;
+    double *v = NULL;
+    *out = NULL;
+    *n = 0;
+    for (size_t i = 0; i < s->nfiles; i++)
+        all += s->file[i].nrec;
+    int rc = load_coord(s, dataset, 0, all, &v, err);
+    if (rc < 0 || !v)
+        return rc;
+    struct select_range r = sel->active ? sel->range[0]
+                                        : (struct select_range){0, all, 1};
+    for (uint64_t i = 0; i < r.count; i++)     /* in place: i <= index */
+        v[i] = v[r.first + i * r.stride];
+    *out = v;
+    *n = r.count;
+    return 0;
+}
+
 void selread_print(const struct selection *sel, FILE *out)
 {
     for (int k = 0; sel->active && k < H5B_MAX_RANK; k++) {

@@ -42,6 +42,14 @@ int selread_resolve(struct selection *sel, const struct source *s,
                     const char *dataset, const char *text,
                     struct h5b_error *err);
 
+/* The coordinate values of the selected records (dim 0 over every file,
+ * sel's range, or all records when sel is inactive) into a new array *out
+ * of *n values (free()); *out NULL when some file has none.  Fails only
+ * when out of memory. */
+int selread_record_values(const struct selection *sel,
+                          const struct source *s, const char *dataset,
+                          double **out, uint64_t *n, struct h5b_error *err);
+
 /* One line per selected dimension, for --dry-run. */
 void selread_print(const struct selection *sel, FILE *out);
 

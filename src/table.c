@@ -570,7 +570,9 @@ int table_finalize(const struct table *t, const struct table_partial *tp,
         rs->cell_rank = c->set.cfg.cell_rank;
         memcpy(rs->cell_dims, c->set.cfg.cell_dims, sizeof rs->cell_dims);
         int rc = opset_finalize(&c->set, &tp->p[i], &sink, err);
-        if (rc == 0 && c->d.cf.flags)
+        /* Masked values are counted per cell; with axis = records the
+         * results are per record, where they stay in nan_count. */
+        if (rc == 0 && c->d.cf.flags && !c->set.cfg.per_record)
             rc = put_missing(c, tp->missing + i * ncell_of(t), rs, err);
         if (rc < 0)
             return err_prefix(err, rc, "column %s", c->d.name);

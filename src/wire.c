@@ -424,7 +424,7 @@ size_t wire_setup_size(const struct wire_setup *s)
     for (size_t i = 0; i < s->nentries; i++)
         n += str_size(s->entries[i].section) + str_size(s->entries[i].key) +
              str_size(s->entries[i].value);
-    return n;
+    return n + 8 + 8 * (size_t)s->nweights;
 }
 
 static unsigned char *put_f64(unsigned char *p, double d)
@@ -473,6 +473,9 @@ void wire_encode_setup(unsigned char *buf, const struct wire_setup *s)
         p = put_str(p, s->entries[i].key);
         p = put_str(p, s->entries[i].value);
     }
+    p = put_u64(p, s->nweights);
+    for (uint64_t i = 0; i < s->nweights; i++)
+        p = put_f64(p, s->weights[i]);
 }
 
 static double get_f64(struct cursor *c)
@@ -545,6 +548,23 @@ static void get_entries(struct cursor *c, struct wire_setup *s)
     }
 }
 
+/* Read the weights of a SETUP message into s (a fresh array). */
+static void get_weights(struct cursor *c, struct wire_setup *s)
+{
+    uint64_t n = get_u64(c);
+    if (c->bad || n > (uint64_t)(c->end - c->p) / 8) {
+        c->bad = 1;
+        return;
+    }
+    s->weights = n ? malloc(n * sizeof *s->weights) : NULL;
+    if (n && !s->weights) {
+        c->bad = 1;
+        return;
+    }
+    for (s->nweights = 0; s->nweights < n; s->nweights++)
+        s->weights[s->nweights] = get_f64(c);
+}
+
 int wire_decode_setup(const unsigned char *buf, size_t len,
                       struct wire_setup *s, struct h5b_error *err)
 {
@@ -568,6 +588,8 @@ int wire_decode_setup(const unsigned char *buf, size_t len,
         s->cell_dims[i] = get_u64(&c);
     get_columns(&c, s);
     get_entries(&c, s);
+    if (!c.bad)
+        get_weights(&c, s);
     if (c.bad || c.p != c.end) {
         wire_setup_free(s);
         return err_set(err, H5B_ERUN, "setup message of %zu bytes is "
@@ -585,7 +607,10 @@ void wire_setup_free(struct wire_setup *s)
     }
     free(s->entries);
     free(s->cols);
+    free(s->weights);
     s->entries = NULL;
     s->cols = NULL;
+    s->weights = NULL;
     s->nentries = s->ncol = 0;
+    s->nweights = 0;
 }

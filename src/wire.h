@@ -9,7 +9,9 @@
  * buffer it sends.  No MPI here: the transport moves the bytes.
  *
  *   SETUP   rank 0 -> worker: status, then the record layout, whether a
- *           shared pool is used, columns and job entries
+ *           shared pool is used, columns and job entries, and the weight
+ *           of each value of a record (a u64 count, 0 without weights,
+ *           then that many f64)
  *   WORK    rank 0 -> worker: partition index, first record, records, tile
  *           width, bytes, and where the values are: right after the
  *           header, or (shm_pos > 0) at that byte offset of the pool that
@@ -47,8 +49,10 @@
 #include "table.h"
 
 #define WIRE_MAGIC 0x57423548u      /* "H5BW" little-endian */
-/* 6: a moments partial may carry exact accumulators ([reduce] exact). */
-#define WIRE_VERSION 6
+/* 6: a moments partial may carry exact accumulators ([reduce] exact).
+ * 7: SETUP ends with the weights ([reduce] weights); a partial may carry
+ * the weighted operator's state. */
+#define WIRE_VERSION 7
 #define WIRE_HEADER 8
 #define WIRE_WORK_HEADER 72
 #define WIRE_RESULT_HEADER 24
@@ -114,6 +118,8 @@ struct wire_setup {
                                        partition pool (shm.h) */
     size_t nentries;
     struct job_entry *entries;      /* owned after decode: wire_setup_free */
+    uint64_t nweights;              /* [reduce] weights, or 0 */
+    double *weights;                /* owned after decode, as entries */
 };
 
 /* The input files as rank 0 sees them (FILES). */
@@ -180,11 +186,12 @@ void wire_encode_go(unsigned char *buf, int32_t reads);
 int wire_decode_go(const unsigned char *buf, size_t len, int32_t *reads,
                    struct h5b_error *err);
 
-/* SETUP: s->entries and s->cols are read, not owned, by size/encode. */
+/* SETUP: s->entries, s->cols and s->weights are read, not owned, by
+ * size/encode. */
 size_t wire_setup_size(const struct wire_setup *s);
 void wire_encode_setup(unsigned char *buf, const struct wire_setup *s);
-/* On success s->entries and s->cols are fresh copies; on failure s holds
- * nothing. */
+/* On success s->entries, s->cols and s->weights are fresh copies; on
+ * failure s holds nothing. */
 int wire_decode_setup(const unsigned char *buf, size_t len,
                       struct wire_setup *s, struct h5b_error *err);
 void wire_setup_free(struct wire_setup *s);

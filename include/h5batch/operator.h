@@ -42,8 +42,9 @@
 extern "C" {
 #endif
 
-/* Bumped whenever a struct below or a callback signature changes. */
-#define H5B_OPERATOR_ABI 1
+/* Bumped whenever a struct below or a callback signature changes.
+ * 2: h5b_op_config gained weights, nweights and per_record. */
+#define H5B_OPERATOR_ABI 2
 
 /* The symbol a plugin library defines (a const h5b_operator). */
 #define H5B_PLUGIN_SYMBOL "h5batch_plugin"
@@ -76,6 +77,18 @@ struct h5b_op_config {
      * NULL if absent. */
     const char *(*arg)(const struct h5b_op_config *cfg, const char *key);
     const void *arg_ctx;    /* for arg(); opaque to operators */
+    /* [reduce] weights, or NULL (nweights 0): the weight of value i of a
+     * block is weights[((first_record + r) * ncell + j) % nweights] for
+     * record r, cell j of the block (i = r * ncell + j).  With axis = all
+     * nweights is the values per input record, so the weight follows the
+     * value's place in its record.  Finite and >= 0; owned by h5batch. */
+    const double *weights;
+    uint64_t nweights;
+    /* [reduce] axis = records: each record is reduced over its ncell
+     * values (of the cell shape above), one result per record, written
+     * with put() as 1-D arrays over the records.  Only the built-in
+     * statistics do this; h5batch runs no plugin with it. */
+    int per_record;
 };
 
 /* A block of consecutive records: nrec * cfg->ncell values of cfg->type,

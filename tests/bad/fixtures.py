@@ -30,6 +30,7 @@ def build_fixtures(tmp):
     build_sparse(tmp / "sparse.h5")
     build_many_keys(tmp / "keys.h5")
     build_cf(tmp / "cf.h5")
+    build_weights(tmp / "weights.h5")
 
 
 def build_cf(path):
@@ -45,6 +46,21 @@ def build_cf(path):
         for k, scale in enumerate((time, lat, lon)):
             scale.make_scale(scale.name[1:])
             tas.dims[k].attach_scale(scale)
+
+
+def build_weights(path):
+    """tas(time, lat, lon) with scales as in cf.h5, and weights no run
+    may use ([reduce] weights): w5 (5,) fits no cell dimension; wneg
+    (lat) has a negative weight, wnan (lat, lon) a NaN; wzero (lat) is 0
+    at lat 20 and 60."""
+    build_cf(path)
+    with h5py.File(path, "a") as f:
+        f["w5"] = np.ones(5)
+        f["wneg"] = np.array([1.0, 0.5, -0.25, 1.0])
+        wnan = np.ones((4, 3))
+        wnan[2, 1] = np.nan
+        f["wnan"] = wnan
+        f["wzero"] = np.array([1.0, 2.0, 0.0, 0.0])
 
 
 def build_sparse(path):

@@ -59,17 +59,37 @@ def parse_args():
 
 
 def make_data(tmp):
-    """The data: 10M x 4 lognormal values with NaNs, 1220 partitions of 256K."""
+    """The data: 10M x 4 lognormal values with NaNs, 1220 partitions of 256K;
+    w and w2, weights of the 4 cells for the weights cases; grid and w8
+    for the records cases."""
     rng = np.random.default_rng(7)
     x = rng.lognormal(0.0, 1.0, size=(10_000_000, 4))
     x[rng.random(x.shape) < 0.001] = np.nan
     with h5py.File(tmp / "in.h5", "w") as f:
         f.create_dataset("series", data=x, chunks=(16384, 4))
+        f["w"] = np.array([0.5, 1.0, 2.0, 0.25])
+        f["w2"] = np.array([1.0, 1.0, 2.0, 0.25])
+        # grid: 200k records of 8 cells in chunks of 64 records (the
+        # records cases: partitions are whole chunks), w8 its weights
+        f.create_dataset("grid", data=rng.normal(280, 5, (200_000, 8)), chunks=(64, 8))
+        f["w8"] = np.linspace(0.25, 2.0, 8)
 
 
-def write_job(tmp):
-    """The one job every case runs (its text is stored in the results)."""
-    job = tmp / "faults.ini"
+QUANTILES = "ops = count mean std min max quantiles\nquantiles = 0.01, 0.5, 0.99"
+# A weighted run: the weighted operator's state travels in RESULTs and
+# checkpoints (quantiles are not weighted, so only the moments' ops).
+WEIGHTED = "axis = all\nweights = /w\nops = count sum mean var std min max"
+# axis = records: a summary per record travels and is appended in order;
+# the 200k records of /grid in 1563 partitions of 8K (16 MB of summaries at
+# the end; /series's chunks of 16384 records would make 80 MB of them).
+RECORDS = "axis = records\nweights = /w8\nops = count sum mean var std min max"
+RECORDS_SETS = ("input.partition_size=8K", "input.dataset=/grid")
+
+
+def write_job(tmp, reduce=QUANTILES, name="faults"):
+    """The job a suite runs (its text is stored in the results): the
+    quantiles one, or the weighted one."""
+    job = tmp / f"{name}.ini"
     job.write_text(f"""[job]
 name = faults
 [input]
@@ -77,8 +97,7 @@ files = {tmp}/in.h5
 dataset = /series
 partition_size = 256K
 [reduce]
-ops = count mean std min max quantiles
-quantiles = 0.01, 0.5, 0.99
+{reduce}
 [run]
 checkpoint_every = 0.1
 [output]
@@ -171,16 +190,17 @@ def expect_nothing_left(job):
 
 
 class Suite:
-    def __init__(self, binary, tmp, sets=()):
-        """sets: --set values every run of the suite gets (exact sums)."""
+    def __init__(self, binary, tmp, sets=(), reduce=QUANTILES, name="faults"):
+        """sets: --set values every run of the suite gets (exact sums);
+        reduce, name: the [reduce] section and name of its job file."""
         self.bin = Path(binary)
         self.tmp = tmp
         self.rng = random.Random(20261128)
         self.sets = [a for v in sets for a in ("--set", v)]
-        self.job = write_job(tmp)
+        self.job = write_job(tmp, reduce, name)
         self.out = tmp / "out.h5"
         self.ckpt = tmp / "out.h5.ckpt"
-        self.reference = tmp / f"reference{len(sets)}.h5"
+        self.reference = tmp / f"reference{len(sets)}-{name}.h5"
         rc, err = finish(launch(self.bin, 2, self.sets + ["-o", self.reference, self.job]))
         if rc != 0:
             raise SystemExit(f"reference run failed: rc={rc} {err}")
@@ -315,6 +335,26 @@ def exact_cases(s):
     yield "exact-resume-with-exact-no-refused", lambda: s.refused_case(exact_no, "another job")
 
 
+def other_weights(ckpt):
+    return ["--set", "reduce.weights=/w2"]
+
+
+def records_cases(s):
+    """axis = records: the per-record summaries, concatenated in record
+    order, survive a checkpoint and a resume on another rank count."""
+    yield "records-sigterm-rank0-of-3-resume-2", lambda: s.signal_case(3, "SIGTERM", 2)
+    yield "records-kill-worker-of-2-resume-solo", lambda: s.kill_case(2, "kill-worker", 0)
+
+
+def weights_cases(s):
+    """[reduce] weights: resumed on other rank counts, byte-identical; a
+    resume with other weights is refused."""
+    yield "weights-sigterm-rank0-of-3-resume-2", lambda: s.signal_case(3, "SIGTERM", 2)
+    yield "weights-kill-worker-of-2-resume-solo", lambda: s.kill_case(2, "kill-worker", 0)
+    yield "weights-resume-with-other-weights-refused", \
+        lambda: s.refused_case(other_weights, "another job")
+
+
 def cases(s):
     yield "sigterm-solo-resume-3", lambda: s.signal_case(0, "SIGTERM", 3)
     yield "sigterm-rank0-of-3-resume-2", lambda: s.signal_case(3, "SIGTERM", 2)
@@ -352,6 +392,16 @@ def main():
         if any(part in "exact" or "exact" in part for part in args.filter.split(",")):
             suite = Suite(args.bin, tmp, ["reduce.exact=yes"])
             for name, case in exact_cases(suite):
+                if any(part in name for part in args.filter.split(",")):
+                    report.check(name, case)
+        if any(part in "weights" or "weights" in part for part in args.filter.split(",")):
+            suite = Suite(args.bin, tmp, (), WEIGHTED, "faults-weighted")
+            for name, case in weights_cases(suite):
+                if any(part in name for part in args.filter.split(",")):
+                    report.check(name, case)
+        if any(part in "records" or "records" in part for part in args.filter.split(",")):
+            suite = Suite(args.bin, tmp, RECORDS_SETS, RECORDS, "faults-records")
+            for name, case in records_cases(suite):
                 if any(part in name for part in args.filter.split(",")):
                     report.check(name, case)
     sys.exit(report.close())

@@ -8,7 +8,10 @@
  * histogram ranges; 2 uint64 over everything (axis = all) with quantiles;
  * 3 int8 cells of shape 4 with the moments only; 4 a compound element
  * grouped by its int32 field with exact sums (group-by partials are hash
- * tables).  Record data comes from
+ * tables); 5 float64 over everything (axis = all) with [reduce] weights
+ * for the 5 values of a record (the weighted operator); 6 float64 cells
+ * of shape 4 with axis = records and weights (a summary per record).
+ * Record data comes from
  * a fixed generator so seeds are reproducible.
  */
 #include "fixture.h"
@@ -33,6 +36,9 @@ struct fix {
     struct column_desc cols[3];
     int ddof;
     struct table t;
+    const double *weights;          /* [reduce] weights, or NULL */
+    uint64_t nweights;
+    int per_record;                 /* axis = records */
 };
 
 static const char *const args_all[][2] = {
@@ -57,10 +63,12 @@ static const char *const ops_moments[] = {"count", "sum", "min", "max",
                                           NULL};
 static const char *const ops_grouped[] = {"count", "sum", "mean", "var",
                                           "std", "min", "max", NULL};
+static const double weights5[] = {0.5, 1, 0, 2, 1e-3};
+static const double weights4[] = {1, 0, 2, 0.5};
 
 static struct fix fixes[FIX_NTABLES] = {
     {args_all, ops_all, 8, 6, 2, {2, 3}, 1,
-     {{.name = "values", .type = H5B_FLOAT64}}, 1, {0}},
+     {{.name = "values", .type = H5B_FLOAT64}}, 1, {0}, NULL, 0, 0},
     {args_cf, ops_cf, 16, 1, 0, {0, 0}, 3,
      {{.name = "a", .type = H5B_INT32, .offset = 0,
        .cf = {.flags = CF_FILL | CF_SCALE, .fill = -999, .scale = 0.5,
@@ -71,15 +79,19 @@ static struct fix fixes[FIX_NTABLES] = {
               .vmin = -10, .vmax = 10}},
       {.name = "c", .type = H5B_UINT64, .offset = 8,
        .hist_range = "0, 1e19"}},
-     0, {0}},
+     0, {0}, NULL, 0, 0},
     {args_u64, ops_q, 8, 5, 0, {0, 0}, 1,
-     {{.name = "n", .type = H5B_UINT64}}, 0, {0}},
+     {{.name = "n", .type = H5B_UINT64}}, 0, {0}, NULL, 0, 0},
     {args_none, ops_moments, 1, 4, 1, {4, 0}, 1,
-     {{.name = "small", .type = H5B_INT8}}, 0, {0}},
+     {{.name = "small", .type = H5B_INT8}}, 0, {0}, NULL, 0, 0},
     {args_none, ops_grouped, 16, 1, 0, {0, 0}, 2,
      {{.name = "station", .type = H5B_INT32, .offset = 0,
        .role = ROLE_KEY_FIELD},
-      {.name = "v", .type = H5B_FLOAT64, .offset = 8}}, 1, {0}},
+      {.name = "v", .type = H5B_FLOAT64, .offset = 8}}, 1, {0}, NULL, 0, 0},
+    {args_none, ops_grouped, 8, 5, 0, {0, 0}, 1,
+     {{.name = "w", .type = H5B_FLOAT64}}, 0, {0}, weights5, 5, 0},
+    {args_none, ops_grouped, 8, 4, 1, {4, 0}, 1,
+     {{.name = "r", .type = H5B_FLOAT64}}, 0, {0}, weights4, 4, 1},
 };
 
 static int built;
@@ -108,7 +120,10 @@ void fixture_init(void)
     for (unsigned i = 0; i < FIX_NTABLES; i++) {
         struct fix *f = &fixes[i];
         struct h5b_op_config shape = {.ncell = 1, .cell_rank = f->cell_rank,
-                                      .arg = fix_arg, .arg_ctx = f->args};
+                                      .arg = fix_arg, .arg_ctx = f->args,
+                                      .weights = f->weights,
+                                      .nweights = f->nweights,
+                                      .per_record = f->per_record};
         for (int d = 0; d < f->cell_rank; d++) {
             shape.cell_dims[d] = f->cell_dims[d];
             shape.ncell *= f->cell_dims[d];

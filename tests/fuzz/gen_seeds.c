@@ -138,13 +138,15 @@ static void wire_setups(const char *dir)
                                .ncol = t->ncol, .cols = cols,
                                .ncell = cfg->ncell,
                                .cell_rank = (uint32_t)cfg->cell_rank,
-                               .max_payload = 1 << 20, .prefetch = 3};
+                               .max_payload = 1 << 20, .prefetch = 3,
+                               .weights = (double *)cfg->weights,
+                               .nweights = cfg->nweights};
         char name[64];
         s.entries = (struct job_entry *)setup_entries(i, &s.nentries);
         for (size_t c = 0; c < t->ncol; c++)
             cols[c] = t->col[c].d;
-        if (t->grouped)
-            cols[s.ncol++] = t->key;
+        for (size_t k = 0; t->grouped && k < t->nkey && s.ncol < 4; k++)
+            cols[s.ncol++] = t->key[k];
         memcpy(s.cell_dims, cfg->cell_dims, sizeof s.cell_dims);
         size_t len = wire_setup_size(&s);
         unsigned char *buf = malloc(len);

@@ -14,7 +14,8 @@ tiles.py) run the same way with their own writers and oracles.  Then the CLI
 checks (cli_cases.py) and the summary checks (summary_cases.py: names from
 users' files in JSON, the timing line), and the results opened by xarray
 and ncdump (readers.py), and selections ([input] select) against xarray
-(selection.py).  One line per check, closing with
+(selection.py), weighted reductions ([reduce] weights) and per-record
+ones (axis = records) against xarray (weighted.py, records.py).  One line per check, closing with
 "N passed, N failed".
 """
 
@@ -39,6 +40,8 @@ from matrix import (ALL_MODES, CASE_SETS, LAUNCH_CASES, MPICH_MODES, SAME_AS_RAN
 from oracle import ATOL_DOC
 from readers import NAMES as READER_CASES, run_reader_cases
 from selection import NAMES as SELECT_CASES, run_selection_cases
+from weighted import NAMES as WEIGHTED_CASES, run_weighted_cases
+from records import NAMES as RECORDS_CASES, run_records_cases
 from realdata import realdata_cases
 from summary_cases import SUMMARY_CASES
 from tiles import tile_cases
@@ -129,7 +132,7 @@ def main():
                 groupby_cases())
     commands = CLI_CASES + SUMMARY_CASES
     names = [c.name for c in data + features] + [name for name, _ in commands] + READER_CASES \
-        + SELECT_CASES
+        + SELECT_CASES + WEIGHTED_CASES + RECORDS_CASES
     unknown = (LAUNCH_CASES | SANITIZED_CASES | SMOKE_CASES | set(MPICH_MODES)) - set(names)
     unknown |= set(SANITIZED_MPI_MODES) - SANITIZED_CASES
     if unknown:
@@ -151,6 +154,8 @@ def main():
             run_cli_case(tool, modes(name), name, func, tmp, report)
     run_reader_cases(tool, args.ranks, tmp, report, chosen)
     run_selection_cases(tool, args.ranks, tmp, report, chosen)
+    run_weighted_cases(tool, args.ranks, tmp, report, chosen)
+    run_records_cases(tool, args.ranks, tmp, report, chosen)
     return finish(report, tmp, args.keep)
 
 

@@ -51,24 +51,30 @@ def need_xarray():
         raise Skip(f"xarray or netCDF4 missing ({exc}); make deps installs them")
 
 
+def create_coords(f, times, chunked, lat, lon):
+    """Dimensions time (unlimited when chunked), lat and lon of the open
+    netCDF4 file f, with CF coordinate variables holding times, lat, lon."""
+    f.createDimension("time", None if chunked else times.size)
+    f.createDimension("lat", lat.size)
+    f.createDimension("lon", lon.size)
+    t = f.createVariable("time", "f8", ("time",))
+    t.units, t.calendar = "days since 2000-01-01", "standard"
+    t[:] = times
+    la = f.createVariable("lat", "f8", ("lat",))
+    la.units, la.standard_name = "degrees_north", "latitude"
+    la[:] = lat
+    lo = f.createVariable("lon", "f8", ("lon",))
+    lo.units, lo.standard_name = "degrees_east", "longitude"
+    lo[:] = lon
+
+
 def write_tas(path, times, seed, chunked, lat=LAT):
     """tas(time, lat, lon) at the given time values, deflate-chunked (10
     records a chunk) or contiguous."""
     import netCDF4
     rng = np.random.default_rng(seed)
     with netCDF4.Dataset(path, "w") as f:
-        f.createDimension("time", None if chunked else times.size)
-        f.createDimension("lat", LAT.size)
-        f.createDimension("lon", LON.size)
-        t = f.createVariable("time", "f8", ("time",))
-        t.units, t.calendar = "days since 2000-01-01", "standard"
-        t[:] = times
-        la = f.createVariable("lat", "f8", ("lat",))
-        la.units, la.standard_name = "degrees_north", "latitude"
-        la[:] = lat
-        lo = f.createVariable("lon", "f8", ("lon",))
-        lo.units, lo.standard_name = "degrees_east", "longitude"
-        lo[:] = LON
+        create_coords(f, times, chunked, lat, LON)
         extra = dict(zlib=True, chunksizes=(10, LAT.size, LON.size)) if chunked \
             else dict(contiguous=True)
         v = f.createVariable("tas", "f8", ("time", "lat", "lon"), **extra)

@@ -195,7 +195,7 @@ static void test_header_layout(void **state)
     (void)state;
     unsigned char buf[WIRE_DONE_SIZE];
     wire_encode_done(buf, 1.5, 0.25, 123456789012ULL);
-    assert_memory_equal(buf, "H5BW\x06\x00\x06\x00", 8);
+    assert_memory_equal(buf, "H5BW\x07\x00\x06\x00", 8);
 }
 
 static void test_work_round_trip(void **state)
@@ -470,6 +470,31 @@ static void test_setup_round_trip(void **state)
     }
     wire_setup_free(&s);
     assert_null(s.entries);
+    free(buf);
+}
+
+/* The weights ([reduce] weights) round-trip as fresh copies; a count
+ * that the bytes cannot hold is refused. */
+static void test_setup_weights(void **state)
+{
+    (void)state;
+    double w[3] = {0.5, 0, 1e300};
+    struct wire_setup s = sample_setup_struct(), d;
+    struct h5b_error err = {""};
+    s.weights = w;
+    s.nweights = 3;
+    size_t n = wire_setup_size(&s);
+    unsigned char *buf = malloc(n);
+    assert_non_null(buf);
+    wire_encode_setup(buf, &s);
+    assert_int_equal(wire_decode_setup(buf, n, &d, &err), 0);
+    assert_int_equal(d.nweights, 3);
+    assert_ptr_not_equal(d.weights, w);
+    assert_memory_equal(d.weights, w, sizeof w);
+    wire_setup_free(&d);
+    assert_null(d.weights);
+    put_le32(buf + n - 3 * 8 - 8, 4);          /* 4 weights, 3 present */
+    expect_reject(dec_setup, buf, n, "setup");
     free(buf);
 }
 
@@ -784,7 +809,7 @@ static void test_setup_string_over_max_string(void **state)
     struct wire_setup s = sample_setup_struct();
     s.nentries = 1;
     size_t off = first_string_offset(&s);
-    size_t n = off + 4 + WIRE_MAX_STRING + 1 + 4 + 4;
+    size_t n = off + 4 + WIRE_MAX_STRING + 1 + 4 + 4 + 8; /* + nweights 0 */
     unsigned char *msg = calloc(n, 1);
     assert_non_null(msg);
     s.nentries = 0;
@@ -889,6 +914,7 @@ int main(void)
         cmocka_unit_test(test_done_peeks_as_done),
         cmocka_unit_test(test_peek_tells_every_kind),
         cmocka_unit_test(test_setup_round_trip),
+        cmocka_unit_test(test_setup_weights),
         cmocka_unit_test(test_setup_max_rank_no_entries),
         cmocka_unit_test(test_work_truncated_everywhere),
         cmocka_unit_test(test_result_truncated_everywhere),
