@@ -6,8 +6,10 @@ least once, the rest drawn at random, shuffled) and 3 float64 value columns
 (a, b, c), written once into data/bench/ in two versions: the key as a
 string field (`S8`, "k0000042") and as an int64 field.  For each, h5batch
 runs `group_by = key`, `ops = count mean std` alone (1 rank, no mpirun) and
-under mpirun on more ranks (--ranks, default 1,2,4), each rank wrapped in
-GNU time for its peak RSS; pandas reads the table (PyTables) and runs
+under mpirun on more ranks (--ranks, default 1,2,3,4), each rank wrapped in
+GNU time for its peak RSS (and rank 0's CPU seconds, user + system, which a
+busy machine disturbs less than the wall time); pandas reads the table
+(PyTables) and runs
 groupby("key").agg of the same, timed in a process of its own whose
 environment lacks OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE (the peer runs
 as a user's would; h5batch does no BLAS).  Every h5batch result is checked against pandas (keys and counts
@@ -18,6 +20,7 @@ Not a CI test: it takes a few minutes and about 1 GiB of memory.
 """
 import argparse
 import os
+import shlex
 import shutil
 import statistics
 import subprocess
@@ -56,21 +59,23 @@ def write_tables(datadir):
 
 
 def run_h5batch(binary, job, ranks, rssdir):
-    """Wall seconds and each rank's peak RSS (KiB) of one run."""
-    wrap = ["/usr/bin/time", "-f", "%M", "-o"]
+    """Wall seconds, each rank's peak RSS (KiB) and rank 0's CPU seconds
+    (user + system) of one run."""
+    wrap = ["/usr/bin/time", "-f", "%M %U %S", "-o"]
     if ranks == 1:
         cmd = wrap + [f"{rssdir}/rss.0", binary, "-q", job]
     else:
         cmd = ["mpirun", "-n", str(ranks), "--oversubscribe", "sh", "-c",
-               f'exec {" ".join(wrap)} {rssdir}/rss.$OMPI_COMM_WORLD_RANK "$0" -q "$1"',
+               f'exec {shlex.join(wrap)} {rssdir}/rss.$OMPI_COMM_WORLD_RANK "$0" -q "$1"',
                binary, job]
     t = time.perf_counter()
     p = subprocess.run(cmd, env=ENV, capture_output=True, text=True, timeout=1800)
     wall = time.perf_counter() - t
     if p.returncode != 0:
         sys.exit(f"groupby_keys: {' '.join(cmd)}: exit {p.returncode}: {p.stderr[-1000:]}")
-    rss = [int(Path(f"{rssdir}/rss.{r}").read_text().split()[-1]) for r in range(ranks)]
-    return wall, rss
+    stats = [Path(f"{rssdir}/rss.{r}").read_text().split()[-3:] for r in range(ranks)]
+    rss = [int(m) for m, _, _ in stats]
+    return wall, rss, float(stats[0][1]) + float(stats[0][2])
 
 
 def pandas_agg(path):
@@ -125,7 +130,7 @@ def main():
     p.add_argument("--bin", default=str(REPO / "build/h5batch"))
     p.add_argument("--data", default=str(REPO / "data/bench"))
     p.add_argument("--reps", type=int, default=1)
-    p.add_argument("--ranks", default="1,2,4", help="rank counts, comma-separated")
+    p.add_argument("--ranks", default="1,2,3,4", help="rank counts, comma-separated")
     p.add_argument("--kinds", default="str,int", help="key kinds: str, int or both")
     p.add_argument("--pandas-peer", help=argparse.SUPPRESS)
     a = p.parse_args()
@@ -137,7 +142,8 @@ def main():
     paths = write_tables(datadir)
     work = Path(tempfile.mkdtemp(prefix="h5b-gbkeys-"))
     try:
-        print(f"{'key':4} {'tool':10} {'median s':>9} {'rank 0 MiB':>10} {'workers MiB':>11}")
+        print(f"{'key':4} {'tool':10} {'median s':>9} {'rank 0 MiB':>10} {'workers MiB':>11} "
+              f"{'rank 0 CPU s':>12}")
         for kind in a.kinds.split(","):
             path = paths[kind]
             times = [pandas_run(path) for _ in range(a.reps)]
@@ -154,11 +160,12 @@ def main():
                 if ref is not None and blobs != ref:
                     sys.exit(f"groupby_keys: {kind} keys on {ranks} ranks: other bits than 1 rank")
                 ref = ref or blobs
-                rss0 = statistics.median(r[0] for _, r in runs) / 1024
-                wrk = max((max(r[1:]) for _, r in runs), default=0) / 1024 if ranks > 1 else 0
+                rss0 = statistics.median(r[0] for _, r, _ in runs) / 1024
+                wrk = max((max(r[1:]) for _, r, _ in runs), default=0) / 1024 if ranks > 1 else 0
+                cpu0 = statistics.median(c for _, _, c in runs)
                 print(f"{kind:4} {'h5batch-' + str(ranks):10} "
-                      f"{statistics.median(w for w, _ in runs):9.2f} {rss0:10.0f} "
-                      f"{wrk:11.0f}  (matches pandas, same bits)", flush=True)
+                      f"{statistics.median(w for w, _, _ in runs):9.2f} {rss0:10.0f} "
+                      f"{wrk:11.0f} {cpu0:12.2f}  (matches pandas, same bits)", flush=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
