@@ -11,16 +11,15 @@
  * slots cycle by cycle in place, and the table is freed: a worker's
  * partial is always sorted.
  *
- * Merging on the master is a batched k-way merge of sorted partials
- * (see "batched merge" below): partials wait in the accumulator until
- * they hold half as many keys as it does, then one pass in key order
- * folds them into the accumulator's rows, which stay where they are (new
- * keys are appended); the key order is kept as an array of rows (`ord`).
+ * Merging on the master is by hash too: the accumulator keeps its table
+ * between merges and appends keys it has not seen, so a merge costs
+ * O(keys of `later`) however large the accumulator; a merge-join would
+ * move the whole accumulator for every partition that brings a new key.
  * Each key's cells are still merged strictly in partition order (Chan et
  * al. with shifts, as op_moments), so the cells do not depend on the
- * batches; the row order does not reach bytes or results either, since
+ * table; the row order does not reach bytes or results either, since
  * encode and finalize visit keys in sorted order (`sorted` flags when the
- * rows already are, `ord` gives it after a merge).
+ * rows already are).
  *
  * On the wire a cell carries only the fields the requested outputs need;
  * the others decode to their empty values and are never written out.
@@ -45,10 +44,6 @@
 /* Records whose keys are looked up before their values are folded. */
 #define BLOCK 1024
 #define MIN_SLOTS 16
-/* A flush comes when this many partials are pending, or when they hold
- * FLUSH_MIN keys more than half the accumulator's. */
-#define PEND_MAX 32
-#define FLUSH_MIN 4096
 #define MAGIC "h5bgrpb1"
 #define MAGIC_BYTES "h5bgrpk1"  /* keys as bytes (key parts) */
 #define MAGIC_LEN 8
@@ -99,18 +94,7 @@ struct gb_partial {
     struct exactsum *xs;    /* the same shape, with exact sums; or NULL */
     struct slot *slot;      /* hash of keys -> row, or NULL */
     uint64_t nslot;         /* power of two */
-    struct slot *ord;       /* after a flush: row + 1 of each key in key
-                             * order (key: its key_prefix); else NULL */
-    struct gb_partial *pend[PEND_MAX]; /* merged in, not folded yet */
-    size_t npend;
-    uint64_t pend_keys;     /* keys of the pending partials in all */
-    int fail_rc;            /* with broken after a flush: its error */
-    struct h5b_error fail;
 };
-
-static void pend_clear(struct gb_partial *p);
-static int materialize(struct gb_partial *p, struct h5b_error *err);
-static int settle(const struct gb_partial *cp, struct h5b_error *err);
 
 static const char *const out_names[] = {"sum", "mean", "var", "std",
                                         "min", "max"};
@@ -232,14 +216,11 @@ void gb_destroy(struct gb_partial *p)
     free(p->cells);
     free(p->xs);
     free(p->slot);
-    free(p->ord);
-    pend_clear(p);
     free(p);
 }
 
 uint64_t gb_nkeys(const struct gb_partial *p)
 {
-    settle(p, NULL);
     return p->nkeys;
 }
 
@@ -498,14 +479,12 @@ static int hash_reserve(struct gb_partial *p, struct h5b_error *err)
     return p->slot && n == p->nslot ? 0 : hash_resize(p, n, err);
 }
 
-/* Make room for `need` rows (growing by half at least). */
-static int rows_reserve(struct gb_partial *p, uint64_t need,
-                        struct h5b_error *err)
+/* Make room for one more row. */
+static int rows_reserve(struct gb_partial *p, struct h5b_error *err)
 {
-    if (need <= p->cap)
+    if (p->nkeys < p->cap)
         return 0;
     uint64_t cap = p->cap < 64 ? 64 : p->cap + p->cap / 2;
-    cap = cap < need ? need : cap;
     if (cap > SIZE_MAX / sizeof(struct cell) / p->ncol)
         goto fail;
     int64_t *k = realloc(p->keys, (size_t)cap * sizeof *k);
@@ -536,23 +515,6 @@ fail:
                    (unsigned long long)cap);
 }
 
-/* H5B_EINPUT if p may not hold n distinct keys (max_keys, mem_keys). */
-static int key_limit(const struct gb_partial *p, uint64_t n,
-                     struct h5b_error *err)
-{
-    if (p->max_keys && n > p->max_keys)
-        return err_set(err, H5B_EINPUT, "group_by: more than %llu distinct "
-                       "keys ([reduce] max_keys)",
-                       (unsigned long long)p->max_keys);
-    if (p->mem_keys && n > p->mem_keys)
-        return err_set(err, H5B_EINPUT, "group_by: more than %llu distinct "
-                       "keys do not fit the memory a rank may use "
-                       "(--dry-run shows the plan); raise [run] "
-                       "memory_limit or give the job more memory",
-                       (unsigned long long)p->mem_keys);
-    return 0;
-}
-
 /* The row of key in p, adding an empty one if the key is new; with key
  * bytes, key is their hash and kb the bytes. */
 static int find_or_add(struct gb_partial *p, int64_t key,
@@ -568,9 +530,17 @@ static int find_or_add(struct gb_partial *p, int64_t key,
             return 0;
         }
     }
-    if (key_limit(p, p->nkeys + 1, err) < 0)
-        return H5B_EINPUT;
-    if (rows_reserve(p, p->nkeys + 1, err) < 0)
+    if (p->max_keys && p->nkeys == p->max_keys)
+        return err_set(err, H5B_EINPUT, "group_by: more than %llu distinct "
+                       "keys ([reduce] max_keys)",
+                       (unsigned long long)p->max_keys);
+    if (p->mem_keys && p->nkeys == p->mem_keys)
+        return err_set(err, H5B_EINPUT, "group_by: more than %llu distinct "
+                       "keys do not fit the memory a rank may use "
+                       "(--dry-run shows the plan); raise [run] "
+                       "memory_limit or give the job more memory",
+                       (unsigned long long)p->mem_keys);
+    if (rows_reserve(p, err) < 0)
         return H5B_ERUN;
     *idx = p->nkeys;
     if (p->nkeys && key_before(p, key, kb, p->nkeys - 1))
@@ -784,11 +754,10 @@ int gb_update(struct gb_partial *p, const void *keys,
     const unsigned char *kb = keys;
     uint64_t idx[BLOCK];
     struct touched t = {NULL, 0, 0};
-    int rc = settle(p, err);
-    if (rc == 0)
-        rc = materialize(p, err);
-    if (rc < 0)
-        return rc;
+    int rc = 0;
+    if (p->broken)
+        return err_set(err, H5B_ERUN, "group-by partial unusable after an "
+                       "earlier failure");
     for (uint64_t r0 = 0; rc == 0 && r0 < n; r0 += BLOCK) {
         size_t len = n - r0 < BLOCK ? (size_t)(n - r0) : BLOCK;
         for (size_t r = 0; rc == 0 && r < len; r++) {
@@ -828,320 +797,8 @@ static int same_config(const struct gb_partial *a, const struct gb_partial *b,
     return 0;
 }
 
-/* ---- batched merge ----------------------------------------------------
- *
- * gb_merge() keeps a copy of `later` in acc's pending list and folds the
- * list in (flush) once it holds as many keys as half the accumulator, or
- * PEND_MAX partials: a k-way merge, in key order, of the accumulator and
- * the sorted pending partials.  A key the accumulator holds is folded in
- * its row, where it is; a new key gets a new row at the end.  So rows
- * never move: the accumulator's key order is an array `ord` of row
- * numbers (16 bytes a key, rebuilt by each flush), and a flush costs
- * O(keys of the accumulator + keys pending) of sequential work, with no
- * hash table.  A first pass counts the union, so that the key limits are
- * checked, and the rows reserved, before anything changes.  A key's
- * cells are folded exactly as merging one partial at a time would: the
- * accumulator's cell (or an empty one), then each pending partial's in
- * partition order.  So the bits do not depend on when flushes happen. */
-
-/* Inputs of a flush: 0 is the accumulator, then the pending partials. */
-struct kmerge {
-    const struct gb_partial *in[PEND_MAX + 1];
-    uint64_t pos[PEND_MAX + 1];     /* next key of each, in key order */
-    uint64_t end[PEND_MAX + 1];     /* keys of each at the start */
-    uint64_t pre[PEND_MAX + 1];     /* its key prefix */
-    uint32_t heap[PEND_MAX + 1];    /* inputs with keys left */
-    size_t n, nheap;
-};
-
-/* The row of the key at position i in p's key order. */
-static uint64_t nth_row(const struct gb_partial *p, uint64_t i)
-{
-    return p->ord ? p->ord[i].idx1 - 1 : i;
-}
-
-/* The row of input i's next key. */
-static uint64_t head(const struct kmerge *m, uint32_t i)
-{
-    return nth_row(m->in[i], m->pos[i]);
-}
-
-/* The key of row r of p as an unsigned number in key order: an int64 key,
- * or the first 8 bytes of a byte key (then exact for keys of <= 8). */
-static uint64_t key_prefix(const struct gb_partial *p, uint64_t r)
-{
-    if (!p->kw)
-        return key_bits(p->keys[r]);
-    const unsigned char *b = key_at(p, r);
-    uint64_t u = 0;
-    for (size_t i = 0; i < 8; i++)
-        u = u << 8 | (i < p->kw ? b[i] : 0);
-    return u;
-}
-
-/* <0, 0, >0 as the next key of input a is below, equal to or above b's. */
-static int head_cmp(const struct kmerge *m, uint32_t a, uint32_t b)
-{
-    if (m->pre[a] != m->pre[b])
-        return m->pre[a] < m->pre[b] ? -1 : 1;
-    const struct gb_partial *p = m->in[a];
-    return p->kw > 8 ? memcmp(key_at(p, head(m, a)),
-                              key_at(m->in[b], head(m, b)), p->kw) : 0;
-}
-
-/* Whether input a comes out of the heap before b. */
-static int heap_before(const struct kmerge *m, uint32_t a, uint32_t b)
-{
-    int c = head_cmp(m, a, b);
-    return c ? c < 0 : a < b;
-}
-
-static void heap_sift(struct kmerge *m, size_t i)
-{
-    uint32_t *h = m->heap;
-    for (;;) {
-        size_t l = 2 * i + 1, r = l + 1, t = i;
-        if (l < m->nheap && heap_before(m, h[l], h[t]))
-            t = l;
-        if (r < m->nheap && heap_before(m, h[r], h[t]))
-            t = r;
-        if (t == i)
-            return;
-        uint32_t x = h[i];
-        h[i] = h[t];
-        h[t] = x;
-        i = t;
-    }
-}
-
-/* Put input i (with keys left) into the heap. */
-static void heap_push(struct kmerge *m, uint32_t i)
-{
-    uint32_t *h = m->heap;
-    size_t c = m->nheap++;
-    const struct gb_partial *p = m->in[i];
-    m->pre[i] = p->ord ? (uint64_t)p->ord[m->pos[i]].key
-                       : key_prefix(p, m->pos[i]);
-    h[c] = i;
-    while (c > 0 && heap_before(m, h[c], h[(c - 1) / 2])) {
-        uint32_t x = h[c];
-        h[c] = h[(c - 1) / 2];
-        h[(c - 1) / 2] = x;
-        c = (c - 1) / 2;
-    }
-}
-
-/* Start m over acc and its pending partials. */
-static void kmerge_start(struct kmerge *m, const struct gb_partial *acc)
-{
-    m->n = acc->npend + 1;
-    m->nheap = 0;
-    for (uint32_t i = 0; i < m->n; i++) {
-        m->in[i] = i ? acc->pend[i - 1] : acc;
-        m->pos[i] = 0;
-        m->end[i] = m->in[i]->nkeys;
-        if (m->end[i])
-            heap_push(m, i);
-    }
-}
-
-/* Take the next key: the inputs holding it go to in[] in input order
- * (their rows to row[]), and *pre gets its prefix; returns how many; 0
- * when every input is done. */
-static size_t kmerge_next(struct kmerge *m, uint32_t *in, uint64_t *row,
-                          uint64_t *pre)
-{
-    size_t k = 0;
-    if (!m->nheap)
-        return 0;
-    uint32_t top = m->heap[0];
-    *pre = m->pre[top];
-    do {
-        uint32_t i = m->heap[0];
-        size_t at = k++;
-        for (; at > 0 && in[at - 1] > i; at--) {
-            in[at] = in[at - 1];
-            row[at] = row[at - 1];
-        }
-        in[at] = i;
-        row[at] = head(m, i);
-        m->heap[0] = m->heap[--m->nheap];
-        heap_sift(m, 0);
-    } while (m->nheap && head_cmp(m, m->heap[0], top) == 0);
-    for (size_t t = 0; t < k; t++)
-        if (++m->pos[in[t]] < m->end[in[t]])
-            heap_push(m, in[t]);
-    return k;
-}
-
-/* Fold the k rows (inputs in[], rows row_of[]) of one key into acc: into
- * the accumulator's row if it has the key (in[0] == 0), else into a new
- * row at the end (rows reserved).  Returns the row. */
-static uint64_t fold_key(struct gb_partial *acc, const struct kmerge *m,
-                         const uint32_t *in, const uint64_t *row_of,
-                         size_t k)
-{
-    size_t nc = acc->ncol, t = 0;
-    uint64_t r = row_of[0];
-    if (in[0] == 0) {
-        t = 1;
-    } else {
-        const struct gb_partial *q = m->in[in[0]];
-        r = acc->nkeys++;
-        acc->keys[r] = q->keys[row_of[0]];
-        if (acc->kw)
-            memcpy(acc->kb + r * acc->kw, key_at(q, row_of[0]), acc->kw);
-        for (size_t j = 0; j < nc; j++)
-            cell_clear(row(acc, r) + j);
-        for (size_t j = 0; acc->xs && j < nc; j++)
-            xs_clear(acc->xs + r * nc + j);
-    }
-    for (; t < k; t++) {
-        const struct gb_partial *q = m->in[in[t]];
-        for (size_t j = 0; j < nc; j++)
-            cell_merge(row(acc, r) + j, row(q, row_of[t]) + j);
-        for (size_t j = 0; acc->xs && j < nc; j++)
-            xs_merge(acc->xs + r * nc + j, q->xs + row_of[t] * nc + j);
-    }
-    return r;
-}
-
-static void pend_clear(struct gb_partial *p)
-{
-    for (size_t i = 0; i < p->npend; i++)
-        gb_destroy(p->pend[i]);
-    p->npend = 0;
-    p->pend_keys = 0;
-}
-
-/* Fold p's pending partials into its rows (see above).  On failure p is
- * unchanged. */
-static int flush(struct gb_partial *p, struct h5b_error *err)
-{
-    struct kmerge m;
-    uint32_t in[PEND_MAX + 1];
-    uint64_t rows[PEND_MAX + 1], u = 0, pre;
-    if (!p->npend)
-        return 0;
-    kmerge_start(&m, p);
-    while (kmerge_next(&m, in, rows, &pre))
-        u++;
-    int rc = key_limit(p, u, err);
-    if (rc == 0)
-        rc = rows_reserve(p, u, err);
-    struct slot *ord = rc == 0 && u <= SIZE_MAX / sizeof *ord ?
-                       malloc((size_t)u * sizeof *ord) : NULL;
-    if (rc == 0 && !ord)
-        rc = err_set(err, H5B_ERUN, "out of memory for the order of %llu "
-                     "group-by keys", (unsigned long long)u);
-    if (rc < 0)
-        return rc;
-    kmerge_start(&m, p);
-    for (uint64_t i = 0; i < u; i++) {
-        size_t k = kmerge_next(&m, in, rows, &pre);
-        ord[i].key = (int64_t)pre;
-        ord[i].idx1 = fold_key(p, &m, in, rows, k) + 1;
-    }
-    free(p->ord);
-    p->ord = ord;
-    p->sorted = 0;
-    pend_clear(p);
-    return 0;
-}
-
-/* Fold any pending partials into p, which is logically const: its value
- * does not change, only how it is held.  On failure p is broken and
- * keeps the message for the calls that find it so. */
-static int settle(const struct gb_partial *cp, struct h5b_error *err)
-{
-    struct gb_partial *p = (struct gb_partial *)cp;
-    if (p->broken)
-        return p->fail_rc ? err_set(err, p->fail_rc, "%s", p->fail.msg)
-                          : err_set(err, H5B_ERUN, "group-by partial "
-                                    "unusable after an earlier failure");
-    if (!p->npend)
-        return 0;
-    int rc = flush(p, &p->fail);
-    p->broken = rc < 0;
-    p->fail_rc = rc;
-    return rc < 0 ? err_set(err, rc, "%s", p->fail.msg) : 0;
-}
-
-/* Put p's rows in key order and drop `ord` (which gb_update's hash table
- * and sort do not know). */
-static int materialize(struct gb_partial *p, struct h5b_error *err)
-{
-    if (!p->ord)
-        return 0;
-    for (uint64_t i = 0; i < p->nkeys; i++)
-        p->ord[i].key = p->keys[p->ord[i].idx1 - 1];
-    int rc = order_key_bytes(p, p->ord, err);
-    if (rc == 0)
-        rc = permute_rows(p, p->ord, err);
-    for (uint64_t i = 0; rc == 0 && i < p->nkeys; i++)
-        p->keys[i] = p->ord[i].key;
-    if (rc < 0)
-        return rc;
-    free(p->ord);
-    p->ord = NULL;
-    p->sorted = 1;
-    return 0;
-}
-
-/* A copy of p's rows in key order (p with nothing pending). */
-static int clone_rows(const struct gb_partial *p, struct gb_partial **out,
-                      struct h5b_error *err)
-{
-    struct gb_partial *c = malloc(sizeof *c);
-    uint64_t n = p->nkeys;
-    size_t nc = p->ncol;
-    *out = NULL;
-    if (c) {
-        *c = *p;
-        c->npend = 0;
-        c->pend_keys = 0;
-        c->slot = NULL;
-        c->ord = NULL;
-        c->sorted = 1;
-        c->cap = n;
-        c->keys = malloc(n ? (size_t)n * sizeof *c->keys : 1);
-        c->kb = p->kw ? malloc(n ? (size_t)n * p->kw : 1) : NULL;
-        c->cells = malloc(n ? (size_t)(n * nc) * sizeof *c->cells : 1);
-        c->xs = p->xs ? malloc(n ? (size_t)(n * nc) * sizeof *c->xs : 1)
-                      : NULL;
-    }
-    if (!c || !c->keys || !c->cells || (p->kw && !c->kb) ||
-        (p->xs && !c->xs)) {
-        if (c)
-            c->ord = NULL;
-        gb_destroy(c);
-        return err_set(err, H5B_ERUN, "out of memory copying %llu group-by "
-                       "keys", (unsigned long long)n);
-    }
-    if (!p->ord) {
-        memcpy(c->keys, p->keys, (size_t)n * sizeof *c->keys);
-        if (p->kw)
-            memcpy(c->kb, p->kb, (size_t)n * p->kw);
-        memcpy(c->cells, p->cells, (size_t)(n * nc) * sizeof *c->cells);
-        if (p->xs)
-            memcpy(c->xs, p->xs, (size_t)(n * nc) * sizeof *c->xs);
-    }
-    for (uint64_t i = 0; p->ord && i < n; i++) {
-        uint64_t r = nth_row(p, i);
-        c->keys[i] = p->keys[r];
-        if (p->kw)
-            memcpy(c->kb + i * p->kw, key_at(p, r), p->kw);
-        memcpy(row(c, i), row(p, r), nc * sizeof *c->cells);
-        if (p->xs)
-            memcpy(c->xs + i * nc, p->xs + r * nc, nc * sizeof *c->xs);
-    }
-    *out = c;
-    return 0;
-}
-
-/* Checks shared by gb_merge and gb_merge_take. */
-static int merge_check(struct gb_partial *acc, const struct gb_partial *later,
-                       struct h5b_error *err)
+int gb_merge(struct gb_partial *acc, const struct gb_partial *later,
+             struct h5b_error *err)
 {
     int rc = same_config(acc, later, err);
     if (rc < 0)
@@ -1151,59 +808,25 @@ static int merge_check(struct gb_partial *acc, const struct gb_partial *later,
     if (acc->broken || later->broken)
         return err_set(err, H5B_ERUN, "group-by partial unusable after an "
                        "earlier failure");
-    return settle(later, err) < 0 ? H5B_ERUN : 0;
-}
-
-/* Queue c (sorted, owned) on acc and flush when the batch is due. */
-static int pend_add(struct gb_partial *acc, struct gb_partial *c,
-                    struct h5b_error *err)
-{
-    acc->pend[acc->npend++] = c;
-    acc->pend_keys += c->nkeys;
-    int rc = 0;
-    if (acc->npend == PEND_MAX ||
-        acc->pend_keys >= FLUSH_MIN + acc->nkeys / 2)
-        rc = flush(acc, err);
+    for (uint64_t t = 0; rc == 0 && t < later->nkeys; t++) {
+        uint64_t i;
+        rc = find_or_add(acc, later->keys[t],
+                         later->kw ? key_at(later, t) : NULL, &i, err);
+        for (size_t j = 0; rc == 0 && j < acc->ncol; j++) {
+            cell_merge(row(acc, i) + j, row(later, t) + j);
+            if (acc->xs)
+                xs_merge(acc->xs + i * acc->ncol + j,
+                         later->xs + t * acc->ncol + j);
+        }
+    }
     acc->broken = rc < 0;
     return rc;
-}
-
-int gb_merge(struct gb_partial *acc, const struct gb_partial *later,
-             struct h5b_error *err)
-{
-    struct gb_partial *c = NULL;
-    int rc = merge_check(acc, later, err);
-    if (rc < 0 || !later->nkeys)
-        return rc;
-    rc = clone_rows(later, &c, err);
-    if (rc < 0) {
-        acc->broken = 1;
-        return rc;
-    }
-    return pend_add(acc, c, err);
 }
 
 int gb_merge_take(struct gb_partial *acc, struct gb_partial *later,
                   struct h5b_error *err)
 {
-    int rc = merge_check(acc, later, err);
-    if (rc == 0)
-        rc = materialize(later, err);
-    if (rc < 0 || !later->nkeys)
-        return rc;
-    struct gb_partial *c = malloc(sizeof *c);
-    if (!c) {
-        acc->broken = 1;
-        return err_set(err, H5B_ERUN, "out of memory for a group-by "
-                       "partial");
-    }
-    *c = *later;
-    later->keys = NULL;
-    later->kb = NULL;
-    later->cells = NULL;
-    later->xs = NULL;
-    later->nkeys = later->cap = 0;
-    return pend_add(acc, c, err);
+    return gb_merge(acc, later, err);
 }
 
 /* ---- wire format ------------------------------------------------------
@@ -1274,7 +897,6 @@ static size_t cell_size(const struct gb_partial *p, uint64_t i, size_t j)
 
 size_t gb_encoded_size(const struct gb_partial *p)
 {
-    settle(p, NULL);
     size_t s = MAGIC_LEN + varint_size(p->nval) + p->nval + 1 +
                varint_size(p->nkeys) + (p->kw ? varint_size(p->kw) : 0);
     for (uint64_t i = 0; i < p->nkeys; i++) {
@@ -1286,14 +908,12 @@ size_t gb_encoded_size(const struct gb_partial *p)
 }
 
 /* The rows of p in key order: *order stays NULL when p is sorted, else
- * its i-th idx1 - 1 is the row of key i: p's `ord`, or a malloc'ed array
- * that is also put in *owned (else NULL) for the caller to free. */
-static int key_order(const struct gb_partial *p, const struct slot **order,
-                     struct slot **owned, struct h5b_error *err)
+ * it is a malloc'ed array whose i-th idx1 - 1 is the row of key i. */
+static int key_order(const struct gb_partial *p, struct slot **order,
+                     struct h5b_error *err)
 {
-    *order = p->ord;
-    *owned = NULL;
-    if (p->sorted || p->ord)
+    *order = NULL;
+    if (p->sorted)
         return 0;
     struct slot *s = malloc((size_t)p->nkeys * sizeof *s);
     struct slot *tmp = malloc((size_t)p->nkeys * sizeof *tmp);
@@ -1309,7 +929,7 @@ static int key_order(const struct gb_partial *p, const struct slot **order,
     }
     sort_slots(p, &s, &tmp, p->nkeys);
     free(tmp);
-    *order = *owned = s;
+    *order = s;
     return 0;
 }
 
@@ -1353,16 +973,15 @@ static unsigned char *put_cell(const struct gb_partial *p, uint64_t i,
 int gb_encode(const struct gb_partial *p, unsigned char *buf, size_t len,
               struct h5b_error *err)
 {
-    const struct slot *order = NULL;
-    struct slot *owned = NULL;
-    int rc = settle(p, err);
-    if (rc < 0)
-        return rc;
+    struct slot *order = NULL;
     size_t need = gb_encoded_size(p);
+    if (p->broken)
+        return err_set(err, H5B_ERUN, "group-by partial unusable after an "
+                       "earlier failure");
     if (len != need)
         return err_set(err, H5B_ERUN, "group-by encode buffer of %zu bytes, "
                        "need %zu", len, need);
-    if (key_order(p, &order, &owned, err) < 0)
+    if (key_order(p, &order, err) < 0)
         return H5B_ERUN;
     unsigned char *q = buf;
     memcpy(q, p->kw ? MAGIC_BYTES : MAGIC, MAGIC_LEN);
@@ -1385,7 +1004,7 @@ int gb_encode(const struct gb_partial *p, unsigned char *buf, size_t len,
         for (size_t j = 0; j < p->ncol; j++)
             q = put_cell(p, r, j, q);
     }
-    free(owned);
+    free(order);
     return (size_t)(q - buf) == len ? 0 :
            err_set(err, H5B_ERUN, "group-by encode wrote %zu of %zu bytes",
                    (size_t)(q - buf), len);
@@ -1578,9 +1197,6 @@ int gb_decode(struct gb_partial *p, const unsigned char *buf, size_t len,
     free(p->cells);
     free(p->xs);
     free(p->slot);
-    free(p->ord);
-    p->ord = NULL;
-    pend_clear(p);
     p->keys = keys;
     p->kb = kb;
     p->cells = cells;
@@ -1730,16 +1346,15 @@ static int put_column(const struct gb_partial *p, size_t j,
 int gb_finalize(const struct gb_partial *p, const char *const *group_names,
                 struct results *rs, struct h5b_error *err)
 {
-    const struct slot *order = NULL;
-    struct slot *owned = NULL;
+    struct slot *order = NULL;
     const char *group = rs->group;
-    int rc = settle(p, err);
-    if (rc < 0)
-        return rc;
-    if (key_order(p, &order, &owned, err) < 0)
+    if (p->broken)
+        return err_set(err, H5B_ERUN, "group-by partial unusable after an "
+                       "earlier failure");
+    if (key_order(p, &order, err) < 0)
         return H5B_ERUN;
     void *buf = malloc(p->nkeys ? (size_t)p->nkeys * 8 : 1);
-    rc = buf ? 0 : err_set(err, H5B_ERUN, "out of memory writing %llu "
+    int rc = buf ? 0 : err_set(err, H5B_ERUN, "out of memory writing %llu "
                                "group-by keys", (unsigned long long)p->nkeys);
     for (size_t j = 0; rc == 0 && j < p->ncol; j++) {
         rs->group = group_names[j];
@@ -1749,7 +1364,7 @@ int gb_finalize(const struct gb_partial *p, const char *const *group_names,
     }
     rs->group = group;
     free(buf);
-    free(owned);
+    free(order);
     return rc;
 }
 
@@ -1811,15 +1426,13 @@ int gb_keys_to_int64(h5b_type t, const void *src, uint64_t n, int64_t *dst,
 
 uint64_t gb_bytes(uint64_t nkeys, size_t ncol, int exact)
 {
-    /* rows grow by half (cap + cap / 2); gb_update's slots double at
-     * load 0.7 and its sort holds one more slot array; an accumulator
-     * holds pending partials of up to half its keys (plus FLUSH_MIN, and
-     * the partial that makes the batch due, counted as a window
-     * partial) and, while it flushes, two key orders of 16 bytes a key. */
+    /* rows grow by half (cap + cap / 2), slots double at load 0.7, and a
+     * reorder holds one more slot array. */
     uint64_t row = sizeof(int64_t) + (uint64_t)(ncol ? ncol : 1) *
                    (sizeof(struct cell) +
                     (exact ? sizeof(struct exactsum) : 0));
-    uint64_t per = row * 2 + sizeof(struct slot) * 4;
+    uint64_t per = row * 3 / 2 + sizeof(struct slot) * 3 +
+                   sizeof(struct slot);
     return nkeys > UINT64_MAX / per ? UINT64_MAX : nkeys * per;
 }
 

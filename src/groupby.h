@@ -25,16 +25,11 @@
  * Memory: a partial holds 8 + 72 * ncol bytes per distinct key (rows grow
  * by half).  gb_update() adds a hash table of 16-byte slots (load <= 0.7:
  * 23..46 bytes per key), sorts in it (with 16 bytes per key of scratch)
- * and frees it before returning.  An accumulator batches merges: it keeps
- * the partials given to gb_merge() pending until they hold half as many
- * keys as it does (or 32 of them are pending), then folds them in by one
- * k-way merge in key order, so merging costs O(keys of the partials)
- * with no hash table, and rows never move: after a merge an accumulator
- * keeps its key order as 16 bytes a key (32 while it is rebuilt).
- * Calls that read an accumulator (gb_nkeys, gb_encoded_size, gb_encode,
- * gb_finalize, gb_update, and gb_merge of it into another) fold in what
- * is pending first; that is where a max_keys overflow may surface.
- * Nothing is proportional to the records.  No MPI, no HDF5.
+ * and frees it before returning.  An accumulator keeps its table between
+ * gb_merge() calls, so that a merge costs O(keys of `later`) rather than
+ * O(keys so far).  gb_encode() and gb_finalize() of an accumulator take
+ * 32 bytes per key while they run.  Nothing is proportional to the
+ * records.  No MPI, no HDF5.
  */
 #ifndef H5B_GROUPBY_H
 #define H5B_GROUPBY_H
@@ -123,21 +118,19 @@ int gb_update(struct gb_partial *p, const void *keys,
               const void *const *values, uint64_t n, struct h5b_error *err);
 
 /* acc := acc (+) later, where later covers the records right after those
- * of acc (the next partition in order).  later's value is not modified
- * (pending merges of its own are folded in first) and later must not be
- * acc.  acc keeps a copy of later's rows, pending, and folds the pending
- * partials in when enough are held (see Memory above): each key's cells
- * in partition order, so the bits are those of merging one partial at a
- * time.  Partials of different configs (columns, types, or outputs
+ * of acc (the next partition in order).  later is not modified and must
+ * not be acc.  Partials of different configs (columns, types, or outputs
  * needing other fields) are refused with acc unchanged.  H5B_EINPUT if
- * acc would hold more than max_keys keys, here or at the next call that
- * folds the pending partials in; after that or running out of memory,
- * acc may only be destroyed. */
+ * acc would hold more than max_keys keys; after that or running out of
+ * memory, acc may only be destroyed. */
 int gb_merge(struct gb_partial *acc, const struct gb_partial *later,
              struct h5b_error *err);
 
-/* gb_merge(acc, later), taking later's rows rather than copying them:
- * later is left empty (0 keys), and may be reused or destroyed. */
+/* gb_merge(acc, later) for a later that is destroyed right after (the
+ * master's window partials): the same bits.  A hook for merges that may
+ * take later's rows rather than read them; today it reads them (a
+ * batched k-way merge that took them was measured slower: README,
+ * Performance, bench-gbmerge).  later may only be destroyed after. */
 int gb_merge_take(struct gb_partial *acc, struct gb_partial *later,
                   struct h5b_error *err);
 
