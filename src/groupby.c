@@ -823,12 +823,6 @@ int gb_merge(struct gb_partial *acc, const struct gb_partial *later,
     return rc;
 }
 
-int gb_merge_take(struct gb_partial *acc, struct gb_partial *later,
-                  struct h5b_error *err)
-{
-    return gb_merge(acc, later, err);
-}
-
 /* ---- wire format ------------------------------------------------------
  *
  *   "h5bgrpb1"  varint ncol  ncol type bytes  u8 fields  varint nkeys

@@ -126,14 +126,6 @@ int gb_update(struct gb_partial *p, const void *keys,
 int gb_merge(struct gb_partial *acc, const struct gb_partial *later,
              struct h5b_error *err);
 
-/* gb_merge(acc, later) for a later that is destroyed right after (the
- * master's window partials): the same bits.  A hook for merges that may
- * take later's rows rather than read them; today it reads them (a
- * batched k-way merge that took them was measured slower: README,
- * Performance, bench-gbmerge).  later may only be destroyed after. */
-int gb_merge_take(struct gb_partial *acc, struct gb_partial *later,
-                  struct h5b_error *err);
-
 /* Exact number of bytes gb_encode() writes for p. */
 size_t gb_encoded_size(const struct gb_partial *p);
 

@@ -115,8 +115,8 @@ static int merge_ready(struct master *m, struct h5b_error *err)
         struct pend *pd = &m->win[m->merged % m->W];
         struct partition part;
         plan_get(a->plan, m->merged, &part);
-        int rc = table_merge_take(table_of(a, &part), &m->acc[part.tile],
-                                  &pd->p, err);
+        int rc = table_merge(table_of(a, &part), &m->acc[part.tile], &pd->p,
+                             err);
         table_destroy(table_of(a, &part), &pd->p);
         pd->have = 0;
         if (rc < 0)
@@ -702,7 +702,7 @@ static int solo_step(const struct master_args *a, uint64_t i,
     int rc = table_reduce(t, buf, part.bytes, part.global_start, &p, err);
     spent(TIMING(a, reduce), &t0);
     if (rc == 0) {
-        rc = table_merge_take(t, &acc[part.tile], &p, err);
+        rc = table_merge(t, &acc[part.tile], &p, err);
         table_destroy(t, &p);
     }
     spent(TIMING(a, merge), &t0);

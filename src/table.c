@@ -484,13 +484,6 @@ int table_merge(const struct table *t, struct table_partial *acc,
     return 0;
 }
 
-int table_merge_take(const struct table *t, struct table_partial *acc,
-                     struct table_partial *later, struct h5b_error *err)
-{
-    return t->grouped ? gb_merge_take(acc->gb, later->gb, err)
-                      : table_merge(t, acc, later, err);
-}
-
 size_t table_encoded_size(const struct table *t,
                           const struct table_partial *tp)
 {

@@ -146,11 +146,6 @@ int table_reduce(struct table *t, const void *data, size_t nbytes,
 int table_merge(const struct table *t, struct table_partial *acc,
                 const struct table_partial *later, struct h5b_error *err);
 
-/* table_merge, free to take later's contents (group-by tables take its
- * rows rather than copy them): later may only be destroyed after. */
-int table_merge_take(const struct table *t, struct table_partial *acc,
-                     struct table_partial *later, struct h5b_error *err);
-
 size_t table_encoded_size(const struct table *t,
                           const struct table_partial *tp);
 

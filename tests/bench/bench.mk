@@ -52,7 +52,7 @@ $(BUILD)/gb_merge: tests/bench/gb_merge.c $(GB_MERGE_OBJS) tests/bench/bench.mk
 	    $(GB_MERGE_OBJS) -o $@ $(BENCH_LIBS) -lm
 .PHONY: bench-gbmerge
 bench-gbmerge: $(BUILD)/gb_merge
-	$(BUILD)/gb_merge take 5
+	$(BUILD)/gb_merge 5
 
 .PHONY: bench-groupby
 bench-groupby: all

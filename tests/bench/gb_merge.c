@@ -4,13 +4,11 @@
  * of `make bench-groupby`'s partitions: 1 MiB of 32-byte rows), 3 float64
  * columns, ops count mean std, each reduced by gb_update as a worker
  * would; then timed: merging them in order into one accumulator
- * (gb_merge_take, as the master does, or gb_merge with "copy") and
- * folding in what is pending (gb_nkeys).  One process, no MPI, no HDF5
- * file: the merge's own cost, without the read or the results file.
- * Prints the seconds of each of REPS rounds (argv[2], default 5). */
+ * (gb_merge, as the master does).  One process, no MPI, no HDF5 file:
+ * the merge's own cost, without the read or the results file.  Prints
+ * the seconds of each of REPS rounds (argv[1], default 5). */
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <time.h>
 
 #include "groupby.h"
@@ -54,8 +52,7 @@ static void make_partials(const struct gb_config *c, struct gb_partial **p)
 
 int main(int argc, char **argv)
 {
-    int copy = argc > 1 && strcmp(argv[1], "copy") == 0;
-    int reps = argc > 2 ? atoi(argv[2]) : 5;
+    int reps = argc > 1 ? atoi(argv[1]) : 5;
     h5b_type ty[3] = {H5B_FLOAT64, H5B_FLOAT64, H5B_FLOAT64};
     const char *outs[] = {"count", "mean", "std", NULL};
     struct gb_config c = {.ncol = 3, .type = ty, .elems = 1, .outputs = outs};
@@ -67,13 +64,11 @@ int main(int argc, char **argv)
             die("gb_create", err.msg);
         double t0 = now();
         for (int n = 0; n < NPART; n++)
-            if ((copy ? gb_merge(acc, p[n], &err)
-                      : gb_merge_take(acc, p[n], &err)) != 0)
+            if (gb_merge(acc, p[n], &err) != 0)
                 die("merging", err.msg);
         unsigned long long keys = (unsigned long long)gb_nkeys(acc);
-        printf("%s: %d partials of %d records -> %llu keys merged in %.3f s\n",
-               copy ? "gb_merge" : "gb_merge_take", NPART, PER, keys,
-               now() - t0);
+        printf("%d partials of %d records -> %llu keys merged in %.3f s\n",
+               NPART, PER, keys, now() - t0);
         for (int n = 0; n < NPART; n++)
             gb_destroy(p[n]);
         gb_destroy(acc);
