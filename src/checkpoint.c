@@ -75,9 +75,10 @@ int ckpt_encode(const struct ckpt_info *info, const struct ckpt_tables *tt,
         struct table *tab = tile_table(tt, t);
         size_t m = table_encoded_size(tab, &acc[t]);
         p = put64(p, m);
-        if (table_encode(tab, &acc[t], p, m, err) < 0) {
+        int rc = table_encode(tab, &acc[t], p, m, err);
+        if (rc < 0) {           /* EINPUT: a group-by key limit */
             free(b);
-            return H5B_ERUN;
+            return rc;
         }
         p += m;
     }

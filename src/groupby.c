@@ -28,7 +28,8 @@
  * accumulator of its values and squares (exactsum.h) in `xs`, a parallel
  * array of the same shape that moves with the rows; sum, mean, var and
  * std then come from it.  Accumulators are normalised at the end of
- * gb_update (only those it touched) and by merge and decode.
+ * gb_update (only those it left pending: a list of them is kept while it
+ * runs, not a scan of every key) and by merge and decode.
  */
 #include "groupby.h"
 
@@ -298,40 +299,80 @@ GB_FOLD(u64, uint64_t)
 GB_FOLD(f32, float)
 GB_FOLD(f64, double)
 
+/* The exact accumulators (indices into xs[]) that an update left with
+ * values pending, each listed when its pending count left 0: so the
+ * update normalises only those, not every key's. */
+struct touched {
+    uint64_t *at;
+    size_t n, cap;
+};
+
+/* Room for len more entries in t. */
+static int touched_reserve(struct touched *t, size_t len,
+                           struct h5b_error *err)
+{
+    if (t->n + len <= t->cap)
+        return 0;
+    size_t cap = t->cap ? t->cap * 2 : 4096;
+    cap = cap < t->n + len ? t->n + len : cap;
+    uint64_t *a = cap <= SIZE_MAX / sizeof *a ? realloc(t->at,
+                                                         cap * sizeof *a)
+                                              : NULL;
+    if (!a)
+        return err_set(err, H5B_ERUN, "out of memory for group-by exact "
+                       "sums");
+    t->at = a;
+    t->cap = cap;
+    return 0;
+}
+
 /* Add len values of one column to the exact accumulators of rows idx;
- * `xs` points at the column's accumulator in row 0.  NaN is skipped (the
- * cells count it); ADD is the exact add for T (XS_TYPES). */
+ * `xs` points at the column's accumulator in row 0, x0 at xs[0].  NaN is
+ * skipped (the cells count it); ADD is the exact add for T (XS_TYPES).
+ * t has room for len more entries. */
 #define GB_EXACT(SUF, T, ADD)                                                \
-static void exact_##SUF(struct exactsum *xs, size_t ncol,                   \
-                        const uint64_t *idx, const T *v, size_t len)        \
+static void exact_##SUF(struct exactsum *xs, const struct exactsum *x0,      \
+                        size_t ncol, const uint64_t *idx, const T *v,        \
+                        size_t len, struct touched *t)                       \
 {                                                                            \
-    for (size_t r = 0; r < len; r++)                                         \
-        if (v[r] == v[r])                                                    \
-            ADD(xs + idx[r] * ncol, v[r]);                                   \
+    for (size_t r = 0; r < len; r++) {                                       \
+        struct exactsum *a = xs + idx[r] * ncol;                             \
+        if (v[r] != v[r])                                                    \
+            continue;                                                        \
+        if (!a->pending)                                                     \
+            t->at[t->n++] = (uint64_t)(a - x0);                              \
+        ADD(a, v[r]);                                                        \
+    }                                                                        \
 }
 
 XS_TYPES(GB_EXACT)
 
 #define GB_EXACT_CASE(SUF, T)                                                \
-    exact_##SUF(x, nc, idx, (const T *)v + r0, len);                         \
+    exact_##SUF(x, p->xs, nc, idx, (const T *)v + r0, len, t);               \
     break
 
-static void fold_exact(struct gb_partial *p, size_t j, const void *v,
-                       uint64_t r0, const uint64_t *idx, size_t len)
+static int fold_exact(struct gb_partial *p, size_t j, const void *v,
+                      uint64_t r0, const uint64_t *idx, size_t len,
+                      struct touched *t, struct h5b_error *err)
 {
     struct exactsum *x = p->xs + j;
     size_t nc = p->ncol;
+    if (touched_reserve(t, len, err) < 0)
+        return H5B_ERUN;
     switch (p->type[j]) {
     H5B_TYPE_CASES(GB_EXACT_CASE);
     }
+    return 0;
 }
 
-/* Fold records r0 .. r0 + len - 1 of column j (all of v) into rows idx. */
-static void fold(struct gb_partial *p, size_t j, const void *v, uint64_t r0,
-                 const uint64_t *idx, size_t len)
+/* Fold records r0 .. r0 + len - 1 of column j (all of v) into rows idx;
+ * t collects the exact accumulators left pending. */
+static int fold(struct gb_partial *p, size_t j, const void *v, uint64_t r0,
+                const uint64_t *idx, size_t len, struct touched *t,
+                struct h5b_error *err)
 {
-    if (p->xs)
-        fold_exact(p, j, v, r0, idx, len);
+    if (p->xs && fold_exact(p, j, v, r0, idx, len, t, err) < 0)
+        return H5B_ERUN;
     struct cell *c = p->cells + j;
     size_t nc = p->ncol;
     switch (p->type[j]) {
@@ -352,6 +393,7 @@ static void fold(struct gb_partial *p, size_t j, const void *v, uint64_t r0,
     case H5B_FLOAT32: fold_f32(c, nc, idx, (const float *)v + r0, len); break;
     case H5B_FLOAT64: fold_f64(c, nc, idx, (const double *)v + r0, len); break;
     }
+    return 0;
 }
 
 /* ---- rows and hash table --------------------------------------------- */
@@ -711,6 +753,7 @@ int gb_update(struct gb_partial *p, const void *keys,
 {
     const unsigned char *kb = keys;
     uint64_t idx[BLOCK];
+    struct touched t = {NULL, 0, 0};
     int rc = 0;
     if (p->broken)
         return err_set(err, H5B_ERUN, "group-by partial unusable after an "
@@ -724,13 +767,14 @@ int gb_update(struct gb_partial *p, const void *keys,
                                      &idx[r], err);
         }
         for (size_t j = 0; rc == 0 && j < p->nval; j++)
-            fold(p, j, values[j], r0, idx, len);
+            rc = fold(p, j, values[j], r0, idx, len, &t, err);
         for (size_t r = 0; rc == 0 && !p->nval && r < len; r++)
             p->cells[idx[r]].n++;
     }
-    for (uint64_t i = 0; p->xs && i < p->nkeys * p->ncol; i++)
-        if (p->xs[i].pending)
-            xs_normalize(&p->xs[i]);
+    for (size_t i = 0; i < t.n; i++)
+        if (p->xs[t.at[i]].pending)
+            xs_normalize(&p->xs[t.at[i]]);
+    free(t.at);
     if (rc == 0 && !p->sorted)
         rc = sort_rows(p, err);
     free(p->slot);

@@ -6,9 +6,13 @@ least once, the rest drawn at random, shuffled) and 3 float64 value columns
 (a, b, c), written once into data/bench/ in two versions: the key as a
 string field (`S8`, "k0000042") and as an int64 field.  For each, h5batch
 runs `group_by = key`, `ops = count mean std` alone (1 rank, no mpirun) and
-under mpirun on 2 and 4 ranks, each rank wrapped in GNU time for its peak
-RSS; pandas reads the table (PyTables) and runs groupby("key").agg of the
-same.  Every h5batch result is checked against pandas (keys and counts
+under mpirun on more ranks (--ranks, default 1,2,3,4), each rank wrapped in
+GNU time for its peak RSS (and rank 0's CPU seconds, user + system, which a
+busy machine disturbs less than the wall time); pandas reads the table
+(PyTables) and runs
+groupby("key").agg of the same, timed in a process of its own whose
+environment lacks OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE (the peer runs
+as a user's would; h5batch does no BLAS).  Every h5batch result is checked against pandas (keys and counts
 exactly, mean to 1e-12 and std to 1e-10 relative) and must be the same bits
 on every number of ranks.  Medians of REPS rounds (--reps, default 1).
 
@@ -16,6 +20,7 @@ Not a CI test: it takes a few minutes and about 1 GiB of memory.
 """
 import argparse
 import os
+import shlex
 import shutil
 import statistics
 import subprocess
@@ -54,24 +59,27 @@ def write_tables(datadir):
 
 
 def run_h5batch(binary, job, ranks, rssdir):
-    """Wall seconds and each rank's peak RSS (KiB) of one run."""
-    wrap = ["/usr/bin/time", "-f", "%M", "-o"]
+    """Wall seconds, each rank's peak RSS (KiB) and rank 0's CPU seconds
+    (user + system) of one run."""
+    wrap = ["/usr/bin/time", "-f", "%M %U %S", "-o"]
     if ranks == 1:
         cmd = wrap + [f"{rssdir}/rss.0", binary, "-q", job]
     else:
         cmd = ["mpirun", "-n", str(ranks), "--oversubscribe", "sh", "-c",
-               f'exec {" ".join(wrap)} {rssdir}/rss.$OMPI_COMM_WORLD_RANK "$0" -q "$1"',
+               f'exec {shlex.join(wrap)} {rssdir}/rss.$OMPI_COMM_WORLD_RANK "$0" -q "$1"',
                binary, job]
     t = time.perf_counter()
     p = subprocess.run(cmd, env=ENV, capture_output=True, text=True, timeout=1800)
     wall = time.perf_counter() - t
     if p.returncode != 0:
         sys.exit(f"groupby_keys: {' '.join(cmd)}: exit {p.returncode}: {p.stderr[-1000:]}")
-    rss = [int(Path(f"{rssdir}/rss.{r}").read_text().split()[-1]) for r in range(ranks)]
-    return wall, rss
+    stats = [Path(f"{rssdir}/rss.{r}").read_text().split()[-3:] for r in range(ranks)]
+    rss = [int(m) for m, _, _ in stats]
+    return wall, rss, float(stats[0][1]) + float(stats[0][2])
 
 
-def pandas_run(path):
+def pandas_agg(path):
+    """pandas' read and groupby of path: the aggregates and the seconds."""
     import pandas as pd
     import tables
     t = time.perf_counter()
@@ -79,7 +87,18 @@ def pandas_run(path):
         df = pd.DataFrame(f.root.t.read())
     g = df.groupby("key")[["a", "b", "c"]]
     agg = {"count": g.count(), "mean": g.mean(), "std": g.std(ddof=0)}
-    return time.perf_counter() - t, agg
+    return agg, time.perf_counter() - t
+
+
+def pandas_run(path):
+    """Seconds of pandas_agg(path) in a child without the OPENBLAS_ tuning."""
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}
+    p = subprocess.run([sys.executable, __file__, "--pandas-peer", str(path)], env=env,
+                       capture_output=True, text=True, timeout=1800)
+    if p.returncode != 0:
+        sys.exit(f"groupby_keys: pandas peer on {path}: exit {p.returncode}: {p.stderr[-1000:]}")
+    return float(p.stdout.split()[-1])
 
 
 def check(out, agg, kind):
@@ -111,33 +130,42 @@ def main():
     p.add_argument("--bin", default=str(REPO / "build/h5batch"))
     p.add_argument("--data", default=str(REPO / "data/bench"))
     p.add_argument("--reps", type=int, default=1)
+    p.add_argument("--ranks", default="1,2,3,4", help="rank counts, comma-separated")
+    p.add_argument("--kinds", default="str,int", help="key kinds: str, int or both")
+    p.add_argument("--pandas-peer", help=argparse.SUPPRESS)
     a = p.parse_args()
+    if a.pandas_peer:
+        print(pandas_agg(a.pandas_peer)[1])
+        return
     datadir = Path(a.data)
     datadir.mkdir(parents=True, exist_ok=True)
     paths = write_tables(datadir)
     work = Path(tempfile.mkdtemp(prefix="h5b-gbkeys-"))
     try:
-        print(f"{'key':4} {'tool':10} {'median s':>9} {'rank 0 MiB':>10} {'workers MiB':>11}")
-        for kind, path in paths.items():
+        print(f"{'key':4} {'tool':10} {'median s':>9} {'rank 0 MiB':>10} {'workers MiB':>11} "
+              f"{'rank 0 CPU s':>12}")
+        for kind in a.kinds.split(","):
+            path = paths[kind]
             times = [pandas_run(path) for _ in range(a.reps)]
-            agg = times[0][1]
-            print(f"{kind:4} {'pandas':10} {statistics.median(t for t, _ in times):9.2f}")
+            agg = pandas_agg(path)[0]
+            print(f"{kind:4} {'pandas':10} {statistics.median(times):9.2f}", flush=True)
             job = work / f"{kind}.ini"
             out = work / f"{kind}.h5"
             job.write_text(f"[input]\nfiles = {path}\ndataset = /t\n[reduce]\ngroup_by = key\n"
                            f"ops = count mean std\n[output]\nfile = {out}\n")
             ref = None
-            for ranks in (1, 2, 4):
+            for ranks in (int(r) for r in a.ranks.split(",")):
                 runs = [run_h5batch(a.bin, str(job), ranks, work) for _ in range(a.reps)]
                 blobs = check(out, agg, kind)
                 if ref is not None and blobs != ref:
                     sys.exit(f"groupby_keys: {kind} keys on {ranks} ranks: other bits than 1 rank")
                 ref = ref or blobs
-                rss0 = statistics.median(r[0] for _, r in runs) / 1024
-                wrk = max((max(r[1:]) for _, r in runs), default=0) / 1024 if ranks > 1 else 0
+                rss0 = statistics.median(r[0] for _, r, _ in runs) / 1024
+                wrk = max((max(r[1:]) for _, r, _ in runs), default=0) / 1024 if ranks > 1 else 0
+                cpu0 = statistics.median(c for _, _, c in runs)
                 print(f"{kind:4} {'h5batch-' + str(ranks):10} "
-                      f"{statistics.median(w for w, _ in runs):9.2f} {rss0:10.0f} "
-                      f"{wrk:11.0f}  (matches pandas, same bits)", flush=True)
+                      f"{statistics.median(w for w, _, _ in runs):9.2f} {rss0:10.0f} "
+                      f"{wrk:11.0f} {cpu0:12.2f}  (matches pandas, same bits)", flush=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -627,7 +627,7 @@ static void test_exact_any_boundaries_same_bits(void **state)
 
 /* The same boundaries give the same bytes and results however the
  * partitions travel (local, shipped, mixed), and feeding a partition in
- * pieces gives the same bytes as in one update. */
+ * pieces gives the same bytes as in one update, exact sums or not. */
 static void test_same_boundaries_same_bytes(void **state)
 {
     (void)state;
@@ -648,13 +648,17 @@ static void test_same_boundaries_same_bytes(void **state)
     check_all(&ra, d.keys, d.col, main_types, NCOL, d.n, 1, 1e-13);
     results_free(&ra);
     results_free(&rb);
-    for (uint64_t piece = 1; piece < 3000; piece = piece * 3 + 1) {
-        struct gb_partial *one = reduce(&c, d.keys, d.col, 500, 1700, 0);
-        struct gb_partial *pcs = reduce(&c, d.keys, d.col, 500, 1700, piece);
-        assert_same_bytes(one, pcs);
-        gb_destroy(one);
-        gb_destroy(pcs);
-    }
+    /* With exact sums each update normalises the accumulators it left
+     * pending (and only those): xs_encode refuses a pending one. */
+    for (c.exact = 0; c.exact < 2; c.exact++)
+        for (uint64_t piece = 1; piece < 3000; piece = piece * 3 + 1) {
+            struct gb_partial *one = reduce(&c, d.keys, d.col, 500, 1700, 0);
+            struct gb_partial *pcs = reduce(&c, d.keys, d.col, 500, 1700,
+                                            piece);
+            assert_same_bytes(one, pcs);
+            gb_destroy(one);
+            gb_destroy(pcs);
+        }
     gb_destroy(a);
     gb_destroy(b);
     gb_destroy(m);
@@ -1461,6 +1465,102 @@ static void test_key_parts_limits(void **state)
     expect_config_error(&c, "keys of 4104 bytes");
 }
 
+/* Byte keys of 20 bytes from int keys: an integer part (k >> 3, so that
+ * neighbours share their first 8 bytes) and 12 bytes of k's low bits. */
+static unsigned char *byte_keys_of(const int64_t *keys, uint64_t n)
+{
+    unsigned char *b = malloc(n * 20);
+    assert_non_null(b);
+    for (uint64_t i = 0; i < n; i++) {
+        char s[16];
+        gb_key_put_int(b + i * 20, keys[i] >> 3);
+        snprintf(s, sizeof s, "%012llx",
+                 (unsigned long long)keys[i] & 0xffffffffffffull);
+        memcpy(b + i * 20 + 8, s, 12);
+    }
+    return b;
+}
+
+/* Partials of [cut[i], cut[i+1]) merged into acc in order: straight
+ * through, or up to partition `resume`, then encoded and decoded as a
+ * checkpoint and resume would, then the rest. */
+enum merge_way { STRAIGHT, RESUMED };
+
+static struct gb_partial *merge_cuts(const struct gb_config *c,
+                                     const void *keys, size_t kw,
+                                     const void *const *col,
+                                     const uint64_t *cut, size_t ncut,
+                                     enum merge_way way, size_t resume)
+{
+    struct h5b_error err = {""};
+    struct gb_partial *acc = NULL;
+    assert_int_equal(gb_create(c, &acc, &err), 0);
+    for (size_t i = 0; i + 1 < ncut; i++) {
+        struct gb_partial *p = NULL;
+        const void *v[NCOL];
+        assert_int_equal(gb_create(c, &p, &err), 0);
+        for (size_t j = 0; j < c->ncol; j++)
+            v[j] = col_at(col[j], c->type[j], cut[i]);
+        if (gb_update(p, (const unsigned char *)keys + cut[i] * (kw ? kw : 8),
+                      v, cut[i + 1] - cut[i], &err) != 0)
+            fail_msg("gb_update: %s", err.msg);
+        if (way == RESUMED && i == resume)
+            acc = ship(c, acc);
+        merge(acc, p);
+        gb_destroy(p);
+    }
+    return acc;
+}
+
+/* Each key's cells are folded in partition order, so wherever a
+ * checkpoint cuts the merges, the bytes are those of merging straight
+ * through; with int64
+ * and with long byte keys (ties on the first 8 bytes), exact sums or not,
+ * over 79 partitions, with keys that recur across them. */
+static void test_resume_any_cut_same_bits(void **state)
+{
+    (void)state;
+    struct data d;
+    uint64_t cut[80];
+    data_make(&d, 12000, 23);
+    for (uint64_t i = 0; i < d.n; i++)
+        if (d.keys[i] > (INT64_C(1) << 40) + 1 || d.keys[i] < -1000000007)
+            d.keys[i] = (int64_t)(rnd() % 4000) - 2000;
+    cut[0] = 0;
+    cut[79] = d.n;
+    for (size_t i = 1; i < 79; i++)
+        cut[i] = rnd() % d.n;
+    qsort(cut + 1, 78, sizeof *cut, u64_cmp);
+    unsigned char *kb = byte_keys_of(d.keys, d.n);
+    const struct gb_keypart parts[2] = {{"k", 0}, {"low", 12}};
+    for (int v = 0; v < 4; v++) {
+        struct gb_config c = config(main_types, NCOL, all_ops, 1);
+        c.exact = v & 1;
+        if (v & 2) {
+            c.nparts = 2;
+            c.parts = parts;
+        }
+        const void *keys = v & 2 ? (const void *)kb : (const void *)d.keys;
+        size_t kw = v & 2 ? 20 : 0;
+        struct gb_partial *one = merge_cuts(&c, keys, kw, d.col, cut, 80,
+                                            STRAIGHT, 0), *all;
+        for (size_t r = 1; r < 79; r += 13) {
+            all = merge_cuts(&c, keys, kw, d.col, cut, 80, RESUMED, r);
+            assert_same_bytes(one, all);
+            gb_destroy(all);
+        }
+        if (!(v & 2)) {
+            struct results rs;
+            finalize(one, &rs);
+            check_all(&rs, d.keys, d.col, main_types, NCOL, d.n, 1, 1e-9);
+            results_free(&rs);
+        }
+        gb_destroy(one);
+    }
+    free(kb);
+    data_free(&d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1490,6 +1590,7 @@ int main(void)
         cmocka_unit_test(test_byte_keys),
         cmocka_unit_test(test_key_parts_limits),
         cmocka_unit_test(test_million_keys),
+        cmocka_unit_test(test_resume_any_cut_same_bits),
     };
     unit_slow("test_million_keys");
     return cmocka_run_group_tests(tests, NULL, NULL);
