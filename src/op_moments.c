@@ -693,6 +693,15 @@ static void exact_cells(struct moments *m, const struct h5b_block *blk,
     }
 }
 
+/* m's large-accumulator scratch, made on first use (its contents need
+ * not be 0); NULL when out of memory. */
+static struct xs_large *large_scratch(struct moments *m)
+{
+    if (!m->large)
+        m->large = malloc(sizeof *m->large);
+    return m->large;
+}
+
 /* The exact sums of float cells (the fast paths): one-cell float64 data
  * in place through the large accumulator; many cells XS_ROW_CELLS at a
  * time through the rows path, or else exact_cells. */
@@ -701,22 +710,25 @@ static int exact_float(struct moments *m, const struct h5b_block *blk,
 {
     const uint64_t nc = m->ncell;
     int f32 = m->cfg->type == H5B_FLOAT32;
-    if (!m->large)
-        m->large = malloc(sizeof *m->large);    /* contents need not be 0 */
-    if (nc > 1 && !m->rows)
-        m->rows = malloc(sizeof *m->rows);
-    if (!m->large || (nc > 1 && !m->rows))
-        return h5b_fail(err, "out of memory for an exact sum scratch");
     if (nc == 1 && !f32) {
+        if (!large_scratch(m))
+            goto oom;
         xs_add_f64s_skipnan(m->x, m->large, blk->data, blk->nrec);
         return 0;
     }
+    if (!m->rows && !(m->rows = malloc(sizeof *m->rows)))
+        goto oom;
     for (uint64_t j0 = 0; j0 < nc; j0 += XS_ROW_CELLS) {
         uint64_t w = nc - j0 < XS_ROW_CELLS ? nc - j0 : XS_ROW_CELLS;
-        if (!exact_rows(m, blk, f32, j0, w))
-            exact_cells(m, blk, f32, j0, w);
+        if (exact_rows(m, blk, f32, j0, w))
+            continue;
+        if (!large_scratch(m))
+            goto oom;
+        exact_cells(m, blk, f32, j0, w);
     }
     return 0;
+oom:
+    return h5b_fail(err, "out of memory for an exact sum scratch");
 }
 
 /* Feed blk into the exact accumulators. */

@@ -176,6 +176,15 @@ def f32_values():
     return x
 
 
+def f32_column_values():
+    """One float32 value a record (a single cell): the float32 path
+    without the large accumulator's in-place run."""
+    rng = np.random.default_rng(5)
+    x = (rng.standard_normal(ROWS) * 15 + 280).astype(np.float32)
+    x[7] = np.nan
+    return x
+
+
 def i64_values():
     rng = np.random.default_rng(4)
     x = rng.integers(-2**62, 2**62, size=(ROWS,), dtype=np.int64)
@@ -300,6 +309,10 @@ def exact_cases():
         FeatureCase("exact/float32-cells", write_one(f32_values, "/g/values", (100, 4)),
                     exact_job("data/v.h5", "/g/values", "4K", "f32"),
                     field_oracle(f32_values), min_partitions=2),
+        FeatureCase("exact/float32-one-cell", write_one(f32_column_values, "/g/values",
+                                                        (1000,)),
+                    exact_job("data/v.h5", "/g/values", "4K", "f32one"),
+                    field_oracle(f32_column_values), min_partitions=2),
         FeatureCase("exact/int64", write_one(i64_values, "/g/values", (256,)),
                     exact_job("data/v.h5", "/g/values", "4K", "i64"),
                     field_oracle(i64_values), min_partitions=2),
