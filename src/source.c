@@ -392,24 +392,22 @@ static void direct_layout(const struct dset *ds, const struct source *s,
 
 /* Read columns and shape of did into s (first file) or check them
  * against s (later files). */
-static int check_shape(struct source *s, size_t i, hid_t did,
+static int check_shape(struct source *s, size_t i, const struct dset *ds,
                        const struct source_opts *o, struct h5b_error *err)
 {
     const char *path = s->file[i].path;
     hsize_t dims[H5B_MAX_RANK];
-    hid_t tid = H5Dget_type(did), sid = H5Dget_space(did);
+    hid_t did = ds->did, sid = ds->space;
     int rank = sid >= 0 ? H5Sget_simple_extent_ndims(sid) : -1;
     int rc = i == 0 ? srctype_describe(s, did, path, o, err)
                     : srctype_check(s, did, path, o, err);
     if (rc < 0)
-        goto done;
-    rc = H5B_EINPUT;
+        return rc;
     if (rank < 1 || H5Sget_simple_extent_type(sid) != H5S_SIMPLE ||
-        rank > H5B_MAX_RANK) {
-        err_set(err, rc, "%s: dataset '%s' is a scalar or has no "
-                "dimensions; need at least one", path, s->dataset);
-        goto done;
-    }
+        rank > H5B_MAX_RANK)
+        return err_set(err, H5B_EINPUT, "%s: dataset '%s' is a scalar or "
+                       "has no dimensions; need at least one", path,
+                       s->dataset);
     H5Sget_simple_extent_dims(sid, dims, NULL);
     if (i == 0) {
         s->rank = rank;
@@ -418,19 +416,13 @@ static int check_shape(struct source *s, size_t i, hid_t did,
     } else if (rank != s->rank ||
                memcmp(dims + 1, s->dims + 1, (size_t)(rank - 1) *
                       sizeof *dims) != 0) {
-        err_set(err, rc, "%s: dataset '%s' has other trailing dimensions "
-                "than in %s", path, s->dataset, s->file[0].path);
-        goto done;
+        return err_set(err, H5B_EINPUT, "%s: dataset '%s' has other "
+                       "trailing dimensions than in %s", path, s->dataset,
+                       s->file[0].path);
     }
     s->file[i].nrec = dims[0];
-    s->file[i].big_endian = H5Tget_order(tid) == H5T_ORDER_BE;
-    rc = 0;
-done:
-    H5E_BEGIN_TRY {
-        H5Tclose(tid);
-        H5Sclose(sid);
-    } H5E_END_TRY;
-    return rc;
+    s->file[i].big_endian = H5Tget_order(ds->type) == H5T_ORDER_BE;
+    return 0;
 }
 
 /* Record size and total size, refusing shapes whose sizes overflow. */
@@ -481,7 +473,7 @@ static int inspect_file(struct source *s, size_t i,
     if (rc == 0)
         rc = check_storage(&ds, s->file[i].path, s->dataset, err);
     if (rc == 0)
-        rc = check_shape(s, i, did, o, err);
+        rc = check_shape(s, i, &ds, o, err);
     if (rc == 0)
         rc = check_chunks(&ds, s->rank, s->file[i].path, s->dataset, err);
     if (rc == 0)
