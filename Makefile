@@ -45,9 +45,24 @@ else
 BUILD     := build
 endif
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs inih json-c 2>/dev/null)
 CFLAGS    := $(CSTD) $(OPT) $(WARN) -pthread -Iinclude -Isrc -MMD -MP
-LDLIBS     = $(PKG_LIBS) -lhdf5_hl -lz -lm -ldl -pthread
+LDLIBS     = $(PKG_LIBS) $(HDF5_LIBS) -lm -ldl -pthread
+# HDF5 is linked from Debian's static archives when they are there: the
+# shared library needs libcurl and some 30 libraries more (for a driver
+# h5batch never uses), and loading them took 10 of the 16 ms of
+# `h5batch --version` and of every run's start (README, "Start-up").
+# HDF5_LINK=shared links the shared library instead.  Evaluated where used,
+# after `make deps` may have installed HDF5.
+HDF5_LINK ?= static
+comma := ,
+HDF5_LIBDIR = $(patsubst -L%,%,$(filter -L%,$(shell pkg-config --libs hdf5-serial 2>/dev/null)))
+HDF5_A      = $(if $(filter static,$(HDF5_LINK)),$(wildcard $(HDF5_LIBDIR)/libhdf5.a))
+# Linked statically, HDF5's functions and variables are exported from the
+# executable: filter plugins (lzf, blosc) take them from their host.
+HDF5_LIBS   = $(if $(HDF5_A),$(HDF5_LIBDIR)/libhdf5_hl.a $(HDF5_A) -lsz \
+                  -Wl$(comma)--export-dynamic-symbol=H5*,\
+                  -L$(HDF5_LIBDIR) -lhdf5_hl -lhdf5) -lz
 
 MPIRUN_ENV := OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 MPIRUN     := $(MPIRUN_ENV) mpirun --oversubscribe -q
@@ -57,7 +72,8 @@ DEB_PKGS  := openmpi-bin libopenmpi-dev libhdf5-dev hdf5-tools libinih-dev \
              libcmocka-dev pkg-config python3-h5py python3-numpy make gcc \
              python3-tables python3-netcdf4 python3-pandas zlib1g-dev \
              libjson-c-dev python3-xarray python3-h5netcdf netcdf-bin \
-             mandoc man-db python3-matplotlib
+             mandoc man-db python3-matplotlib hdf5-filter-plugin \
+             hdf5-filter-plugin-blosc-serial
 
 # The alternatives that choose which MPI mpicc and mpirun/mpiexec run.
 MPI_ALTS  := mpi mpirun

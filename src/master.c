@@ -663,18 +663,31 @@ static int run_distributed(const struct master_args *a,
     return rc < 0 ? rc : src;
 }
 
+/* What rank 0 alone reads with: the job, and the file it reads itself
+ * (fileread.h), used by one thread at a time (the reader, or the main
+ * thread without read-ahead). */
+struct solo {
+    const struct master_args *a;
+    struct fileread file;
+};
+
 /* Read partition i into buf (the read of rank 0 alone; with read-ahead,
- * in the reader thread, which alone adds to the read time). */
+ * in the reader thread, which alone adds to the read time): with pread
+ * when the file allows it (source_direct: the same bytes as HDF5's read,
+ * without opening the file with HDF5 again, which over many small files
+ * cost as much as their reading), else through HDF5. */
 static int solo_read(void *ctx, uint64_t i, unsigned char *buf,
                      struct h5b_error *err)
 {
-    const struct master_args *a = ctx;
+    struct solo *so = ctx;
+    const struct master_args *a = so->a;
     struct partition part;
     plan_get(a->plan, i, &part);
     double t0 = progress_clock();
-    int rc = source_read(a->src, part.file, part.start, part.count,
-                         part.col0, a->plan->ntiles > 1 ? part.ncols : 0,
-                         buf, err);
+    int rc = source_read_values(a->src, &so->file, part.file, part.start,
+                                part.count, part.col0,
+                                a->plan->ntiles > 1 ? part.ncols : 0, buf,
+                                (size_t)part.bytes, err);
     spent(TIMING(a, read), &t0);
     return rc;
 }
@@ -717,8 +730,9 @@ static int solo_step(const struct master_args *a, uint64_t i,
 static int run_solo(const struct master_args *a, struct table_partial *acc,
                     struct h5b_error *err)
 {
-    const struct readahead_ops ops = {solo_read, solo_thread_init,
-                                      (void *)a};
+    struct solo so = {.a = a};
+    fileread_init(&so.file);
+    const struct readahead_ops ops = {solo_read, solo_thread_init, &so};
     size_t bytes = a->plan->max_part_bytes;
     uint64_t done_bytes = a->prog ? a->prog->base_bytes : 0;
     double last = progress_clock();
@@ -739,7 +753,7 @@ static int run_solo(const struct master_args *a, struct table_partial *acc,
         unsigned char *in = buf;
         double waited = 0;
         rc = ra ? readahead_get(ra, &in, &waited, err)
-                : solo_read((void *)a, i, buf, err);
+                : solo_read(&so, i, buf, err);
         if (TIMING(a, wait))
             *TIMING(a, wait) += waited;
         if (rc == 0)
@@ -748,6 +762,7 @@ static int run_solo(const struct master_args *a, struct table_partial *acc,
             readahead_put(ra);
     }
     readahead_stop(ra);
+    fileread_close(&so.file);
     free(buf);
     return rc;
 }

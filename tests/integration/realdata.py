@@ -287,5 +287,49 @@ def cf_cases():
     ]
 
 
+# ------------------------------------------------------------ filter plugins
+
+def write_plugin_filtered(case_dir):
+    """Three PyTables CArrays, float32 (n, 4), compressed by filters HDF5
+    itself lacks: blosc:lz4, blosc:zstd and bzip2."""
+    tables = need("tables")
+    rng = np.random.default_rng(32)
+    for k, (n, lib) in enumerate(((6000, "blosc:lz4"), (2500, "blosc:zstd"),
+                                  (3100, "bzip2"))):
+        path = case_dir / f"data/blosc-{k}.h5"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        x = rng.lognormal(0.0, 1.0, (n, 4)).astype(np.float32)
+        with tables.open_file(str(path), "w") as f:
+            f.create_carray("/", "data", obj=x, chunkshape=(700, 4),
+                            filters=tables.Filters(complevel=5, complib=lib, shuffle=True))
+
+
+def filter_oracle(files_spec):
+    """PyTables (its own blosc and bzip2) reads the files back."""
+    def oracle(case_dir):
+        files = expand_files(files_spec, case_dir)
+        parts = []
+        for path in files:
+            with need("tables").open_file(str(case_dir / path)) as f:
+                parts.append(f.root.data[:])
+        x = np.concatenate(parts)
+        return Expect(files, x.shape[0],
+                      {"data": moment_wants(x.reshape(x.shape[0], -1), x.shape[1:], x.dtype,
+                                            ALL)})
+    return oracle
+
+
+def filter_cases():
+    """Chunks compressed by HDF5 filter plugins (Debian's
+    hdf5-filter-plugin-blosc-serial and hdf5-filter-plugin, found on HDF5's
+    default plugin path).  Debian's hdf5-plugin-lzf is not used: its
+    library lacks lzf_decompress, so no HDF5 program reads h5py's LZF
+    through it (h5dump prints no data)."""
+    files = "data/blosc-*.h5"
+    sections = job_sections(files, "/data", partition="16K", name="filters")
+    return [FeatureCase("filters/pytables-blosc-lz4-zstd-bzip2", write_plugin_filtered, sections,
+                        filter_oracle(files), min_partitions=3)]
+
+
 def realdata_cases():
-    return table_cases() + cf_cases()
+    return table_cases() + cf_cases() + filter_cases()
