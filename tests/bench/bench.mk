@@ -5,6 +5,9 @@
 #   make bench BENCH_SIZE_GB=0.25 REPS=3   quick run
 #   make bench BENCH_ARGS="--sweep"    also partition_size / prefetch sweeps
 #   make bench BENCH_ARGS="--rss-scale" also peak RSS with 1 GiB vs 8 GiB
+#   make bench BENCH_ARGS="--no-main --whole-gb 2" only the whole-process
+#                                      rows (2 GiB; default 0.25,2,8 GiB), the
+#                                      1,000 files and the packed field
 #
 # Data go to data/bench/ (reused between runs), results to results/bench.json.
 #
@@ -28,7 +31,14 @@ BENCH_NODES_REPS ?= 5
 $(BUILD)/bare_read: tests/bench/bare_read.c tests/bench/bench.mk | $(BUILD)/obj
 	$(HOSTCC) $(BENCH_CFLAGS) $< -o $@ $(BENCH_LIBS)
 
-bench: all $(BUILD)/bare_read
+# The peers the bench runs beside h5batch (dask; cdo for the packed field).
+BENCH_DEB_PKGS := cdo python3-dask
+.PHONY: bench-deps
+bench-deps:
+	@$(MAKE) --no-print-directory deps DEB_PKGS="$(BENCH_DEB_PKGS)"
+
+bench: deps bench-deps
+	$(MAKE) all $(BUILD)/bare_read
 	$(MPIRUN_ENV) $(PYTHON) tests/bench/bench.py --bin $(BUILD)/h5batch \
 	    --gen $(BUILD)/h5batch-gen --bare $(BUILD)/bare_read $(BENCH_ARGS)
 

@@ -46,13 +46,18 @@ same case and run are printed and written, with every sample and the
 machine, to results/bench.json.
 
 Whole processes (after the cases; --no-whole skips them, --no-main runs
-only them): on the contiguous case, what a user waits from Enter to the
+only them): on the contiguous case at each of --whole-gb's sizes
+(default 0.25, 2 and 8 GiB), what a user waits from Enter to the
 prompt, launcher and MPI_Init included, each command run as typed (no
 /usr/bin/time or wrapper per rank): h5batch --version; h5batch on 1 rank
 without a launcher; mpirun -n 2 and -n 3 with Open MPI's default pml
 (H5BATCH_PML=keep) and with h5batch's choice (ob1 on one node,
-src/mpienv.h); the numpy peer (with OPENBLAS_CORETYPE and
-OPENBLAS_L2_SIZE unset).  Beside the whole time: the tool's own time
+src/mpienv.h); the numpy and dask peers (with OPENBLAS_CORETYPE and
+OPENBLAS_L2_SIZE unset).  Then two more tables: 1,000 files of 1 MiB
+against one file of 1,000 MiB (the cost of opening and checking each
+file; no launcher and mpirun -n 2), and the per-cell mean and std of a
+packed netCDF-4 field (96 x 180 x 360 int16, scale/offset, _FillValue)
+against `cdo -b F64 timmean` (Debian's cdo), whose means are compared.  Beside the whole time: the tool's own time
 (h5batch: elapsed_s) and rank 0's H5BATCH_STARTUP_TIMES spans (process
 start to main, MPI_Init, MPI_Finalize); OMPI_MCA_pml is removed from their
 environment.
@@ -563,6 +568,11 @@ def whole_tools(a, job, path):
                           os.path.join(HERE, "peer_numpy.py"), path,
                           "/data"], {}),
     }
+    if have_dask():
+        tools["dask"] = (["env", "-u", "OPENBLAS_CORETYPE", "-u",
+                          "OPENBLAS_L2_SIZE", PY,
+                          os.path.join(HERE, "peer_dask.py"), path, "/data"],
+                         {})
     return tools
 
 
@@ -582,11 +592,13 @@ def run_whole(argv, extra):
 
 
 def whole_sample(name, argv, extra, nbytes):
+    """One whole run; with nbytes, its JSON must say it reduced that many."""
     wall, out, err = run_whole(argv, extra)
     s = {"tool": name, "wall_s": wall, "startup": parse_startup(err)}
-    if "--version" not in argv:
-        res = json.loads(out.strip().splitlines()[-1])
-        if res["bytes"] != nbytes:
+    last = out.strip().splitlines()[-1] if out.strip() else ""
+    if "--version" not in argv and last.startswith("{"):
+        res = json.loads(last)
+        if nbytes is not None and res["bytes"] != nbytes:
             sys.exit("bench: %s reduced %s bytes, expected %d"
                      % (name, res["bytes"], nbytes))
         s["inner_s"] = res.get("elapsed_s", res.get("seconds"))
@@ -598,30 +610,24 @@ def med(xs):
     return statistics.median(xs) if xs else None
 
 
-def whole_process(a, jobdir, report):
-    """Whole processes, launcher and MPI_Init included, on the contiguous
-    case: medians of REPS rotated rounds, beside each tool's own time and
-    rank 0's H5BATCH_STARTUP_TIMES spans."""
-    stem, args, _ = case_specs(a.size_gb)["contig"]
-    path = ensure_data(a.gen, a.data, stem, args)
-    nbytes, _ = dataset_bytes(path)
-    job = write_job(jobdir, "whole-moments", path, MOMENTS)
-    tools = list(whole_tools(a, job, path).items())
+def whole_rounds(a, tools, nbytes, warm_paths, label):
+    """REPS rotated rounds of whole processes; medians per tool (wall,
+    own, rank 0's start-up spans) and the load averages seen."""
     samples = {n: [] for n, _ in tools}
     load = [os.getloadavg()]
-    warm(path)
     for r in range(a.reps):
         if a.max_wait > 0:
             wait_quiet(a)
-        warm(path)
+        for path in warm_paths:
+            warm(path)
         for name, (argv, extra) in tools[r % len(tools):] + \
                 tools[:r % len(tools)]:
             s = whole_sample(name, argv, extra, nbytes)
             s["round"] = r
             samples[name].append(s)
-            log("bench: whole    %-28s round %d: wall %.3f s, own %s s, "
-                "MPI_Init %s s" % (name, r, s["wall_s"], s.get("inner_s"),
-                                   s["startup"].get("init")))
+            log("bench: %-8s %-28s round %d: wall %.3f s, own %s s, "
+                "MPI_Init %s s" % (label, name, r, s["wall_s"],
+                                   s.get("inner_s"), s["startup"].get("init")))
         load.append(os.getloadavg())
     summ = {}
     for name, ss in samples.items():
@@ -629,14 +635,31 @@ def whole_process(a, jobdir, report):
                       for k in ("to_main", "init", "run", "finalize")}
         summ[name]["wall_s"] = med(s["wall_s"] for s in ss)
         summ[name]["inner_s"] = med(s.get("inner_s") for s in ss)
+    return samples, summ, load
+
+
+def tool_strings(tools):
+    return {n: " ".join("%s=%s" % kv for kv in e.items()) +
+            (" " if e else "") + " ".join(argv) for n, (argv, e) in tools}
+
+
+def whole_process(a, jobdir, report, size_gb):
+    """Whole processes, launcher and MPI_Init included, on the contiguous
+    case of size_gb GiB: medians of REPS rotated rounds, beside each tool's
+    own time and rank 0's H5BATCH_STARTUP_TIMES spans."""
+    stem, args, _ = case_specs(size_gb)["contig"]
+    path = ensure_data(a.gen, a.data, stem, args)
+    nbytes, _ = dataset_bytes(path)
+    job = write_job(jobdir, "whole-moments", path, MOMENTS)
+    tools = list(whole_tools(a, job, path).items())
+    samples, summ, load = whole_rounds(a, tools, nbytes, [path],
+                                       "%gG" % size_gb)
     peer = summ["numpy + h5py"]["wall_s"]
     for v in summ.values():
         v["x_numpy_wall"] = peer / v["wall_s"]
-    report["whole_process"] = {
+    report.setdefault("whole_process", {})["%g" % size_gb] = {
         "file": os.path.relpath(path, ROOT), "bytes": nbytes,
-        "tools": {n: " ".join("%s=%s" % kv for kv in e.items()) +
-                  (" " if e else "") + " ".join(argv)
-                  for n, (argv, e) in tools},
+        "tools": tool_strings(tools),
         "loadavg": load, "samples": samples, "summary": summ}
     write_report(a.out, report)
     print_whole(summ, nbytes, a.reps, load)
@@ -661,6 +684,140 @@ def print_whole(summ, nbytes, reps, load):
                  v["x_numpy_wall"], f(v["to_main"]), f(v["init"]),
                  f(v["finalize"])))
     sys.stdout.flush()
+
+
+def print_plain(summ, title, ratio):
+    """A whole-process table without the MPI spans, and its ratio line."""
+    def f(v):
+        return "-" if v is None else "%.3f" % v
+    print("\n" + title)
+    print("| command | whole s | own s |")
+    print("| --- | --- | --- |")
+    for name, v in summ.items():
+        print("| %s | %s | %s |" % (name, f(v["wall_s"]), f(v["inner_s"])))
+    print(ratio)
+    sys.stdout.flush()
+
+
+def many_files(a, jobdir, report, nfiles=1000):
+    """The per-file cost: nfiles files of 1 MiB against one file of as many
+    bytes, whole processes (no launcher, and mpirun -n 2), moments."""
+    d = os.path.join(a.data, "files%d" % nfiles)
+    mark = os.path.join(d, ".ok")
+    one = os.path.join(d, "one.h5")
+    if not os.path.exists(mark):
+        os.makedirs(d, exist_ok=True)
+        log("bench: generating %d files of 1 MiB and one of %d MiB in %s"
+            % (nfiles, nfiles, d))
+        for i in range(nfiles):
+            subprocess.run([a.gen, "-q", "-o", os.path.join(d, "f%04d.h5" % i),
+                            "-s", str(CHUNK_ROWS), "--seed", str(i + 1)],
+                           check=True)
+        subprocess.run([a.gen, "-q", "-o", one, "-s",
+                        str(CHUNK_ROWS * nfiles)], check=True)
+        open(mark, "w").close()
+    many = write_job(jobdir, "many-files", os.path.join(d, "f*.h5"), MOMENTS)
+    single = write_job(jobdir, "one-file", one, MOMENTS)
+    tools = []
+    for label, job in (("%d files x 1 MiB" % nfiles, many),
+                       ("one %d MiB file" % nfiles, single)):
+        argv = [a.bin, "-q", "--format", "json", job]
+        tools += [(label + ", no launcher", (argv, {})),
+                  (label + ", mpirun -n 2", (MPIRUN + ["-n", "2"] + argv, {}))]
+    files = sorted(os.path.join(d, f) for f in os.listdir(d)
+                   if f.endswith(".h5"))
+    samples, summ, load = whole_rounds(a, tools, nfiles * CHUNK_ROWS * 8,
+                                       files, "files")
+    ratio = "; ".join("%s: %d files / one file %.2fx" % (
+        how, nfiles, summ[tools[k][0]]["wall_s"] /
+        summ[tools[k + 2][0]]["wall_s"])
+        for k, how in ((0, "no launcher"), (1, "mpirun -n 2")))
+    title = ("whole processes: %d files of 1 MiB against one of %d MiB "
+             "(float64, page cache; medians of %d rounds; load average "
+             "%.1f-%.1f)" % (nfiles, nfiles, a.reps,
+                             min(l[0] for l in load), max(l[0] for l in load)))
+    report["many_files"] = {"dir": os.path.relpath(d, ROOT),
+                            "tools": tool_strings(tools), "loadavg": load,
+                            "samples": samples, "summary": summ,
+                            "ratio": ratio, "title": title}
+    write_report(a.out, report)
+    print_plain(summ, title, ratio)
+
+
+def write_packed_field(path):
+    """The packed netCDF-4 field of issue 17: tas(96, 180, 360) int16 with
+    scale_factor, add_offset and _FillValue (1% fill), contiguous."""
+    import netCDF4
+    import numpy as np
+    nt, ny, nx = 96, 180, 360
+    rng = np.random.default_rng(7)
+    with netCDF4.Dataset(path, "w", format="NETCDF4") as d:
+        for name, n in (("time", nt), ("lat", ny), ("lon", nx)):
+            d.createDimension(name, n)
+        t = d.createVariable("time", "f8", ("time",))
+        t.units, t.calendar = "days since 2000-01-01", "standard"
+        t[:] = np.arange(nt) * 30.0
+        la = d.createVariable("lat", "f8", ("lat",))
+        la.units, la[:] = "degrees_north", np.linspace(-89.5, 89.5, ny)
+        lo = d.createVariable("lon", "f8", ("lon",))
+        lo.units, lo[:] = "degrees_east", np.arange(nx) + 0.5
+        v = d.createVariable("tas", "i2", ("time", "lat", "lon"),
+                             fill_value=np.int16(-32767))
+        v.scale_factor, v.add_offset, v.units = 0.01, 280.0, "K"
+        v.set_auto_maskandscale(False)
+        raw = np.round(rng.normal(0, 1500, (nt, ny, nx)))
+        raw = raw.clip(-32000, 32000).astype("i2")
+        raw[rng.random((nt, ny, nx)) < 0.01] = -32767
+        v[:] = raw
+
+
+def packed_field(a, jobdir, report):
+    """h5batch (mean and std per cell, one rank, no launcher) against
+    `cdo -b F64 timmean` (the mean alone) on the packed field; the means
+    are compared once."""
+    import netCDF4
+    import numpy as np
+    import h5py
+    path = os.path.join(a.data, "tas-packed.nc")
+    if not os.path.exists(path + ".ok"):
+        os.makedirs(a.data, exist_ok=True)
+        write_packed_field(path)
+        open(path + ".ok", "w").close()
+    job = os.path.join(jobdir, "packed-field.ini")
+    out = os.path.join(jobdir, "packed-field.out.h5")
+    with open(job, "w") as f:
+        f.write("[job]\nname = packed-field\n[input]\nfiles = %s\n"
+                "dataset = /tas\n[reduce]\nops = mean std\n[output]\n"
+                "file = %s\n" % (path, out))
+    cdo_out = os.path.join(jobdir, "packed-field.cdo.nc")
+    tools = [("h5batch, one rank, no launcher",
+              ([a.bin, "-q", "--format", "json", job], {})),
+             ("cdo -b F64 timmean", (["cdo", "-s", "-O", "-b", "F64",
+                                      "timmean", path, cdo_out], {}))]
+    if not shutil.which("cdo"):
+        log("bench: cdo is not installed (Debian package cdo): no "
+            "packed-field row")
+        return
+    samples, summ, load = whole_rounds(a, tools, None, [path], "packed")
+    with h5py.File(out, "r") as f:
+        ours = f["tas/mean"][...]
+    with netCDF4.Dataset(cdo_out) as d:
+        theirs = d["tas"][0].filled(np.nan)
+    rel = float(np.nanmax(np.abs(ours - theirs) / np.abs(theirs)))
+    ratio = ("cdo / h5batch whole %.2fx; means agree to %.1e (relative)"
+             % (summ[tools[1][0]]["wall_s"] / summ[tools[0][0]]["wall_s"],
+                rel))
+    title = ("whole processes: per-cell mean of a packed netCDF-4 field "
+             "(96 x 180 x 360 int16, scale/offset, _FillValue; medians of "
+             "%d rounds; load average %.1f-%.1f)"
+             % (a.reps, min(l[0] for l in load), max(l[0] for l in load)))
+    report["packed_field"] = {"file": os.path.relpath(path, ROOT),
+                              "tools": tool_strings(tools), "loadavg": load,
+                              "samples": samples, "summary": summ,
+                              "ratio": ratio, "title": title,
+                              "max_rel_diff": rel}
+    write_report(a.out, report)
+    print_plain(summ, title, ratio)
 
 
 # ---- machine and report -----------------------------------------------------
@@ -715,10 +872,14 @@ def show(path):
     if sw:
         summ = summarize(sw["samples"], sw["bytes"], "bare")
         print_table([("contig", n, v) for n, v in summ.items()], "sweep")
-    wp = report.get("whole_process")
-    if wp:
-        print_whole(wp["summary"], wp["bytes"],
-                    len(next(iter(wp["samples"].values()))), wp["loadavg"])
+    wp = report.get("whole_process", {})
+    for w in ([wp] if "summary" in wp else wp.values()):
+        print_whole(w["summary"], w["bytes"],
+                    len(next(iter(w["samples"].values()))), w["loadavg"])
+    for key in ("many_files", "packed_field"):
+        if key in report:
+            print_plain(report[key]["summary"], report[key]["title"],
+                        report[key]["ratio"])
     rs = report.get("rss_scale", {})
     rows = [(k, n, v) for k, d in rs.items() if isinstance(d, dict) and
             "summary" in d for n, v in d["summary"].items()]
@@ -746,6 +907,9 @@ def main():
                    help="partition_size and prefetch sweeps, 2 ranks")
     p.add_argument("--no-whole", action="store_true",
                    help="skip the whole-process rows")
+    p.add_argument("--whole-gb", default=os.environ.get("BENCH_WHOLE_GB",
+                                                        "0.25,2,8"),
+                   help="file sizes (GiB) of the whole-process rows")
     p.add_argument("--rss-scale", action="store_true",
                    help="peak RSS with 1 GiB and 8 GiB inputs")
     p.add_argument("--label", help="what the binaries were built from "
@@ -768,6 +932,7 @@ def main():
         return
     a.cases = [c for c in a.cases.split(",") if c]
     a.rss_gib = [float(x) for x in a.rss_gib.split(",")]
+    a.whole_gb = [float(x) for x in a.whole_gb.split(",") if x]
     bad = [c for c in a.cases if c not in case_specs(1)]
     if bad:
         p.error("unknown case %s" % bad)
@@ -794,7 +959,10 @@ def main():
     if not a.no_main:
         main_cases(a, jobdir, report)
     if not a.no_whole:
-        whole_process(a, jobdir, report)
+        for size in a.whole_gb:
+            whole_process(a, jobdir, report, size)
+        many_files(a, jobdir, report)
+        packed_field(a, jobdir, report)
     if a.sweep:
         sweep(a, jobdir, report)
     if a.rss_scale:
