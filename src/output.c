@@ -175,56 +175,94 @@ static int put_all(hid_t fid, hid_t gcpl, hid_t dcpl,
     return rc;
 }
 
-/* HDF5's metadata checksum (Jenkins' lookup3), exported by libhdf5
- * though not declared in its public headers. */
-uint32_t H5_checksum_metadata(const void *data, size_t len, uint32_t init);
+/* The core driver's buffer, taken from it when the file closes instead of
+ * copied out of it (H5Pset_file_image_callbacks; a copy of a file of
+ * hundreds of MB was up to a fifth of rank 0's time in a big group-by).
+ * On closing, HDF5 truncates the buffer to the file's end and hands it to
+ * keep_free, which keeps it: buf then holds size bytes, the whole file. */
+struct image_keep {
+    void *buf;
+    size_t size;
+};
 
-/* HDF5 1.10's H5Fget_file_image clears the status flags in its copy of a
- * version 2 or 3 superblock without updating the superblock's checksum,
- * so the image would not open.  Recompute it (a no-op where HDF5 did). */
-static void fix_superblock(unsigned char *img, size_t len)
+static void *keep_malloc(size_t size, H5FD_file_image_op_t op, void *udata)
 {
-    if (len < 12 || img[8] < 2 || img[8] > 3 ||
-        (img[9] != 2 && img[9] != 4 && img[9] != 8))
-        return;
-    size_t n = 12 + 4 * (size_t)img[9];    /* checksum follows 4 addresses */
-    if (len < n + 4)
-        return;
-    uint32_t sum = H5_checksum_metadata(img, n, 0);
-    for (int i = 0; i < 4; i++)
-        img[n + (size_t)i] = (unsigned char)(sum >> (8 * i));
+    (void)op;
+    void *p = malloc(size);
+    if (p)
+        ((struct image_keep *)udata)->size = size;
+    return p;
 }
 
-/* Copy the image of the in-memory file fid into a fresh buffer. */
-static int take_image(hid_t fid, void **img, size_t *len, char *why,
-                      size_t nwhy)
+static void *keep_memcpy(void *dst, const void *src, size_t size,
+                         H5FD_file_image_op_t op, void *udata)
 {
-    ssize_t n = H5Fflush(fid, H5F_SCOPE_GLOBAL) < 0 ? -1
-                : H5Fget_file_image(fid, NULL, 0);
-    void *buf = n > 0 ? malloc((size_t)n) : NULL;
-    if (buf && H5Fget_file_image(fid, buf, (size_t)n) == n) {
-        fix_superblock(buf, (size_t)n);
-        *img = buf;
-        *len = (size_t)n;
-        return 0;
-    }
-    if (n > 0 && !buf)
-        snprintf(why, nwhy, "out of memory for %zd bytes", n);
+    (void)op;
+    (void)udata;
+    return memcpy(dst, src, size);
+}
+
+static void *keep_realloc(void *ptr, size_t size, H5FD_file_image_op_t op,
+                          void *udata)
+{
+    (void)op;
+    void *p = realloc(ptr, size);
+    if (p)
+        ((struct image_keep *)udata)->size = size;
+    return p;
+}
+
+static herr_t keep_free(void *ptr, H5FD_file_image_op_t op, void *udata)
+{
+    struct image_keep *k = udata;
+    if (op == H5FD_FILE_IMAGE_OP_FILE_CLOSE && ptr && !k->buf)
+        k->buf = ptr;
     else
-        h5util_detail(why, nwhy);
-    free(buf);
-    return -1;
+        free(ptr);
+    return 0;
+}
+
+/* The end of the file an image of len bytes holds, from its superblock
+ * (version 2 or 3, which H5F_LIBVER_V18 makes: the end-of-file address
+ * follows the base and extension addresses), or 0 if it holds none.
+ * The core driver's buffer grows in steps, so it ends past the file. */
+static size_t image_end(const unsigned char *img, size_t len)
+{
+    if (len < 12 || (img[8] != 2 && img[8] != 3) || img[9] != 8 ||
+        len < 12 + 3 * 8)
+        return 0;
+    uint64_t end = 0;
+    for (int i = 7; i >= 0; i--)
+        end = end << 8 | img[12 + 2 * 8 + i];
+    return end <= len ? (size_t)end : 0;
+}
+
+/* The callbacks' udata is ours and outlives the property lists. */
+static void *keep_udata_copy(void *udata)
+{
+    return udata;
+}
+
+static herr_t keep_udata_free(void *udata)
+{
+    (void)udata;
+    return 0;
 }
 
 /* Build the results file in memory (HDF5's core driver without a backing
- * store) and copy its image into a fresh buffer *img of *len bytes.  HDF5
- * does no file I/O here: a full or failing disk fails only the plain
- * writes of atomicfile_write, which say why.  (A failed H5Fclose of a
- * file on disk leaves HDF5 1.10 with a dangling file that crashes its
- * exit handler.)  why gets HDF5's first error line on failure. */
+ * store) and take its buffer when it closes: *img, *len bytes, freed by
+ * the caller.  HDF5 does no file I/O here: a full or failing disk fails
+ * only the plain writes of atomicfile_write, which say why.  (A failed
+ * H5Fclose of a file on disk leaves HDF5 1.10 with a dangling file that
+ * crashes its exit handler.)  why gets HDF5's first error line on
+ * failure. */
 static int build_image(const struct run_info *in, const struct results *rs,
                        void **img, size_t *len, char *why, size_t nwhy)
 {
+    struct image_keep keep = {NULL, 0};
+    H5FD_file_image_callbacks_t cb = {
+        keep_malloc, keep_memcpy, keep_realloc, keep_free, keep_udata_copy,
+        keep_udata_free, &keep};
     hid_t fcpl = H5Pcreate(H5P_FILE_CREATE), fapl = H5Pcreate(H5P_FILE_ACCESS);
     hid_t gcpl = H5Pcreate(H5P_GROUP_CREATE);
     hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
@@ -235,6 +273,7 @@ static int build_image(const struct run_info *in, const struct results *rs,
         H5Pset_attr_phase_change(fcpl, 0, 0) < 0 ||
         H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_V18) < 0 ||
         H5Pset_fapl_core(fapl, image_guess(rs), 0) < 0 ||
+        H5Pset_file_image_callbacks(fapl, &cb) < 0 ||
         H5Pset_obj_track_times(gcpl, 0) < 0 ||
         H5Pset_obj_track_times(dcpl, 0) < 0) {
         h5util_detail(why, nwhy);
@@ -242,11 +281,22 @@ static int build_image(const struct run_info *in, const struct results *rs,
     }
     /* The name only labels the file: nothing is created at it. */
     fid = H5Fcreate("h5batch-results", H5F_ACC_TRUNC, fcpl, fapl);
-    if (fid < 0)
-        h5util_detail(why, nwhy);
-    else if (put_all(fid, gcpl, dcpl, in, rs, why, nwhy) == 0)
-        rc = take_image(fid, img, len, why, nwhy);
+    if (fid < 0 || put_all(fid, gcpl, dcpl, in, rs, why, nwhy) != 0)
+        goto done;
+    hid_t f = fid;
+    fid = H5I_INVALID_HID;
+    if (H5Fclose(f) < 0 || !keep.buf)
+        goto done;
+    if (!(*len = image_end(keep.buf, keep.size))) {
+        snprintf(why, nwhy, "the in-memory file has no version 2 superblock");
+        goto done;
+    }
+    *img = keep.buf;
+    keep.buf = NULL;
+    rc = 0;
 done:
+    if (rc != 0 && !why[0])
+        h5util_detail(why, nwhy);
     H5E_BEGIN_TRY {
         H5Fclose(fid);
         H5Pclose(fcpl);
@@ -254,6 +304,7 @@ done:
         H5Pclose(gcpl);
         H5Pclose(dcpl);
     } H5E_END_TRY;
+    free(keep.buf);
     return rc;
 }
 
