@@ -25,8 +25,8 @@
  *    group-by tables gb_bytes() (groupby.h) of up to max_keys keys, or
  *    the partition's or the dataset's records;
  *  - at the end rank 0 finalizes the accumulators into results (8 bytes
- *    a value), then writes them through an in-memory HDF5 file and a
- *    copy of its image (output.c).
+ *    a value), then writes them through an in-memory HDF5 file, whose
+ *    buffer a realloc may hold twice while it grows (output.c).
  * Every rank's figure starts from `base`.  Figures are what is allocated (so what RLIMIT_AS sees), an upper bound
  * of what is resident.  Plugins' states are not counted.  No MPI, no HDF5.
  */
@@ -94,7 +94,8 @@ enum memplan_part {
 /* A rank's figures while partitions are reduced (part[], whose sum is
  * `running`) and, on rank 0, at the end: the results beside the
  * accumulators they are finalized from, then built into an in-memory
- * HDF5 file whose image is copied (output.c), three times the results.
+ * HDF5 file whose buffer a realloc may hold twice while it grows
+ * (output.c): three times the results.
  * total is the larger. */
 struct memplan_rank {
     uint64_t part[MP_NPARTS];
