@@ -91,10 +91,10 @@ LOGIC     := err atomicfile samefile job plan wire chunkdec op exactsum op_momen
              op_hist op_quantile table results summary utf8 progress cli \
              checkpoint interrupt groupby readahead fileread fileid launch \
              nodes mpienv startup select op_weighted weights op_records \
-             cftime
+             cftime keyed
 # Modules that talk to HDF5 or MPI.
 SYSTEM    := h5util srctype source ncdims output transport shm worker master plugin \
-             filecheck wreader selread weightsread \
+             filecheck wreader selread weightsread timekey \
              memrun dryrun rangepass run
 OBJS      := $(addprefix $(BUILD)/obj/,$(addsuffix .o,$(LOGIC) $(SYSTEM)))
 LOGIC_OBJS := $(addprefix $(BUILD)/obj/,$(addsuffix .o,$(LOGIC)))

@@ -29,6 +29,7 @@ struct prep {
     char **files;
     size_t nfiles;
     struct source src;
+    char time_path[1024];   /* group_by = time.PART: the coordinate */
     struct selection sel;   /* [input] select (sel.active: given) */
     const char *sel_off;    /* why worker reads and decoding are off for
                                the selection, or NULL */

@@ -23,6 +23,11 @@ struct result {
     void *data;
     uint32_t str_width;     /* > 0: nelem strings of this many bytes
                              * (NUL-padded) rather than numbers of type */
+    /* group_by on a field (keyed.h): key_axis: axis 0 runs over the
+     * keys, the rest is the result's own shape (cells first when
+     * per_cell); coord_only: the keys themselves, not written as a
+     * dataset but as the key axis' coordinate variable (ncdims.h). */
+    int key_axis, coord_only;
 };
 
 struct results {

@@ -41,6 +41,7 @@
 #include "results.h"
 #include "samefile.h"
 #include "source.h"
+#include "timekey.h"
 #include "summary.h"
 #include "transport.h"
 #include "weightsread.h"
@@ -103,6 +104,7 @@ static int build_table(struct table *t, uint32_t elem_bytes, uint64_t elems,
         rc = table_group(t, job->ops, job->ddof, job->exact,
                          job_get(job, "reduce", "group_by"), err);
     t->gb.max_keys = job->max_keys;
+    t->kc.max_keys = job->max_keys;
     return rc;
 }
 
@@ -336,7 +338,7 @@ static void warn_rerun(const struct prep *p)
 static int prepare(struct prep *p, int argc, char **argv,
                    struct h5b_error *err)
 {
-    struct source_opts opts = {NULL, 0, NULL};
+    struct source_opts opts = {NULL, 0, NULL, 0};
     int rc = cli_parse(&p->cli, argc, argv, err);
     if (rc < 0 || p->cli.help || p->cli.version)
         return rc;
@@ -358,7 +360,10 @@ static int prepare(struct prep *p, int argc, char **argv,
     if (rc == 0)
         rc = output_check_dir(p->job.output, err);
     opts = (struct source_opts){p->job.fields, p->job.cf,
-                                job_get(&p->job, "reduce", "group_by")};
+                                job_get(&p->job, "reduce", "group_by"), 0};
+    if (rc == 0 && p->nfiles)
+        rc = timekey_opts(p->files[0], p->job.dataset, &opts, p->time_path,
+                          sizeof p->time_path, err);
     if (rc == 0)
         rc = source_open(&p->src, p->files, p->nfiles, p->job.dataset,
                          &opts, err);
@@ -791,6 +796,45 @@ static int check_memory(struct prep *p, struct h5b_error *err)
     return memplan_check(&mem, &checked, &p->limits, err);
 }
 
+/* group_by on a field: refuse, with the estimate, keyed accumulators that
+ * would not fit the memory limit of a rank: keys x columns x (two
+ * partials' states: rank 0's accumulator and one being merged) plus the
+ * results, three times over while they are written (memplan.h).  The keys
+ * are counted over every record of the input (timekey.h). */
+static int check_keyed_memory(struct prep *p, struct h5b_error *err)
+{
+    const struct table *t = &p->table[0];
+    if (!t->keyed)
+        return 0;
+    uint64_t keys = 0, ncell = p->shape.ncell, state = 0;
+    int rc = timekey_count(&p->src, t, &keys, err);
+    if (rc < 0)
+        return rc;
+    if (p->memjob.moments)
+        state += op_moments_bytes(ncell, p->job.exact);
+    if (p->job.weights)
+        state += op_weighted_bytes(ncell);
+    if (p->memjob.histogram)
+        state += op_hist_bytes(ncell, p->memjob.bins);
+    if (p->memjob.quantiles)
+        state += op_quantile_bytes(ncell);
+    uint64_t results = 3 * 8 * ncell * (p->memjob.moment_outputs + 2 +
+                                        p->memjob.nq);
+    long double est = (long double)keys * t->ncol * (2.0L * state + results);
+    char what[256], a[32];
+    uint64_t limit = memlimits_rank(&p->limits, what, sizeof what);
+    if (limit == MEMLIMIT_NONE || est <= (long double)limit)
+        return 0;
+    return err_set(err, H5B_EINPUT, "group_by: %llu keys x %zu columns x "
+                   "%llu cells need about %s, more than %s; select fewer "
+                   "cells or records, or group by fewer keys",
+                   (unsigned long long)keys, t->ncol,
+                   (unsigned long long)ncell,
+                   memplan_size(est > 1.8e19L ? UINT64_MAX : (uint64_t)est,
+                                a, sizeof a),
+                   what);
+}
+
 /* p->nodes: every rank's node from shm_node_init, or this one alone. */
 static int set_nodes(struct prep *p, struct h5b_error *err)
 {
@@ -840,6 +884,8 @@ static int run_master(int argc, char **argv, int size, int mpi, int threads,
     }
     if (rc == 0 && !quit)
         rc = prep_tables(&p, &p.job, &err);
+    if (rc == 0 && !quit)
+        rc = check_keyed_memory(&p, &err);
     int32_t status = rc < 0 ? H5B_EXIT_CODE(rc) : quit ? WIRE_SETUP_QUIT : 0;
     if (!setup_sent && prep_send_setup(&p, &p.job, size, status, &err) < 0 &&
         rc == 0)

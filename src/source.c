@@ -547,6 +547,7 @@ int source_open(struct source *s, char *const *files, size_t n,
     int rc = key_datasets(s, o->group_by, err);
     if (rc < 0)
         goto fail;
+    s->key_time = o->key_time;
     s->dataset = strdup(dataset);
     s->file = calloc(n ? n : 1, sizeof *s->file);
     if (!s->dataset || !s->file) {

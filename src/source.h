@@ -33,6 +33,9 @@ struct source_opts {
     const char *fields;     /* compound fields, or NULL for all numeric */
     int cf;                 /* apply CF attributes */
     const char *group_by;   /* key: a field name or a /dataset path, or NULL */
+    int key_time;           /* group_by is one /path to a CF time
+                               coordinate: any number type, and its units
+                               and calendar go to the key column */
 };
 
 struct source_file {
@@ -89,6 +92,7 @@ struct source {
     const char *key_path[SOURCE_MAX_KEYS];
     char *key_buf;
     uint32_t key_bytes;
+    int key_time;           /* source_opts.key_time */
     /* [input] select's stride along dim 0 (select.h): a read of count
      * records from start takes every stride0-th; 0 or 1: consecutive.
      * Raw chunk and direct reads need consecutive records. */
