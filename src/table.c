@@ -173,6 +173,9 @@ int table_group(struct table *t, const char *const *outputs, int ddof,
         return 0;
     if (t->elems > 1 || time_part_of(group_by) >= 0)
         return keyed_group(t, group_by, err);
+    if (t->ncol && t->col[0].set.cfg.weights)
+        return err_set(err, H5B_EINPUT, "[reduce] weights: group_by on "
+                       "records of one value is not weighted");
     int rc = order_keys(t, group_by, err);
     if (rc < 0)
         return rc;
