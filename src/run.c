@@ -41,6 +41,7 @@
 #include "results.h"
 #include "samefile.h"
 #include "source.h"
+#include "cftime.h"
 #include "timekey.h"
 #include "summary.h"
 #include "transport.h"
@@ -162,6 +163,18 @@ static int apply_select(struct prep *p, struct h5b_error *err)
         p->job.worker_decode = 0;
     }
     return 0;
+}
+
+/* group_by = time.PART: the coordinate's units and calendar, refused
+ * here with the file and path named (every rank parses them again as its
+ * tables are built, where only the coordinate's name is known). */
+static int check_time_key(const struct prep *p, struct h5b_error *err)
+{
+    const struct column_desc *d = &p->src.col[p->src.ncol - 1];
+    char what[1200];
+    struct cftime tc;
+    snprintf(what, sizeof what, "%s: %s", p->files[0], p->time_path);
+    return cftime_parse(&tc, d->time_units, d->calendar, what, err);
 }
 
 /* [reduce] weights: the weight of each value of a (selected) record. */
@@ -367,6 +380,8 @@ static int prepare(struct prep *p, int argc, char **argv,
     if (rc == 0)
         rc = source_open(&p->src, p->files, p->nfiles, p->job.dataset,
                          &opts, err);
+    if (rc == 0 && opts.key_time)
+        rc = check_time_key(p, err);
     if (rc == 0)
         rc = apply_select(p, err);
     if (rc == 0)
