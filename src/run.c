@@ -168,13 +168,14 @@ static int apply_select(struct prep *p, struct h5b_error *err)
 /* group_by = time.PART: the coordinate's units and calendar, refused
  * here with the file and path named (every rank parses them again as its
  * tables are built, where only the coordinate's name is known). */
-static int check_time_key(const struct prep *p, struct h5b_error *err)
+static int check_time_key(struct prep *p, struct h5b_error *err)
 {
     const struct column_desc *d = &p->src.col[p->src.ncol - 1];
+    const char *gb = job_get(&p->job, "reduce", "group_by");
     char what[1200];
-    struct cftime tc;
     snprintf(what, sizeof what, "%s: %s", p->files[0], p->time_path);
-    return cftime_parse(&tc, d->time_units, d->calendar, what, err);
+    p->time_part = cftime_part_of(strrchr(gb, '.') + 1);
+    return cftime_parse(&p->tc, d->time_units, d->calendar, what, err);
 }
 
 /* [reduce] weights: the weight of each value of a (selected) record. */
@@ -781,6 +782,19 @@ static int execute(struct prep *p, int size, struct progress *prog,
     return rc;
 }
 
+/* group_by on a field: its distinct keys for the memory plan (0 when
+ * not keyed, or for a key the tables will refuse anyway: not a number). */
+static int count_keyed(struct prep *p, struct h5b_error *err)
+{
+    const struct source *s = &p->src;
+    const struct column_desc *d = s->ncol ? &s->col[s->ncol - 1] : NULL;
+    if (!s->key_bytes || (s->record_elems < 2 && !s->key_time) ||
+        s->nkeyds != 1 || (d->type & TABLE_STRING))
+        return 0;
+    return timekey_count(s, s->key_time ? p->time_part : -1, &p->tc,
+                         &p->memjob.keyed_keys, err);
+}
+
 /* Plan every rank's memory and refuse, before anything is read, a run
  * that would not fit the limits (memplan.h, memlimits.h).  Without
  * [reduce] max_keys, group-by accumulators are bounded by the records:
@@ -798,6 +812,9 @@ static int check_memory(struct prep *p, struct h5b_error *err)
     memrun_job(&p->job, &p->src, &p->plan, &lay, &p->memjob);
     memlimits_read(&p->limits, p->job.memory_limit, lay.node_ranks);
     p->memjob.base = p->limits.rss_base;
+    int rc = count_keyed(p, err);
+    if (rc < 0)
+        return rc;
     uint64_t cap = memplan_key_cap(&p->memjob, &p->limits);
     if (cap) {
         p->memjob.max_keys = cap;
@@ -809,45 +826,6 @@ static int check_memory(struct prep *p, struct h5b_error *err)
         checked.max_keys = checked.part_records ? checked.part_records : 1;
     memplan_build(&checked, &mem);
     return memplan_check(&mem, &checked, &p->limits, err);
-}
-
-/* group_by on a field: refuse, with the estimate, keyed accumulators that
- * would not fit the memory limit of a rank: keys x columns x (two
- * partials' states: rank 0's accumulator and one being merged) plus the
- * results, three times over while they are written (memplan.h).  The keys
- * are counted over every record of the input (timekey.h). */
-static int check_keyed_memory(struct prep *p, struct h5b_error *err)
-{
-    const struct table *t = &p->table[0];
-    if (!t->keyed)
-        return 0;
-    uint64_t keys = 0, ncell = p->shape.ncell, state = 0;
-    int rc = timekey_count(&p->src, t, &keys, err);
-    if (rc < 0)
-        return rc;
-    if (p->memjob.moments)
-        state += op_moments_bytes(ncell, p->job.exact);
-    if (p->job.weights)
-        state += op_weighted_bytes(ncell);
-    if (p->memjob.histogram)
-        state += op_hist_bytes(ncell, p->memjob.bins);
-    if (p->memjob.quantiles)
-        state += op_quantile_bytes(ncell);
-    uint64_t results = 3 * 8 * ncell * (p->memjob.moment_outputs + 2 +
-                                        p->memjob.nq);
-    long double est = (long double)keys * t->ncol * (2.0L * state + results);
-    char what[256], a[32];
-    uint64_t limit = memlimits_rank(&p->limits, what, sizeof what);
-    if (limit == MEMLIMIT_NONE || est <= (long double)limit)
-        return 0;
-    return err_set(err, H5B_EINPUT, "group_by: %llu keys x %zu columns x "
-                   "%llu cells need about %s, more than %s; select fewer "
-                   "cells or records, or group by fewer keys",
-                   (unsigned long long)keys, t->ncol,
-                   (unsigned long long)ncell,
-                   memplan_size(est > 1.8e19L ? UINT64_MAX : (uint64_t)est,
-                                a, sizeof a),
-                   what);
 }
 
 /* p->nodes: every rank's node from shm_node_init, or this one alone. */
@@ -899,8 +877,6 @@ static int run_master(int argc, char **argv, int size, int mpi, int threads,
     }
     if (rc == 0 && !quit)
         rc = prep_tables(&p, &p.job, &err);
-    if (rc == 0 && !quit)
-        rc = check_keyed_memory(&p, &err);
     int32_t status = rc < 0 ? H5B_EXIT_CODE(rc) : quit ? WIRE_SETUP_QUIT : 0;
     if (!setup_sent && prep_send_setup(&p, &p.job, size, status, &err) < 0 &&
         rc == 0)

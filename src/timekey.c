@@ -85,22 +85,23 @@ static uint64_t unique(int64_t *v, uint64_t n)
 }
 
 /* The keys of the whole key dataset of file i into keys (nrec of them). */
-static int file_keys(const struct source *s, const struct table *t, size_t i,
-                     int64_t *keys, struct h5b_error *err)
+static int file_keys(const struct source *s, int part,
+                     const struct cftime *tc, size_t i, int64_t *keys,
+                     struct h5b_error *err)
 {
     uint64_t n = s->file[i].nrec;
-    double *v = t->time_part >= 0 ? malloc(n * sizeof *v + 1) : NULL;
+    double *v = part >= 0 ? malloc(n * sizeof *v + 1) : NULL;
     hid_t fid = H5Fopen(s->file[i].path, H5F_ACC_RDONLY, H5P_DEFAULT);
     hid_t did = fid >= 0 ? H5Dopen2(fid, s->key_path[0], H5P_DEFAULT)
                          : H5I_INVALID_HID;
     int rc = 0;
-    if (did < 0 || (t->time_part >= 0 && !v) ||
+    if (did < 0 || (part >= 0 && !v) ||
         H5Dread(did, v ? H5T_NATIVE_DOUBLE : H5T_NATIVE_INT64, H5S_ALL,
                 H5S_ALL, H5P_DEFAULT, v ? (void *)v : (void *)keys) < 0)
         rc = err_set(err, H5B_ERUN, "%s: cannot read group_by key '%s'",
                      s->file[i].path, s->key_path[0]);
     for (uint64_t r = 0; rc == 0 && v && r < n; r++)
-        if (cftime_key(&t->tc, t->time_part, v[r], &keys[r]) < 0)
+        if (cftime_key(tc, part, v[r], &keys[r]) < 0)
             rc = err_set(err, H5B_EINPUT, "%s: group_by: value %g of '%s' "
                          "at index %llu is not a date", s->file[i].path,
                          v[r], s->key_path[0], (unsigned long long)r);
@@ -112,7 +113,7 @@ static int file_keys(const struct source *s, const struct table *t, size_t i,
     return rc;
 }
 
-int timekey_count(const struct source *s, const struct table *t,
+int timekey_count(const struct source *s, int part, const struct cftime *tc,
                   uint64_t *nkeys, struct h5b_error *err)
 {
     int64_t *all = NULL, *keys = NULL;
@@ -121,7 +122,7 @@ int timekey_count(const struct source *s, const struct table *t,
     for (size_t i = 0; rc == 0 && i < s->nfiles; i++) {
         uint64_t n = s->file[i].nrec;
         keys = realloc(keys, n * sizeof *keys + 1);
-        rc = keys ? file_keys(s, t, i, keys, err)
+        rc = keys ? file_keys(s, part, tc, i, keys, err)
                   : err_set(err, H5B_ERUN, "out of memory for keys");
         n = rc == 0 ? unique(keys, n) : 0;
         int64_t *grown = rc == 0 ? realloc(all, (nall + n) * sizeof *all + 1)

@@ -18,8 +18,8 @@
 #include <stdint.h>
 
 #include "h5batch/operator.h"
+#include "cftime.h"
 #include "source.h"
-#include "table.h"
 
 /* If group_by is NAME.PART (PART month, year, season or dayofyear):
  * 1 with the path of dataset's dim-0 coordinate variable in file into
@@ -36,9 +36,11 @@ int timekey_opts(const char *file, const char *dataset,
                  struct source_opts *o, char *path, size_t n,
                  struct h5b_error *err);
 
-/* The distinct keys of keyed table t over all records of every file of s
- * (whose first key dataset is t's key) into *nkeys. */
-int timekey_count(const struct source *s, const struct table *t,
+/* The distinct keys over all records of every file of s of its first key
+ * dataset, into *nkeys: its integer values (part < 0), or calendar part
+ * `part` (cftime.h) of its values as times of tc.  H5B_EINPUT naming the
+ * file and index of a time value that is no date. */
+int timekey_count(const struct source *s, int part, const struct cftime *tc,
                   uint64_t *nkeys, struct h5b_error *err);
 
 #endif
