@@ -196,9 +196,9 @@ static int apply_weights(struct prep *p, struct h5b_error *err)
 
 /* Plan the partitions of the opened source (of its selected records);
  * the source's record count becomes theirs.  Records with a group_by key
- * are never split in tiles: a key belongs to a whole record (and
- * group_by refuses records of more than one element when its tables are
- * built; tiles with keys corrupted memory before that). */
+ * are never split in tiles: a key belongs to a whole record (a keyed
+ * table reduces whole records of many cells, keyed.h; tiles with keys
+ * corrupted memory once). */
 static int make_plan(struct prep *p, struct h5b_error *err)
 {
     struct source *s = &p->src;

@@ -44,6 +44,7 @@ def build_cf(path):
         lon = f.create_dataset("lon", data=np.arange(3.0))
         tas = f.create_dataset("tas", data=normal("f8", (10, 4, 3), 5))
         f.create_dataset("keys", data=np.arange(10) % 3)
+        f.create_dataset("fkeys", data=np.arange(10) * 0.5)
         for k, scale in enumerate((time, lat, lon)):
             scale.make_scale(scale.name[1:])
             tas.dims[k].attach_scale(scale)
@@ -167,6 +168,7 @@ def build_types(path):
         f.create_dataset("wide", data=np.zeros((4, 40)))
         f.create_dataset("keys5", data=np.arange(5, dtype="i8"))
         f.create_dataset("keys4", data=np.arange(4, dtype="i8"))
+        f.create_dataset("keys4b", data=np.arange(4, dtype="i8") % 2)
         f.create_dataset("fkeys", data=np.arange(5, dtype="f8"))
         f.create_dataset("values5", data=np.ones(5))
         colour = h5py.enum_dtype({"red": 0, "green": 1, "blue": 2}, basetype="i4")
