@@ -20,6 +20,11 @@ case runs alone and on the rank counts listed, byte-identical:
                                 area-weighted mean and std over time and
                                 cells, xarray's tas.groupby(month_key)
                                 .map(weighted(cos(lat)).mean/std(...))
+  clim/month-histogram          noleap, ops with histogram (range pass):
+                                per month and cell numpy.histogram's
+                                counts over the field's range
+  clim/series-1d-int-time       a 1-D series with an int32 360_day time,
+                                time.season: one value per season
 
 Partitions of 8 KiB hold a few records: every case has several, and keys
 cross partition boundaries.
@@ -125,6 +130,23 @@ def case_key_coslat(case_dir):
                key=key), "/month_key", None, "coslat"
 
 
+def case_histogram(case_dir):
+    return one(case_dir, 0.0, 150, 7.0, "days since 2000-01-01", "noleap", True, 309), \
+        "time.month", None, "histogram"
+
+
+def case_series(case_dir):
+    import netCDF4
+    rng = np.random.default_rng(310)
+    with netCDF4.Dataset(case_dir / "x.nc", "w") as f:
+        f.createDimension("time", None)
+        t = f.createVariable("time", "i4", ("time",))
+        t.units, t.calendar = "days since 2000-01-01", "360_day"
+        t[:] = np.arange(0, 3000, 3)
+        f.createVariable("tas", "f8", ("time",))[:] = rng.normal(size=1000)
+    return ["x.nc"], "time.season", None, "series"
+
+
 CASES = [
     ("clim/month-standard-deflate", case_month_standard, (1, 2, 4)),
     ("clim/month-proleptic-contig", case_month_proleptic, (2,)),
@@ -134,6 +156,8 @@ CASES = [
     ("clim/dayofyear-noleap", case_dayofyear, (2,)),
     ("clim/year-standard-select", case_year_select, (2,)),
     ("clim/key-dataset-coslat", case_key_coslat, (2, 4)),
+    ("clim/month-histogram", case_histogram, (2,)),
+    ("clim/series-1d-int-time", case_series, (2,)),
 ]
 NAMES = [c[0] for c in CASES]
 
@@ -186,10 +210,34 @@ def expected(ds, group_by):
     return name, want
 
 
-def check_result(path, ds, group_by, weights):
+def check_histogram(path, ds):
+    """Per month and cell, numpy.histogram's 64 bins over the field's
+    range (the range pass), against histogram/counts (month, lat, lon, bin)."""
+    import h5py
+    lo, hi = float(ds.tas.min()), float(ds.tas.max())
+    months = ds.time.dt.month.values
+    with h5py.File(path, "r") as f:
+        got = f["tas/histogram/counts"][...]
+    expect(got.shape == (12, LAT.size, LON.size, 64), f"counts shape {got.shape}")
+    x = ds.tas.values
+    for m in range(12):
+        for i in range(LAT.size):
+            for j in range(LON.size):
+                want, _ = np.histogram(x[months == m + 1, i, j], bins=64, range=(lo, hi))
+                expect((got[m, i, j] == want).all(),
+                       f"month {m + 1} cell {i},{j}: {got[m, i, j][:8]} vs {want[:8]}")
+
+
+def check_result(path, ds, group_by, kind):
+    """kind: None, "coslat" (axis = all, weighted), "histogram" (counts
+    too) or "series" (1-D data)."""
     import xarray as xr
-    name, want = expected_all(ds, group_by) if weights else expected(ds, group_by)
-    dims = (name,) if weights else (name, "lat", "lon")
+    if kind == "histogram":
+        check_histogram(path, ds)
+        kind = None
+    name, want = expected_all(ds, group_by) if kind == "coslat" \
+        else expected(ds, group_by)
+    dims = (name,) if kind else (name, "lat", "lon")
     res = xr.open_dataset(path, group="tas", engine="netcdf4")
     try:
         for op, value in want.items():
@@ -199,7 +247,7 @@ def check_result(path, ds, group_by, weights):
         keys = res[name].values
         expect(list(keys) == list(want["mean"][name].values),
                f"{name}: keys {list(keys)[:6]}, xarray has {list(want['mean'][name].values)[:6]}")
-        if not weights:
+        if not kind:
             expect_close("lat", res["lat"].values, ds.lat.values, rtol=0)
     finally:
         res.close()
@@ -209,14 +257,16 @@ def run_case(tool, case, case_dir, ranks_list):
     from readers import write_job
     name, write, modes = case
     case_dir.mkdir(parents=True, exist_ok=True)
-    names, group_by, select, weights = write(case_dir)
+    names, group_by, select, kind = write(case_dir)
+    ops = OPS + ("histogram",) if kind == "histogram" else OPS
     write_job(case_dir, f"[input]\nfiles = {' '.join(names)}\ndataset = /tas\n"
                         f"partition_size = 8K\n" + (f"select = {select}\n" if select else "") +
-                        f"[reduce]\naxis = {'all' if weights else 0}\nops = {' '.join(OPS)}\ngroup_by = {group_by}\n" +
-                        (f"weights = {weights}\n" if weights else ""))
+                        f"[reduce]\naxis = {'all' if kind == 'coslat' else 0}\n"
+                        f"ops = {' '.join(ops)}\ngroup_by = {group_by}\n" +
+                        (f"weights = {kind}\n" if kind == "coslat" else ""))
     ds = pick(open_input(case_dir, names), select)
     kept = run_modes(tool, case_dir, modes, ranks_list)
-    check_result(kept[rank_label(0)], ds, group_by, weights)
+    check_result(kept[rank_label(0)], ds, group_by, kind)
     if len(kept) > 1:
         check_identical(kept, case_dir)
 
