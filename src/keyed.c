@@ -127,20 +127,6 @@ int keyed_update(const struct keyed_config *c, struct keyed_partial *kp,
     return 0;
 }
 
-/* dst := a copy of src (created fresh) through the opset's bytes. */
-static int copy_partial(const struct opset *set, struct partial *dst,
-                        const struct partial *src, struct h5b_error *err)
-{
-    size_t n = opset_encoded_size(set, src);
-    unsigned char *buf = malloc(n ? n : 1);
-    int rc = buf ? opset_encode(set, src, buf, n, err)
-                 : err_set(err, H5B_ERUN, "out of memory");
-    if (rc == 0)
-        rc = opset_decode(set, dst, buf, n, err);
-    free(buf);
-    return rc;
-}
-
 int keyed_merge(const struct keyed_config *c, struct keyed_partial *acc,
                 const struct keyed_partial *later, struct h5b_error *err)
 {
@@ -150,13 +136,11 @@ int keyed_merge(const struct keyed_config *c, struct keyed_partial *acc,
         uint64_t at = find(acc, later->key[k], &found);
         if (!found)
             rc = insert(c, acc, at, later->key[k], err);
-        for (size_t i = 0; rc == 0 && i < c->ncol; i++) {
-            struct partial *a = &acc->p[at * c->ncol + i];
-            const struct partial *l = &later->p[k * c->ncol + i];
-            /* a key new to acc takes later's state as it is */
-            rc = found ? opset_merge(c->set[i], a, l, err)
-                       : copy_partial(c->set[i], a, l, err);
-        }
+        /* a key new to acc starts from a created state, as rank 0's
+         * accumulators do (master.c), and merges later into it */
+        for (size_t i = 0; rc == 0 && i < c->ncol; i++)
+            rc = opset_merge(c->set[i], &acc->p[at * c->ncol + i],
+                             &later->p[k * c->ncol + i], err);
     }
     return rc;
 }

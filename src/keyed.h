@@ -10,8 +10,8 @@
  * folded in record order, a run of consecutive records of one key at a
  * time (so a key's bits depend on the partition boundaries only, as
  * op.h's contract asks), and partials are merged in partition order key
- * by key; a key new to the accumulator is copied in through
- * encode/decode.  Memory: keys x columns x the opset's state per cell
+ * by key; a key new to the accumulator gets a created state first, into
+ * which the partial is merged (as rank 0's accumulators start).  Memory: keys x columns x the opset's state per cell
  * (op_moments_bytes and the rest); nothing grows with the records.  No
  * MPI, no HDF5.
  */
