@@ -272,6 +272,17 @@ int cftime_part_of(const char *name)
     return -1;
 }
 
+int cftime_group_part(const char *group_by, size_t *name_len)
+{
+    const char *dot = group_by ? strrchr(group_by, '.') : NULL;
+    if (!dot || dot == group_by || strchr(group_by, '/') ||
+        strpbrk(group_by, " \t,"))
+        return -1;
+    if (name_len)
+        *name_len = (size_t)(dot - group_by);
+    return cftime_part_of(dot + 1);
+}
+
 const char *cftime_part_name(int p)
 {
     return p >= 0 && p < 4 ? part_names[p] : "";

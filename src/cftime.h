@@ -19,6 +19,7 @@
 #ifndef H5B_CFTIME_H
 #define H5B_CFTIME_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "h5batch/operator.h"
@@ -57,6 +58,10 @@ int cftime_parse(struct cftime *t, const char *units, const char *calendar,
 
 /* The part named `name` ("month", "year", "season", "dayofyear"), or -1. */
 int cftime_part_of(const char *name);
+
+/* group_by = NAME.PART (one part, no '/', PART a cftime part): the part,
+ * with *name_len (if not NULL) the length of NAME; else -1. */
+int cftime_group_part(const char *group_by, size_t *name_len);
 
 /* Name of part p ("month", ...). */
 const char *cftime_part_name(int p);

@@ -174,7 +174,7 @@ static int check_time_key(struct prep *p, struct h5b_error *err)
     const char *gb = job_get(&p->job, "reduce", "group_by");
     char what[1200];
     snprintf(what, sizeof what, "%s: %s", p->files[0], p->time_path);
-    p->time_part = cftime_part_of(strrchr(gb, '.') + 1);
+    p->time_part = cftime_group_part(gb, NULL);
     return cftime_parse(&p->tc, d->time_units, d->calendar, what, err);
 }
 

@@ -127,21 +127,12 @@ static int order_keys(struct table *t, const char *group_by,
     return 0;
 }
 
-/* group_by = NAME.PART: the part (cftime.h), else -1. */
-static int time_part_of(const char *group_by)
-{
-    const char *dot = group_by ? strrchr(group_by, '.') : NULL;
-    if (!dot || strchr(group_by, '/') || strpbrk(group_by, " \t,"))
-        return -1;
-    return cftime_part_of(dot + 1);
-}
-
 /* Make t a keyed table (see table_group). */
 static int keyed_group(struct table *t, const char *group_by,
                        struct h5b_error *err)
 {
     const struct column_desc *d = &t->key[0];
-    t->time_part = time_part_of(group_by);
+    t->time_part = cftime_group_part(group_by, NULL);
     if (t->nkey != 1 || d->role != ROLE_KEY_TAIL)
         return err_set(err, H5B_EINPUT, "[reduce] group_by = %s: a field "
                        "is grouped by one /key dataset or by a time "
@@ -171,7 +162,7 @@ int table_group(struct table *t, const char *const *outputs, int ddof,
 {
     if (!t->nkey)
         return 0;
-    if (t->elems > 1 || time_part_of(group_by) >= 0)
+    if (t->elems > 1 || cftime_group_part(group_by, NULL) >= 0)
         return keyed_group(t, group_by, err);
     if (t->ncol && t->col[0].set.cfg.weights)
         return err_set(err, H5B_EINPUT, "[reduce] weights: group_by on "

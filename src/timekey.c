@@ -14,9 +14,8 @@ int timekey_resolve(const char *file, const char *dataset,
                     const char *group_by, char *path, size_t n,
                     struct h5b_error *err)
 {
-    const char *dot = group_by ? strrchr(group_by, '.') : NULL;
-    if (!dot || strchr(group_by, '/') || strpbrk(group_by, " \t,") ||
-        cftime_part_of(dot + 1) < 0)
+    size_t name_len = 0;
+    if (cftime_group_part(group_by, &name_len) < 0)
         return 0;
     hid_t fid = H5Fopen(file, H5F_ACC_RDONLY, H5P_DEFAULT);
     hid_t did = fid >= 0 ? H5Dopen2(fid, dataset, H5P_DEFAULT)
@@ -40,9 +39,9 @@ int timekey_resolve(const char *file, const char *dataset,
     if (!nd)
         return err_set(err, H5B_ERUN, "out of memory");
     ncdims_describe(nd, file, dataset, rank, dims, 0, 0);
-    int len = (int)(dot - group_by);
-    int ok = (int)strlen(nd->name[0]) == len &&
-             !strncmp(nd->name[0], group_by, (size_t)len) && nd->coord[0][0];
+    int len = (int)name_len;
+    int ok = strlen(nd->name[0]) == name_len &&
+             !strncmp(nd->name[0], group_by, name_len) && nd->coord[0][0];
     int rc = ok ? 1 : err_set(err, H5B_EINPUT, "%s: [reduce] group_by = %s: "
                               "dim 0 of '%s' is '%s'%s, not a time "
                               "coordinate '%.*s'", file, group_by, dataset,

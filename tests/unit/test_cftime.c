@@ -140,6 +140,17 @@ static void test_cftime_parts(void **state)
     assert_int_equal(cftime_part_of("dayofyear"), CFTIME_DAYOFYEAR);
     assert_int_equal(cftime_part_of("year"), CFTIME_YEAR);
     assert_int_equal(cftime_part_of("week"), -1);
+    size_t len = 0;
+    assert_int_equal(cftime_group_part("time.month", &len), CFTIME_MONTH);
+    assert_int_equal(len, 4);
+    assert_int_equal(cftime_group_part("t.dayofyear", &len), CFTIME_DAYOFYEAR);
+    assert_int_equal(len, 1);
+    assert_int_equal(cftime_group_part("time.week", NULL), -1);
+    assert_int_equal(cftime_group_part("/grp/time.month", NULL), -1);
+    assert_int_equal(cftime_group_part("time.month, site", NULL), -1);
+    assert_int_equal(cftime_group_part(".month", NULL), -1);
+    assert_int_equal(cftime_group_part("station", NULL), -1);
+    assert_int_equal(cftime_group_part(NULL, NULL), -1);
 }
 
 static void parse_bad(const char *units, const char *cal, const char *frag)
