@@ -50,7 +50,8 @@ struct h5b_sink results_sink(struct results *rs);
 /* Copy the results of one tile of cells into rs.  A tile covers indices
  * [col0, col0 + w) of the first cell dimension, whose full length is
  * dim1; per-cell results are placed at their offset in arrays of the full
- * shape (created on first use), others are taken from the first tile. */
+ * shape (created on first use; with key_axis, for every key along the
+ * leading axis), others are taken from the first tile with their flags. */
 int results_stitch(struct results *rs, const struct results *tile,
                    uint64_t col0, uint64_t dim1, struct h5b_error *err);
 

@@ -196,14 +196,14 @@ static int apply_weights(struct prep *p, struct h5b_error *err)
 
 /* Plan the partitions of the opened source (of its selected records);
  * the source's record count becomes theirs.  Records with a group_by key
- * are never split in tiles: a key belongs to a whole record (a keyed
- * table reduces whole records of many cells, keyed.h; tiles with keys
- * corrupted memory once). */
+ * are split in tiles like any other (group_by on a field): every tile
+ * carries the records' keys after its values (tiling.tail_bytes). */
 static int make_plan(struct prep *p, struct h5b_error *err)
 {
     struct source *s = &p->src;
     struct plan_tiling tiling = {s->rank > 1 ? s->dims[1] : 1,
-                                 s->nfiles ? s->file[0].chunk1 : 0};
+                                 s->nfiles ? s->file[0].chunk1 : 0,
+                                 s->key_bytes};
     struct plan_select sel = {p->sel.first, p->sel.range[0].stride};
     uint64_t *nrec = calloc(p->nfiles ? p->nfiles : 1, sizeof *nrec);
     uint64_t *chunk0 = calloc(p->nfiles ? p->nfiles : 1, sizeof *chunk0);
@@ -215,8 +215,8 @@ static int make_plan(struct prep *p, struct h5b_error *err)
          ? plan_build_sel(&p->plan, nrec, chunk0, p->nfiles,
                           s->record_bytes + s->key_bytes,
                           p->job.partition_bytes, PLAN_MAX_MESSAGE,
-                          p->job.axis_all || p->job.axis_records ||
-                          s->key_bytes ? NULL : &tiling,
+                          p->job.axis_all || p->job.axis_records
+                          ? NULL : &tiling,
                           p->sel.active ? &sel : NULL, err)
          : err_set(err, H5B_ERUN, "out of memory");
     if (rc == 0)

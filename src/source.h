@@ -112,7 +112,8 @@ int source_open(struct source *s, char *const *files, size_t n,
 /* Read records [start, start+count) of file i into buf, native order
  * (count records every stride0-th from start when stride0 > 1):
  * whole records when ncols is 0, else indices [col0, col0+ncols) of dim 1
- * of each (a tile); then, with a key dataset, their keys. */
+ * of each (a tile); then, with a key dataset, their keys (after the
+ * values read, whole records' or the tile's). */
 int source_read(struct source *s, size_t i, uint64_t start, uint64_t count,
                 uint64_t col0, uint64_t ncols, void *buf,
                 struct h5b_error *err);
