@@ -57,7 +57,7 @@ DEB_PKGS  := openmpi-bin libopenmpi-dev libhdf5-dev hdf5-tools libinih-dev \
              libcmocka-dev pkg-config python3-h5py python3-numpy make gcc \
              python3-tables python3-netcdf4 python3-pandas zlib1g-dev \
              libjson-c-dev python3-xarray python3-h5netcdf netcdf-bin \
-             mandoc man-db python3-matplotlib python3-cftime
+             mandoc man-db python3-matplotlib python3-cftime cdo
 
 # The alternatives that choose which MPI mpicc and mpirun/mpiexec run.
 MPI_ALTS  := mpi mpirun
