@@ -89,6 +89,9 @@ RECORDS_SETS = ("input.partition_size=8K", "input.dataset=/grid")
 # group_by on a field: per-key partials of every cell travel and are
 # checkpointed (keyed.h); /grid's records by their /month key.
 CLIM = "group_by = /month\nops = count sum mean var std min max"
+# ... and in partitions of 2K: fewer than 64 records, so split in 2 tiles
+# of 4 cells, each carrying the keys.
+CLIM_TILES_SETS = ("input.partition_size=2K", "input.dataset=/grid")
 
 
 def write_job(tmp, reduce=QUANTILES, name="faults"):
@@ -358,6 +361,11 @@ def clim_cases(s):
     yield "clim-kill-worker-of-2-resume-solo", lambda: s.kill_case(2, "kill-worker", 0)
 
 
+def clim_tiles_cases(s):
+    """The same with the records split in tiles: one accumulator per tile."""
+    yield "clim-tiles-sigterm-solo-resume-3", lambda: s.signal_case(0, "SIGTERM", 3)
+
+
 def weights_cases(s):
     """[reduce] weights: resumed on other rank counts, byte-identical; a
     resume with other weights is refused."""
@@ -419,6 +427,10 @@ def main():
         if any(part in "clim" or "clim" in part for part in args.filter.split(",")):
             suite = Suite(args.bin, tmp, RECORDS_SETS, CLIM, "faults-clim")
             for name, case in clim_cases(suite):
+                if any(part in name for part in args.filter.split(",")):
+                    report.check(name, case)
+            suite = Suite(args.bin, tmp, CLIM_TILES_SETS, CLIM, "faults-clim-tiles")
+            for name, case in clim_tiles_cases(suite):
                 if any(part in name for part in args.filter.split(",")):
                     report.check(name, case)
     sys.exit(report.close())
