@@ -72,8 +72,8 @@ DEB_PKGS  := openmpi-bin libopenmpi-dev libhdf5-dev hdf5-tools libinih-dev \
              libcmocka-dev pkg-config python3-h5py python3-numpy make gcc \
              python3-tables python3-netcdf4 python3-pandas zlib1g-dev \
              libjson-c-dev python3-xarray python3-h5netcdf netcdf-bin \
-             mandoc man-db python3-matplotlib hdf5-filter-plugin \
-             hdf5-filter-plugin-blosc-serial
+             mandoc man-db python3-matplotlib python3-cftime \
+             hdf5-filter-plugin hdf5-filter-plugin-blosc-serial
 
 # The alternatives that choose which MPI mpicc and mpirun/mpiexec run.
 MPI_ALTS  := mpi mpirun
@@ -106,10 +106,11 @@ LOGIC     := err atomicfile samefile job plan wire chunkdec op exactsum op_momen
              memplan memlimits cfmeta suggest \
              op_hist op_quantile table results summary utf8 progress cli \
              checkpoint interrupt groupby readahead fileread fileid launch \
-             nodes mpienv startup select op_weighted weights op_records
+             nodes mpienv startup select op_weighted weights op_records \
+             cftime keyed
 # Modules that talk to HDF5 or MPI.
 SYSTEM    := h5util srctype source ncdims output transport shm worker master plugin \
-             filecheck wreader selread weightsread \
+             filecheck wreader selread weightsread timekey \
              memrun dryrun rangepass run
 OBJS      := $(addprefix $(BUILD)/obj/,$(addsuffix .o,$(LOGIC) $(SYSTEM)))
 LOGIC_OBJS := $(addprefix $(BUILD)/obj/,$(addsuffix .o,$(LOGIC)))

@@ -198,3 +198,41 @@ hid_t h5util_file_type(h5b_type t)
     }
     return H5I_INVALID_HID;
 }
+
+/* String attribute name of obj (fixed or variable length) into out;
+ * "" when absent or not a string. */
+void h5util_get_text(hid_t obj, const char *name, char *out, size_t n)
+{
+    hid_t a = H5I_INVALID_HID, t = H5I_INVALID_HID, mt = H5I_INVALID_HID;
+    hid_t sp = H5I_INVALID_HID;
+    out[0] = '\0';
+    if (H5Aexists(obj, name) <= 0)
+        return;
+    a = H5Aopen(obj, name, H5P_DEFAULT);
+    t = a >= 0 ? H5Aget_type(a) : H5I_INVALID_HID;
+    sp = a >= 0 ? H5Aget_space(a) : H5I_INVALID_HID;
+    if (t < 0 || sp < 0 || H5Tget_class(t) != H5T_STRING ||
+        H5Sget_simple_extent_npoints(sp) != 1)
+        goto done;
+    if (H5Tis_variable_str(t) > 0) {
+        char *v = NULL;
+        mt = H5Tcopy(t);
+        if (mt >= 0 && H5Aread(a, mt, &v) >= 0 && v)
+            snprintf(out, n, "%s", v);
+        if (v)
+            H5free_memory(v);
+    } else {
+        size_t len = H5Tget_size(t);
+        char *v = len ? calloc(len + 1, 1) : NULL;
+        if (v && H5Aread(a, t, v) >= 0)
+            snprintf(out, n, "%s", v);
+        free(v);
+    }
+done:
+    H5E_BEGIN_TRY {
+        H5Tclose(mt);
+        H5Tclose(t);
+        H5Sclose(sp);
+        H5Aclose(a);
+    } H5E_END_TRY;
+}

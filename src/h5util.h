@@ -60,4 +60,8 @@ int h5util_put_string(hid_t loc, const char *name, const char *v);
 int h5util_put_number(hid_t loc, const char *name, hid_t ftype, hid_t mtype,
                       const void *v);
 
+/* String attribute name of obj (fixed or variable length) into out (n
+ * bytes); "" when absent or not a string. */
+void h5util_get_text(hid_t obj, const char *name, char *out, size_t n);
+
 #endif

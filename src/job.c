@@ -866,8 +866,9 @@ static int weights_refusal(const struct job *job, char *why, size_t n)
                  "sum(w (x - mean)^2) / sum(w); use ddof = 0", job->ddof);
     else if (job->exact)
         snprintf(why, n, "exact = yes does not apply to weighted sums");
-    else if (gb)
-        snprintf(why, n, "group_by is not weighted");
+    else if (gb && !job->axis_all)
+        snprintf(why, n, "group_by is weighted only with axis = all "
+                 "(per key over its records' cells)");
     else if (unweighted)
         snprintf(why, n, "histogram and quantiles are not weighted; drop "
                  "them from ops");

@@ -78,7 +78,8 @@ static void add_partials(struct memplan_rank *r, const struct memplan_job *j,
                                mul(n, add(gb_bytes(keys, j->ncol, j->exact),
                                           gb_key_extra(keys, j->key_bytes))));
     } else {
-        uint64_t per = mul(n, j->ncol);
+        uint64_t per = mul(mul(n, j->ncol), j->keyed_keys
+                           ? min64(records, j->keyed_keys) : 1);
         if (j->per_record)
             part[MP_MOMENTS] = add(part[MP_MOMENTS],
                                    mul(per, op_records_bytes(records)));
@@ -170,7 +171,8 @@ static uint64_t results_bytes(const struct memplan_job *j, uint64_t keys)
         return add(mul(mul(keys, 1 + j->ncol * ((uint64_t)j->moment_outputs +
                                                 1)), 8),
                    mul(mul(keys, j->key_bytes), (j->ncol ? j->ncol : 1) + 1));
-    return mul(mul(j->ncol, j->ncell_all), mul(per, 8));
+    return mul(mul(mul(j->ncol, j->ncell_all), mul(per, 8)),
+               j->keyed_keys ? j->keyed_keys : 1);
 }
 
 /* The states rank 0 keeps to the end: the accumulators. */
@@ -209,7 +211,7 @@ void memplan_build(const struct memplan_job *j, struct memplan *m)
 {
     memset(m, 0, sizeof *m);
     m->keys = j->grouped ? (j->max_keys ? min64(j->records, j->max_keys)
-                                        : j->records) : 0;
+                                        : j->records) : j->keyed_keys;
     plan_rank0(j, m);
     plan_worker(j, m);
     m->rank0.part[MP_SCRATCH] = add(m->rank0.part[MP_SCRATCH], j->weights);
@@ -275,6 +277,10 @@ void memplan_print(const struct memplan *m, const struct memplan_job *j,
                 (unsigned long long)m->keys, j->keys_fit_limit
                 ? "what fits the limit below; more is an error"
                 : j->max_keys ? "[reduce] max_keys" : "the records");
+    if (j->keyed_keys)
+        fprintf(out, "  group_by on a field: %llu keys, each with the "
+                "operators' state of every cell\n",
+                (unsigned long long)j->keyed_keys);
 }
 
 /* What to change for part p. */
@@ -364,6 +370,10 @@ int memplan_check(const struct memplan *m, const struct memplan_job *j,
     if (rc == 0)
         rc = check_rank(&m->rank0, "on rank 0", j->nworkers == 0, limit,
                         what, err);
+    if (rc < 0 && j->keyed_keys)
+        err_prefix(err, rc, "group_by: %llu keys x %llu cells",
+                   (unsigned long long)j->keyed_keys,
+                   (unsigned long long)j->ncell_all);
     if (rc == 0 && m->window > l->shm_free)
         rc = err_set(err, H5B_EINPUT, "memory: partition_size x prefetch = "
                      "%s of shared-memory window on rank 0's node; "

@@ -21,7 +21,9 @@
  *    takes three chunks in HDF5's filter pipeline on rank 0 (the stored
  *    chunk, inflated, unshuffled) and two in a worker's chunk scratch
  *    (chunkdec.c); other filters are not modelled;
- *  - operator states are op_*_bytes() (op.h) per column, per partial;
+ *  - operator states are op_*_bytes() (op.h) per column, per partial,
+ *    and per key with group_by on a field (keyed_keys, at most a
+ *    partial's records);
  *    group-by tables gb_bytes() (groupby.h) of up to max_keys keys, or
  *    the partition's or the dataset's records;
  *  - at the end rank 0 finalizes the accumulators into results (8 bytes
@@ -76,6 +78,11 @@ struct memplan_job {
     uint64_t max_keys;      /* group-by keys a table may hold; 0: records */
     uint64_t key_bytes;     /* group-by keys as bytes (strings, several
                              * parts): bytes of one key; 0: int64 keys */
+    uint64_t keyed_keys;    /* group_by on a field (keyed.h): its distinct
+                               keys; a partial then holds every operator's
+                               state per key of its records (up to the
+                               smaller of them), the results one value per
+                               key; grouped is 0.  0: not keyed */
     int keys_fit_limit;     /* max_keys is memplan_key_cap's, not the
                                user's */
     uint64_t ncell_all;     /* cells of a result (all tiles) */

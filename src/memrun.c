@@ -102,6 +102,12 @@ void memrun_job(const struct job *job, const struct source *src,
     if (nkey == 1 && j->key_bytes == 8)     /* one integer key: int64 */
         j->key_bytes = 0;
     j->grouped |= src->key_bytes != 0;
+    /* group_by on a field: per-key operator states (keyed_keys is set by
+     * the caller, who counts the keys) */
+    if (src->key_bytes && (src->record_elems > 1 || src->key_time)) {
+        j->grouped = 0;
+        j->key_bytes = 0;
+    }
     j->max_keys = job->max_keys;
     job_ops(job, j);
 }

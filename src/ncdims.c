@@ -20,43 +20,6 @@ static const char *const PLUMBING[] = {
 
 /* ---- reading the input ------------------------------------------------- */
 
-/* String attribute name of obj (fixed or variable length) into out;
- * "" when absent or not a string. */
-static void get_text(hid_t obj, const char *name, char *out, size_t n)
-{
-    hid_t a = H5I_INVALID_HID, t = H5I_INVALID_HID, mt = H5I_INVALID_HID;
-    hid_t sp = H5I_INVALID_HID;
-    out[0] = '\0';
-    if (H5Aexists(obj, name) <= 0)
-        return;
-    a = H5Aopen(obj, name, H5P_DEFAULT);
-    t = a >= 0 ? H5Aget_type(a) : H5I_INVALID_HID;
-    sp = a >= 0 ? H5Aget_space(a) : H5I_INVALID_HID;
-    if (t < 0 || sp < 0 || H5Tget_class(t) != H5T_STRING ||
-        H5Sget_simple_extent_npoints(sp) != 1)
-        goto done;
-    if (H5Tis_variable_str(t) > 0) {
-        char *v = NULL;
-        mt = H5Tcopy(t);
-        if (mt >= 0 && H5Aread(a, mt, &v) >= 0 && v)
-            snprintf(out, n, "%s", v);
-        if (v)
-            H5free_memory(v);
-    } else {
-        size_t len = H5Tget_size(t);
-        char *v = len ? calloc(len + 1, 1) : NULL;
-        if (v && H5Aread(a, t, v) >= 0)
-            snprintf(out, n, "%s", v);
-        free(v);
-    }
-done:
-    H5E_BEGIN_TRY {
-        H5Tclose(mt);
-        H5Tclose(t);
-        H5Sclose(sp);
-        H5Aclose(a);
-    } H5E_END_TRY;
-}
 
 struct scale_seen {
     char path[1024];
@@ -85,7 +48,7 @@ static int is_coordinate(hid_t fid, const char *path, uint64_t len)
              H5Sget_simple_extent_dims(sp, &n, NULL) == 1 && n == len &&
              (H5Tget_class(t) == H5T_INTEGER || H5Tget_class(t) == H5T_FLOAT);
     if (ok) {
-        get_text(ds, "NAME", name, sizeof name);
+        h5util_get_text(ds, "NAME", name, sizeof name);
         ok = strncmp(name, NOT_A_VARIABLE, strlen(NOT_A_VARIABLE)) != 0;
     }
     H5E_BEGIN_TRY {
@@ -149,9 +112,9 @@ void ncdims_describe(struct ncdims *d, const char *file, const char *dataset,
     for (int k = 0; k < rank && k < H5B_MAX_RANK; k++)
         describe_axis(d, fid, did, k, b, dims[k]);
     if (did >= 0 && !compound) {
-        get_text(did, "units", d->units, sizeof d->units);
-        get_text(did, "long_name", d->long_name, sizeof d->long_name);
-        get_text(did, "standard_name", d->standard_name,
+        h5util_get_text(did, "units", d->units, sizeof d->units);
+        h5util_get_text(did, "long_name", d->long_name, sizeof d->long_name);
+        h5util_get_text(did, "standard_name", d->standard_name,
                  sizeof d->standard_name);
     }
     H5E_BEGIN_TRY {
@@ -383,6 +346,17 @@ static hid_t find_scale(struct writer *w, const char *dir, const char *name,
     return s->id;
 }
 
+/* The keys of a key_axis result r: the coordinate-only result of its
+ * group (keyed.h), or NULL. */
+static const struct result *key_coord(const struct writer *w,
+                                      const struct result *r)
+{
+    for (size_t i = 0; i < w->rs->n; i++)
+        if (w->rs->r[i].coord_only && !strcmp(w->rs->r[i].group, r->group))
+            return &w->rs->r[i];
+    return NULL;
+}
+
 /* Attach a scale to axis a of result r (open as ds). */
 static int attach_axis(struct writer *w, const struct result *r, hid_t ds,
                        int a, int cell_rank)
@@ -391,14 +365,21 @@ static int attach_axis(struct writer *w, const struct result *r, hid_t ds,
     const char *incoord = NULL;
     const struct result *sib = NULL;
     int failed = 0;
-    if (w->d->records && !r->per_cell && a == 0) {
+    int lead = r->key_axis ? 1 : 0;     /* the keys' axis before cells */
+    if (r->key_axis && a == 0 && key_coord(w, r)) {
+        /* group_by on a field: the keys, named as group_by's part */
+        sib = key_coord(w, r);
+        snprintf(dir, sizeof dir, "%s", r->group);
+        snprintf(name, sizeof name, "%s", sib->name);
+        w->axis = -1;
+    } else if (w->d->records && !r->per_cell && a == 0) {
         snprintf(dir, sizeof dir, "%s", r->group);
         snprintf(name, sizeof name, "%s", w->d->name[0]);
         incoord = (w->d->records == 1 || w->d->rec_values) &&
                   w->d->coord[0][0] ? w->d->coord[0] : NULL;
         w->axis = 0;
-    } else if (r->per_cell && a < cell_rank) {
-        int k = a + (w->d->rank - cell_rank);
+    } else if (r->per_cell && a >= lead && a - lead < cell_rank) {
+        int k = a - lead + (w->d->rank - cell_rank);
         snprintf(dir, sizeof dir, "%s", r->group);
         snprintf(name, sizeof name, "%s", w->d->name[k]);
         incoord = w->d->coord[k][0] ? w->d->coord[k] : NULL;
@@ -409,7 +390,7 @@ static int attach_axis(struct writer *w, const struct result *r, hid_t ds,
         snprintf(dir, sizeof dir, "%s%s%.*s", r->group, slash ? "/" : "",
                  slash ? (int)(slash - r->name) : 0, r->name);
         cfmeta_axis_name(r->name, r->per_cell,
-                         a - (r->per_cell ? cell_rank : 0), name,
+                         a - lead - (r->per_cell ? cell_rank : 0), name,
                          sizeof name);
         const char *leaf = cfmeta_axis_coord(name);
         sib = leaf ? sibling(w, r, leaf, r->dims[a]) : NULL;
@@ -451,6 +432,8 @@ static int annotate(struct writer *w, const struct result *r, int cell_rank)
 {
     char path[1100];
     snprintf(path, sizeof path, "%s/%s", r->group, r->name);
+    if (r->coord_only)
+        return 0;   /* not a dataset: its values make a scale */
     hid_t ds = H5Dopen2(w->fid, path, H5P_DEFAULT);
     int rc = ds >= 0 ? 0 : -1;
     for (int a = 0; a < r->rank && rc == 0; a++)

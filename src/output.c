@@ -152,7 +152,8 @@ static int put_all(hid_t fid, hid_t gcpl, hid_t dcpl,
 {
     int rc = put_root_attrs(fid, in);
     for (size_t i = 0; i < rs->n && rc == 0; i++)
-        rc = put_result(fid, gcpl, dcpl, &rs->r[i]);
+        if (!rs->r[i].coord_only)
+            rc = put_result(fid, gcpl, dcpl, &rs->r[i]);
     if (rc == 0 && in->ninputs) {
         struct ncdims *d = malloc(sizeof *d);
         if (d)

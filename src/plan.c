@@ -40,7 +40,7 @@ static void choose_tiles(struct plan *p, const struct plan_tiling *tiling,
     if (!tiling || tiling->dim1 < 2 ||
         target / p->record_bytes >= PLAN_TILE_MIN_ROWS)
         return;
-    uint64_t inner = p->record_bytes / tiling->dim1;
+    uint64_t inner = (p->record_bytes - tiling->tail_bytes) / tiling->dim1;
     uint64_t w = target / (PLAN_TILE_MIN_ROWS * inner);
     uint64_t c = tiling->chunk1;
     w = w ? w : 1;
@@ -49,6 +49,7 @@ static void choose_tiles(struct plan *p, const struct plan_tiling *tiling,
     if (w >= tiling->dim1)
         return;
     p->dim1 = tiling->dim1;
+    p->tail_bytes = tiling->tail_bytes;
     p->tile_width = w;
     p->ntiles = (tiling->dim1 + w - 1) / w;
 }
@@ -91,9 +92,14 @@ int plan_build_sel(struct plan *p, const uint64_t *nrec,
 {
     memset(p, 0, sizeof *p);
     p->record_bytes = record_bytes;
+    if (tiling && tiling->tail_bytes && tiling->tail_bytes >= record_bytes)
+        return err_set(err, H5B_ERUN, "plan: %llu tail bytes of a record of "
+                       "%llu", (unsigned long long)tiling->tail_bytes,
+                       (unsigned long long)record_bytes);
     if (record_bytes)
         choose_tiles(p, tiling, target);
-    uint64_t unit = p->ntiles > 1 ? record_bytes / p->dim1 * p->tile_width
+    uint64_t unit = p->ntiles > 1 ? (record_bytes - p->tail_bytes) / p->dim1 *
+                                    p->tile_width + p->tail_bytes
                                   : record_bytes;
     if (unit == 0 || unit > max_bytes)
         return err_set(err, H5B_EINPUT, "a record of %llu bytes does not fit "
@@ -156,7 +162,8 @@ void plan_get(const struct plan *p, uint64_t index, struct partition *out)
     out->ncols = p->ntiles == 1 ? p->dim1
                  : p->dim1 - out->col0 < p->tile_width ? p->dim1 - out->col0
                                                        : p->tile_width;
-    out->bytes = out->count * (p->record_bytes / p->dim1) * out->ncols;
+    out->bytes = out->count * ((p->record_bytes - p->tail_bytes) / p->dim1 *
+                               out->ncols + p->tail_bytes);
 }
 
 void plan_free(struct plan *p)

@@ -40,6 +40,8 @@
 struct plan_tiling {
     uint64_t dim1;          /* length of dim 1 */
     uint64_t chunk1;        /* chunk length along dim 1; 0 if contiguous */
+    uint64_t tail_bytes;    /* of record_bytes, what every tile carries
+                               whole (group_by keys after the values) */
 };
 
 struct plan_file {
@@ -63,6 +65,7 @@ struct plan {
     uint64_t ntiles;        /* tiles per record; 1 when not split */
     uint64_t tile_width;    /* along dim 1 (the last tile may be short) */
     uint64_t dim1;          /* 1 when not split */
+    uint64_t tail_bytes;    /* plan_tiling.tail_bytes when split, else 0 */
     uint64_t stride;        /* between selected records; 1: all */
 };
 

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "cftime.h"
 #include "checkpoint.h"
 #include "cli.h"
 #include "filecheck.h"
@@ -29,6 +30,9 @@ struct prep {
     char **files;
     size_t nfiles;
     struct source src;
+    char time_path[1024];   /* group_by = time.PART: the coordinate, */
+    int time_part;          /* the part (cftime.h) */
+    struct cftime tc;       /* and its units and calendar */
     struct selection sel;   /* [input] select (sel.active: given) */
     const char *sel_off;    /* why worker reads and decoding are off for
                                the selection, or NULL */

@@ -15,14 +15,18 @@ int rangepass_needed(const struct job *job)
     return 0;
 }
 
-/* The job of the first pass: the same input, only min and max. */
+/* The job of the first pass: the same input, only min and max; group_by
+ * stays, since the records read carry its keys (a climatology's first
+ * pass gives per-key minima and maxima, of which set_ranges takes the
+ * extremes). */
 static int range_job(const struct job *job, struct job *j1,
                      struct h5b_error *err)
 {
     int rc = 0;
     for (size_t i = 0; rc == 0 && i < job->nentries; i++) {
         const struct job_entry *e = &job->entries[i];
-        if (strcmp(e->section, "reduce") != 0 || strcmp(e->key, "ddof") == 0)
+        if (strcmp(e->section, "reduce") != 0 || strcmp(e->key, "ddof") == 0 ||
+            strcmp(e->key, "group_by") == 0)
             rc = job_apply(j1, e->section, e->key, e->value, "pass 1", err);
     }
     if (rc == 0)

@@ -114,31 +114,51 @@ static struct result *find(struct results *rs, const char *group,
     return NULL;
 }
 
+/* Append a copy of t (one tile's, whole) to rs, with its flags. */
+static int append_whole(struct results *rs, const struct result *t,
+                        struct h5b_error *err)
+{
+    struct result *r = NULL;
+    int rc = append_w(rs, t->group, t->name, t->type, t->str_width, 0,
+                      t->rank, t->dims, t->data, &r, err);
+    if (rc == 0) {
+        r->key_axis = t->key_axis;
+        r->coord_only = t->coord_only;
+    }
+    return rc;
+}
+
 int results_stitch(struct results *rs, const struct results *tile,
                    uint64_t col0, uint64_t dim1, struct h5b_error *err)
 {
     for (size_t i = 0; i < tile->n; i++) {
         const struct result *t = &tile->r[i];
         struct result *r = find(rs, t->group, t->name);
-        if (!t->per_cell || t->rank == 0) {
-            if (!r && append(rs, t->group, t->name, t->type, 0, t->rank,
-                             t->dims, t->data, NULL, err) < 0)
+        int lead = t->key_axis != 0;    /* the keys' axis before cells */
+        if (!t->per_cell || t->rank <= lead) {
+            if (!r && append_whole(rs, t, err) < 0)
                 return -1;
             continue;
         }
         uint64_t dims[H5B_MAX_RANK];
         memcpy(dims, t->dims, sizeof dims);
-        dims[0] = dim1;
+        dims[lead] = dim1;
         if (!r && append(rs, t->group, t->name, t->type, 1, t->rank, dims,
                          NULL, &r, err) < 0)
             return -1;
+        r->key_axis = t->key_axis;
         if (r->rank != t->rank || r->type != t->type || col0 > dim1 ||
-            t->dims[0] > dim1 - col0)
+            t->dims[lead] > dim1 - col0 || (lead && r->dims[0] != t->dims[0]))
             return h5b_fail(err, "result '%s/%s': tiles disagree", t->group,
                             t->name);
-        size_t row = (size_t)(t->nelem / t->dims[0]) * h5b_type_size(t->type);
-        memcpy((unsigned char *)r->data + col0 * row, t->data,
-               (size_t)t->dims[0] * row);
+        /* per key (one block without keys): the tile's rows at col0 */
+        uint64_t blocks = lead ? t->dims[0] : 1;
+        size_t row = (size_t)(t->nelem / blocks / t->dims[lead]) *
+                     h5b_type_size(t->type);
+        for (uint64_t k = 0; k < blocks; k++)
+            memcpy((unsigned char *)r->data + (k * dim1 + col0) * row,
+                   (const unsigned char *)t->data + k * t->dims[lead] * row,
+                   (size_t)t->dims[lead] * row);
     }
     return 0;
 }

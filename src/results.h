@@ -23,6 +23,11 @@ struct result {
     void *data;
     uint32_t str_width;     /* > 0: nelem strings of this many bytes
                              * (NUL-padded) rather than numbers of type */
+    /* group_by on a field (keyed.h): key_axis: axis 0 runs over the
+     * keys, the rest is the result's own shape (cells first when
+     * per_cell); coord_only: the keys themselves, not written as a
+     * dataset but as the key axis' coordinate variable (ncdims.h). */
+    int key_axis, coord_only;
 };
 
 struct results {
@@ -45,7 +50,8 @@ struct h5b_sink results_sink(struct results *rs);
 /* Copy the results of one tile of cells into rs.  A tile covers indices
  * [col0, col0 + w) of the first cell dimension, whose full length is
  * dim1; per-cell results are placed at their offset in arrays of the full
- * shape (created on first use), others are taken from the first tile. */
+ * shape (created on first use; with key_axis, for every key along the
+ * leading axis), others are taken from the first tile with their flags. */
 int results_stitch(struct results *rs, const struct results *tile,
                    uint64_t col0, uint64_t dim1, struct h5b_error *err);
 

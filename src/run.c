@@ -41,6 +41,8 @@
 #include "results.h"
 #include "samefile.h"
 #include "source.h"
+#include "cftime.h"
+#include "timekey.h"
 #include "summary.h"
 #include "transport.h"
 #include "weightsread.h"
@@ -103,6 +105,7 @@ static int build_table(struct table *t, uint32_t elem_bytes, uint64_t elems,
         rc = table_group(t, job->ops, job->ddof, job->exact,
                          job_get(job, "reduce", "group_by"), err);
     t->gb.max_keys = job->max_keys;
+    t->kc.max_keys = job->max_keys;
     return rc;
 }
 
@@ -162,6 +165,19 @@ static int apply_select(struct prep *p, struct h5b_error *err)
     return 0;
 }
 
+/* group_by = time.PART: the coordinate's units and calendar, refused
+ * here with the file and path named (every rank parses them again as its
+ * tables are built, where only the coordinate's name is known). */
+static int check_time_key(struct prep *p, struct h5b_error *err)
+{
+    const struct column_desc *d = &p->src.col[p->src.ncol - 1];
+    const char *gb = job_get(&p->job, "reduce", "group_by");
+    char what[1200];
+    snprintf(what, sizeof what, "%s: %s", p->files[0], p->time_path);
+    p->time_part = cftime_group_part(gb, NULL);
+    return cftime_parse(&p->tc, d->time_units, d->calendar, what, err);
+}
+
 /* [reduce] weights: the weight of each value of a (selected) record. */
 static int apply_weights(struct prep *p, struct h5b_error *err)
 {
@@ -180,14 +196,14 @@ static int apply_weights(struct prep *p, struct h5b_error *err)
 
 /* Plan the partitions of the opened source (of its selected records);
  * the source's record count becomes theirs.  Records with a group_by key
- * are never split in tiles: a key belongs to a whole record (and
- * group_by refuses records of more than one element when its tables are
- * built; tiles with keys corrupted memory before that). */
+ * are split in tiles like any other (group_by on a field): every tile
+ * carries the records' keys after its values (tiling.tail_bytes). */
 static int make_plan(struct prep *p, struct h5b_error *err)
 {
     struct source *s = &p->src;
     struct plan_tiling tiling = {s->rank > 1 ? s->dims[1] : 1,
-                                 s->nfiles ? s->file[0].chunk1 : 0};
+                                 s->nfiles ? s->file[0].chunk1 : 0,
+                                 s->key_bytes};
     struct plan_select sel = {p->sel.first, p->sel.range[0].stride};
     uint64_t *nrec = calloc(p->nfiles ? p->nfiles : 1, sizeof *nrec);
     uint64_t *chunk0 = calloc(p->nfiles ? p->nfiles : 1, sizeof *chunk0);
@@ -199,8 +215,8 @@ static int make_plan(struct prep *p, struct h5b_error *err)
          ? plan_build_sel(&p->plan, nrec, chunk0, p->nfiles,
                           s->record_bytes + s->key_bytes,
                           p->job.partition_bytes, PLAN_MAX_MESSAGE,
-                          p->job.axis_all || p->job.axis_records ||
-                          s->key_bytes ? NULL : &tiling,
+                          p->job.axis_all || p->job.axis_records
+                          ? NULL : &tiling,
                           p->sel.active ? &sel : NULL, err)
          : err_set(err, H5B_ERUN, "out of memory");
     if (rc == 0)
@@ -336,7 +352,7 @@ static void warn_rerun(const struct prep *p)
 static int prepare(struct prep *p, int argc, char **argv,
                    struct h5b_error *err)
 {
-    struct source_opts opts = {NULL, 0, NULL};
+    struct source_opts opts = {NULL, 0, NULL, 0};
     int rc = cli_parse(&p->cli, argc, argv, err);
     if (rc < 0 || p->cli.help || p->cli.version)
         return rc;
@@ -358,10 +374,15 @@ static int prepare(struct prep *p, int argc, char **argv,
     if (rc == 0)
         rc = output_check_dir(p->job.output, err);
     opts = (struct source_opts){p->job.fields, p->job.cf,
-                                job_get(&p->job, "reduce", "group_by")};
+                                job_get(&p->job, "reduce", "group_by"), 0};
+    if (rc == 0 && p->nfiles)
+        rc = timekey_opts(p->files[0], p->job.dataset, &opts, p->time_path,
+                          sizeof p->time_path, err);
     if (rc == 0)
         rc = source_open(&p->src, p->files, p->nfiles, p->job.dataset,
                          &opts, err);
+    if (rc == 0 && opts.key_time)
+        rc = check_time_key(p, err);
     if (rc == 0)
         rc = apply_select(p, err);
     if (rc == 0)
@@ -761,6 +782,19 @@ static int execute(struct prep *p, int size, struct progress *prog,
     return rc;
 }
 
+/* group_by on a field: its distinct keys for the memory plan (0 when
+ * not keyed, or for a key the tables will refuse anyway: not a number). */
+static int count_keyed(struct prep *p, struct h5b_error *err)
+{
+    const struct source *s = &p->src;
+    const struct column_desc *d = s->ncol ? &s->col[s->ncol - 1] : NULL;
+    if (!s->key_bytes || (s->record_elems < 2 && !s->key_time) ||
+        s->nkeyds != 1 || (d->type & TABLE_STRING))
+        return 0;
+    return timekey_count(s, s->key_time ? p->time_part : -1, &p->tc,
+                         &p->memjob.keyed_keys, err);
+}
+
 /* Plan every rank's memory and refuse, before anything is read, a run
  * that would not fit the limits (memplan.h, memlimits.h).  Without
  * [reduce] max_keys, group-by accumulators are bounded by the records:
@@ -778,6 +812,9 @@ static int check_memory(struct prep *p, struct h5b_error *err)
     memrun_job(&p->job, &p->src, &p->plan, &lay, &p->memjob);
     memlimits_read(&p->limits, p->job.memory_limit, lay.node_ranks);
     p->memjob.base = p->limits.rss_base;
+    int rc = count_keyed(p, err);
+    if (rc < 0)
+        return rc;
     uint64_t cap = memplan_key_cap(&p->memjob, &p->limits);
     if (cap) {
         p->memjob.max_keys = cap;

@@ -547,6 +547,7 @@ int source_open(struct source *s, char *const *files, size_t n,
     int rc = key_datasets(s, o->group_by, err);
     if (rc < 0)
         goto fail;
+    s->key_time = o->key_time;
     s->dataset = strdup(dataset);
     s->file = calloc(n ? n : 1, sizeof *s->file);
     if (!s->dataset || !s->file) {
@@ -651,7 +652,10 @@ int source_read(struct source *s, size_t i, uint64_t start, uint64_t count,
     if (read_slab(s->did, s->memtype, s->rank, off, step, cnt, buf, why,
                   sizeof why) < 0)
         rc = H5B_ERUN;
-    unsigned char *keys = (unsigned char *)buf + count * s->record_bytes;
+    /* the keys follow the values read: whole records, or a tile's */
+    uint64_t vals = ncols && s->rank > 1 ? s->record_bytes / s->dims[1] * ncols
+                                         : s->record_bytes;
+    unsigned char *keys = (unsigned char *)buf + count * vals;
     for (size_t k = 0; rc == 0 && k < s->nkeyds; k++) {
         what = s->key_path[k];
         hid_t kt = srctype_key_memtype(s, k);

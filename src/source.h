@@ -33,6 +33,9 @@ struct source_opts {
     const char *fields;     /* compound fields, or NULL for all numeric */
     int cf;                 /* apply CF attributes */
     const char *group_by;   /* key: a field name or a /dataset path, or NULL */
+    int key_time;           /* group_by is one /path to a CF time
+                               coordinate: any number type, and its units
+                               and calendar go to the key column */
 };
 
 struct source_file {
@@ -89,6 +92,7 @@ struct source {
     const char *key_path[SOURCE_MAX_KEYS];
     char *key_buf;
     uint32_t key_bytes;
+    int key_time;           /* source_opts.key_time */
     /* [input] select's stride along dim 0 (select.h): a read of count
      * records from start takes every stride0-th; 0 or 1: consecutive.
      * Raw chunk and direct reads need consecutive records. */
@@ -108,7 +112,8 @@ int source_open(struct source *s, char *const *files, size_t n,
 /* Read records [start, start+count) of file i into buf, native order
  * (count records every stride0-th from start when stride0 > 1):
  * whole records when ncols is 0, else indices [col0, col0+ncols) of dim 1
- * of each (a tile); then, with a key dataset, their keys. */
+ * of each (a tile); then, with a key dataset, their keys (after the
+ * values read, whole records' or the tile's). */
 int source_read(struct source *s, size_t i, uint64_t start, uint64_t count,
                 uint64_t col0, uint64_t ncols, void *buf,
                 struct h5b_error *err);

@@ -349,7 +349,7 @@ int srctype_key(struct source *s, hid_t kid, size_t k, const char *where,
     } H5E_END_TRY;
     if (code)
         t = (h5b_type)code;
-    else if (!t || !gb_key_type_ok(t))
+    else if (!t || (!gb_key_type_ok(t) && !s->key_time))
         return err_set(err, H5B_EINPUT, "%s: [reduce] group_by: dataset "
                        "'%s' is neither of an integer type nor a fixed-length "
                        "string", where, path);
@@ -368,6 +368,10 @@ int srctype_key(struct source *s, hid_t kid, size_t k, const char *where,
     column_name(c->name, slash ? slash + 1 : path);
     c->type = t;
     c->role = ROLE_KEY_TAIL;
+    if (s->key_time) {
+        h5util_get_text(kid, "units", c->time_units, sizeof c->time_units);
+        h5util_get_text(kid, "calendar", c->calendar, sizeof c->calendar);
+    }
     s->key_bytes += (uint32_t)table_type_size(t);
     return 0;
 }

@@ -127,11 +127,46 @@ static int order_keys(struct table *t, const char *group_by,
     return 0;
 }
 
+/* Make t a keyed table (see table_group). */
+static int keyed_group(struct table *t, const char *group_by,
+                       struct h5b_error *err)
+{
+    const struct column_desc *d = &t->key[0];
+    t->time_part = cftime_group_part(group_by, NULL);
+    if (t->nkey != 1 || d->role != ROLE_KEY_TAIL)
+        return err_set(err, H5B_EINPUT, "[reduce] group_by = %s: a field "
+                       "is grouped by one /key dataset or by a time "
+                       "coordinate's month, year, season or dayofyear",
+                       group_by);
+    if (t->ncol && t->col[0].set.cfg.per_record)
+        return err_set(err, H5B_EINPUT, "[reduce] group_by = %s: not with "
+                       "axis = records", group_by);
+    int rc = 0;
+    if (t->time_part >= 0)
+        rc = cftime_parse(&t->tc, d->time_units, d->calendar, d->name, err);
+    else if (d->type & TABLE_STRING || !gb_key_type_ok(d->type))
+        rc = err_set(err, H5B_EINPUT, "[reduce] group_by: key dataset '%s' "
+                     "of a field must be of an integer type", d->name);
+    if (rc < 0)
+        return rc;
+    t->kc.ncol = t->ncol;
+    for (size_t i = 0; i < t->ncol; i++)
+        t->kc.set[i] = &t->col[i].set;
+    t->kc.elems = t->elems;
+    t->keyed = 1;
+    return 0;
+}
+
 int table_group(struct table *t, const char *const *outputs, int ddof,
                 int exact, const char *group_by, struct h5b_error *err)
 {
     if (!t->nkey)
         return 0;
+    if (t->elems > 1 || cftime_group_part(group_by, NULL) >= 0)
+        return keyed_group(t, group_by, err);
+    if (t->ncol && t->col[0].set.cfg.weights)
+        return err_set(err, H5B_EINPUT, "[reduce] weights: group_by on "
+                       "records of one value is not weighted");
     int rc = order_keys(t, group_by, err);
     if (rc < 0)
         return rc;
@@ -188,6 +223,8 @@ void table_destroy(const struct table *t, struct table_partial *tp)
 {
     gb_destroy(tp->gb);
     tp->gb = NULL;
+    keyed_destroy(&t->kc, tp->kp);
+    tp->kp = NULL;
     for (size_t i = 0; tp->p && i < t->ncol; i++)
         opset_destroy(&t->col[i].set, &tp->p[i]);
     free(tp->p);
@@ -203,6 +240,8 @@ int table_create(const struct table *t, struct table_partial *tp,
     memset(tp, 0, sizeof *tp);
     if (t->grouped)
         return gb_create(&t->gb, &tp->gb, err);
+    if (t->keyed)
+        return keyed_create(&tp->kp, err);
     tp->p = calloc(t->ncol ? t->ncol : 1, sizeof *tp->p);
     tp->missing = has_cf(t) ? calloc(t->ncol * ncell_of(t),
                                      sizeof *tp->missing) : NULL;
@@ -435,6 +474,75 @@ static int group_reduce(struct table *t, const unsigned char *data,
     return rc;
 }
 
+/* Value of type ty at p as a double. */
+static double number_at(h5b_type ty, const unsigned char *p)
+{
+    union { int8_t i8; uint8_t u8; int16_t i16; uint16_t u16; int32_t i32;
+            uint32_t u32; int64_t i64; uint64_t u64; float f; double d; } v;
+    memcpy(&v, p, h5b_type_size(ty));
+    switch (ty) {
+    case H5B_INT8: return v.i8;
+    case H5B_UINT8: return v.u8;
+    case H5B_INT16: return v.i16;
+    case H5B_UINT16: return v.u16;
+    case H5B_INT32: return v.i32;
+    case H5B_UINT32: return v.u32;
+    case H5B_INT64: return (double)v.i64;
+    case H5B_UINT64: return (double)v.u64;
+    case H5B_FLOAT32: return v.f;
+    case H5B_FLOAT64: return v.d;
+    }
+    return NAN;
+}
+
+/* The keys of nrec records at data (their key dataset's values after the
+ * records' values): the values, or their calendar part. */
+static int keyed_keys(const struct table *t, const unsigned char *data,
+                      uint64_t nrec, uint64_t first_record, int64_t *keys,
+                      struct h5b_error *err)
+{
+    const struct column_desc *d = &t->key[0];
+    const unsigned char *src = data + nrec * t->elems * t->elem_bytes;
+    size_t size = h5b_type_size(d->type);
+    if (t->time_part < 0)
+        return gb_keys_to_int64(d->type, src, nrec, keys, err) < 0
+               ? err_prefix(err, H5B_EINPUT, "group_by key '%s'", d->name)
+               : 0;
+    for (uint64_t r = 0; r < nrec; r++) {
+        double v = number_at(d->type, src + r * size);
+        if (cftime_key(&t->tc, t->time_part, v, &keys[r]) < 0)
+            return err_set(err, H5B_EINPUT, "group_by = %s.%s: value %g of "
+                           "'%s' at record %llu is not a date", d->name,
+                           cftime_part_name(t->time_part), v, d->name,
+                           (unsigned long long)(first_record + r));
+    }
+    return 0;
+}
+
+/* Keyed reduce of nrec records: keys, then each column's values. */
+static int keyed_reduce(struct table *t, const unsigned char *data,
+                        uint64_t nrec, uint64_t first_record,
+                        struct table_partial *tp, struct h5b_error *err)
+{
+    int64_t *keys = malloc(nrec * sizeof *keys + 1);
+    uint64_t *miss = calloc(ncell_of(t), sizeof *miss);
+    int rc = keys && miss ? keyed_keys(t, data, nrec, first_record, keys, err)
+                          : err_set(err, H5B_ERUN, "out of memory for keys");
+    if (rc == 0)
+        rc = keyed_add_keys(&t->kc, tp->kp, keys, nrec, err);
+    for (size_t i = 0; rc == 0 && i < t->ncol; i++) {
+        const void *vals = NULL;
+        /* masked values become NaN, counted in nan_count per key */
+        rc = column_values(t, i, data, nrec * t->elems, miss, &vals, err);
+        if (rc == 0)
+            rc = keyed_update(&t->kc, tp->kp, i, keys, nrec, vals,
+                              first_record, err);
+    }
+    free(keys);
+    free(miss);
+    return rc;
+}
+
 int table_reduce(struct table *t, const void *data, size_t nbytes,
                  uint64_t first_record, struct table_partial *tp,
                  struct h5b_error *err)
@@ -445,8 +553,10 @@ int table_reduce(struct table *t, const void *data, size_t nbytes,
                        "records of %zu bytes", nbytes, rec);
     uint64_t n = nbytes / rec * t->elems;
     int rc = table_create(t, tp, err);
-    if (rc == 0 && t->grouped) {
-        rc = group_reduce(t, data, n, tp, err);
+    if (rc == 0 && (t->grouped || t->keyed)) {
+        rc = t->keyed ? keyed_reduce(t, data, nbytes / rec, first_record, tp,
+                                     err)
+                      : group_reduce(t, data, n, tp, err);
         if (rc < 0)
             table_destroy(t, tp);
         return rc;
@@ -475,6 +585,8 @@ int table_merge(const struct table *t, struct table_partial *acc,
 {
     if (t->grouped)
         return gb_merge(acc->gb, later->gb, err);
+    if (t->keyed)
+        return keyed_merge(&t->kc, acc->kp, later->kp, err);
     uint64_t nm = acc->missing ? t->ncol * ncell_of(t) : 0;
     for (size_t i = 0; i < t->ncol; i++)
         if (opset_merge(&t->col[i].set, &acc->p[i], &later->p[i], err) < 0)
@@ -489,6 +601,8 @@ size_t table_encoded_size(const struct table *t,
 {
     if (t->grouped)
         return gb_encoded_size(tp->gb);
+    if (t->keyed)
+        return keyed_encoded_size(&t->kc, tp->kp);
     size_t n = tp->missing ? 8 * (size_t)(t->ncol * ncell_of(t)) : 0;
     for (size_t i = 0; i < t->ncol; i++)
         n += 8 + opset_encoded_size(&t->col[i].set, &tp->p[i]);
@@ -504,6 +618,8 @@ int table_encode(const struct table *t, const struct table_partial *tp,
                        len);
     if (t->grouped)
         return gb_encode(tp->gb, buf, len, err);
+    if (t->keyed)
+        return keyed_encode(&t->kc, tp->kp, buf, len, err);
     for (size_t i = 0; i < t->ncol; i++) {
         size_t n = opset_encoded_size(&t->col[i].set, &tp->p[i]);
         h5b_put_u64(buf + off, n);
@@ -523,6 +639,8 @@ int table_decode(const struct table *t, struct table_partial *tp,
     size_t off = 0;
     if (t->grouped)
         return gb_decode(tp->gb, buf, len, err);
+    if (t->keyed)
+        return keyed_decode(&t->kc, tp->kp, buf, len, err);
     for (size_t i = 0; i < t->ncol; i++) {
         uint64_t n = len - off >= 8 ? h5b_get_u64(buf + off) : 0;
         if (len - off < 8 || n > len - off - 8)
@@ -564,6 +682,16 @@ int table_finalize(const struct table *t, const struct table_partial *tp,
     struct h5b_sink sink = results_sink(rs);
     if (t->grouped)
         return gb_finalize(tp->gb, t->gb_names, rs, err);
+    if (t->keyed) {
+        const char *groups[TABLE_MAX_COLUMNS];
+        for (size_t i = 0; i < t->ncol; i++)
+            groups[i] = t->col[i].d.name;
+        struct keyed_names nm = {groups, t->time_part >= 0
+                                 ? cftime_part_name(t->time_part)
+                                 : t->key[0].name,
+                                 t->time_part == CFTIME_SEASON};
+        return keyed_finalize(&t->kc, tp->kp, &nm, rs, err);
+    }
     for (size_t i = 0; i < t->ncol; i++) {
         const struct column *c = &t->col[i];
         rs->group = c->d.name;

@@ -19,8 +19,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cftime.h"
 #include "groupby.h"
 #include "h5batch/operator.h"
+#include "keyed.h"
 #include "op.h"
 #include "results.h"
 
@@ -62,6 +64,11 @@ struct column_desc {
     uint32_t role;          /* enum column_role */
     struct cf cf;
     char hist_range[64];    /* this column's histogram_range, or "" */
+    /* A key dataset that is a CF time coordinate (group_by =
+     * time.month, ...): its units and calendar attributes ("" when
+     * absent), parsed by each rank (cftime.h). */
+    char time_units[128];
+    char calendar[64];
 };
 
 /* A column's operators read their arguments through the column, which
@@ -89,6 +96,13 @@ struct table {
     struct gb_keypart parts[GB_MAX_PARTS];
     struct gb_config gb;
     h5b_type gb_types[TABLE_MAX_COLUMNS];
+    /* Group-by on a field (records of more than one element, or a time
+     * coordinate's calendar part): per-key opsets (keyed.h) instead of
+     * gb.  time_part is a cftime_part, or -1 for a key dataset. */
+    int keyed;
+    struct keyed_config kc;
+    int time_part;
+    struct cftime tc;
     const char *gb_names[TABLE_MAX_COLUMNS + 1];
     /* Scratch for extracted columns, grown as needed. */
     unsigned char *scratch;
@@ -99,6 +113,7 @@ struct table_partial {
     struct partial *p;      /* one per column */
     uint64_t *missing;      /* ncol * ncell, for CF columns */
     struct gb_partial *gb;  /* instead, when grouped */
+    struct keyed_partial *kp;   /* instead, when keyed */
 };
 
 /* Bytes of one value of a column of type t (a TABLE_STRING code too); 0
@@ -125,7 +140,10 @@ int table_add(struct table *t, const struct column_desc *d,
  * names them (a field by its name, a key dataset by its last path
  * component; each once), check the group-by configuration (ddof, the
  * outputs) and that records are single elements.  A no-op if no key
- * column was added. */
+ * column was added.  Records of more than one element, or group_by =
+ * NAME.PART (a CF time coordinate's month, year, season or dayofyear),
+ * make a keyed table instead: one integer key dataset or the time
+ * coordinate, per-key statistics of every cell (keyed.h). */
 int table_group(struct table *t, const char *const *outputs, int ddof,
                 int exact, const char *group_by, struct h5b_error *err);
 

@@ -409,10 +409,13 @@ static size_t str_size(const char *s)
     return 4 + (n > WIRE_MAX_STRING ? WIRE_MAX_STRING : n);
 }
 
-/* Bytes of one column in SETUP: name, type, offset, CF flags, 6 numbers. */
+/* Bytes of one column in SETUP: name, type, offset, CF flags, 6 numbers,
+ * histogram range, time units and calendar. */
 static size_t column_size(const struct column_desc *c)
 {
-    return str_size(c->name) + 4 + 4 + 4 + 4 + 6 * 8 + str_size(c->hist_range);
+    return str_size(c->name) + 4 + 4 + 4 + 4 + 6 * 8 +
+           str_size(c->hist_range) + str_size(c->time_units) +
+           str_size(c->calendar);
 }
 
 size_t wire_setup_size(const struct wire_setup *s)
@@ -446,7 +449,9 @@ static unsigned char *put_column(unsigned char *p, const struct column_desc *c)
     p = put_f64(p, c->cf.vmax);
     p = put_f64(p, c->cf.scale);
     p = put_f64(p, c->cf.offset);
-    return put_str(p, c->hist_range);
+    p = put_str(p, c->hist_range);
+    p = put_str(p, c->time_units);
+    return put_str(p, c->calendar);
 }
 
 void wire_encode_setup(unsigned char *buf, const struct wire_setup *s)
@@ -524,6 +529,8 @@ static void get_columns(struct cursor *c, struct wire_setup *s)
         d->cf.scale = get_f64(c);
         d->cf.offset = get_f64(c);
         get_fixed(c, d->hist_range, sizeof d->hist_range);
+        get_fixed(c, d->time_units, sizeof d->time_units);
+        get_fixed(c, d->calendar, sizeof d->calendar);
     }
 }
 

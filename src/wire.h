@@ -51,8 +51,10 @@
 #define WIRE_MAGIC 0x57423548u      /* "H5BW" little-endian */
 /* 6: a moments partial may carry exact accumulators ([reduce] exact).
  * 7: SETUP ends with the weights ([reduce] weights); a partial may carry
- * the weighted operator's state. */
-#define WIRE_VERSION 7
+ * the weighted operator's state.
+ * 8: a SETUP column carries a time coordinate's units and calendar; a
+ * partial of a keyed table (group_by on a field) is keyed.h's. */
+#define WIRE_VERSION 8
 #define WIRE_HEADER 8
 #define WIRE_WORK_HEADER 72
 #define WIRE_RESULT_HEADER 24

@@ -5,6 +5,7 @@
 
 #include "err.h"
 #include "h5util.h"
+#include "timekey.h"
 
 void wreader_init(struct wreader *r)
 {
@@ -18,9 +19,13 @@ int wreader_open(struct wreader *r, const struct job *job,
     if (!r->reads || r->opened)
         return 0;
     struct source_opts opts = {job->fields, job->cf,
-                               job_get(job, "reduce", "group_by")};
+                               job_get(job, "reduce", "group_by"), 0};
     h5util_quiet();
-    int rc = source_open(&r->src, r->files.path, r->files.n, job->dataset,
+    int rc = r->files.n ? timekey_opts(r->files.path[0], job->dataset, &opts,
+                                       r->time_path, sizeof r->time_path,
+                                       err) : 0;
+    if (rc == 0)
+        rc = source_open(&r->src, r->files.path, r->files.n, job->dataset,
                          &opts, err);
     r->opened = rc == 0;
     return rc;

@@ -25,6 +25,7 @@ struct wreader {
     int opened;
     struct source src;
     struct fileread fr;
+    char time_path[1024];       /* group_by = time.PART: the coordinate */
 };
 
 void wreader_init(struct wreader *r);

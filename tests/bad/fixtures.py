@@ -31,6 +31,7 @@ def build_fixtures(tmp):
     build_many_keys(tmp / "keys.h5")
     build_cf(tmp / "cf.h5")
     build_weights(tmp / "weights.h5")
+    build_clim(tmp)
 
 
 def build_cf(path):
@@ -43,9 +44,43 @@ def build_cf(path):
         lon = f.create_dataset("lon", data=np.arange(3.0))
         tas = f.create_dataset("tas", data=normal("f8", (10, 4, 3), 5))
         f.create_dataset("keys", data=np.arange(10) % 3)
+        f.create_dataset("fkeys", data=np.arange(10) * 0.5)
         for k, scale in enumerate((time, lat, lon)):
             scale.make_scale(scale.name[1:])
             tas.dims[k].attach_scale(scale)
+
+
+def build_clim_file(path, times, units, calendar, shape):
+    """tas(time, lat, lon) of shape with dimension scales; time carries
+    units and calendar (None: left out); month7, a key dataset of 7
+    records."""
+    with h5py.File(path, "w") as f:
+        time = f.create_dataset("time", data=times)
+        if units is not None:
+            time.attrs["units"] = units
+        if calendar is not None:
+            time.attrs["calendar"] = calendar
+        lat = f.create_dataset("lat", data=np.linspace(-80, 80, shape[1]))
+        lon = f.create_dataset("lon", data=np.linspace(0, 350, shape[2]))
+        tas = f.create_dataset("tas", data=normal("f8", shape, 9))
+        f["month7"] = np.arange(7) % 12 + 1
+        for k, scale in enumerate((time, lat, lon)):
+            scale.make_scale(scale.name[1:])
+            tas.dims[k].attach_scale(scale)
+
+
+def build_clim(tmp):
+    """Climatology inputs: an unknown calendar, units without 'since', a
+    NaN time, and a 400x400 field of 40 daily records (40 dayofyear keys
+    of 160000 cells)."""
+    days = np.arange(10) + 0.5
+    build_clim_file(tmp / "clim-calendar.h5", days, "days since 2000-01-01", "mayan",
+                    (10, 4, 3))
+    build_clim_file(tmp / "clim-units.h5", days, "days", None, (10, 4, 3))
+    build_clim_file(tmp / "clim-nan.h5", np.where(days > 6, np.nan, days),
+                    "days since 2000-01-01", "noleap", (10, 4, 3))
+    build_clim_file(tmp / "clim-big.h5", np.arange(40) + 0.5, "days since 2000-01-01",
+                    "360_day", (40, 400, 400))
 
 
 def build_weights(path):
@@ -133,6 +168,7 @@ def build_types(path):
         f.create_dataset("wide", data=np.zeros((4, 40)))
         f.create_dataset("keys5", data=np.arange(5, dtype="i8"))
         f.create_dataset("keys4", data=np.arange(4, dtype="i8"))
+        f.create_dataset("keys4b", data=np.arange(4, dtype="i8") % 2)
         f.create_dataset("fkeys", data=np.arange(5, dtype="f8"))
         f.create_dataset("values5", data=np.ones(5))
         colour = h5py.enum_dtype({"red": 0, "green": 1, "blue": 2}, basetype="i4")

@@ -64,6 +64,15 @@ $(BUILD)/gb_merge: tests/bench/gb_merge.c $(GB_MERGE_OBJS) tests/bench/bench.mk
 bench-gbmerge: $(BUILD)/gb_merge
 	$(BUILD)/gb_merge 5
 
+# `make bench-clim`: a monthly climatology of a CF field against cdo
+# ymonmean and xarray, whole processes, means checked
+# (tests/bench/clim.py); CLIM_ARGS="--gib 0.5 --reps 3" for a quick run.
+CLIM_ARGS ?=
+.PHONY: bench-clim
+bench-clim: deps bench-deps
+	$(MAKE) all
+	$(PYTHON) tests/bench/clim.py --bin $(BUILD)/h5batch $(CLIM_ARGS)
+
 .PHONY: bench-groupby
 bench-groupby: all
 	$(PYTHON) tests/bench/groupby_keys.py --bin $(BUILD)/h5batch $(GROUPBY_ARGS)

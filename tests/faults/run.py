@@ -73,6 +73,8 @@ def make_data(tmp):
         # records cases: partitions are whole chunks), w8 its weights
         f.create_dataset("grid", data=rng.normal(280, 5, (200_000, 8)), chunks=(64, 8))
         f["w8"] = np.linspace(0.25, 2.0, 8)
+        # month: a key per record of grid (the climatology cases)
+        f["month"] = (np.arange(200_000) % 12 + 1).astype(np.int32)
 
 
 QUANTILES = "ops = count mean std min max quantiles\nquantiles = 0.01, 0.5, 0.99"
@@ -84,6 +86,12 @@ WEIGHTED = "axis = all\nweights = /w\nops = count sum mean var std min max"
 # the end; /series's chunks of 16384 records would make 80 MB of them).
 RECORDS = "axis = records\nweights = /w8\nops = count sum mean var std min max"
 RECORDS_SETS = ("input.partition_size=8K", "input.dataset=/grid")
+# group_by on a field: per-key partials of every cell travel and are
+# checkpointed (keyed.h); /grid's records by their /month key.
+CLIM = "group_by = /month\nops = count sum mean var std min max"
+# ... and in partitions of 2K: fewer than 64 records, so split in 2 tiles
+# of 4 cells, each carrying the keys.
+CLIM_TILES_SETS = ("input.partition_size=2K", "input.dataset=/grid")
 
 
 def write_job(tmp, reduce=QUANTILES, name="faults"):
@@ -346,6 +354,18 @@ def records_cases(s):
     yield "records-kill-worker-of-2-resume-solo", lambda: s.kill_case(2, "kill-worker", 0)
 
 
+def clim_cases(s):
+    """group_by on a field: per-key, per-cell partials survive a
+    checkpoint and a resume on another rank count, byte-identical."""
+    yield "clim-sigterm-rank0-of-3-resume-2", lambda: s.signal_case(3, "SIGTERM", 2)
+    yield "clim-kill-worker-of-2-resume-solo", lambda: s.kill_case(2, "kill-worker", 0)
+
+
+def clim_tiles_cases(s):
+    """The same with the records split in tiles: one accumulator per tile."""
+    yield "clim-tiles-sigterm-solo-resume-3", lambda: s.signal_case(0, "SIGTERM", 3)
+
+
 def weights_cases(s):
     """[reduce] weights: resumed on other rank counts, byte-identical; a
     resume with other weights is refused."""
@@ -402,6 +422,15 @@ def main():
         if any(part in "records" or "records" in part for part in args.filter.split(",")):
             suite = Suite(args.bin, tmp, RECORDS_SETS, RECORDS, "faults-records")
             for name, case in records_cases(suite):
+                if any(part in name for part in args.filter.split(",")):
+                    report.check(name, case)
+        if any(part in "clim" or "clim" in part for part in args.filter.split(",")):
+            suite = Suite(args.bin, tmp, RECORDS_SETS, CLIM, "faults-clim")
+            for name, case in clim_cases(suite):
+                if any(part in name for part in args.filter.split(",")):
+                    report.check(name, case)
+            suite = Suite(args.bin, tmp, CLIM_TILES_SETS, CLIM, "faults-clim-tiles")
+            for name, case in clim_tiles_cases(suite):
                 if any(part in name for part in args.filter.split(",")):
                     report.check(name, case)
     sys.exit(report.close())

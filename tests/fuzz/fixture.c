@@ -10,7 +10,9 @@
  * grouped by its int32 field with exact sums (group-by partials are hash
  * tables); 5 float64 over everything (axis = all) with [reduce] weights
  * for the 5 values of a record (the weighted operator); 6 float64 cells
- * of shape 4 with axis = records and weights (a summary per record).
+ * of shape 4 with axis = records and weights (a summary per record); 7
+ * float64 cells of shape 4 grouped by an int32 key dataset (group_by on
+ * a field: per-key partials, keyed.h).
  * Record data comes from
  * a fixed generator so seeds are reproducible.
  */
@@ -39,6 +41,7 @@ struct fix {
     const double *weights;          /* [reduce] weights, or NULL */
     uint64_t nweights;
     int per_record;                 /* axis = records */
+    const char *group_by;           /* NULL: "station" */
 };
 
 static const char *const args_all[][2] = {
@@ -68,7 +71,7 @@ static const double weights4[] = {1, 0, 2, 0.5};
 
 static struct fix fixes[FIX_NTABLES] = {
     {args_all, ops_all, 8, 6, 2, {2, 3}, 1,
-     {{.name = "values", .type = H5B_FLOAT64}}, 1, {0}, NULL, 0, 0},
+     {{.name = "values", .type = H5B_FLOAT64}}, 1, {0}, NULL, 0, 0, NULL},
     {args_cf, ops_cf, 16, 1, 0, {0, 0}, 3,
      {{.name = "a", .type = H5B_INT32, .offset = 0,
        .cf = {.flags = CF_FILL | CF_SCALE, .fill = -999, .scale = 0.5,
@@ -79,19 +82,24 @@ static struct fix fixes[FIX_NTABLES] = {
               .vmin = -10, .vmax = 10}},
       {.name = "c", .type = H5B_UINT64, .offset = 8,
        .hist_range = "0, 1e19"}},
-     0, {0}, NULL, 0, 0},
+     0, {0}, NULL, 0, 0, NULL},
     {args_u64, ops_q, 8, 5, 0, {0, 0}, 1,
-     {{.name = "n", .type = H5B_UINT64}}, 0, {0}, NULL, 0, 0},
+     {{.name = "n", .type = H5B_UINT64}}, 0, {0}, NULL, 0, 0, NULL},
     {args_none, ops_moments, 1, 4, 1, {4, 0}, 1,
-     {{.name = "small", .type = H5B_INT8}}, 0, {0}, NULL, 0, 0},
+     {{.name = "small", .type = H5B_INT8}}, 0, {0}, NULL, 0, 0, NULL},
     {args_none, ops_grouped, 16, 1, 0, {0, 0}, 2,
      {{.name = "station", .type = H5B_INT32, .offset = 0,
        .role = ROLE_KEY_FIELD},
-      {.name = "v", .type = H5B_FLOAT64, .offset = 8}}, 1, {0}, NULL, 0, 0},
+      {.name = "v", .type = H5B_FLOAT64, .offset = 8}}, 1, {0}, NULL, 0, 0,
+     NULL},
     {args_none, ops_grouped, 8, 5, 0, {0, 0}, 1,
-     {{.name = "w", .type = H5B_FLOAT64}}, 0, {0}, weights5, 5, 0},
+     {{.name = "w", .type = H5B_FLOAT64}}, 0, {0}, weights5, 5, 0, NULL},
     {args_none, ops_grouped, 8, 4, 1, {4, 0}, 1,
-     {{.name = "r", .type = H5B_FLOAT64}}, 0, {0}, weights4, 4, 1},
+     {{.name = "r", .type = H5B_FLOAT64}}, 0, {0}, weights4, 4, 1, NULL},
+    {args_none, ops_grouped, 8, 4, 1, {4, 0}, 2,
+     {{.name = "tas", .type = H5B_FLOAT64},
+      {.name = "month", .type = H5B_INT32, .role = ROLE_KEY_TAIL}},
+     0, {0}, NULL, 0, 0, "/month"},
 };
 
 static int built;
@@ -135,7 +143,7 @@ void fixture_init(void)
                 fixture_die("table_add", err.msg);
         /* The grouped table (4) keeps exact sums. */
         if (table_group(&f->t, f->ops, f->ddof, f->ops == ops_grouped,
-                        "station", &err) < 0)
+                        f->group_by ? f->group_by : "station", &err) < 0)
             fixture_die("table_group", err.msg);
     }
     devnull = fopen("/dev/null", "w");
@@ -205,14 +213,21 @@ void fixture_reduce(unsigned i, uint64_t nrec, uint64_t seed,
     struct fix *f = &fixes[i % FIX_NTABLES];
     fixture_init();
     size_t n = (size_t)(nrec * f->elems);
-    unsigned char *data = calloc(n ? n : 1, f->elem_bytes);
+    size_t bytes = n * f->elem_bytes + (size_t)nrec * f->t.key_tail;
+    unsigned char *data = calloc(bytes ? bytes : 1, 1);
     if (!data)
         fixture_die("fixture_reduce", "out of memory");
     for (size_t e = 0; e < n; e++)
         for (size_t c = 0; c < f->ncol; c++)
-            fill_value(&f->cols[c], &seed,
-                       data + e * f->elem_bytes + f->cols[c].offset);
-    if (table_reduce(&f->t, data, n * f->elem_bytes, 0, p, &err) < 0)
+            if (f->cols[c].role != ROLE_KEY_TAIL)
+                fill_value(&f->cols[c], &seed,
+                           data + e * f->elem_bytes + f->cols[c].offset);
+    /* a key dataset's values follow the records' (int32 here) */
+    for (size_t r = 0; f->t.key_tail && r < nrec; r++) {
+        int32_t k = (int32_t)(next(&seed) % 12) + 1;
+        memcpy(data + n * f->elem_bytes + r * 4, &k, 4);
+    }
+    if (table_reduce(&f->t, data, bytes, 0, p, &err) < 0)
         fixture_die("table_reduce", err.msg);
     free(data);
 }

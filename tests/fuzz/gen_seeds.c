@@ -123,7 +123,16 @@ static const struct job_entry *setup_entries(unsigned i, size_t *n)
         {"reduce", "ops", "count sum mean var std min max"},
         {"reduce", "group_by", "station"}, {"reduce", "ddof", "1"},
         {"output", "file", "out.h5"}};
+    static const struct job_entry keyed[] = {
+        {"job", "name", "seed"}, {"input", "files", "tas.nc"},
+        {"input", "dataset", "/tas"},
+        {"reduce", "ops", "count sum mean var std min max"},
+        {"reduce", "group_by", "/month"}, {"output", "file", "out.h5"}};
     int g = fixture_table(i)->grouped;
+    if (fixture_table(i)->keyed) {
+        *n = sizeof keyed / sizeof *keyed;
+        return keyed;
+    }
     *n = g ? sizeof grouped / sizeof *grouped : sizeof plain / sizeof *plain;
     return g ? grouped : plain;
 }
@@ -145,7 +154,8 @@ static void wire_setups(const char *dir)
         s.entries = (struct job_entry *)setup_entries(i, &s.nentries);
         for (size_t c = 0; c < t->ncol; c++)
             cols[c] = t->col[c].d;
-        for (size_t k = 0; t->grouped && k < t->nkey && s.ncol < 4; k++)
+        for (size_t k = 0; (t->grouped || t->keyed) && k < t->nkey &&
+                           s.ncol < 4; k++)
             cols[s.ncol++] = t->key[k];
         memcpy(s.cell_dims, cfg->cell_dims, sizeof s.cell_dims);
         size_t len = wire_setup_size(&s);

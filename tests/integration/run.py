@@ -15,7 +15,8 @@ checks (cli_cases.py) and the summary checks (summary_cases.py: names from
 users' files in JSON, the timing line), and the results opened by xarray
 and ncdump (readers.py), and selections ([input] select) against xarray
 (selection.py), weighted reductions ([reduce] weights) and per-record
-ones (axis = records) against xarray (weighted.py, records.py).  One line per check, closing with
+ones (axis = records) against xarray (weighted.py, records.py), and
+climatologies (group_by on a field) against xarray + cftime (climatology.py).  One line per check, closing with
 "N passed, N failed".
 """
 
@@ -42,6 +43,7 @@ from readers import NAMES as READER_CASES, run_reader_cases
 from selection import NAMES as SELECT_CASES, run_selection_cases
 from weighted import NAMES as WEIGHTED_CASES, run_weighted_cases
 from records import NAMES as RECORDS_CASES, run_records_cases
+from climatology import NAMES as CLIM_CASES, run_climatology_cases
 from realdata import realdata_cases
 from summary_cases import SUMMARY_CASES
 from tiles import tile_cases
@@ -132,7 +134,7 @@ def main():
                 groupby_cases())
     commands = CLI_CASES + SUMMARY_CASES
     names = [c.name for c in data + features] + [name for name, _ in commands] + READER_CASES \
-        + SELECT_CASES + WEIGHTED_CASES + RECORDS_CASES
+        + SELECT_CASES + WEIGHTED_CASES + RECORDS_CASES + CLIM_CASES
     unknown = (LAUNCH_CASES | SANITIZED_CASES | SMOKE_CASES | set(MPICH_MODES)) - set(names)
     unknown |= set(SANITIZED_MPI_MODES) - SANITIZED_CASES
     if unknown:
@@ -156,6 +158,7 @@ def main():
     run_selection_cases(tool, args.ranks, tmp, report, chosen)
     run_weighted_cases(tool, args.ranks, tmp, report, chosen)
     run_records_cases(tool, args.ranks, tmp, report, chosen)
+    run_climatology_cases(tool, args.ranks, tmp, report, chosen)
     return finish(report, tmp, args.keep)
 
 

@@ -184,6 +184,30 @@ static void test_decode_scratch(void **state)
     assert_int_equal(m.rank0.part[MP_SCRATCH], 3 * 500);
 }
 
+/* group_by on a field: every state per key, a partial holding at most its
+ * records' keys; the results one value per key. */
+static void test_keyed_states_per_key(void **state)
+{
+    (void)state;
+    struct memplan m;
+    struct memplan_job j = job_of(1000, 1, 2);
+    j.ncell = j.ncell_all = 500;
+    j.moment_outputs = 2;
+    j.keyed_keys = 12;
+    memplan_build(&j, &m);
+    uint64_t n = m.worker.nstates;
+    assert_int_equal(m.worker.part[MP_MOMENTS],
+                     n * 12 * op_moments_bytes(500, 0));
+    assert_int_equal(m.rank0.results, 12 * 500 * 2 * 8);
+    assert_int_equal(m.keys, 12);
+    /* partitions of 3 records hold at most 3 keys; the accumulator all */
+    j.part_records = 3;
+    memplan_build(&j, &m);
+    assert_int_equal(m.worker.part[MP_MOMENTS],
+                     n * 3 * op_moments_bytes(500, 0));
+    assert_true(m.rank0.part[MP_MOMENTS] >= 12 * op_moments_bytes(500, 0));
+}
+
 static void test_results_at_the_end(void **state)
 {
     (void)state;
@@ -433,6 +457,7 @@ int main(void)
         cmocka_unit_test(test_resident),
         cmocka_unit_test(test_decode_scratch),
         cmocka_unit_test(test_results_at_the_end),
+        cmocka_unit_test(test_keyed_states_per_key),
         cmocka_unit_test(test_groupby_bounded_by_max_keys),
         cmocka_unit_test(test_limit_just_over_and_under),
         cmocka_unit_test(test_key_cap_is_the_largest_that_fits),

@@ -457,6 +457,33 @@ static void test_selection_covers_and_aligns(void **state)
         }
 }
 
+/* Tiles of records that carry tail bytes (group_by keys): every tile
+ * holds its columns' values plus the whole tail, in closed form; without
+ * a tail the same plan splits the values alone. */
+static void test_tiles_carry_the_tail(void **state)
+{
+    (void)state;
+    struct plan p;
+    struct h5b_error err = {""};
+    uint64_t nrec[] = {1000}, chunk0[] = {0};
+    /* records of 10 columns x 8 values x 8 bytes, and an 8-byte key */
+    struct plan_tiling tiling = {10, 0, 8};
+    assert_int_equal(plan_build(&p, nrec, chunk0, 1, 648, 8192, 1 << 20,
+                                &tiling, &err), 0);
+    assert_true(p.ntiles > 1);
+    assert_int_equal(p.tail_bytes, 8);
+    for (uint64_t i = 0; i < p.nparts; i++) {
+        struct partition part;
+        plan_get(&p, i, &part);
+        assert_int_equal(part.bytes, part.count * (64 * part.ncols + 8));
+        assert_true(part.bytes <= p.max_part_bytes);
+    }
+    plan_free(&p);
+    tiling.tail_bytes = 648;
+    assert_int_equal(plan_build(&p, nrec, chunk0, 1, 648, 8192, 1 << 20,
+                                &tiling, &err), H5B_ERUN);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -481,6 +508,7 @@ int main(void)
         cmocka_unit_test(test_ten_million_partitions_cost_nothing),
         cmocka_unit_test(test_large_chunked_plan_last_partition),
         cmocka_unit_test(test_selection_covers_and_aligns),
+        cmocka_unit_test(test_tiles_carry_the_tail),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -163,7 +163,8 @@ static struct job_entry sample_entries[] = {
 static struct column_desc sample_cols[] = {
     {.name = "tas", .type = H5B_INT16, .offset = 0,
      .cf = {.flags = CF_FILL | CF_SCALE, .fill = -32767, .scale = 0.01,
-            .offset = 273.15}},
+            .offset = 273.15},
+     .time_units = "days since 1850-01-01", .calendar = "noleap"},
 };
 
 static struct wire_setup sample_setup_struct(void)
@@ -195,7 +196,7 @@ static void test_header_layout(void **state)
     (void)state;
     unsigned char buf[WIRE_DONE_SIZE];
     wire_encode_done(buf, 1.5, 0.25, 123456789012ULL);
-    assert_memory_equal(buf, "H5BW\x07\x00\x06\x00", 8);
+    assert_memory_equal(buf, "H5BW\x08\x00\x06\x00", 8);
 }
 
 static void test_work_round_trip(void **state)
@@ -454,6 +455,8 @@ static void test_setup_round_trip(void **state)
     assert_int_equal(s.cols[0].cf.flags, CF_FILL | CF_SCALE);
     assert_true(s.cols[0].cf.fill == -32767 && s.cols[0].cf.scale == 0.01 &&
                 s.cols[0].cf.offset == 273.15);
+    assert_string_equal(s.cols[0].time_units, "days since 1850-01-01");
+    assert_string_equal(s.cols[0].calendar, "noleap");
     assert_int_equal(s.ncell, 12);
     assert_int_equal(s.cell_rank, 2);
     assert_int_equal(s.cell_dims[0], 3);
@@ -785,7 +788,9 @@ static size_t first_string_offset(const struct wire_setup *s)
     size_t off = SETUP_DIMS + 8 * (size_t)s->cell_rank + 4;
     for (size_t i = 0; i < s->ncol; i++)
         off += 4 + strlen(s->cols[i].name) + 4 + 4 + 4 + 4 + 6 * 8 + 4 +
-               strlen(s->cols[i].hist_range);
+               strlen(s->cols[i].hist_range) + 4 +
+               strlen(s->cols[i].time_units) + 4 +
+               strlen(s->cols[i].calendar);
     return off + 4;
 }
 
