@@ -1512,7 +1512,7 @@ static int put_hist(const struct gb_partial *p, size_t j,
 }
 
 /* Column j's per-key quantiles: "groupby/quantiles", nkeys x nq, and
- * "groupby/quantile_probabilities", the nq probabilities as given. */
+ * "groupby/probabilities", the nq probabilities as given. */
 static int put_quant(const struct gb_partial *p, size_t j,
                      const struct slot *order, const struct h5b_sink *sink,
                      struct h5b_error *err)
@@ -1533,7 +1533,7 @@ static int put_quant(const struct gb_partial *p, size_t j,
         rc = sink->put(sink->ctx, "groupby/quantiles", H5B_FLOAT64, 2, dims,
                        v, err);
     if (rc == 0)
-        rc = sink->put(sink->ctx, "groupby/quantile_probabilities",
+        rc = sink->put(sink->ctx, "groupby/probabilities",
                        H5B_FLOAT64, 1, &nq, d->sp.q, err);
     free(v);
     return rc;

@@ -174,7 +174,7 @@ void gb_key_put_int(unsigned char *dst, int64_t v);
  * With histogram: "groupby/histogram" (uint64, [nkeys, bins]) and
  * "groupby/histogram_edges" ([bins + 1]); with quantiles:
  * "groupby/quantiles" (float64, [nkeys, nq]; NaN for a key with no
- * values) and "groupby/quantile_probabilities" ([nq]).
+ * values) and "groupby/probabilities" ([nq]).
  * rs->group is restored before returning.  On failure rs may hold some of
  * the results. */
 int gb_finalize(const struct gb_partial *p, const char *const *group_names,

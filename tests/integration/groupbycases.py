@@ -455,4 +455,5 @@ def million_case():
 
 
 def groupby_cases():
-    return counts_cases() + key_cases() + [million_case()]
+    from gbdistcases import dist_cases      # it imports from here
+    return counts_cases() + key_cases() + [million_case()] + dist_cases()
