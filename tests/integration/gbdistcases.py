@@ -24,7 +24,7 @@ import json
 import numpy as np
 
 from featurecase import F8, U8, Expect, FeatureCase, Want, job_sections, need
-from groupbycases import I8, bytes_keys, resumed
+from groupbycases import I8, bytes_keys, resumed, write_sites
 from harness import expect, expect_ok
 
 QS = (0.0, 0.1, 0.5, 0.9, 1.0)
@@ -122,12 +122,6 @@ def oracle_pandas_dist(case_dir):
 # ------------------------------------------------------------ PyTables, string keys
 
 def write_pytables_dist(case_dir):
-    tables = need("tables")
-
-    class Row(tables.IsDescription):
-        site = tables.StringCol(6, pos=0)
-        level = tables.Float32Col(pos=1)
-
     rng = np.random.default_rng(43)
     n = 9000
     rec = np.zeros(n, dtype=[("site", "S6"), ("level", "<f4")])
@@ -136,10 +130,7 @@ def write_pytables_dist(case_dir):
     # sketch collapses; 1% over the range (overflow)
     rec["level"] = rng.uniform(1.0, 30.0, n)
     rec["level"][rng.random(n) < 0.01] = 33.0
-    path = case_dir / "data/sites.h5"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tables.open_file(str(path), "w") as f:
-        f.create_table("/", "sites", Row, chunkshape=(700,)).append(rec)
+    write_sites(case_dir, rec, 700)
 
 
 PT_QS = (0.25, 0.5, 0.75)
