@@ -10,7 +10,9 @@
  * grouped by its int32 field with exact sums (group-by partials are hash
  * tables); 5 float64 over everything (axis = all) with [reduce] weights
  * for the 5 values of a record (the weighted operator); 6 float64 cells
- * of shape 4 with axis = records and weights (a summary per record).
+ * of shape 4 with axis = records and weights (a summary per record);
+ * 7 the compound of 4 grouped with per-key histograms and quantiles
+ * (gbdist.h) and the whole column's beside.
  * Record data comes from
  * a fixed generator so seeds are reproducible.
  */
@@ -51,6 +53,10 @@ static const char *const args_cf[][2] = {
 static const char *const args_u64[][2] = {
     {"quantile_accuracy", "0.05"}, {NULL, NULL}};
 static const char *const args_none[][2] = {{NULL, NULL}};
+static const char *const args_dist[][2] = {
+    {"histogram_bins", "5"}, {"histogram_range", "-2, 2"},
+    {"quantiles", "0, 0.5, 0.9"}, {"quantile_accuracy", "0.02"},
+    {NULL, NULL}};
 
 static const char *const ops_all[] = {"count", "sum", "mean", "var", "std",
                                       "min", "max", "histogram",
@@ -63,6 +69,8 @@ static const char *const ops_moments[] = {"count", "sum", "min", "max",
                                           NULL};
 static const char *const ops_grouped[] = {"count", "sum", "mean", "var",
                                           "std", "min", "max", NULL};
+static const char *const ops_dist[] = {"count", "mean", "histogram",
+                                       "quantiles", NULL};
 static const double weights5[] = {0.5, 1, 0, 2, 1e-3};
 static const double weights4[] = {1, 0, 2, 0.5};
 
@@ -92,6 +100,10 @@ static struct fix fixes[FIX_NTABLES] = {
      {{.name = "w", .type = H5B_FLOAT64}}, 0, {0}, weights5, 5, 0},
     {args_none, ops_grouped, 8, 4, 1, {4, 0}, 1,
      {{.name = "r", .type = H5B_FLOAT64}}, 0, {0}, weights4, 4, 1},
+    {args_dist, ops_dist, 16, 1, 0, {0, 0}, 2,
+     {{.name = "station", .type = H5B_INT32, .offset = 0,
+       .role = ROLE_KEY_FIELD},
+      {.name = "v", .type = H5B_FLOAT64, .offset = 8}}, 0, {0}, NULL, 0, 0},
 };
 
 static int built;
