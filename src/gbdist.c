@@ -343,19 +343,29 @@ void gbd_hist_row(const struct gbd_config *c, const struct gbd_store *st,
         out[st->a[k].code] = st->a[k].count;
 }
 
-/* The estimate of sketch code x. */
-static double code_value(const struct sketch_params *sp, int32_t x)
+/* The estimate of sketch code x, memoised in cache (a pure function of
+ * the code: a bucket's representative takes a bisection to find). */
+static double code_value(const struct sketch_params *sp,
+                         struct gbd_repcache *cache, int32_t x)
 {
     if (x == C_NINF || x == C_PINF)
         return x == C_PINF ? INFINITY : -INFINITY;
     if (x == 0)
         return 0.0;
-    return is_pos(x) ? sketch_rep(sp->mult, x - C_BASE)
-                     : -sketch_rep(sp->mult, -C_BASE - x);
+    size_t h = (uint32_t)x % GBD_REPCACHE;
+    if (cache->full[h] && cache->code[h] == x)
+        return cache->rep[h];
+    double v = is_pos(x) ? sketch_rep(sp->mult, x - C_BASE)
+                         : -sketch_rep(sp->mult, -C_BASE - x);
+    cache->full[h] = 1;
+    cache->code[h] = x;
+    cache->rep[h] = v;
+    return v;
 }
 
 void gbd_quantiles(const struct gbd_config *c, const struct gbd_store *st,
-                   uint64_t n, double min, double max, double *out)
+                   uint64_t n, double min, double max,
+                   struct gbd_repcache *cache, double *out)
 {
     const struct sketch_params *sp = &c->sp;
     const struct gbd_store *s = st + (c->hist != 0);
@@ -370,9 +380,12 @@ void gbd_quantiles(const struct gbd_config *c, const struct gbd_store *st,
         uint64_t r = sketch_rank(sp->q[o], n);
         while (k < s->n && seen + s->a[k].count < r)
             seen += s->a[k++].count;
-        double v = k < s->n ? code_value(sp, s->a[k].code) : max;
-        v = v < min ? min : v > max ? max : v;
-        out[o] = r == 1 ? min : r == n ? max : v;
+        if (r == 1 || r == n || k == s->n) {    /* the ends are exact */
+            out[o] = r == 1 ? min : max;
+            continue;
+        }
+        double v = code_value(sp, cache, s->a[k].code);
+        out[o] = v < min ? min : v > max ? max : v;
     }
 }
 

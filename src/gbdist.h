@@ -85,10 +85,21 @@ int gbd_decode(const struct gbd_config *c, struct gbd_store *st,
 void gbd_hist_row(const struct gbd_config *c, const struct gbd_store *st,
                   uint64_t *out);
 
+/* Bucket representatives already computed, by code (direct-mapped);
+ * zero it before first use, and use it with one sketch_params only. */
+#define GBD_REPCACHE 4096
+struct gbd_repcache {
+    int32_t code[GBD_REPCACHE];
+    unsigned char full[GBD_REPCACHE];
+    double rep[GBD_REPCACHE];
+};
+
 /* The nq quantile estimates of st (a key of n values, min and max) into
- * out, in the order of c->sp.q; NaN if n == 0. */
+ * out, in the order of c->sp.q; NaN if n == 0.  cache (see above) only
+ * saves time: the estimates do not depend on it. */
 void gbd_quantiles(const struct gbd_config *c, const struct gbd_store *st,
-                   uint64_t n, double min, double max, double *out);
+                   uint64_t n, double min, double max,
+                   struct gbd_repcache *cache, double *out);
 
 /* Most bytes the stores of nkeys keys x ncol columns take with nst
  * stores each, after `records` values in all (per column): the headers

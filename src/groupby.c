@@ -1521,14 +1521,17 @@ static int put_quant(const struct gb_partial *p, size_t j,
     uint64_t nq = d->sp.nq, dims[2] = {p->nkeys, nq};
     double *v = p->nkeys <= SIZE_MAX / 8 / nq ?
                 malloc(p->nkeys ? (size_t)(p->nkeys * nq) * 8 : 8) : NULL;
-    int rc = v ? 0 : err_set(err, H5B_ERUN, "out of memory for %llu "
-                             "per-key quantiles",
-                             (unsigned long long)p->nkeys);
+    struct gbd_repcache *cache = calloc(1, sizeof *cache);
+    int rc = v && cache ? 0 : err_set(err, H5B_ERUN, "out of memory for "
+                                      "%llu per-key quantiles",
+                                      (unsigned long long)p->nkeys);
     for (uint64_t i = 0; rc == 0 && i < p->nkeys; i++) {
         uint64_t r = nth(order, i);
         const struct cell *c = row(p, r) + j;
-        gbd_quantiles(d, ds_at(p, r, j), c->n, c->min, c->max, v + i * nq);
+        gbd_quantiles(d, ds_at(p, r, j), c->n, c->min, c->max, cache,
+                      v + i * nq);
     }
+    free(cache);
     if (rc == 0)
         rc = sink->put(sink->ctx, "groupby/quantiles", H5B_FLOAT64, 2, dims,
                        v, err);

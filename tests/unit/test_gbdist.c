@@ -192,7 +192,8 @@ static void test_same_as_whole_column(void **state)
         struct gbd_store st[2];
         build(&c, x, N, parts, st);
         assert_true(st[1].n <= 2 * SKETCH_MAX_BINS + 3);
-        gbd_quantiles(&c, st, N, lo, hi, est);
+        static struct gbd_repcache cache;   /* kept across splits */
+        gbd_quantiles(&c, st, N, lo, hi, &cache, est);
         assert_memory_equal(est, got(&q, "quantiles/values"), sizeof est);
         gbd_hist_row(&c, st, row);
         assert_memory_equal(row, got(&h, "histogram/counts"), sizeof row);
