@@ -30,6 +30,13 @@
  * std then come from it.  Accumulators are normalised at the end of
  * gb_update (only those it left pending: a list of them is kept while it
  * runs, not a scan of every key) and by merge and decode.
+ *
+ * With histogram or quantiles, every cell also has its per-key stores
+ * (gbdist.h) in `ds`, nst per cell, a third parallel array that moves with
+ * the rows like `xs`; the stores are in canonical form after every add
+ * and merge, so their bytes, like the cells', depend only on the records.
+ * Quantiles need min and max, so those travel whenever quantiles are
+ * asked for.
  */
 #include "groupby.h"
 
