@@ -16,6 +16,7 @@
 
 #include "err.h"
 #include "gbdist.h"
+#include "groupby.h"
 #include "op.h"
 
 #define N 6000
@@ -272,6 +273,71 @@ static void test_small_keys_small_stores(void **state)
     assert_true(gbd_bytes(1000000, 3000000, 1, 1) < (uint64_t)100 << 20);
 }
 
+/* A group-by partial of 200 records over 7 keys with distributions of c. */
+static struct gb_partial *grouped(const struct gbd_config *c)
+{
+    static const char *const outs[] = {"count", "histogram", "quantiles",
+                                       NULL};
+    static const h5b_type t[] = {H5B_FLOAT64};
+    struct gb_config g = {.ncol = 1, .type = t, .elems = 1, .outputs = outs,
+                          .dist = c};
+    struct h5b_error err = {""};
+    struct gb_partial *p = NULL;
+    int64_t keys[200];
+    double x[200];
+    const void *vals[1] = {x};
+    fill(x, 200);
+    for (int i = 0; i < 200; i++)
+        keys[i] = (int64_t)(rnd() % 7) - 3;
+    if (gb_create(&g, &p, &err) < 0 || gb_update(p, keys, vals, 200, &err))
+        fail_msg("group-by: %s", err.msg);
+    return p;
+}
+
+static unsigned char *gb_bytes_of(const struct gb_partial *p, size_t *len)
+{
+    struct h5b_error err = {""};
+    *len = gb_encoded_size(p);
+    unsigned char *b = malloc(*len);
+    assert_non_null(b);
+    if (gb_encode(p, b, *len, &err) < 0)
+        fail_msg("encode: %s", err.msg);
+    return b;
+}
+
+/* A group-by partial with distributions round-trips to the same bytes;
+ * one encoded with another histogram range or accuracy is refused. */
+static void test_groupby_wire(void **state)
+{
+    (void)state;
+    struct h5b_op_config cfg = config();
+    struct gbd_config c = dist_config(&cfg), other = c;
+    struct h5b_error err = {""};
+    size_t la, lb;
+    struct gb_partial *p = grouped(&c), *q = grouped(&c);
+    unsigned char *a = gb_bytes_of(p, &la);
+    assert_int_equal(gb_decode(q, a, la, &err), 0);
+    unsigned char *b = gb_bytes_of(q, &lb);
+    assert_int_equal(la, lb);
+    assert_memory_equal(a, b, la);
+    other.hb.hi = 6;
+    struct gb_partial *r = grouped(&other);
+    assert_int_not_equal(gb_decode(r, a, la, &err), 0);
+    assert_contains(err.msg, "another configuration");
+    gb_destroy(r);
+    other = c;
+    other.sp.accuracy = 0.02;
+    r = grouped(&other);
+    assert_int_not_equal(gb_decode(r, a, la, &err), 0);
+    a[la - 1] ^= 0x40;              /* the last count or code */
+    assert_int_not_equal(gb_decode(q, a, la, &err), 0);
+    gb_destroy(r);
+    gb_destroy(p);
+    gb_destroy(q);
+    free(a);
+    free(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -279,6 +345,7 @@ int main(void)
         cmocka_unit_test(test_split_same_bytes),
         cmocka_unit_test(test_decode_refuses),
         cmocka_unit_test(test_small_keys_small_stores),
+        cmocka_unit_test(test_groupby_wire),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
