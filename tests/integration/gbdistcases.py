@@ -210,7 +210,8 @@ def rss_within_plan(tool, case_dir, job, kept):
     ranks.  No timing is asserted."""
     for ranks in (0, 2):
         run = tool.run(ranks, ["-q", "--format", "json", "--set",
-                               "output.file=results/rss.h5", "job.ini"], case_dir)
+                               "output.file=results/rss.h5", "job.ini"], case_dir,
+                       case_dir / ".log" / f"rss-{ranks}")
         expect_ok(run)
         mem = json.loads(run.stdout)["memory"]
         rss, est = mem["peak_rss_bytes"]["rank0"], mem["estimate_bytes"]["rank0"]
