@@ -20,12 +20,13 @@ must stay within the memory plan's estimate (README, group-by memory).
 """
 
 import json
+from pathlib import Path
 
 import numpy as np
 
 from featurecase import F8, U8, Expect, FeatureCase, Want, job_sections, need
 from groupbycases import I8, bytes_keys, resumed, write_sites
-from harness import expect, expect_ok
+from harness import Tool, expect, expect_ok
 
 QS = (0.0, 0.1, 0.5, 0.9, 1.0)
 
@@ -205,16 +206,29 @@ def oracle_million_dist(case_dir):
 
 
 def rss_within_plan(tool, case_dir, job, kept):
-    """Rank 0's peak RSS (the JSON summary's, ru_maxrss) stays within the
-    memory plan's estimate for it, the model README states; on 1 and 2
-    ranks.  No timing is asserted."""
+    """Rank 0's peak RSS stays within the memory plan's estimate for it,
+    the model README states, on 1 and 2 ranks (no timing is asserted).
+    Alone, h5batch runs under /usr/bin/time -f %M: the JSON summary's
+    ru_maxrss of a process started straight from this (large) Python
+    process would include the parent's peak, which Linux carries across
+    exec; under mpirun the ranks are started by Open MPI, and the JSON
+    figures (workers' too) are their own."""
     for ranks in (0, 2):
-        run = tool.run(ranks, ["-q", "--format", "json", "--set",
-                               "output.file=results/rss.h5", "job.ini"], case_dir,
-                       case_dir / ".log" / f"rss-{ranks}")
+        logdir = case_dir / ".log" / f"rss-{ranks}"
+        args = ["-q", "--format", "json", "--set", "output.file=results/rss.h5", "job.ini"]
+        if ranks == 0:
+            timed = Tool(Path("/usr/bin/time"), tool.timeout,
+                         args=["-f", "%M", "-o", str(logdir / "maxrss"), str(tool.binary)])
+            logdir.mkdir(parents=True, exist_ok=True)
+            run = timed.run(0, args, case_dir, logdir)
+        else:
+            run = tool.run(ranks, args, case_dir, logdir)
         expect_ok(run)
         mem = json.loads(run.stdout)["memory"]
-        rss, est = mem["peak_rss_bytes"]["rank0"], mem["estimate_bytes"]["rank0"]
+        rss = mem["peak_rss_bytes"]["rank0"]
+        if ranks == 0:
+            rss = int((logdir / "maxrss").read_text().split()[-1]) * 1024
+        est = mem["estimate_bytes"]["rank0"]
         expect(0 < rss <= est, f"{ranks} ranks: rank 0 peak RSS {rss} B, plan {est} B")
         for w in mem["peak_rss_bytes"]["workers"]:
             expect(w <= mem["estimate_bytes"]["worker"],
