@@ -105,7 +105,7 @@ endif
 LOGIC     := err atomicfile samefile job plan wire chunkdec op exactsum op_moments \
              memplan memlimits cfmeta suggest \
              op_hist op_quantile table results summary utf8 progress cli \
-             checkpoint interrupt groupby readahead fileread fileid launch \
+             checkpoint interrupt groupby gbdist readahead fileread fileid launch \
              nodes mpienv startup select op_weighted weights op_records \
              cftime keyed
 # Modules that talk to HDF5 or MPI.

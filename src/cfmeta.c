@@ -22,7 +22,9 @@ enum cfmeta_unit cfmeta_unit_of(const char *name)
 {
     static const char *const same[] = {"mean", "min", "max", "std", "sum"};
     if (strcmp(name, "quantiles/values") == 0 ||
-        strcmp(name, "histogram/edges") == 0)
+        strcmp(name, "histogram/edges") == 0 ||
+        strcmp(name, "groupby/quantiles") == 0 ||
+        strcmp(name, "groupby/histogram_edges") == 0)
         return CFMETA_SAME_UNIT;
     if (strchr(name, '/') && !is_groupby(name))
         return CFMETA_NO_UNIT;
@@ -97,6 +99,22 @@ int cfmeta_units_squared(const char *u, char *out, size_t n)
     return terms ? 0 : -1;
 }
 
+/* The axis `extra` of group-by result "groupby/<b>": keys first, then a
+ * per-key histogram's bins or quantiles; the shared edges and
+ * probabilities have their own axis.  NULL: no fixed name. */
+static const char *groupby_axis(const char *b, int extra)
+{
+    if (strcmp(b, "histogram_edges") == 0)
+        return extra == 0 ? "bin_edge" : NULL;
+    if (strcmp(b, "probabilities") == 0)
+        return extra == 0 ? "quantile" : NULL;
+    if (extra == 0)
+        return "key";
+    if (extra == 1 && strcmp(b, "histogram") == 0)
+        return "bin";
+    return extra == 1 && strcmp(b, "quantiles") == 0 ? "quantile" : NULL;
+}
+
 void cfmeta_axis_name(const char *name, int per_cell, int extra, char *out,
                       size_t n)
 {
@@ -109,8 +127,8 @@ void cfmeta_axis_name(const char *name, int per_cell, int extra, char *out,
                                    : "quantiles/probabilities") == 0 &&
              extra == 0)
         fixed = "quantile";
-    else if (!per_cell && is_groupby(name) && extra == 0)
-        fixed = "key";
+    else if (!per_cell && is_groupby(name))
+        fixed = groupby_axis(name + 8, extra);
     if (fixed)
         snprintf(out, n, "%s", fixed);
     else

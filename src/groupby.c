@@ -30,6 +30,13 @@
  * std then come from it.  Accumulators are normalised at the end of
  * gb_update (only those it left pending: a list of them is kept while it
  * runs, not a scan of every key) and by merge and decode.
+ *
+ * With histogram or quantiles, every cell also has its per-key stores
+ * (gbdist.h) in `ds`, nst per cell, a third parallel array that moves with
+ * the rows like `xs`; the stores are in canonical form after every add
+ * and merge, so their bytes, like the cells', depend only on the records.
+ * Quantiles need min and max, so those travel whenever quantiles are
+ * asked for.
  */
 #include "groupby.h"
 
@@ -39,7 +46,9 @@
 
 #include "err.h"
 #include "exactsum.h"
+#include "gbdist.h"
 #include "stats.h"
+#include "varint.h"
 
 /* Records whose keys are looked up before their values are folded. */
 #define BLOCK 1024
@@ -62,8 +71,13 @@ struct slot {
 };
 
 enum want {
-    W_SUM = 1, W_MEAN = 2, W_VAR = 4, W_STD = 8, W_MIN = 16, W_MAX = 32
+    W_SUM = 1, W_MEAN = 2, W_VAR = 4, W_STD = 8, W_MIN = 16, W_MAX = 32,
+    W_HIST = 64, W_QUANT = 128      /* per-key distributions (gbdist.h) */
 };
+#define W_DIST (W_HIST | W_QUANT)
+/* Outputs: the six one-number outputs, then the two distributions. */
+#define N_SCALAR 6
+#define N_OUTPUTS 8
 
 /* Cell fields on the wire, by the outputs that read them. */
 enum field {
@@ -72,7 +86,9 @@ enum field {
     F_SUM = 4,      /* sum, comp: sum, and mean when it is not finite */
     F_MIN = 8,
     F_MAX = 16,
-    F_EXACT = 32    /* the exact accumulator: sum, mean, var, std */
+    F_EXACT = 32,   /* the exact accumulator: sum, mean, var, std */
+    F_HIST = 64,    /* per-key histogram stores */
+    F_QUANT = 128   /* per-key sketch stores (with min and max) */
 };
 
 struct gb_partial {
@@ -92,12 +108,16 @@ struct gb_partial {
     struct gb_keypart part[GB_MAX_PARTS];
     struct cell *cells;     /* nkeys * ncol, key-major */
     struct exactsum *xs;    /* the same shape, with exact sums; or NULL */
+    struct gbd_config *dist;    /* ncol, with histogram or quantiles */
+    size_t nst;                 /* stores per cell (gbd_nstores) or 0 */
+    struct gbd_store *ds;       /* nkeys * ncol * nst, key-major */
     struct slot *slot;      /* hash of keys -> row, or NULL */
     uint64_t nslot;         /* power of two */
 };
 
 static const char *const out_names[] = {"sum", "mean", "var", "std",
-                                        "min", "max"};
+                                        "min", "max", "histogram",
+                                        "quantiles"};
 
 static int is_float(h5b_type t)
 {
@@ -114,13 +134,14 @@ static int parse_outputs(const char *const *outputs, unsigned *want,
     *want = 0;
     for (const char *const *o = outputs; o && *o; o++) {
         unsigned i = 0;
-        while (i < 6 && strcmp(*o, out_names[i]) != 0)
+        while (i < N_OUTPUTS && strcmp(*o, out_names[i]) != 0)
             i++;
-        if (i < 6)
+        if (i < N_OUTPUTS)
             *want |= 1u << i;
         else if (strcmp(*o, "count") != 0)
             return err_set(err, H5B_EINPUT, "group_by cannot compute '%s' "
-                           "(it computes count sum mean var std min max)",
+                           "(it computes count sum mean var std min max "
+                           "histogram quantiles)",
                            *o);
     }
     return 0;
@@ -137,8 +158,12 @@ static unsigned fields_of(unsigned want)
         f |= F_SUM;
     if (want & W_MIN)
         f |= F_MIN;
-    if (want & W_MAX)
+    if (want & (W_MAX | W_QUANT))
         f |= F_MAX;
+    if (want & W_QUANT)
+        f |= F_MIN | F_QUANT;
+    if (want & W_HIST)
+        f |= F_HIST;
     return f;
 }
 
@@ -167,12 +192,17 @@ int gb_check(const struct gb_config *c, struct h5b_error *err)
                        "%d are allowed", gb_key_bytes(c), GB_MAX_KEY_BYTES);
     int rc = parse_outputs(c->outputs, &want, err);
     unsigned w = 0;
-    while (w < 6 && !(want & (1u << w)))
+    while (w < N_OUTPUTS && !(want & (1u << w)))
         w++;
     if (rc == 0 && c->ncol == 0 && want)
         rc = err_set(err, H5B_EINPUT, "group_by: no value column is left "
                      "beside the key, so only count (rows per key) can be "
                      "computed, not '%s'", out_names[w]);
+    for (size_t j = 0; rc == 0 && (want & W_DIST) && j < c->ncol; j++)
+        if (!c->dist || !c->dist[j].hist != !(want & W_HIST) ||
+            !c->dist[j].quant != !(want & W_QUANT))
+            rc = err_set(err, H5B_ERUN, "group_by: column %zu has no "
+                         "histogram or quantile parameters", j);
     return rc;
 }
 
@@ -203,14 +233,35 @@ int gb_create(const struct gb_config *c, struct gb_partial **p,
     g->max_keys = c->max_keys;
     g->mem_keys = c->mem_keys;
     g->sorted = 1;
+    if (g->want & W_DIST) {
+        g->dist = malloc(c->ncol * sizeof *g->dist);
+        if (!g->dist) {
+            free(g);
+            return err_set(err, H5B_ERUN, "out of memory for a group-by "
+                           "partial");
+        }
+        memcpy(g->dist, c->dist, c->ncol * sizeof *g->dist);
+        g->nst = gbd_nstores(&c->dist[0]);
+    }
     *p = g;
     return 0;
+}
+
+/* Free the stores of the first nrows rows of ds (p's shape). */
+static void ds_free(const struct gb_partial *p, struct gbd_store *ds,
+                    uint64_t nrows)
+{
+    for (uint64_t i = 0; ds && i < nrows * p->ncol; i++)
+        gbd_clear(&p->dist[i % p->ncol], ds + i * p->nst);
+    free(ds);
 }
 
 void gb_destroy(struct gb_partial *p)
 {
     if (!p)
         return;
+    ds_free(p, p->ds, p->nkeys);
+    free(p->dist);
     free(p->keys);
     free(p->kb);
     free(p->cells);
@@ -365,14 +416,64 @@ static int fold_exact(struct gb_partial *p, size_t j, const void *v,
     return 0;
 }
 
+/* The stores of row i, column j (p->ds set). */
+static struct gbd_store *ds_at(const struct gb_partial *p, uint64_t i,
+                               size_t j)
+{
+    return p->ds + (i * p->ncol + j) * p->nst;
+}
+
+/* Count len values of column j into the stores of rows idx; NaN is
+ * skipped (the cells count it). */
+#define GB_DIST(SUF, T)                                                      \
+static int dist_##SUF(struct gb_partial *p, size_t j, const uint64_t *idx,  \
+                      const T *v, size_t len, struct h5b_error *err)         \
+{                                                                            \
+    int rc = 0;                                                              \
+    for (size_t r = 0; rc == 0 && r < len; r++) {                            \
+        double x = (double)v[r];                                             \
+        if (!isnan(x))                                                       \
+            rc = gbd_add(&p->dist[j], ds_at(p, idx[r], j), x, err);          \
+    }                                                                        \
+    return rc;                                                               \
+}
+
+GB_DIST(i8, int8_t)
+GB_DIST(u8, uint8_t)
+GB_DIST(i16, int16_t)
+GB_DIST(u16, uint16_t)
+GB_DIST(i32, int32_t)
+GB_DIST(u32, uint32_t)
+GB_DIST(i64, int64_t)
+GB_DIST(u64, uint64_t)
+GB_DIST(f32, float)
+GB_DIST(f64, double)
+
+#define GB_DIST_CASE(SUF, T)                                                     return dist_##SUF(p, j, idx, (const T *)v + r0, len, err)
+
 /* Fold records r0 .. r0 + len - 1 of column j (all of v) into rows idx;
  * t collects the exact accumulators left pending. */
+static int fold_dist(struct gb_partial *p, size_t j, const void *v,
+                     uint64_t r0, const uint64_t *idx, size_t len,
+                     struct h5b_error *err)
+{
+    switch (p->type[j]) {
+    H5B_TYPE_CASES(GB_DIST_CASE);
+    }
+    return err_set(err, H5B_ERUN, "group_by: bad type");
+}
+
 static int fold(struct gb_partial *p, size_t j, const void *v, uint64_t r0,
                 const uint64_t *idx, size_t len, struct touched *t,
                 struct h5b_error *err)
 {
     if (p->xs && fold_exact(p, j, v, r0, idx, len, t, err) < 0)
         return H5B_ERUN;
+    if (p->ds) {
+        int rc = fold_dist(p, j, v, r0, idx, len, err);
+        if (rc < 0)
+            return rc;
+    }
     struct cell *c = p->cells + j;
     size_t nc = p->ncol;
     switch (p->type[j]) {
@@ -508,6 +609,15 @@ static int rows_reserve(struct gb_partial *p, struct h5b_error *err)
             goto fail;
         p->xs = x;
     }
+    if (p->nst) {
+        size_t per = p->ncol * p->nst;
+        if (cap > SIZE_MAX / sizeof(struct gbd_store) / per)
+            goto fail;
+        struct gbd_store *d = realloc(p->ds, (size_t)cap * per * sizeof *d);
+        if (!d)
+            goto fail;
+        p->ds = d;
+    }
     p->cap = cap;
     return 0;
 fail:
@@ -552,6 +662,9 @@ static int find_or_add(struct gb_partial *p, int64_t key,
         cell_clear(row(p, p->nkeys) + j);
     for (size_t j = 0; p->xs && j < p->ncol; j++)
         xs_clear(p->xs + p->nkeys * p->ncol + j);
+    if (p->nst)
+        memset(ds_at(p, p->nkeys, 0), 0,
+               p->ncol * p->nst * sizeof(struct gbd_store));
     p->slot[h].key = key;
     p->slot[h].idx1 = ++p->nkeys;
     return 0;
@@ -662,8 +775,9 @@ static int permute_rows(struct gb_partial *p, struct slot *s,
 {
     size_t cb = p->ncol * sizeof(struct cell);
     size_t xb = p->xs ? p->ncol * sizeof(struct exactsum) : 0;
-    unsigned char *tmp = malloc(cb + xb);
-    unsigned char *x = (unsigned char *)p->xs;
+    size_t db = p->ncol * p->nst * sizeof(struct gbd_store);
+    unsigned char *tmp = malloc(cb + xb + db);
+    unsigned char *x = (unsigned char *)p->xs, *d = (unsigned char *)p->ds;
     if (!tmp)
         return err_set(err, H5B_ERUN, "out of memory sorting group-by keys");
     for (uint64_t i = 0; i < p->nkeys; i++) {
@@ -673,10 +787,14 @@ static int permute_rows(struct gb_partial *p, struct slot *s,
         memcpy(tmp, row(p, i), cb);
         if (xb)
             memcpy(tmp + cb, x + i * xb, xb);
+        if (db)
+            memcpy(tmp + cb + xb, d + i * db, db);
         while (k != i) {
             memcpy(row(p, j), row(p, k), cb);
             if (xb)
                 memcpy(x + j * xb, x + k * xb, xb);
+            if (db)
+                memcpy(d + j * db, d + k * db, db);
             s[j].idx1 = j + 1;
             j = k;
             k = s[j].idx1 - 1;
@@ -684,6 +802,8 @@ static int permute_rows(struct gb_partial *p, struct slot *s,
         memcpy(row(p, j), tmp, cb);
         if (xb)
             memcpy(x + j * xb, tmp + cb, xb);
+        if (db)
+            memcpy(d + j * db, tmp + cb + xb, db);
         s[j].idx1 = j + 1;
     }
     free(tmp);
@@ -743,6 +863,13 @@ static void rows_shrink(struct gb_partial *p)
             return;
         p->xs = x;
     }
+    if (p->nst) {
+        struct gbd_store *d = realloc(p->ds, (size_t)(p->nkeys * p->ncol *
+                                                      p->nst) * sizeof *d);
+        if (!d)
+            return;
+        p->ds = d;
+    }
     p->cap = p->nkeys;
 }
 
@@ -786,11 +913,29 @@ int gb_update(struct gb_partial *p, const void *keys,
     return rc;
 }
 
+/* Whether a and b count the same distributions with the same bins,
+ * range, accuracy and probabilities in every column. */
+static int same_dist(const struct gb_partial *a, const struct gb_partial *b)
+{
+    for (size_t j = 0; a->nst && j < a->nval; j++) {
+        const struct gbd_config *x = &a->dist[j], *y = &b->dist[j];
+        if (x->hist != y->hist || x->quant != y->quant ||
+            (x->hist && (x->hb.nbins != y->hb.nbins || x->hb.lo != y->hb.lo ||
+                         x->hb.hi != y->hb.hi)) ||
+            (x->quant && (x->sp.accuracy != y->sp.accuracy ||
+                          x->sp.nq != y->sp.nq ||
+                          memcmp(x->sp.q, y->sp.q,
+                                 x->sp.nq * sizeof *x->sp.q) != 0)))
+            return 0;
+    }
+    return 1;
+}
+
 static int same_config(const struct gb_partial *a, const struct gb_partial *b,
                        struct h5b_error *err)
 {
     if (a->nval != b->nval || a->fields != b->fields || a->kw != b->kw ||
-        a->nparts != b->nparts ||
+        a->nparts != b->nparts || a->nst != b->nst || !same_dist(a, b) ||
         memcmp(a->type, b->type, a->nval * sizeof *a->type) != 0)
         return err_set(err, H5B_ERUN, "group-by partials of different "
                        "configurations");
@@ -817,6 +962,9 @@ int gb_merge(struct gb_partial *acc, const struct gb_partial *later,
             if (acc->xs)
                 xs_merge(acc->xs + i * acc->ncol + j,
                          later->xs + t * acc->ncol + j);
+            if (acc->nst)
+                rc = gbd_merge(&acc->dist[j], ds_at(acc, i, j),
+                               ds_at(later, t, j), err);
         }
     }
     acc->broken = rc < 0;
@@ -833,36 +981,15 @@ int gb_merge(struct gb_partial *acc, const struct gb_partial *later,
  *   With ncol 0 (counts alone) a key carries one varint n, its rows.
  *   Keys given as bytes (key parts): "h5bgrpk1", then varint kw (bytes of
  *   a key) before ncol, and each key is its kw bytes, not a varint.
+ *   Per-key distributions (fields F_HIST, F_QUANT; F_QUANT implies F_MIN
+ *   and F_MAX): after the fields byte, per column, (F_HIST) varint bins,
+ *   f64 lo, f64 hi and (F_QUANT) f64 accuracy, varint nq, nq f64
+ *   probabilities, all checked against the decoder's; and a non-empty
+ *   cell ends with its stores as gbd_encode writes them (gbdist.h).
+ *   Partials without distributions have the bytes they always had.
  *
  * Varints are LEB128, minimal.  Every key's n + nan is its record count,
  * the same in every column and at least 1; decode checks both. */
-
-static size_t varint_size(uint64_t v)
-{
-    size_t n = 1;
-    for (; v >= 0x80; v >>= 7)
-        n++;
-    return n;
-}
-
-static unsigned char *put_varint(unsigned char *q, uint64_t v)
-{
-    for (; v >= 0x80; v >>= 7)
-        *q++ = (unsigned char)(v | 0x80);
-    *q++ = (unsigned char)v;
-    return q;
-}
-
-static uint64_t zigzag(int64_t k)
-{
-    return ((uint64_t)k << 1) ^ (k < 0 ? UINT64_MAX : 0);
-}
-
-static int64_t unzigzag(uint64_t z)
-{
-    uint64_t u = (z >> 1) ^ (0 - (z & 1));
-    return u <= INT64_MAX ? (int64_t)u : -(int64_t)~u - 1;
-}
 
 /* f64 fields a non-empty cell carries for field set f. */
 static size_t nfields(unsigned f)
@@ -886,13 +1013,51 @@ static size_t cell_size(const struct gb_partial *p, uint64_t i, size_t j)
         s += varint_size(c->nan);
     if (c->n && p->xs)
         s += xs_encoded_size(xs_at(p, i, j));
+    if (c->n && p->nst)
+        s += gbd_encoded_size(&p->dist[j], ds_at(p, i, j));
     return c->n ? s + 8 * nfields(p->fields) : s;
+}
+
+/* Bytes of the distributions' parameters in the header. */
+static size_t dist_header_size(const struct gb_partial *p)
+{
+    size_t s = 0;
+    for (size_t j = 0; p->nst && j < p->nval; j++) {
+        const struct gbd_config *d = &p->dist[j];
+        if (d->hist)
+            s += varint_size(d->hb.nbins) + 16;
+        if (d->quant)
+            s += 8 + varint_size(d->sp.nq) + 8 * (size_t)d->sp.nq;
+    }
+    return s;
+}
+
+static unsigned char *put_dist_header(const struct gb_partial *p,
+                                      unsigned char *q)
+{
+    for (size_t j = 0; p->nst && j < p->nval; j++) {
+        const struct gbd_config *d = &p->dist[j];
+        if (d->hist) {
+            q = put_varint(q, d->hb.nbins);
+            h5b_put_f64(q, d->hb.lo);
+            h5b_put_f64(q + 8, d->hb.hi);
+            q += 16;
+        }
+        if (d->quant) {
+            h5b_put_f64(q, d->sp.accuracy);
+            q = put_varint(q + 8, d->sp.nq);
+            for (unsigned k = 0; k < d->sp.nq; k++, q += 8)
+                h5b_put_f64(q, d->sp.q[k]);
+        }
+    }
+    return q;
 }
 
 size_t gb_encoded_size(const struct gb_partial *p)
 {
     size_t s = MAGIC_LEN + varint_size(p->nval) + p->nval + 1 +
-               varint_size(p->nkeys) + (p->kw ? varint_size(p->kw) : 0);
+               varint_size(p->nkeys) + (p->kw ? varint_size(p->kw) : 0) +
+               dist_header_size(p);
     for (uint64_t i = 0; i < p->nkeys; i++) {
         s += p->kw ? p->kw : varint_size(zigzag(p->keys[i]));
         for (size_t j = 0; j < p->ncol; j++)
@@ -961,6 +1126,8 @@ static unsigned char *put_cell(const struct gb_partial *p, uint64_t i,
         h5b_put_f64(q, f[n]);
     if (p->xs)
         q += xs_encode(xs_at(p, i, j), q, XS_MAX_BYTES);
+    if (p->nst)
+        q = gbd_encode(&p->dist[j], ds_at(p, i, j), q);
     return q;
 }
 
@@ -986,6 +1153,7 @@ int gb_encode(const struct gb_partial *p, unsigned char *buf, size_t len,
     for (size_t j = 0; j < p->nval; j++)
         *q++ = (unsigned char)p->type[j];
     *q++ = (unsigned char)p->fields;
+    q = put_dist_header(p, q);
     q = put_varint(q, p->nkeys);
     for (uint64_t i = 0; i < p->nkeys; i++) {
         uint64_t r = nth(order, i);
@@ -1009,21 +1177,10 @@ struct reader {
     const unsigned char *p, *end;
 };
 
-/* A minimal LEB128 varint of at most 64 bits. */
+/* A minimal varint (varint.h). */
 static int get_varint(struct reader *r, uint64_t *v)
 {
-    uint64_t x = 0;
-    for (unsigned s = 0; s < 64 && r->p < r->end; s += 7) {
-        unsigned b = *r->p++;
-        if (s == 63 && b > 1)
-            return -1;
-        x |= (uint64_t)(b & 0x7f) << s;
-        if (!(b & 0x80)) {
-            *v = x;
-            return b == 0 && s ? -1 : 0;
-        }
-    }
-    return -1;
+    return varint_get(&r->p, r->end, v);
 }
 
 static int get_f64(struct reader *r, double *d)
@@ -1038,7 +1195,8 @@ static int get_f64(struct reader *r, double *d)
 /* Read column j's cell of one key into c, and its record count into
  * *total.  -1 if truncated, malformed or self-contradictory. */
 static int get_cell(const struct gb_partial *p, size_t j, struct reader *r,
-                    struct cell *c, struct exactsum *x, uint64_t *total)
+                    struct cell *c, struct exactsum *x, struct gbd_store *d,
+                    uint64_t *total)
 {
     unsigned f = p->fields;
     int bad = 0;
@@ -1071,7 +1229,25 @@ static int get_cell(const struct gb_partial *p, size_t j, struct reader *r,
         bad = k ? 0 : -1;
         r->p += k;
     }
+    if (bad == 0 && d)
+        bad = gbd_decode(&p->dist[j], d, &r->p, r->end, c->n);
     return bad;
+}
+
+/* Whether the distributions' parameters at r are p's; consumes them. */
+static int get_dist_header(const struct gb_partial *p, struct reader *r)
+{
+    size_t n = dist_header_size(p);
+    unsigned char buf[4096], *b = n <= sizeof buf ? buf : malloc(n);
+    int ok = b && (size_t)(r->end - r->p) >= n;
+    if (ok) {
+        put_dist_header(p, b);
+        ok = memcmp(b, r->p, n) == 0;
+        r->p += n;
+    }
+    if (b != buf)
+        free(b);
+    return ok;
 }
 
 /* Check the header against p's config; *nkeys gets the key count, which
@@ -1091,6 +1267,7 @@ static int get_header(const struct gb_partial *p, struct reader *r,
     for (size_t j = 0; ok && j < p->nval; j++)
         ok = *r->p++ == (unsigned char)p->type[j];
     ok = ok && *r->p++ == (unsigned char)p->fields;
+    ok = ok && get_dist_header(p, r);
     if (!ok)
         return err_set(err, H5B_ERUN, "group-by partial of another "
                        "configuration (columns, types or outputs differ)");
@@ -1122,7 +1299,8 @@ static int get_key_bytes(const struct gb_partial *p, struct reader *r,
  * follows key i-1 and that every column saw its records. */
 static int get_key(const struct gb_partial *p, struct reader *r, uint64_t i,
                    int64_t *keys, unsigned char *kb, struct cell *cells,
-                   struct exactsum *xs, struct h5b_error *err)
+                   struct exactsum *xs, struct gbd_store *ds,
+                   struct h5b_error *err)
 {
     uint64_t z, total = 0, t;
     if (p->kw && get_key_bytes(p, r, i, keys, kb) < 0)
@@ -1140,7 +1318,8 @@ static int get_key(const struct gb_partial *p, struct reader *r, uint64_t i,
                        (long long)keys[i], (long long)keys[i - 1]);
     for (size_t j = 0; j < p->ncol; j++) {
         size_t at = i * p->ncol + j;
-        if (get_cell(p, j, r, cells + at, xs ? xs + at : NULL, &t) < 0)
+        if (get_cell(p, j, r, cells + at, xs ? xs + at : NULL,
+                     ds ? ds + at * p->nst : NULL, &t) < 0)
             return err_set(err, H5B_ERUN, "group-by partial truncated or "
                            "malformed at key %lld, column %zu",
                            (long long)keys[i], j);
@@ -1161,6 +1340,7 @@ int gb_decode(struct gb_partial *p, const unsigned char *buf, size_t len,
     unsigned char *kb = NULL;
     struct cell *cells = NULL;
     struct exactsum *xs = NULL;
+    struct gbd_store *ds = NULL;
     uint64_t nkeys = 0;
     int exact = (p->fields & F_EXACT) != 0;
     int rc = get_header(p, &r, &nkeys, err);
@@ -1170,12 +1350,15 @@ int gb_decode(struct gb_partial *p, const unsigned char *buf, size_t len,
         cells = malloc((size_t)(nkeys * p->ncol) * sizeof *cells);
         if (exact)
             xs = malloc((size_t)(nkeys * p->ncol) * sizeof *xs);
-        if (!keys || !cells || (p->kw && !kb) || (exact && !xs))
+        if (p->nst)
+            ds = calloc((size_t)(nkeys * p->ncol * p->nst), sizeof *ds);
+        if (!keys || !cells || (p->kw && !kb) || (exact && !xs) ||
+            (p->nst && !ds))
             rc = err_set(err, H5B_ERUN, "out of memory for %llu group-by "
                          "keys", (unsigned long long)nkeys);
     }
     for (uint64_t i = 0; rc == 0 && i < nkeys; i++)
-        rc = get_key(p, &r, i, keys, kb, cells, xs, err);
+        rc = get_key(p, &r, i, keys, kb, cells, xs, ds, err);
     if (rc == 0 && r.p != r.end)
         rc = err_set(err, H5B_ERUN, "group-by partial has %zu trailing "
                      "bytes", (size_t)(r.end - r.p));
@@ -1184,8 +1367,11 @@ int gb_decode(struct gb_partial *p, const unsigned char *buf, size_t len,
         free(kb);
         free(cells);
         free(xs);
+        ds_free(p, ds, nkeys);
         return rc;
     }
+    ds_free(p, p->ds, p->nkeys);
+    p->ds = ds;
     free(p->keys);
     free(p->kb);
     free(p->cells);
@@ -1300,6 +1486,69 @@ static int put_keys(const struct gb_partial *p, const struct slot *order,
     return sink.put(sink.ctx, "groupby/keys", H5B_INT64, 1, dims, k, err);
 }
 
+/* Column j's per-key histograms: "groupby/histogram", nkeys x bins
+ * counts (uint64), and "groupby/histogram_edges", the bins + 1 edges
+ * shared by every key. */
+static int put_hist(const struct gb_partial *p, size_t j,
+                    const struct slot *order, const struct h5b_sink *sink,
+                    struct h5b_error *err)
+{
+    const struct gbd_config *d = &p->dist[j];
+    uint64_t dims[2] = {p->nkeys, d->hb.nbins}, ne = d->hb.nbins + 1;
+    uint64_t *m = p->nkeys <= SIZE_MAX / 8 / d->hb.nbins ?
+                  malloc(p->nkeys ? (size_t)(p->nkeys * d->hb.nbins) * 8
+                                  : 8) : NULL;
+    double *e = malloc((size_t)ne * sizeof *e);
+    int rc = m && e ? 0 : err_set(err, H5B_ERUN, "out of memory for %llu "
+                                  "per-key histograms of %llu bins",
+                                  (unsigned long long)p->nkeys,
+                                  (unsigned long long)d->hb.nbins);
+    for (uint64_t i = 0; rc == 0 && i < p->nkeys; i++)
+        gbd_hist_row(d, ds_at(p, nth(order, i), j), m + i * d->hb.nbins);
+    if (rc == 0) {
+        histbin_edges(&d->hb, e);
+        rc = sink->put(sink->ctx, "groupby/histogram", H5B_UINT64, 2, dims,
+                       m, err);
+    }
+    if (rc == 0)
+        rc = sink->put(sink->ctx, "groupby/histogram_edges", H5B_FLOAT64, 1,
+                       &ne, e, err);
+    free(m);
+    free(e);
+    return rc;
+}
+
+/* Column j's per-key quantiles: "groupby/quantiles", nkeys x nq, and
+ * "groupby/probabilities", the nq probabilities as given. */
+static int put_quant(const struct gb_partial *p, size_t j,
+                     const struct slot *order, const struct h5b_sink *sink,
+                     struct h5b_error *err)
+{
+    const struct gbd_config *d = &p->dist[j];
+    uint64_t nq = d->sp.nq, dims[2] = {p->nkeys, nq};
+    double *v = p->nkeys <= SIZE_MAX / 8 / nq ?
+                malloc(p->nkeys ? (size_t)(p->nkeys * nq) * 8 : 8) : NULL;
+    struct gbd_repcache *cache = calloc(1, sizeof *cache);
+    int rc = v && cache ? 0 : err_set(err, H5B_ERUN, "out of memory for "
+                                      "%llu per-key quantiles",
+                                      (unsigned long long)p->nkeys);
+    for (uint64_t i = 0; rc == 0 && i < p->nkeys; i++) {
+        uint64_t r = nth(order, i);
+        const struct cell *c = row(p, r) + j;
+        gbd_quantiles(d, ds_at(p, r, j), c->n, c->min, c->max, cache,
+                      v + i * nq);
+    }
+    free(cache);
+    if (rc == 0)
+        rc = sink->put(sink->ctx, "groupby/quantiles", H5B_FLOAT64, 2, dims,
+                       v, err);
+    if (rc == 0)
+        rc = sink->put(sink->ctx, "groupby/probabilities",
+                       H5B_FLOAT64, 1, &nq, d->sp.q, err);
+    free(v);
+    return rc;
+}
+
 /* Write column j's results, keys in the order given, with buf (room for
  * nkeys 8-byte values) as scratch. */
 static int put_column(const struct gb_partial *p, size_t j,
@@ -1323,7 +1572,7 @@ static int put_column(const struct gb_partial *p, size_t j,
     if (rc == 0 && is_float(p->type[j]))
         rc = sink->put(sink->ctx, "groupby/nan_count", H5B_UINT64, 1, dims,
                        u, err);
-    for (unsigned w = 0; rc == 0 && w < 6; w++) {
+    for (unsigned w = 0; rc == 0 && w < N_SCALAR; w++) {
         if (!(p->want & (1u << w)))
             continue;
         for (uint64_t i = 0; i < p->nkeys; i++) {
@@ -1334,6 +1583,10 @@ static int put_column(const struct gb_partial *p, size_t j,
         snprintf(name, sizeof name, "groupby/%s", out_names[w]);
         rc = sink->put(sink->ctx, name, H5B_FLOAT64, 1, dims, d, err);
     }
+    if (rc == 0 && (p->want & W_HIST))
+        rc = put_hist(p, j, order, sink, err);
+    if (rc == 0 && (p->want & W_QUANT))
+        rc = put_quant(p, j, order, sink, err);
     return rc;
 }
 

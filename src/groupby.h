@@ -22,8 +22,13 @@
  * byte strings compared with memcmp: their rows keep a hash in keys[] and
  * the bytes beside, and they are radix-sorted by their bytes.
  *
+ * With histogram or quantiles, every (key, column) also has a per-key
+ * histogram over the column's one shared range and/or a sketch with the
+ * whole-column sketch's accuracy, as sparse stores (gbdist.h).
+ *
  * Memory: a partial holds 8 + 72 * ncol bytes per distinct key (rows grow
- * by half).  gb_update() adds a hash table of 16-byte slots (load <= 0.7:
+ * by half), and with distributions 16 bytes per store per (key, column)
+ * plus its pairs (gbd_bytes).  gb_update() adds a hash table of 16-byte slots (load <= 0.7:
  * 23..46 bytes per key), sorts in it (with 16 bytes per key of scratch)
  * and frees it before returning.  An accumulator keeps its table between
  * gb_merge() calls, so that a merge costs O(keys of `later`) rather than
@@ -37,6 +42,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "gbdist.h"
 #include "h5batch/operator.h"
 #include "results.h"
 
@@ -64,7 +70,11 @@ struct gb_config {
                                  * gb_update (after any CF conversion) */
     uint64_t elems;             /* elements per record: must be 1 */
     const char *const *outputs; /* requested names, NULL-terminated; each
-                                 * one of count sum mean var std min max */
+                                 * one of count sum mean var std min max
+                                 * histogram quantiles */
+    const struct gbd_config *dist; /* with histogram or quantiles: ncol
+                                 * columns' parameters (gbdist.h), each
+                                 * asking for what outputs asks */
     int ddof;                   /* 0 or 1 */
     int exact;                  /* exact sums (exactsum.h) for sum, mean,
                                  * var and std */
@@ -161,6 +171,10 @@ void gb_key_put_int(unsigned char *dst, int64_t v);
  * With key parts, the keys are instead one dataset per part: with one
  * part "groupby/keys", else "groupby/keys_NAME" for part NAME; integer
  * parts as int64, string parts as strings (results_put_strings).
+ * With histogram: "groupby/histogram" (uint64, [nkeys, bins]) and
+ * "groupby/histogram_edges" ([bins + 1]); with quantiles:
+ * "groupby/quantiles" (float64, [nkeys, nq]; NaN for a key with no
+ * values) and "groupby/probabilities" ([nq]).
  * rs->group is restored before returning.  On failure rs may hold some of
  * the results. */
 int gb_finalize(const struct gb_partial *p, const char *const *group_names,

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "err.h"
+#include "gbdist.h"
 #include "groupby.h"
 #include "op.h"
 
@@ -74,9 +75,17 @@ static void add_partials(struct memplan_rank *r, const struct memplan_job *j,
     uint64_t keys = j->max_keys ? min64(records, j->max_keys) : records;
     uint64_t *part = r->part;
     if (j->grouped) {
+        /* per-key distributions: their stores (gbd_bytes); the whole
+         * column's histogram and sketch run beside */
+        size_t nst = (size_t)(j->histogram != 0) + (j->quantiles != 0);
+        uint64_t dist = add(gbd_bytes(keys, records, j->ncol, nst),
+                            mul(j->ncol, add(j->histogram
+                                ? op_hist_bytes(1, j->bins) : 0,
+                                j->quantiles ? op_quantile_bytes(1) : 0)));
         part[MP_GROUPBY] = add(part[MP_GROUPBY],
-                               mul(n, add(gb_bytes(keys, j->ncol, j->exact),
-                                          gb_key_extra(keys, j->key_bytes))));
+                               mul(n, add(add(gb_bytes(keys, j->ncol, j->exact),
+                                              gb_key_extra(keys, j->key_bytes)),
+                                          nst ? dist : 0)));
     } else {
         uint64_t per = mul(mul(n, j->ncol), j->keyed_keys
                            ? min64(records, j->keyed_keys) : 1);
@@ -167,10 +176,13 @@ static uint64_t results_bytes(const struct memplan_job *j, uint64_t keys)
                    (j->histogram ? add(j->bins, 2) : 0) + j->nq;
     /* key bytes: in each column's group, and copied once more to be
      * written as strings */
+    /* per-key histograms and quantiles are dense: keys x (bins + nq) */
     if (j->grouped)
-        return add(mul(mul(keys, 1 + j->ncol * ((uint64_t)j->moment_outputs +
-                                                1)), 8),
-                   mul(mul(keys, j->key_bytes), (j->ncol ? j->ncol : 1) + 1));
+        return add(add(mul(mul(keys, 1 + j->ncol * ((uint64_t)j->moment_outputs +
+                                                    1)), 8),
+                       mul(mul(keys, j->key_bytes), (j->ncol ? j->ncol : 1) + 1)),
+                   mul(mul(mul(keys, j->ncol),
+                           add(j->histogram ? j->bins : 0, j->nq)), 8));
     return mul(mul(mul(j->ncol, j->ncell_all), mul(per, 8)),
                j->keyed_keys ? j->keyed_keys : 1);
 }

@@ -41,6 +41,7 @@
 
 #include "h5batch/operator.h"
 #include "asblock.h"
+#include "histbin.h"
 #include "op.h"
 #include "stats.h"
 
@@ -188,6 +189,46 @@ static void linspace(double *e, uint64_t nbins, double lo, double hi)
         e[i] = y + lo;
     }
     e[nbins] = hi;
+}
+
+int histbin_params(const struct h5b_op_config *cfg, struct histbin *hb,
+                   struct h5b_error *err)
+{
+    struct h5b_op_config one = *cfg;
+    one.ncell = 1;
+    one.cell_rank = 0;
+    memset(hb, 0, sizeof *hb);
+    if (parse_bins(cfg_arg(cfg, "histogram_bins"), &hb->nbins, err) < 0 ||
+        parse_range(cfg_arg(cfg, "histogram_range"), &hb->lo, &hb->hi,
+                    err) < 0 ||
+        check_limits(&one, hb->nbins, hb->lo, hb->hi, err) < 0)
+        return -1;
+    hb->norm = (double)hb->nbins / (hb->hi - hb->lo);
+    hb->step = (hb->hi - hb->lo) / (double)hb->nbins;
+    return 0;
+}
+
+/* HIST_SLOTS for one value: trunc, then one correction against the edges
+ * k * step + lo and (k + 1) * step + lo, each rounded twice. */
+int64_t histbin_of(const struct histbin *hb, double x)
+{
+    if (!(x >= hb->lo && x <= hb->hi))
+        return -1;
+    double f = (x - hb->lo) * hb->norm, top = (double)hb->nbins - 1;
+    double k = trunc(f < top ? f : top);
+    volatile double y0 = k * hb->step, y1 = (k + 1) * hb->step;
+    double e0 = y0 + hb->lo, e1 = y1 + hb->lo;
+    int64_t b = (int64_t)k;
+    if (x < e0)
+        b--;
+    else if (x >= e1 && b != (int64_t)hb->nbins - 1)
+        b++;
+    return b;
+}
+
+void histbin_edges(const struct histbin *hb, double *e)
+{
+    linspace(e, hb->nbins, hb->lo, hb->hi);
 }
 
 static void hist_destroy(void *state)

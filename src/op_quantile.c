@@ -80,11 +80,10 @@
 #include "asblock.h"
 #include "op.h"
 #include "simd.h"
+#include "sketchmap.h"
 #include "stats.h"
 
-#define SKETCH_MAX_BINS 2048
-#define SKETCH_TINY 1e-300
-#define MAX_QUANTILES 64
+#define MAX_QUANTILES SKETCH_MAX_QUANTILES
 #define MIN_ACCURACY 1e-6
 #define DEFAULT_ACCURACY "0.01"
 #define DEFAULT_QUANTILES "0.01, 0.5, 0.99"
@@ -653,6 +652,28 @@ static const char *get_arg(const struct h5b_op_config *cfg, const char *key)
     return cfg->arg ? cfg->arg(cfg, key) : NULL;
 }
 
+int sketch_params(const struct h5b_op_config *cfg, struct sketch_params *sp,
+                  struct h5b_error *err)
+{
+    const char *qs = get_arg(cfg, "quantiles");
+    const char *acc = get_arg(cfg, "quantile_accuracy");
+    struct quantile s;
+    memset(&s, 0, sizeof s);
+    memset(sp, 0, sizeof *sp);
+    int rc = parse_quantiles(&s, qs ? qs : DEFAULT_QUANTILES, err);
+    if (rc == 0)
+        rc = parse_accuracy(&s, acc ? acc : DEFAULT_ACCURACY, err);
+    if (rc < 0)
+        return rc;
+    sp->accuracy = s.accuracy;
+    sp->mult = s.mult;
+    sp->idx_lim = s.idx_lim;
+    sp->nq = s.nq;
+    memcpy(sp->q, s.q, sizeof sp->q);
+    memcpy(sp->order, s.order, sizeof sp->order);
+    return 0;
+}
+
 static int quantile_create(const struct h5b_op_config *cfg, void **state,
                            struct h5b_error *err)
 {
@@ -1047,6 +1068,21 @@ const h5b_operator op_quantile = {
     .decode = quantile_decode,
     .finalize = quantile_finalize,
 };
+
+int64_t sketch_bucket(double mult, double m)
+{
+    return bucket(dbl_bits(m), mult);
+}
+
+double sketch_rep(double mult, int64_t i)
+{
+    return bucket_rep(mult, i);
+}
+
+uint64_t sketch_rank(double q, uint64_t n)
+{
+    return target_rank(q, n);
+}
 
 uint64_t op_quantile_bytes(uint64_t ncell)
 {

@@ -16,9 +16,9 @@ int rangepass_needed(const struct job *job)
 }
 
 /* The job of the first pass: the same input, only min and max; group_by
- * stays, since the records read carry its keys (a climatology's first
- * pass gives per-key minima and maxima, of which set_ranges takes the
- * extremes). */
+ * stays, since the records read carry its keys: per-key minima and
+ * maxima (of which set_ranges takes the extremes), whether the keys are a
+ * table's key columns or a climatology's. */
 static int range_job(const struct job *job, struct job *j1,
                      struct h5b_error *err)
 {
@@ -26,7 +26,7 @@ static int range_job(const struct job *job, struct job *j1,
     for (size_t i = 0; rc == 0 && i < job->nentries; i++) {
         const struct job_entry *e = &job->entries[i];
         if (strcmp(e->section, "reduce") != 0 || strcmp(e->key, "ddof") == 0 ||
-            strcmp(e->key, "group_by") == 0)
+            strcmp(e->key, "group_by") == 0 || strcmp(e->key, "max_keys") == 0)
             rc = job_apply(j1, e->section, e->key, e->value, "pass 1", err);
     }
     if (rc == 0)
@@ -47,13 +47,18 @@ static void range_text(double lo, double hi, char *out, size_t n)
     snprintf(out, n, "%.17g, %.17g", lo, hi);
 }
 
-/* Each column's histogram range from the first pass's min and max. */
+/* Each column's histogram range from the first pass's min and max (the
+ * whole column's, or with group_by those of every key). */
 static void set_ranges(struct prep *p, const struct results *rs)
 {
     for (size_t i = 0; i < p->src.ncol; i++) {
         struct column_desc *c = &p->src.col[i];
         const struct result *mn = results_find(rs, c->name, "min");
         const struct result *mx = results_find(rs, c->name, "max");
+        if (!mn || !mx) {
+            mn = results_find(rs, c->name, "groupby/min");
+            mx = results_find(rs, c->name, "groupby/max");
+        }
         double lo = NAN, hi = NAN;
         for (uint64_t j = 0; mn && mx && j < mn->nelem; j++) {
             double a = results_value(mn, j), b = results_value(mx, j);

@@ -14,6 +14,8 @@
 #include <string.h>
 
 #include "err.h"
+#include "histbin.h"
+#include "sketchmap.h"
 
 h5b_type table_value_type(h5b_type t, const struct cf *c)
 {
@@ -157,6 +159,41 @@ static int keyed_group(struct table *t, const char *group_by,
     return 0;
 }
 
+static int has_output(const char *const *outputs, const char *name)
+{
+    for (const char *const *o = outputs; o && *o; o++)
+        if (strcmp(*o, name) == 0)
+            return 1;
+    return 0;
+}
+
+/* The per-key distributions' parameters of every column, if outputs ask
+ * for histogram or quantiles; the columns' opsets then run beside. */
+static int group_dist(struct table *t, const char *const *outputs,
+                      struct h5b_error *err)
+{
+    int hist = has_output(outputs, "histogram");
+    int quant = has_output(outputs, "quantiles");
+    if ((!hist && !quant) || !t->ncol)
+        return 0;
+    t->gb_dist = calloc(t->ncol, sizeof *t->gb_dist);
+    if (!t->gb_dist)
+        return err_set(err, H5B_ERUN, "out of memory");
+    for (size_t i = 0; i < t->ncol; i++) {
+        struct gbd_config *d = &t->gb_dist[i];
+        const struct h5b_op_config *cfg = &t->col[i].set.cfg;
+        d->hist = hist;
+        d->quant = quant;
+        if ((hist && histbin_params(cfg, &d->hb, err) < 0) ||
+            (quant && sketch_params(cfg, &d->sp, err) < 0))
+            return err_prefix(err, H5B_EINPUT, "[reduce] group_by column %s",
+                              t->col[i].d.name);
+    }
+    t->gb.dist = t->gb_dist;
+    t->whole = 1;
+    return 0;
+}
+
 int table_group(struct table *t, const char *const *outputs, int ddof,
                 int exact, const char *group_by, struct h5b_error *err)
 {
@@ -195,12 +232,16 @@ int table_group(struct table *t, const char *const *outputs, int ddof,
                                .nparts = plain ? 0 : t->nkey,
                                .parts = t->parts};
     t->grouped = 1;
+    rc = group_dist(t, outputs, err);
+    if (rc < 0)
+        return rc;
     rc = gb_check(&t->gb, err);
     return rc < 0 ? err_prefix(err, H5B_EINPUT, "[reduce] group_by") : 0;
 }
 
 void table_free(struct table *t)
 {
+    free(t->gb_dist);
     free(t->col);
     free(t->scratch);
     memset(t, 0, sizeof *t);
@@ -238,10 +279,13 @@ int table_create(const struct table *t, struct table_partial *tp,
 {
     int rc = 0;
     memset(tp, 0, sizeof *tp);
-    if (t->grouped)
-        return gb_create(&t->gb, &tp->gb, err);
     if (t->keyed)
         return keyed_create(&tp->kp, err);
+    if (t->grouped) {
+        rc = gb_create(&t->gb, &tp->gb, err);
+        if (rc < 0 || !t->whole)
+            return rc;
+    }
     tp->p = calloc(t->ncol ? t->ncol : 1, sizeof *tp->p);
     tp->missing = has_cf(t) ? calloc(t->ncol * ncell_of(t),
                                      sizeof *tp->missing) : NULL;
@@ -559,7 +603,8 @@ int table_reduce(struct table *t, const void *data, size_t nbytes,
                       : group_reduce(t, data, n, tp, err);
         if (rc < 0)
             table_destroy(t, tp);
-        return rc;
+        if (rc < 0 || !t->whole)
+            return rc;
     }
     for (size_t i = 0; rc == 0 && i < t->ncol; i++) {
         const void *vals = NULL;
@@ -583,10 +628,13 @@ int table_reduce(struct table *t, const void *data, size_t nbytes,
 int table_merge(const struct table *t, struct table_partial *acc,
                 const struct table_partial *later, struct h5b_error *err)
 {
-    if (t->grouped)
-        return gb_merge(acc->gb, later->gb, err);
     if (t->keyed)
         return keyed_merge(&t->kc, acc->kp, later->kp, err);
+    if (t->grouped) {
+        int rc = gb_merge(acc->gb, later->gb, err);
+        if (rc < 0 || !t->whole)
+            return rc;
+    }
     uint64_t nm = acc->missing ? t->ncol * ncell_of(t) : 0;
     for (size_t i = 0; i < t->ncol; i++)
         if (opset_merge(&t->col[i].set, &acc->p[i], &later->p[i], err) < 0)
@@ -599,11 +647,12 @@ int table_merge(const struct table *t, struct table_partial *acc,
 size_t table_encoded_size(const struct table *t,
                           const struct table_partial *tp)
 {
-    if (t->grouped)
+    if (t->grouped && !t->whole)
         return gb_encoded_size(tp->gb);
     if (t->keyed)
         return keyed_encoded_size(&t->kc, tp->kp);
-    size_t n = tp->missing ? 8 * (size_t)(t->ncol * ncell_of(t)) : 0;
+    size_t n = t->grouped ? 8 + gb_encoded_size(tp->gb) : 0;
+    n += tp->missing ? 8 * (size_t)(t->ncol * ncell_of(t)) : 0;
     for (size_t i = 0; i < t->ncol; i++)
         n += 8 + opset_encoded_size(&t->col[i].set, &tp->p[i]);
     return n;
@@ -616,10 +665,17 @@ int table_encode(const struct table *t, const struct table_partial *tp,
     if (len != table_encoded_size(t, tp))
         return err_set(err, H5B_ERUN, "table encode: buffer of %zu bytes",
                        len);
-    if (t->grouped)
+    if (t->grouped && !t->whole)
         return gb_encode(tp->gb, buf, len, err);
     if (t->keyed)
         return keyed_encode(&t->kc, tp->kp, buf, len, err);
+    if (t->grouped) {
+        size_t g = gb_encoded_size(tp->gb);
+        h5b_put_u64(buf, g);
+        if (gb_encode(tp->gb, buf + 8, g, err) < 0)
+            return H5B_ERUN;
+        off = 8 + g;
+    }
     for (size_t i = 0; i < t->ncol; i++) {
         size_t n = opset_encoded_size(&t->col[i].set, &tp->p[i]);
         h5b_put_u64(buf + off, n);
@@ -637,10 +693,19 @@ int table_decode(const struct table *t, struct table_partial *tp,
                  const unsigned char *buf, size_t len, struct h5b_error *err)
 {
     size_t off = 0;
-    if (t->grouped)
+    if (t->grouped && !t->whole)
         return gb_decode(tp->gb, buf, len, err);
     if (t->keyed)
         return keyed_decode(&t->kc, tp->kp, buf, len, err);
+    if (t->grouped) {
+        uint64_t g = len >= 8 ? h5b_get_u64(buf) : 0;
+        if (len < 8 || g > len - 8)
+            return err_set(err, H5B_ERUN, "partial of %zu bytes truncated "
+                           "in its group-by section", len);
+        if (gb_decode(tp->gb, buf + 8, (size_t)g, err) < 0)
+            return H5B_ERUN;
+        off = 8 + (size_t)g;
+    }
     for (size_t i = 0; i < t->ncol; i++) {
         uint64_t n = len - off >= 8 ? h5b_get_u64(buf + off) : 0;
         if (len - off < 8 || n > len - off - 8)
@@ -680,8 +745,6 @@ int table_finalize(const struct table *t, const struct table_partial *tp,
                    struct results *rs, struct h5b_error *err)
 {
     struct h5b_sink sink = results_sink(rs);
-    if (t->grouped)
-        return gb_finalize(tp->gb, t->gb_names, rs, err);
     if (t->keyed) {
         const char *groups[TABLE_MAX_COLUMNS];
         for (size_t i = 0; i < t->ncol; i++)
@@ -691,6 +754,11 @@ int table_finalize(const struct table *t, const struct table_partial *tp,
                                  : t->key[0].name,
                                  t->time_part == CFTIME_SEASON};
         return keyed_finalize(&t->kc, tp->kp, &nm, rs, err);
+    }
+    if (t->grouped) {
+        int rc = gb_finalize(tp->gb, t->gb_names, rs, err);
+        if (rc < 0 || !t->whole)
+            return rc;
     }
     for (size_t i = 0; i < t->ncol; i++) {
         const struct column *c = &t->col[i];

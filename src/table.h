@@ -95,6 +95,10 @@ struct table {
     uint32_t key_tail;      /* bytes of key after each record, or 0 */
     struct gb_keypart parts[GB_MAX_PARTS];
     struct gb_config gb;
+    struct gbd_config *gb_dist;     /* ncol, with histogram or quantiles */
+    int whole;              /* grouped, and the columns' own opsets too:
+                             * the whole column's histogram and quantiles
+                             * beside the per-key ones, in the same pass */
     h5b_type gb_types[TABLE_MAX_COLUMNS];
     /* Group-by on a field (records of more than one element, or a time
      * coordinate's calendar part): per-key opsets (keyed.h) instead of
@@ -112,7 +116,7 @@ struct table {
 struct table_partial {
     struct partial *p;      /* one per column */
     uint64_t *missing;      /* ncol * ncell, for CF columns */
-    struct gb_partial *gb;  /* instead, when grouped */
+    struct gb_partial *gb;  /* when grouped: instead, or beside (whole) */
     struct keyed_partial *kp;   /* instead, when keyed */
 };
 
@@ -140,10 +144,15 @@ int table_add(struct table *t, const struct column_desc *d,
  * names them (a field by its name, a key dataset by its last path
  * component; each once), check the group-by configuration (ddof, the
  * outputs) and that records are single elements.  A no-op if no key
- * column was added.  Records of more than one element, or group_by =
- * NAME.PART (a CF time coordinate's month, year, season or dayofyear),
- * make a keyed table instead: one integer key dataset or the time
- * coordinate, per-key statistics of every cell (keyed.h). */
+ * column was added.  With histogram or quantiles among the outputs, each
+ * column gets per-key ones (its range and accuracy as the operators
+ * parse them) and keeps its own opset beside, for the whole column: a
+ * grouped partial is then, on the wire, a u64 length and the group-by
+ * bytes, followed by the ungrouped table's bytes.  Records of more than
+ * one element, or group_by = NAME.PART (a CF time coordinate's month,
+ * year, season or dayofyear), make a keyed table instead: one integer key
+ * dataset or the time coordinate, per-key statistics of every cell
+ * (keyed.h). */
 int table_group(struct table *t, const char *const *outputs, int ddof,
                 int exact, const char *group_by, struct h5b_error *err);
 

@@ -50,12 +50,14 @@ bench-nodes: deps slurm-deps multinode-deps
 # `make bench-groupby`: a million group-by keys (string and int64) on 1,
 # 2, 3 and 4 ranks against pandas, results checked
 # (tests/bench/groupby_keys.py); GROUPBY_ARGS="--ranks 1,3 --reps 3" for
-# medians of 3 on 1 and 3 ranks.
+# medians of 3 on 1 and 3 ranks; "--kinds q" for per-key quantiles of the
+# int64 table against pandas' groupby().quantile.
 GROUPBY_ARGS ?=
 
 # `make bench-gbmerge`: rank 0's group-by merge alone, no MPI and no file
 # (tests/bench/gb_merge.c: 92 partials over 1 million keys, 5 rounds).
-GB_MERGE_OBJS := $(addprefix $(BUILD)/obj/,groupby.o err.o utf8.o exactsum.o \
+GB_MERGE_OBJS := $(addprefix $(BUILD)/obj/,groupby.o gbdist.o op_hist.o \
+                                           op_quantile.o err.o utf8.o exactsum.o \
                                            results.o)
 $(BUILD)/gb_merge: tests/bench/gb_merge.c $(GB_MERGE_OBJS) tests/bench/bench.mk
 	$(HOSTCC) $(BENCH_CFLAGS) -D_POSIX_C_SOURCE=200809L -Iinclude -Isrc $< \

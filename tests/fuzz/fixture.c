@@ -1,7 +1,7 @@
 /* fixture.c -- the fixed tables of fixture.h and what is done with a
  * decoded partial.
  *
- * Five tables: 0 float64 cells of shape 2x3 with every operator and exact
+ * Nine tables: 0 float64 cells of shape 2x3 with every operator and exact
  * sums ([reduce] exact = yes); 1 a
  * compound element (int32 packed with _FillValue and scale/offset, float32
  * with valid range and missing_value, uint64 plain) with per-column
@@ -12,7 +12,9 @@
  * for the 5 values of a record (the weighted operator); 6 float64 cells
  * of shape 4 with axis = records and weights (a summary per record); 7
  * float64 cells of shape 4 grouped by an int32 key dataset (group_by on
- * a field: per-key partials, keyed.h).
+ * a field: per-key partials, keyed.h); 8 the compound of 4 grouped with
+ * per-key histograms and quantiles (gbdist.h) and the whole column's
+ * beside.
  * Record data comes from
  * a fixed generator so seeds are reproducible.
  */
@@ -54,6 +56,10 @@ static const char *const args_cf[][2] = {
 static const char *const args_u64[][2] = {
     {"quantile_accuracy", "0.05"}, {NULL, NULL}};
 static const char *const args_none[][2] = {{NULL, NULL}};
+static const char *const args_dist[][2] = {
+    {"histogram_bins", "5"}, {"histogram_range", "-2, 2"},
+    {"quantiles", "0, 0.5, 0.9"}, {"quantile_accuracy", "0.02"},
+    {NULL, NULL}};
 
 static const char *const ops_all[] = {"count", "sum", "mean", "var", "std",
                                       "min", "max", "histogram",
@@ -66,6 +72,8 @@ static const char *const ops_moments[] = {"count", "sum", "min", "max",
                                           NULL};
 static const char *const ops_grouped[] = {"count", "sum", "mean", "var",
                                           "std", "min", "max", NULL};
+static const char *const ops_dist[] = {"count", "mean", "histogram",
+                                       "quantiles", NULL};
 static const double weights5[] = {0.5, 1, 0, 2, 1e-3};
 static const double weights4[] = {1, 0, 2, 0.5};
 
@@ -100,6 +108,11 @@ static struct fix fixes[FIX_NTABLES] = {
      {{.name = "tas", .type = H5B_FLOAT64},
       {.name = "month", .type = H5B_INT32, .role = ROLE_KEY_TAIL}},
      0, {0}, NULL, 0, 0, "/month"},
+    {args_dist, ops_dist, 16, 1, 0, {0, 0}, 2,
+     {{.name = "station", .type = H5B_INT32, .offset = 0,
+       .role = ROLE_KEY_FIELD},
+      {.name = "v", .type = H5B_FLOAT64, .offset = 8}}, 0, {0}, NULL, 0, 0,
+     NULL},
 };
 
 static int built;

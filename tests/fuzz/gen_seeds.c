@@ -128,6 +128,17 @@ static const struct job_entry *setup_entries(unsigned i, size_t *n)
         {"input", "dataset", "/tas"},
         {"reduce", "ops", "count sum mean var std min max"},
         {"reduce", "group_by", "/month"}, {"output", "file", "out.h5"}};
+    static const struct job_entry dist[] = {
+        {"job", "name", "seed"}, {"input", "files", "t.h5"},
+        {"input", "dataset", "/table"},
+        {"reduce", "ops", "count mean histogram quantiles"},
+        {"reduce", "group_by", "station"},
+        {"reduce", "histogram_range", "-2, 2"},
+        {"output", "file", "out.h5"}};
+    if (fixture_table(i)->whole) {
+        *n = sizeof dist / sizeof *dist;
+        return dist;
+    }
     int g = fixture_table(i)->grouped;
     if (fixture_table(i)->keyed) {
         *n = sizeof keyed / sizeof *keyed;

@@ -170,23 +170,29 @@ def oracle_pandas_strings(case_dir):
                   {c: stat_wants(df, "k", c, keys) for c in ("temp", "year")}, ["index"])
 
 
-def write_pytables_strings(case_dir):
+def write_sites(case_dir, rec, chunk):
+    """data/sites.h5: a PyTables table /sites of rec's site (StringCol of
+    rec's width) and level (Float32Col)."""
     tables = need("tables")
 
     class Row(tables.IsDescription):
-        site = tables.StringCol(8, pos=0)
+        site = tables.StringCol(rec.dtype["site"].itemsize, pos=0)
         level = tables.Float32Col(pos=1)
 
+    path = case_dir / "data/sites.h5"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tables.open_file(str(path), "w") as f:
+        f.create_table("/", "sites", Row, chunkshape=(chunk,)).append(rec)
+
+
+def write_pytables_strings(case_dir):
     rng = np.random.default_rng(9)
     n = 6000
     rec = np.zeros(n, dtype=[("site", "S8"), ("level", "<f4")])
     rec["site"] = [f"s{k % 37:02d}".encode() if k % 5 else b"longsite" for k in
                    rng.integers(0, 1000, n)]
     rec["level"] = rng.normal(3.0, 1.0, n)
-    path = case_dir / "data/sites.h5"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tables.open_file(str(path), "w") as f:
-        f.create_table("/", "sites", Row, chunkshape=(500,)).append(rec)
+    write_sites(case_dir, rec, 500)
 
 
 def oracle_pytables_strings(case_dir):
@@ -455,4 +461,5 @@ def million_case():
 
 
 def groupby_cases():
-    return counts_cases() + key_cases() + [million_case()]
+    from gbdistcases import dist_cases      # it imports from here
+    return counts_cases() + key_cases() + [million_case()] + dist_cases()

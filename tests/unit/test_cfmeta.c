@@ -63,6 +63,10 @@ static void test_unit_of(void **state)
     assert_int_equal(cfmeta_unit_of("groupby/max"), CFMETA_SAME_UNIT);
     assert_int_equal(cfmeta_unit_of("groupby/var"), CFMETA_UNIT_SQUARED);
     assert_int_equal(cfmeta_unit_of("groupby/keys"), CFMETA_NO_UNIT);
+    assert_int_equal(cfmeta_unit_of("groupby/quantiles"), CFMETA_SAME_UNIT);
+    assert_int_equal(cfmeta_unit_of("groupby/histogram_edges"),
+                     CFMETA_SAME_UNIT);
+    assert_int_equal(cfmeta_unit_of("groupby/histogram"), CFMETA_NO_UNIT);
     assert_int_equal(cfmeta_unit_of("plugin/deep/mean"), CFMETA_NO_UNIT);
 }
 
@@ -92,6 +96,11 @@ static void test_axis_names(void **state)
     axis("quantiles/values", 1, 0, "quantile");
     axis("quantiles/probabilities", 0, 0, "quantile");
     axis("groupby/mean", 0, 0, "key");
+    axis("groupby/histogram", 0, 0, "key");
+    axis("groupby/histogram", 0, 1, "bin");
+    axis("groupby/histogram_edges", 0, 0, "bin_edge");
+    axis("groupby/quantiles", 0, 1, "quantile");
+    axis("groupby/probabilities", 0, 0, "quantile");
     axis("exceed", 1, 0, "exceed_dim0");
     axis("top/values", 1, 1, "values_dim1");
     axis("runs", 0, 0, "runs_dim0");
