@@ -155,6 +155,13 @@ uint64_t memlimits_rank(const struct memlimits *l, char *what, size_t n)
 
 uint64_t memlimits_peak_rss(void)
 {
+    /* VmHWM is this program's own peak.  ru_maxrss is not, on Linux: exec
+     * keeps the larger of it and the peak of the program before, so an
+     * h5batch started by a big Python process would report Python's. */
+    uint64_t hwm = kb_field("/proc/self/status", "VmHWM");
     struct rusage u;
-    return getrusage(RUSAGE_SELF, &u) == 0 ? (uint64_t)u.ru_maxrss << 10 : 0;
+    if (hwm == MEMLIMIT_NONE || hwm == 0)
+        return getrusage(RUSAGE_SELF, &u) == 0
+               ? (uint64_t)u.ru_maxrss << 10 : 0;
+    return hwm;
 }

@@ -44,7 +44,9 @@ void memlimits_read(struct memlimits *l, uint64_t user, int node_ranks);
  * limit ("[run] memory_limit = 1 GiB"); MEMLIMIT_NONE if none. */
 uint64_t memlimits_rank(const struct memlimits *l, char *what, size_t n);
 
-/* This process's peak resident set so far, in bytes (ru_maxrss). */
+/* This process's peak resident set so far, in bytes: VmHWM of
+ * /proc/self/status (ru_maxrss where there is none, which on Linux also
+ * counts the peak of the program that exec'd this one). */
 uint64_t memlimits_peak_rss(void);
 
 #endif

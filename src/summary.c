@@ -229,7 +229,7 @@ static json_object *jtiming(struct jdoc *d, const struct run_info *in)
 }
 
 /* "memory": the plan's estimate of each rank's peak, allocated and
- * resident (memplan.h), and the peaks measured (ru_maxrss; a worker's
+ * resident (memplan.h), and the peaks measured (VmHWM; a worker's
  * from its DONE, 0 if unknown). */
 static json_object *jmemory(struct jdoc *d, const struct run_info *in)
 {

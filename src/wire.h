@@ -159,7 +159,7 @@ int wire_decode_stop(const unsigned char *buf, size_t len, int32_t *status,
                      struct h5b_error *err);
 
 /* DONE: the worker's seconds busy and idle, and its peak resident set
- * in bytes (getrusage's ru_maxrss), for the summary. */
+ * in bytes (memlimits_peak_rss: VmHWM), for the summary. */
 void wire_encode_done(unsigned char *buf, double busy, double idle,
                       uint64_t maxrss);
 int wire_decode_done(const unsigned char *buf, size_t len, double *busy,

@@ -194,6 +194,26 @@ def case_json(tool, tmp):
     (tmp / "out/result.h5").unlink()
 
 
+def case_own_peak(tool, tmp):
+    """peak_rss_bytes is h5batch's own peak, not its parent's: started by
+    exec from a process that touched 1 GiB (Linux's ru_maxrss keeps the
+    larger peak across exec; VmHWM does not)."""
+    job = write_job(tmp, "own-peak", part="1M", dataset_file="small.h5")
+    code = ("import os, sys\n"
+            "b = bytearray(1 << 30)\n"
+            "for i in range(0, len(b), 4096):\n"
+            "    b[i] = 1\n"
+            "os.execv(sys.argv[1], sys.argv[1:])\n")
+    r = run_tool(["/usr/bin/python3", "-c", code, str(tool.binary), str(job),
+                  "--format", "json", "-q"], tmp, tool.timeout, tmp / "logs" / "own-peak",
+                 None)
+    expect_clean(r)
+    expect(r.rc == 0, f"exit {r.describe()}: {r.stderr[-300:]!r}")
+    rss = json.loads(r.stdout)["memory"]["peak_rss_bytes"]["rank0"]
+    expect(0 < rss < 256 << 20, f"rank 0's peak RSS {rss} bytes: its parent's 1 GiB?")
+    (tmp / "out/result.h5").unlink()
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -211,7 +231,8 @@ def main():
             name = f"limit-{'over' if over else 'under'}-{'direct' if ranks == 0 else ranks}"
             cases.append((name, lambda t, d, r=ranks, o=over: case_limit(t, d, r, o)))
     cases += [("prlimit-as", case_prlimit_as), ("slurm-per-cpu", case_slurm_per_cpu),
-              ("window-fails", case_window_fails), ("json", case_json)]
+              ("window-fails", case_window_fails), ("json", case_json),
+              ("own-peak", case_own_peak)]
     report = Report()
     for name, func in cases:
         if args.filter in name:
