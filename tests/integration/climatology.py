@@ -25,6 +25,10 @@ case runs alone and on the rank counts listed, byte-identical:
                                 counts over the field's range
   clim/series-1d-int-time       a 1-D series with an int32 360_day time,
                                 time.season: one value per season
+  clim/season-standard-1582,    the other part of each calendar, so that
+  season-proleptic,             every calendar is checked by both
+  season-noleap, month-all_leap, time.month and time.season
+  month-360_day
 
 Partitions of 8 KiB hold 21 records, fewer than a plan wants, so records
 are split in tiles of lat rows, each carrying the keys; clim/month-noleap-
@@ -149,8 +153,27 @@ def case_series(case_dir):
     return ["x.nc"], "time.season", None, "series"
 
 
+def calendar_case(group_by, calendar, since, chunked, seed):
+    """The other part of each calendar: every calendar is grouped by both
+    time.month and time.season (220 records, 5 days apart)."""
+    def write(case_dir):
+        return one(case_dir, 0.0, 220, 5.0, since, calendar, chunked, seed), \
+            group_by, None, None
+    return write
+
+
 CASES = [
     ("clim/month-standard-deflate", case_month_standard, (1, 2, 4)),
+    ("clim/season-standard-1582", calendar_case("time.season", "standard",
+                                                "days since 1581-06-01", True, 311), (2,)),
+    ("clim/season-proleptic", calendar_case("time.season", "proleptic_gregorian",
+                                            "days since 1581-06-01", False, 312), (2,)),
+    ("clim/season-noleap", calendar_case("time.season", "noleap",
+                                         "days since 2003-03-01", True, 313), (2,)),
+    ("clim/month-all_leap", calendar_case("time.month", "all_leap",
+                                          "days since 2004-02-01", False, 314), (2,)),
+    ("clim/month-360_day", calendar_case("time.month", "360_day",
+                                         "days since 2000-01-01", True, 315), (4,)),
     ("clim/month-proleptic-contig", case_month_proleptic, (2,)),
     ("clim/month-noleap-3-files", case_month_files, (1, 2, 4)),
     ("clim/season-all_leap-deflate", case_season_all_leap, (2,)),
