@@ -25,16 +25,16 @@ static int open_file(const char *path, hid_t *fid, struct h5b_error *err)
         return err_set(err, H5B_EINPUT, "%s: %s", path, strerror(errno));
     if (!S_ISREG(st.st_mode))
         return err_set(err, H5B_EINPUT, "%s: not a regular file", path);
-    htri_t is = H5Fis_hdf5(path);
-    if (is == 0)
+    /* Open first and ask why only on failure: H5Fis_hdf5 opens the file
+     * once more, which over a thousand small files was 7% of checking. */
+    *fid = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (*fid >= 0)
+        return 0;
+    h5util_detail(why, sizeof why);
+    if (H5Fis_hdf5(path) == 0)
         return err_set(err, H5B_EINPUT, "%s: not an HDF5 file", path);
-    if (is > 0)
-        *fid = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-    if (*fid < 0)
-        return err_set(err, H5B_EINPUT, "%s: cannot open as HDF5 (truncated "
-                       "or corrupt?): %s", path,
-                       h5util_detail(why, sizeof why));
-    return 0;
+    return err_set(err, H5B_EINPUT, "%s: cannot open as HDF5 (truncated "
+                   "or corrupt?): %s", path, why);
 }
 
 struct reducible {
