@@ -41,7 +41,7 @@ import numpy as np
 from harness import expect, rank_label
 from readers import expect_close, run_named_cases
 from verify import check_identical
-from weighted import need_xarray, run_modes
+from weighted import need_xarray, put_tas, run_modes
 
 RTOL = 1e-12
 LAT = np.linspace(-75.0, 75.0, 6)
@@ -68,15 +68,7 @@ def write_tas(path, times, units, calendar, chunked, seed, holes=False, key=None
         lo = f.createVariable("lon", "f8", ("lon",))
         lo.units = "degrees_east"
         lo[:] = LON
-        extra = dict(zlib=True, chunksizes=(7, LAT.size, LON.size)) if chunked \
-            else dict(contiguous=True)
-        v = f.createVariable("tas", "f8", ("time", "lat", "lon"), fill_value=-999.0, **extra)
-        v.units = "K"
-        x = 280 + rng.normal(0, 5, (times.size, LAT.size, LON.size))
-        if holes:
-            x[rng.random(x.shape) < 0.05] = np.nan
-            x = np.ma.masked_array(x, mask=rng.random(x.shape) < 0.05)
-        v[:] = x
+        put_tas(f, rng, (times.size, LAT.size, LON.size), chunked and 7, holes)
         if key is not None:
             k = f.createVariable("month_key", "i4", ("time",))
             k[:] = key

@@ -61,16 +61,22 @@ def write_tas(path, times, seed, chunked, holes=False):
         area[:] = np.cos(np.deg2rad(LAT))[:, None] * rng.uniform(0.5, 1.5, LON.size)
         lw = f.createVariable("lat_weights", "f8", ("lat",))
         lw[:] = rng.uniform(0, 2, LAT.size)
-        extra = dict(zlib=True, chunksizes=(10, LAT.size, LON.size)) if chunked \
-            else dict(contiguous=True)
-        v = f.createVariable("tas", "f8", ("time", "lat", "lon"), fill_value=-999.0,
-                             **extra)
-        v.units = "K"
-        x = 280 + rng.normal(0, 5, (times.size, LAT.size, LON.size))
-        if holes:
-            x[rng.random(x.shape) < 0.05] = np.nan
-            x = np.ma.masked_array(x, mask=rng.random(x.shape) < 0.05)
-        v[:] = x
+        put_tas(f, rng, (times.size, LAT.size, LON.size), chunked and 10, holes)
+
+
+def put_tas(f, rng, shape, chunk_t, holes):
+    """The variable tas(time, lat, lon) of shape in netCDF4 file f: 280 K
+    plus normal noise from rng, deflated in chunks of chunk_t records (0:
+    contiguous); holes: some NaN values and some masked by _FillValue."""
+    extra = dict(zlib=True, chunksizes=(chunk_t,) + tuple(shape[1:])) if chunk_t \
+        else dict(contiguous=True)
+    v = f.createVariable("tas", "f8", ("time", "lat", "lon"), fill_value=-999.0, **extra)
+    v.units = "K"
+    x = 280 + rng.normal(0, 5, shape)
+    if holes:
+        x[rng.random(x.shape) < 0.05] = np.nan
+        x = np.ma.masked_array(x, mask=rng.random(x.shape) < 0.05)
+    v[:] = x
 
 
 def write_unnamed(path):
