@@ -190,7 +190,6 @@ static int group_dist(struct table *t, const char *const *outputs,
                               t->col[i].d.name);
     }
     t->gb.dist = t->gb_dist;
-    t->whole = 1;
     return 0;
 }
 
@@ -283,7 +282,7 @@ int table_create(const struct table *t, struct table_partial *tp,
         return keyed_create(&tp->kp, err);
     if (t->grouped) {
         rc = gb_create(&t->gb, &tp->gb, err);
-        if (rc < 0 || !t->whole)
+        if (rc < 0 || !table_whole(t))
             return rc;
     }
     tp->p = calloc(t->ncol ? t->ncol : 1, sizeof *tp->p);
@@ -603,7 +602,7 @@ int table_reduce(struct table *t, const void *data, size_t nbytes,
                       : group_reduce(t, data, n, tp, err);
         if (rc < 0)
             table_destroy(t, tp);
-        if (rc < 0 || !t->whole)
+        if (rc < 0 || !table_whole(t))
             return rc;
     }
     for (size_t i = 0; rc == 0 && i < t->ncol; i++) {
@@ -632,7 +631,7 @@ int table_merge(const struct table *t, struct table_partial *acc,
         return keyed_merge(&t->kc, acc->kp, later->kp, err);
     if (t->grouped) {
         int rc = gb_merge(acc->gb, later->gb, err);
-        if (rc < 0 || !t->whole)
+        if (rc < 0 || !table_whole(t))
             return rc;
     }
     uint64_t nm = acc->missing ? t->ncol * ncell_of(t) : 0;
@@ -647,7 +646,7 @@ int table_merge(const struct table *t, struct table_partial *acc,
 size_t table_encoded_size(const struct table *t,
                           const struct table_partial *tp)
 {
-    if (t->grouped && !t->whole)
+    if (t->grouped && !table_whole(t))
         return gb_encoded_size(tp->gb);
     if (t->keyed)
         return keyed_encoded_size(&t->kc, tp->kp);
@@ -665,7 +664,7 @@ int table_encode(const struct table *t, const struct table_partial *tp,
     if (len != table_encoded_size(t, tp))
         return err_set(err, H5B_ERUN, "table encode: buffer of %zu bytes",
                        len);
-    if (t->grouped && !t->whole)
+    if (t->grouped && !table_whole(t))
         return gb_encode(tp->gb, buf, len, err);
     if (t->keyed)
         return keyed_encode(&t->kc, tp->kp, buf, len, err);
@@ -693,7 +692,7 @@ int table_decode(const struct table *t, struct table_partial *tp,
                  const unsigned char *buf, size_t len, struct h5b_error *err)
 {
     size_t off = 0;
-    if (t->grouped && !t->whole)
+    if (t->grouped && !table_whole(t))
         return gb_decode(tp->gb, buf, len, err);
     if (t->keyed)
         return keyed_decode(&t->kc, tp->kp, buf, len, err);
@@ -757,7 +756,7 @@ int table_finalize(const struct table *t, const struct table_partial *tp,
     }
     if (t->grouped) {
         int rc = gb_finalize(tp->gb, t->gb_names, rs, err);
-        if (rc < 0 || !t->whole)
+        if (rc < 0 || !table_whole(t))
             return rc;
     }
     for (size_t i = 0; i < t->ncol; i++) {

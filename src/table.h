@@ -95,10 +95,10 @@ struct table {
     uint32_t key_tail;      /* bytes of key after each record, or 0 */
     struct gb_keypart parts[GB_MAX_PARTS];
     struct gb_config gb;
-    struct gbd_config *gb_dist;     /* ncol, with histogram or quantiles */
-    int whole;              /* grouped, and the columns' own opsets too:
-                             * the whole column's histogram and quantiles
-                             * beside the per-key ones, in the same pass */
+    /* ncol, with histogram or quantiles; then the columns' own opsets run
+     * too (table_whole): the whole column's histogram and quantiles beside
+     * the per-key ones, in the same pass */
+    struct gbd_config *gb_dist;
     h5b_type gb_types[TABLE_MAX_COLUMNS];
     /* Group-by on a field (records of more than one element, or a time
      * coordinate's calendar part): per-key opsets (keyed.h) instead of
@@ -112,6 +112,12 @@ struct table {
     unsigned char *scratch;
     size_t scratch_cap;
 };
+
+/* Is t grouped with per-key distributions, its columns' opsets beside? */
+static inline int table_whole(const struct table *t)
+{
+    return t->gb_dist != NULL;
+}
 
 struct table_partial {
     struct partial *p;      /* one per column */

@@ -135,7 +135,7 @@ static const struct job_entry *setup_entries(unsigned i, size_t *n)
         {"reduce", "group_by", "station"},
         {"reduce", "histogram_range", "-2, 2"},
         {"output", "file", "out.h5"}};
-    if (fixture_table(i)->whole) {
+    if (table_whole(fixture_table(i))) {
         *n = sizeof dist / sizeof *dist;
         return dist;
     }
