@@ -179,7 +179,10 @@ void dryrun_print(const struct prep *p, FILE *out)
                 "dataset read without conversion)\n");
     int size = p->size;
     if (size == 1)
-        fprintf(out, "reading: %s\n", prep_read_ahead_ok(p)
+        fprintf(out, "reading: %s\n", prep_twin_ok(p)
+                ? "in two threads, each reading and reducing every other "
+                  "partition"
+                : prep_read_ahead_ok(p)
                 ? "in a second thread, ahead of the reduction"
                 : p->job.read_ahead ? "in turn with the reduction (one CPU)"
                                     : "in turn with the reduction "

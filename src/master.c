@@ -34,6 +34,7 @@
  */
 #include "master.h"
 
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -665,10 +666,14 @@ static int run_distributed(const struct master_args *a,
 
 /* What rank 0 alone reads with: the job, and the file it reads itself
  * (fileread.h), used by one thread at a time (the reader, or the main
- * thread without read-ahead). */
+ * thread without read-ahead; with a twin, each thread has its own).
+ * read_s is where its reads are timed; lock, with a twin, is held over
+ * reads through HDF5, since the source keeps its open file (source.h). */
 struct solo {
     const struct master_args *a;
     struct fileread file;
+    double *read_s;
+    pthread_mutex_t *lock;
 };
 
 /* Read partition i into buf (the read of rank 0 alone; with read-ahead,
@@ -682,13 +687,20 @@ static int solo_read(void *ctx, uint64_t i, unsigned char *buf,
     struct solo *so = ctx;
     const struct master_args *a = so->a;
     struct partition part;
+    uint64_t pos;
     plan_get(a->plan, i, &part);
+    uint64_t ncols = a->plan->ntiles > 1 ? part.ncols : 0;
+    int locked = so->lock && !source_direct(a->src, part.file, part.start,
+                                            ncols, &pos);
     double t0 = progress_clock();
+    if (locked)
+        pthread_mutex_lock(so->lock);
     int rc = source_read_values(a->src, &so->file, part.file, part.start,
-                                part.count, part.col0,
-                                a->plan->ntiles > 1 ? part.ncols : 0, buf,
+                                part.count, part.col0, ncols, buf,
                                 (size_t)part.bytes, err);
-    spent(TIMING(a, read), &t0);
+    if (locked)
+        pthread_mutex_unlock(so->lock);
+    spent(so->read_s, &t0);
     return rc;
 }
 
@@ -699,71 +711,158 @@ static void solo_thread_init(void *ctx)
     h5util_quiet();
 }
 
-/* Reduce partition i, read into buf, into acc; then progress and, when
- * due, a checkpoint.  *done_bytes and *last carry over between calls. */
-static int solo_step(const struct master_args *a, uint64_t i,
-                     const unsigned char *buf, struct table_partial *acc,
-                     uint64_t *done_bytes, double *last,
-                     struct h5b_error *err)
+/* Merge partial p of partition i (reduced with t) into acc and free it;
+ * then progress and, when due, a checkpoint.  *done_bytes and *last carry
+ * over between calls. */
+static int solo_merge(const struct master_args *a, uint64_t i,
+                      struct table_partial *p, struct table_partial *acc,
+                      uint64_t *done_bytes, double *last,
+                      struct h5b_error *err)
 {
     struct partition part;
-    struct table_partial p;
     plan_get(a->plan, i, &part);
     struct table *t = table_of(a, &part);
     double t0 = progress_clock();
-    progress_test_pause();
-    int rc = table_reduce(t, buf, part.bytes, part.global_start, &p, err);
-    spent(TIMING(a, reduce), &t0);
-    if (rc == 0) {
-        rc = table_merge(t, &acc[part.tile], &p, err);
-        table_destroy(t, &p);
-    }
+    int rc = table_merge(t, &acc[part.tile], p, err);
+    table_destroy(t, p);
     spent(TIMING(a, merge), &t0);
     *done_bytes += part.bytes;
     progress_update(a->prog, i + 1, *done_bytes);
     return rc == 0 ? maybe_save(a, last, acc, i + 1, err) : rc;
 }
 
+/* Reduce partition i, read into buf, into *p with tables[] (a->tables,
+ * or the twin's); time it in *reduce_s. */
+static int solo_reduce(const struct master_args *a,
+                       struct table *const tables[2], uint64_t i,
+                       const unsigned char *buf, struct table_partial *p,
+                       double *reduce_s, struct h5b_error *err)
+{
+    struct partition part;
+    plan_get(a->plan, i, &part);
+    struct table *t = a->plan->ntiles > 1 &&
+                      part.ncols != a->plan->tile_width ? tables[1]
+                                                        : tables[0];
+    double t0 = progress_clock();
+    progress_test_pause();
+    int rc = table_reduce(t, buf, part.bytes, part.global_start, p, err);
+    spent(reduce_s, &t0);
+    return rc;
+}
+
+/* The twin (master_args.twin): a second thread that reads and reduces
+ * every other partition with tables of its own, into partials it hands
+ * over in order through a readahead whose buffers hold them.  Its own
+ * file, buffer and timing: nothing is shared with the main thread but
+ * the plan and the source's description, which no one writes. */
+struct twin {
+    struct solo so;
+    unsigned char *buf;
+    double read_s, reduce_s;
+};
+
+/* readahead_ops.read: read and reduce partition i into the partial that
+ * out holds. */
+static int twin_work(void *ctx, uint64_t i, unsigned char *out,
+                     struct h5b_error *err)
+{
+    struct twin *tw = ctx;
+    int rc = solo_read(&tw->so, i, tw->buf, err);
+    if (rc == 0)
+        rc = solo_reduce(tw->so.a, tw->so.a->twin, i, tw->buf,
+                         (struct table_partial *)(void *)out, &tw->reduce_s,
+                         err);
+    return rc;
+}
+
+/* readahead_ops.drop: a partial made but never merged. */
+static void twin_drop(void *ctx, uint64_t i, unsigned char *out)
+{
+    struct twin *tw = ctx;
+    struct partition part;
+    plan_get(tw->so.a->plan, i, &part);
+    table_destroy(table_of(tw->so.a, &part),
+                  (struct table_partial *)(void *)out);
+}
+
+/* Partition i, the main thread's share: read (or take from the reader
+ * thread), reduce, merge.  What the twin made is only merged. */
+static int solo_next(const struct master_args *a, struct solo *so,
+                     struct readahead *ra, unsigned char *buf, uint64_t i,
+                     struct table_partial *acc, uint64_t *done_bytes,
+                     double *last, struct h5b_error *err)
+{
+    unsigned char *in = buf;
+    double waited = 0;
+    struct table_partial p;
+    int theirs = a->twin[0] && (i - a->start) % 2 == 1;
+    int got = ra && (theirs || !a->twin[0]);
+    int rc = got ? readahead_get(ra, &in, &waited, err)
+                 : solo_read(so, i, buf, err);
+    if (TIMING(a, wait))
+        *TIMING(a, wait) += waited;
+    if (rc == 0 && theirs)
+        memcpy(&p, in, sizeof p);
+    else if (rc == 0)
+        rc = solo_reduce(a, a->tables, i, in, &p, TIMING(a, reduce), err);
+    if (got)
+        readahead_put(ra);
+    return rc == 0 ? solo_merge(a, i, &p, acc, done_bytes, last, err) : rc;
+}
+
 /* Rank 0 alone: the same partials, reduced here.  With read_ahead a
- * second thread reads the next partitions meanwhile (readahead.h); the
+ * second thread reads the next partitions meanwhile (readahead.h); with a
+ * twin it reads and reduces every other partition instead.  The
  * reduction and merge order are the same either way. */
 static int run_solo(const struct master_args *a, struct table_partial *acc,
                     struct h5b_error *err)
 {
-    struct solo so = {.a = a};
+    pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+    struct solo so = {.a = a, .read_s = TIMING(a, read),
+                      .lock = a->twin[0] ? &lock : NULL};
+    struct twin tw = {.so = {.a = a, .lock = so.lock}};
+    tw.so.read_s = &tw.read_s;
     fileread_init(&so.file);
-    const struct readahead_ops ops = {solo_read, solo_thread_init, &so};
+    fileread_init(&tw.so.file);
+    const struct readahead_ops ops = {solo_read, solo_thread_init, NULL,
+                                      &so};
+    const struct readahead_ops twin_ops = {twin_work, solo_thread_init,
+                                           twin_drop, &tw};
     size_t bytes = a->plan->max_part_bytes;
     uint64_t done_bytes = a->prog ? a->prog->base_bytes : 0;
     double last = progress_clock();
     struct readahead *ra = NULL;
     unsigned char *buf = NULL;
+    unsigned long long theirs = 0;
     int rc = 0;
-    if (a->read_ahead)
-        rc = readahead_start(&ra, a->start, a->plan->nparts, 2, bytes, &ops,
-                             err);
-    else if (!(buf = malloc(bytes ? bytes : 1)))
+    if (a->read_ahead && !a->twin[0])
+        rc = readahead_start(&ra, a->start, a->plan->nparts, 1, 2, bytes,
+                             &ops, err);
+    else if (!(buf = malloc(bytes ? bytes : 1)) ||
+             (a->twin[0] && !(tw.buf = malloc(bytes ? bytes : 1))))
         rc = err_set(err, H5B_ERUN, "out of memory for a %zu-byte partition "
                      "buffer", bytes);
+    if (rc == 0 && a->twin[0])
+        rc = readahead_start(&ra, a->start + 1, a->plan->nparts, 2, 2,
+                             sizeof(struct table_partial), &twin_ops, err);
     for (uint64_t i = a->start; rc == 0 && i < a->plan->nparts; i++) {
         if (interrupt_requested()) {
             rc = interrupted(a, acc, i, err);
             break;
         }
-        unsigned char *in = buf;
-        double waited = 0;
-        rc = ra ? readahead_get(ra, &in, &waited, err)
-                : solo_read(&so, i, buf, err);
-        if (TIMING(a, wait))
-            *TIMING(a, wait) += waited;
-        if (rc == 0)
-            rc = solo_step(a, i, in, acc, &done_bytes, &last, err);
-        if (ra)
-            readahead_put(ra);
+        rc = solo_next(a, &so, ra, buf, i, acc, &done_bytes, &last, err);
+        theirs += rc == 0 && a->twin[0] && (i - a->start) % 2 == 1;
     }
     readahead_stop(ra);
+    if (a->timing && a->twin[0]) {
+        a->timing->twin_read = tw.read_s;
+        a->timing->twin_reduce = tw.reduce_s;
+        a->timing->twin_parts = theirs;
+    }
     fileread_close(&so.file);
+    fileread_close(&tw.so.file);
     free(buf);
+    free(tw.buf);
     return rc;
 }
 

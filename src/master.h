@@ -39,6 +39,10 @@ struct master_args {
      * values for the others at dispatch. */
     const unsigned char *reads;
     int read_ahead;         /* alone: read in a thread (readahead.h) */
+    /* Alone, or NULL: the tables of a second thread that reads and
+     * reduces every other partition itself (built as tables[] are, and
+     * only for operators that may run in two threads at once). */
+    struct table *twin[2];
     int helps;              /* with workers: reduce a partition here when
                                every worker holds `prefetch` of them
                                (MASTER_HELPS_*) */

@@ -132,8 +132,9 @@ static void plan_rank0(const struct memplan_job *j, struct memplan *m)
     if (j->nworkers == 0) {
         m->slots = j->read_ahead ? 2 : 1;
         r->part[MP_BUFFERS] = mul(m->slots, j->slot_bytes);
-        r->part[MP_SCRATCH] = table_scratch(j, j->rank0_decodes, 3);
-        add_states(r, j, 1, j->part_records);
+        r->part[MP_SCRATCH] = mul(j->twin ? 2 : 1,
+                                  table_scratch(j, j->rank0_decodes, 3));
+        add_states(r, j, j->twin ? 3 : 1, j->part_records);
         return;
     }
     m->slots = add(mul((uint64_t)j->nworkers, (uint64_t)j->prefetch),

@@ -54,6 +54,9 @@ struct memplan_job {
     int shared;             /* partitions go through the shared window */
     int helps;              /* rank 0 reduces partitions too */
     int read_ahead;         /* rank 0 alone reads in a second thread */
+    int twin;               /* which also reduces every other partition:
+                               its own scratch, and up to two partials
+                               made ahead (master.c) */
     int worker_values;      /* workers decode chunks or read the file */
     int direct;             /* workers on rank 0's node read every
                                partition from the file themselves */

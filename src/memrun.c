@@ -73,6 +73,7 @@ void memrun_job(const struct job *job, const struct source *src,
     j->shared = lay->shared;
     j->helps = lay->helps;
     j->read_ahead = lay->read_ahead;
+    j->twin = lay->twin;
     size_t direct = lay->size > 1 ? direct_files(job, src, plan) : 0;
     j->direct = direct && direct == src->nfiles;
     if (job->worker_reads == JOB_READS_ALL) {

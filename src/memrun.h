@@ -12,7 +12,7 @@
 struct memrun_layout {
     int size;               /* ranks */
     int node_ranks;         /* ranks on rank 0's node */
-    int shared, helps, read_ahead;
+    int shared, helps, read_ahead, twin;
     uint64_t ncell;         /* cells per result of whole records */
     int readers;            /* worker_reads = all: workers that read their
                                partitions themselves (HDF5, any layout) */

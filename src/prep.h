@@ -41,6 +41,10 @@ struct prep {
     uint64_t nweights;
     struct plan plan;
     struct table table[2];  /* whole records or full tiles; short last tile */
+    struct table twin[2];   /* the same for the twin thread (master_args.
+                               twin), when prep_twin_ok */
+    int twin_off;           /* the twin's partials would pass the memory
+                               limit: read ahead only */
     struct h5b_op_config shape; /* of whole records */
     uint64_t fingerprint;   /* of the job and its inputs, for checkpoints */
     char ckpt_path[4096];
@@ -63,6 +67,10 @@ struct prep {
     struct memplan mem;
     struct memlimits limits;
 };
+
+/* Whether rank 0, alone, reads and reduces every other partition in a
+ * second thread (master_args.twin) rather than only reading ahead. */
+int prep_twin_ok(const struct prep *p);
 
 /* Rank 0's tables for running the operators of `job` (p->job, or the
  * first pass's) over p's source and plan; group-by tables capped at the

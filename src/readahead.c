@@ -1,6 +1,6 @@
 /* readahead.c -- a reader thread and a ring of buffers (see readahead.h).
  *
- * Slot s holds item i when i % nbuf == s.  The reader fills slots in item
+ * Slot s holds the k-th item (item first + k * step) when k % nbuf == s.  The reader fills slots in item
  * order and waits while the next one is still the consumer's; the
  * consumer takes them in the same order.  A slot's state is atomic; the
  * bytes of a slot belong to whoever the state says (release on store,
@@ -39,8 +39,8 @@ struct slot {
 
 struct readahead {
     struct readahead_ops ops;
-    uint64_t first, last;
-    uint64_t next_get;      /* the consumer's next item */
+    uint64_t first, last, step;
+    uint64_t next_get;      /* the consumer's next item, counted from 0 */
     int nbuf;
     _Atomic int stop;
     int sleepers;           /* threads in pthread_cond_wait (under mu) */
@@ -104,8 +104,9 @@ static void *reader_main(void *arg)
     struct readahead *ra = arg;
     if (ra->ops.thread_init)
         ra->ops.thread_init(ra->ops.ctx);
-    for (uint64_t i = ra->first; i < ra->last; i++) {
-        struct slot *s = &ra->slot[i % (uint64_t)ra->nbuf];
+    uint64_t k = 0;
+    for (uint64_t i = ra->first; i < ra->last; i += ra->step, k++) {
+        struct slot *s = &ra->slot[k % (uint64_t)ra->nbuf];
         if (!wait_state(ra, s, SLOT_FREE, 1))
             break;
         atomic_store_explicit(&s->state, SLOT_READING, memory_order_relaxed);
@@ -140,16 +141,17 @@ static int ra_spawn(struct readahead *ra)
 }
 
 int readahead_start(struct readahead **out, uint64_t first, uint64_t last,
-                    int nbuf, size_t bytes, const struct readahead_ops *ops,
-                    struct h5b_error *err)
+                    uint64_t step, int nbuf, size_t bytes,
+                    const struct readahead_ops *ops, struct h5b_error *err)
 {
     *out = NULL;
     struct readahead *ra = calloc(1, sizeof *ra);
     if (!ra)
         return err_set(err, H5B_ERUN, "out of memory for read-ahead");
     ra->ops = *ops;
-    ra->first = ra->next_get = first;
+    ra->first = first;
     ra->last = last;
+    ra->step = step ? step : 1;
     ra->nbuf = nbuf < 2 ? 2 : nbuf;
     pthread_mutex_init(&ra->mu, NULL);
     pthread_cond_init(&ra->cv, NULL);
@@ -199,5 +201,15 @@ void readahead_stop(struct readahead *ra)
     pthread_cond_broadcast(&ra->cv);
     pthread_mutex_unlock(&ra->mu);
     pthread_join(ra->thread, NULL);
+    /* Items read ahead are in the slots after the consumer's next. */
+    for (uint64_t k = ra->next_get; ra->ops.drop &&
+                                    k < ra->next_get + (uint64_t)ra->nbuf;
+         k++) {
+        struct slot *s = &ra->slot[k % (uint64_t)ra->nbuf];
+        if (atomic_load(&s->state) != SLOT_FULL || s->rc < 0)
+            break;
+        ra->ops.drop(ra->ops.ctx, ra->first + k * ra->step, s->buf);
+        atomic_store(&s->state, SLOT_FREE);
+    }
     ra_free(ra);
 }

@@ -419,9 +419,15 @@ int prep_tables(struct prep *p, const struct job *job,
 {
     struct h5b_op_config shape = p->shape;
     shape.arg_ctx = job;
-    table_free(&p->table[0]);
-    table_free(&p->table[1]);
+    for (int k = 0; k < 2; k++) {
+        table_free(&p->table[k]);
+        table_free(&p->twin[k]);
+    }
     int rc = build_tables(p->table, p->src.elem_bytes, p->src.record_elems,
+                          p->src.col, p->src.ncol, &shape,
+                          tile_width(&p->plan), p->plan.dim1, job, err);
+    if (rc == 0 && prep_twin_ok(p))
+        rc = build_tables(p->twin, p->src.elem_bytes, p->src.record_elems,
                           p->src.col, p->src.ncol, &shape,
                           tile_width(&p->plan), p->plan.dim1, job, err);
     if (p->memjob.keys_fit_limit)
@@ -441,8 +447,10 @@ static void prep_free(struct prep *p)
     free(p->timing.rss);
     free(p->ckpt);
     free(p->weights);
-    table_free(&p->table[0]);
-    table_free(&p->table[1]);
+    for (int k = 0; k < 2; k++) {
+        table_free(&p->table[k]);
+        table_free(&p->twin[k]);
+    }
     source_close(&p->src);
     selread_free(&p->sel);
     plan_free(&p->plan);
@@ -495,6 +503,19 @@ int prep_read_ahead_ok(const struct prep *p)
     const struct job *job = &p->job;
     return job->read_ahead && p->threads &&
            readahead_cpus() >= 2;
+}
+
+/* Rank 0 alone with read-ahead has two CPUs: the second thread, instead
+ * of only reading, reads and reduces every other partition (its own
+ * tables, master.c), and the main thread merges in order.  Only for the
+ * built-in operators outside group-by: a plugin's may keep state of its
+ * own that two threads would share, and group-by and climatology
+ * partials are large, their merge on rank 0 being the job's cost.  Nor
+ * when its partials do not fit the memory limit (check_memory). */
+int prep_twin_ok(const struct prep *p)
+{
+    return p->size == 1 && prep_read_ahead_ok(p) && p->job.nplugins == 0 &&
+           !job_get(&p->job, "reduce", "group_by") && !p->twin_off;
 }
 
 /* Why rank 0, with workers, does not reduce a partition itself when
@@ -666,6 +687,8 @@ int prep_reduce_all(struct prep *p, int size, int more,
                             .timing = more ? NULL : &p->timing};
     struct table_partial *acc = calloc(p->plan.ntiles, sizeof *acc);
     table_ptrs(p->table, a.tables);
+    if (p->twin[0].ncol)
+        table_ptrs(p->twin, a.twin);
     if (!more) {
         a.ckpt_every = p->job.checkpoint_every;
         a.save = save_checkpoint;
@@ -806,7 +829,8 @@ static int check_memory(struct prep *p, struct h5b_error *err)
                                 p->shared, helps_mode(&p->job, p->size)
                                            != MASTER_HELPS_OFF,
                                 p->size == 1 && prep_read_ahead_ok(p),
-                                p->shape.ncell, prep_count_readers(p)};
+                                prep_twin_ok(p), p->shape.ncell,
+                                prep_count_readers(p)};
     struct memplan_job checked;
     struct memplan mem;
     memrun_job(&p->job, &p->src, &p->plan, &lay, &p->memjob);
@@ -825,7 +849,12 @@ static int check_memory(struct prep *p, struct h5b_error *err)
     if (checked.grouped && !checked.max_keys)
         checked.max_keys = checked.part_records ? checked.part_records : 1;
     memplan_build(&checked, &mem);
-    return memplan_check(&mem, &checked, &p->limits, err);
+    rc = memplan_check(&mem, &checked, &p->limits, err);
+    if (rc < 0 && checked.twin) {
+        p->twin_off = 1;    /* read ahead only, if that fits */
+        return check_memory(p, err);
+    }
+    return rc;
 }
 
 /* p->nodes: every rank's node from shm_node_init, or this one alone. */

@@ -85,6 +85,9 @@ static void put_text_timing(FILE *out, const struct run_info *in)
                 busy / t->nworkers, idle / t->nworkers);
     else
         fprintf(out, ", reduced %.2f s", t->reduce);
+    if (t->twin_parts)
+        fprintf(out, "; second thread read %.2f s, reduced %.2f s (%llu "
+                "partitions)", t->twin_read, t->twin_reduce, t->twin_parts);
     fputc('\n', out);
 }
 
@@ -225,6 +228,15 @@ static json_object *jtiming(struct jdoc *d, const struct run_info *in)
     for (int w = 0; w < t->nworkers; w++)
         jpush(d, ws, jworker(d, in, w));
     jset(d, o, "workers", ws);
+    json_object *tw = NULL;
+    if (t->twin_parts) {
+        tw = jnew(d, json_object_new_object());
+        jset(d, tw, "read_s", jreal(d, "%.6f", t->twin_read));
+        jset(d, tw, "reduce_s", jreal(d, "%.6f", t->twin_reduce));
+        jset(d, tw, "partitions",
+             jnew(d, json_object_new_uint64(t->twin_parts)));
+    }
+    jset(d, o, "second_thread", tw);
     return o;
 }
 

@@ -20,6 +20,11 @@ struct run_timing {
                                        the file itself (or NULL) */
     unsigned long long *rss;    /* each worker's peak resident bytes, from
                                    its DONE (the largest over the passes) */
+    /* Rank 0 alone with a twin (master_args.twin): the second thread's
+     * reading and reducing, beside the main thread's, and how many
+     * partitions it reduced (0: no twin ran). */
+    double twin_read, twin_reduce;
+    unsigned long long twin_parts;
 };
 
 #endif

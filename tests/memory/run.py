@@ -30,6 +30,11 @@ Cases:
   window-fails    MPI_Win_allocate_shared fails (Open MPI's osc/pt2pt, which
                   cannot make a shared window): the job ends within 10 s,
                   exit 1, the reason on stderr, no process left behind
+  twin-fallback   rank 0 alone on a 64 x 1024 x 1024 field, partitions of
+                  8 records: with room, its second thread reads and reduces
+                  (two more partials of 16 MiB, README read_ahead); with a
+                  memory_limit 16 MiB below that plan, the run is not
+                  refused but reads ahead only
   json            a real run with --format json under mpirun -n 2: the
                   summary's memory object holds an estimate and a peak RSS
                   for rank 0 and the worker
@@ -83,6 +88,9 @@ file = {tmp}/out/result.h5
 def build(tmp):
     with h5py.File(tmp / "sparse.h5", "w") as f:
         f.create_dataset("values", shape=(2**28,), dtype="f8", chunks=(2**20,))
+    with h5py.File(tmp / "field.h5", "w") as f:
+        f.create_dataset("values", shape=(64, 1024, 1024), dtype="f8",
+                         chunks=(1, 1024, 1024))
     with h5py.File(tmp / "small.h5", "w") as f:
         f.create_dataset("values", data=np.random.default_rng(15).normal(size=(100000, 4)))
     (tmp / "out").mkdir()
@@ -180,6 +188,34 @@ def case_window_fails(tool, tmp):
     expect(not (tmp / "out/result.h5").exists(), "an output file was written")
 
 
+def rank0_plan(r):
+    """(total MiB, reading line) of rank 0 from a --dry-run."""
+    line = [ln for ln in r.stdout.splitlines() if ln.strip().startswith("rank 0: ")]
+    reading = [ln for ln in r.stdout.splitlines() if ln.startswith("reading: ")]
+    expect(len(line) == 1 and len(reading) == 1, f"no plan of rank 0: {r.stdout!r}")
+    mib = line[0].split()[2]
+    expect(line[0].split()[3] == "MiB", f"rank 0's plan not in MiB: {line[0]!r}")
+    return float(mib), reading[0]
+
+
+def case_twin_fallback(tool, tmp):
+    job = write_job(tmp, "twin", part="64M", dataset_file="field.h5")
+    r = run(tool, tmp, "twin-room", 0, [job, "--dry-run"])
+    expect_clean(r)
+    expect(r.rc == 0, f"exit {r.describe()}: {r.stderr[-300:]!r}")
+    total, reading = rank0_plan(r)
+    expect("two threads" in reading, f"with room: {reading!r}")
+    limit = int((total - 16) * MIB)
+    r = run(tool, tmp, "twin-tight", 0,
+            [job, "--dry-run", "--set", f"run.memory_limit={limit}"])
+    expect_clean(r)
+    expect(r.rc == 0, f"exit {r.describe()} with memory_limit {limit}: "
+                      f"{r.stderr[-300:]!r}")
+    tight, reading = rank0_plan(r)
+    expect("ahead of the reduction" in reading and tight <= total - 30,
+           f"memory_limit {limit}: {reading!r}, {tight} MiB against {total}")
+
+
 def case_json(tool, tmp):
     job = write_job(tmp, "json", part="1M", dataset_file="small.h5")
     r = run(tool, tmp, "json", 2, [job, "--format", "json", "-q"])
@@ -231,7 +267,8 @@ def main():
             name = f"limit-{'over' if over else 'under'}-{'direct' if ranks == 0 else ranks}"
             cases.append((name, lambda t, d, r=ranks, o=over: case_limit(t, d, r, o)))
     cases += [("prlimit-as", case_prlimit_as), ("slurm-per-cpu", case_slurm_per_cpu),
-              ("window-fails", case_window_fails), ("json", case_json),
+              ("window-fails", case_window_fails), ("twin-fallback", case_twin_fallback),
+              ("json", case_json),
               ("own-peak", case_own_peak)]
     report = Report()
     for name, func in cases:

@@ -28,6 +28,8 @@ struct fake {
     pthread_t main_thread;
     _Atomic int init_in_other_thread;
     _Atomic int term_blocked;   /* SIGTERM blocked in every read */
+    _Atomic uint64_t drops;     /* calls of drop */
+    _Atomic int bad_drop;       /* a dropped buffer did not hold its item */
 };
 
 static void sleep_us(long us)
@@ -57,6 +59,17 @@ static int fake_read(void *ctx, uint64_t i, unsigned char *buf,
     return 0;
 }
 
+/* Items read but never got: the buffer must still hold item i. */
+static void fake_drop(void *ctx, uint64_t i, unsigned char *buf)
+{
+    struct fake *f = ctx;
+    uint64_t w0;
+    memcpy(&w0, buf, sizeof w0);
+    if (w0 != i * 1000003u)
+        atomic_store(&f->bad_drop, 1);
+    atomic_fetch_add(&f->drops, 1);
+}
+
 static void fake_init(void *ctx)
 {
     struct fake *f = ctx;
@@ -71,14 +84,15 @@ static void fake_setup(struct fake *f, struct readahead_ops *ops)
     f->fail_at = NEVER;
     f->main_thread = pthread_self();
     atomic_store(&f->term_blocked, 1);
-    *ops = (struct readahead_ops){fake_read, fake_init, f};
+    *ops = (struct readahead_ops){fake_read, fake_init, fake_drop, f};
 }
 
-/* fake_setup, then start reading [first, last) with nbuf buffers; each
- * read takes read_us, the read of item fail_at fails. */
-static struct readahead *start_fake(struct fake *f, uint64_t first,
-                                    uint64_t last, int nbuf, long read_us,
-                                    uint64_t fail_at)
+/* fake_setup, then start reading first, first + step, ... below last
+ * with nbuf buffers; each read takes read_us, the read of item fail_at
+ * fails. */
+static struct readahead *start_stepped(struct fake *f, uint64_t first,
+                                       uint64_t last, uint64_t step, int nbuf,
+                                       long read_us, uint64_t fail_at)
 {
     struct readahead_ops ops;
     struct readahead *ra;
@@ -86,18 +100,25 @@ static struct readahead *start_fake(struct fake *f, uint64_t first,
     fake_setup(f, &ops);
     f->read_sleep_us = read_us;
     f->fail_at = fail_at;
-    assert_int_equal(readahead_start(&ra, first, last, nbuf,
+    assert_int_equal(readahead_start(&ra, first, last, step, nbuf,
                                      WORDS * sizeof(uint64_t), &ops, &err),
                      0);
     return ra;
 }
 
-/* Take items [first, last) from ra, sleeping consume_us after each; check
- * each buffer's pattern. */
-static void consume(struct readahead *ra, uint64_t first, uint64_t last,
-                    long consume_us)
+static struct readahead *start_fake(struct fake *f, uint64_t first,
+                                    uint64_t last, int nbuf, long read_us,
+                                    uint64_t fail_at)
 {
-    for (uint64_t i = first; i < last; i++) {
+    return start_stepped(f, first, last, 1, nbuf, read_us, fail_at);
+}
+
+/* Take items first, first + step, ... below last from ra, sleeping
+ * consume_us after each; check each buffer's pattern. */
+static void consume_stepped(struct readahead *ra, uint64_t first,
+                            uint64_t last, uint64_t step, long consume_us)
+{
+    for (uint64_t i = first; i < last; i += step) {
         unsigned char *buf;
         double waited = -1;
         struct h5b_error err = {""};
@@ -111,6 +132,12 @@ static void consume(struct readahead *ra, uint64_t first, uint64_t last,
             sleep_us(consume_us);
         readahead_put(ra);
     }
+}
+
+static void consume(struct readahead *ra, uint64_t first, uint64_t last,
+                    long consume_us)
+{
+    consume_stepped(ra, first, last, 1, consume_us);
 }
 
 /* Run items [first, last) through a ring of nbuf; every read exactly once,
@@ -138,6 +165,38 @@ static void test_items_in_order_from_a_resume_point(void **state)
 {
     (void)state;
     check_in_order(37, 300, 3, 0, 0);
+}
+
+/* Every other item from 5 (5, 7, ..., 299), and every third from 0 up to
+ * a last that is not on the stride. */
+static void test_items_on_a_stride(void **state)
+{
+    (void)state;
+    struct fake f;
+    struct readahead *ra = start_stepped(&f, 5, 300, 2, 2, 0, NEVER);
+    consume_stepped(ra, 5, 300, 2, 0);
+    readahead_stop(ra);
+    assert_int_equal(atomic_load(&f.reads), 148);
+    ra = start_stepped(&f, 0, 100, 3, 3, 0, NEVER);
+    consume_stepped(ra, 0, 100, 3, 0);
+    readahead_stop(ra);
+    assert_int_equal(atomic_load(&f.reads), 34);
+    assert_int_equal(atomic_load(&f.drops), 0);
+}
+
+/* Stopped early, the items read ahead and never got are dropped, each
+ * once with its own buffer; the ones got are not. */
+static void test_stop_drops_what_was_read_ahead(void **state)
+{
+    (void)state;
+    struct fake f;
+    struct readahead *ra = start_stepped(&f, 1, 1000, 2, 3, 0, NEVER);
+    consume_stepped(ra, 1, 7, 2, 0);
+    sleep_us(20000);            /* the reader fills the ring meanwhile */
+    readahead_stop(ra);
+    assert_int_equal(atomic_load(&f.reads), 3 + 3);
+    assert_int_equal(atomic_load(&f.drops), 3);
+    assert_false(atomic_load(&f.bad_drop));
 }
 
 static void test_slow_reader_consumer_sleeps(void **state)
@@ -206,6 +265,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_items_in_order_two_buffers),
         cmocka_unit_test(test_items_in_order_from_a_resume_point),
+        cmocka_unit_test(test_items_on_a_stride),
+        cmocka_unit_test(test_stop_drops_what_was_read_ahead),
         cmocka_unit_test(test_slow_reader_consumer_sleeps),
         cmocka_unit_test(test_slow_consumer_reader_sleeps),
         cmocka_unit_test(test_failed_read_reported_in_order_and_last),
