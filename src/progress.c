@@ -1,9 +1,11 @@
 /* progress.c -- terminal and log progress lines. */
 #define _DEFAULT_SOURCE
 #include "progress.h"
+
 #include "err.h"
 
 #include <inttypes.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
@@ -85,7 +87,7 @@ void progress_finish(struct progress *p, uint64_t bytes, int ranks)
 
 int progress_test_fail(uint64_t index, struct h5b_error *err)
 {
-    static long long at = -2;
+    static _Atomic long long at = -2;  /* read once; atomic: two threads */
     if (at == -2) {
         const char *v = getenv("H5BATCH_TEST_FAIL_PARTITION");
         at = v ? atoll(v) : -1;
@@ -98,11 +100,13 @@ int progress_test_fail(uint64_t index, struct h5b_error *err)
 
 void progress_test_pause(void)
 {
-    static long ms = -1;
+    static _Atomic long cached = -1;   /* atomic: rank 0 alone reduces in two threads */
+    long ms = cached;
     if (ms < 0) {
         const char *v = getenv("H5BATCH_TEST_PAUSE_MS");
         ms = v ? atol(v) : 0;
         ms = ms < 0 || ms > 10000 ? 0 : ms;
+        cached = ms;
     }
     if (ms > 0) {
         struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
