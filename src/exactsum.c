@@ -1,7 +1,8 @@
 /* exactsum.c -- exact sums, their carries, rounding and encoding.
  *
  * The accumulators are Neal's small superaccumulator (exactsum.h); long
- * runs of float64 values pass through his large superaccumulator first
+ * runs of float64 values pass through error-free folds (xfold.h) or, when
+ * those do not qualify, his large superaccumulator first
  * (xs_add_f64s_skipnan), which is flushed into the small one.  The
  * results need more than a conversion: the mean is the exact sum over a
  * count and the variance a difference of exact integers over a product of

@@ -7,8 +7,9 @@
  * one-cell float64 moments reduction takes) over all of them, REPS times
  * (argv[1], default 5), and the fold kernel of xfold.c alone at each
  * vector level the CPU runs, and prints each round's ns a value and the
- * sum (the same bits on every path).  Times are the thread's CPU time
- * (the machine is shared).  One process, no MPI, no file. */
+ * sum (the same bits on every path); the kernel alone runs over the
+ * planned runs back to back, from memory like the rest.  Times are the
+ * thread's CPU time (the machine is shared).  One process, no MPI, no file. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,12 +53,12 @@ static void fill(double *x, int issue)
         x[i] = -x[i];
 }
 
-/* The fold kernel alone over x, runs of XF_RUN with their plans made
- * first (planning needs the exponent scan the caller does anyway);
- * returns the runs that did not qualify. */
-static size_t kernel_only(const double *x, int level, double *sink)
+/* The plans of the runs of XF_RUN values at x (from their exponent
+ * range, as the caller's scan finds it); returns how many qualify (they
+ * come first in p, with their run's index in at). */
+static size_t plan_runs(const double *x, struct xf_plan *p, size_t *at)
 {
-    size_t skipped = 0;
+    size_t n = 0;
     for (size_t i = 0; i < N; i += XF_RUN) {
         unsigned lo = 2047, hi = 0;
         for (size_t j = i; j < i + XF_RUN; j++) {
@@ -65,18 +66,23 @@ static size_t kernel_only(const double *x, int level, double *sink)
             lo = x[j] != 0 && (unsigned)e < lo ? (unsigned)e : lo;
             hi = (unsigned)e > hi ? (unsigned)e : hi;
         }
-        struct xf_plan p;
-        double ds[XF_SUM_FOLDS], dq[XF_SQ_FOLDS];
-        if (!xf_plan(&p, lo, hi)) {
-            skipped++;
-            continue;
-        }
-        double t0 = now();
-        xf_run_at(level, &p, x + i, XF_RUN, ds, dq);
-        sink[0] += now() - t0;
-        sink[1] += ds[0];
+        if (xf_plan(&p[n], lo, hi))
+            at[n++] = i;
     }
-    return skipped;
+    return n;
+}
+
+/* The fold kernel alone over the planned runs; seconds. */
+static double kernel_only(const double *x, int level, const struct xf_plan *p,
+                          const size_t *at, size_t n, double *sink)
+{
+    double t0 = now();
+    for (size_t r = 0; r < n; r++) {
+        double ds[XF_SUM_FOLDS], dq[XF_SQ_FOLDS];
+        xf_run_at(level, &p[r], x + at[r], XF_RUN, ds, dq);
+        *sink += ds[0];
+    }
+    return now() - t0;
 }
 
 int main(int argc, char **argv)
@@ -85,6 +91,8 @@ int main(int argc, char **argv)
     double *x = malloc(N * sizeof *x);
     static struct exactsum a;
     static struct xs_large L;
+    static struct xf_plan plans[N / XF_RUN];
+    static size_t at[N / XF_RUN];
     if (!x)
         return 1;
     for (int issue = 0; issue < 2; issue++) {
@@ -98,13 +106,15 @@ int main(int argc, char **argv)
             printf("%s: xs_add_f64s_skipnan %.3f ns/value (sum %.17g)\n",
                    name, 1e9 * t / N, xs_sum(&a));
         }
+        size_t np = plan_runs(x, plans, at);
         for (int level = 1; level <= xf_level(); level++)
             for (int r = 0; r < reps; r++) {
-                double sink[2] = {0, 0};
-                size_t sk = kernel_only(x, level, sink);
+                double sink = 0;
+                double t = kernel_only(x, level, plans, at, np, &sink);
                 printf("%s: fold kernel level %d %.3f ns/value "
-                       "(%zu runs of %d not qualifying)\n",
-                       name, level, 1e9 * sink[0] / N, sk, XF_RUN);
+                       "(%zu runs of %d not qualifying)\n", name, level,
+                       np ? 1e9 * t / ((double)np * XF_RUN) : 0.0,
+                       N / XF_RUN - np, XF_RUN);
             }
     }
     free(x);
