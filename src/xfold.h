@@ -14,8 +14,10 @@
  * remainder to be zero (the values are multiples of the smallest one's
  * ulp).  So S_k - M_k is the exact sum of fold k's bits, and the folds'
  * sum is the exact sum.  The squares: x x = p + e exactly (p = x * x, e
- * its FMA error, or Dekker's product without FMA), p deposited from fold
- * 0 and e, below 2^-52 of p's bound, from fold 1.
+ * = fma(x, x, -p), the product's rounding error), p deposited from fold 0
+ * and e, below 2^-52 of p's bound, from fold 1.  The runs' folds meet in
+ * the superaccumulator of R. M. Neal, "Fast exact summation using small
+ * and large superaccumulators", 2015 (exactsum.h).
  *
  * A run qualifies when its values are finite and either zero, NaN
  * (skipped: taken as zero) or normal between 2^-400 and 2^501 (so every
