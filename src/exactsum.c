@@ -1,7 +1,8 @@
 /* exactsum.c -- exact sums, their carries, rounding and encoding.
  *
  * The accumulators are Neal's small superaccumulator (exactsum.h); long
- * runs of float64 values pass through his large superaccumulator first
+ * runs of float64 values pass through error-free folds (xfold.h) or, when
+ * those do not qualify, his large superaccumulator first
  * (xs_add_f64s_skipnan), which is flushed into the small one.  The
  * results need more than a conversion: the mean is the exact sum over a
  * count and the variance a difference of exact integers over a product of
@@ -18,6 +19,7 @@
 
 #include "exactsum.h"
 #include "simd.h"
+#include "xfold.h"
 
 /* Digits of the largest big integer: Sx^2 (2 * 70 digits) and n Sxx
  * (136 + 2), each shifted up by SHIFT_DIGITS. */
@@ -89,6 +91,7 @@ void xs_add_i64(struct exactsum *a, int64_t v)
  * mantissa is below 2^53 in size, so 512 of them fit an int64 entry (and
  * 512 squares, below 2^106, a 128-bit one). */
 #define LARGE_RUN (512 * XS_LANES)
+_Static_assert(LARGE_RUN <= XF_RUN, "a run must fit the fold path");
 
 /* Move entries [lo, hi] of every lane of L into a; entry e holds
  * mantissas of weight 2^(e - 1 - 1074) (e >= 1: normal numbers). */
@@ -243,6 +246,38 @@ static void narrow_flush(struct exactsum *a, const struct narrow *r,
     xs_normalize(a);
 }
 
+/* c += d for a finite d, in an accumulator whose bit 0 has the weight of
+ * bit `one - 1074` of the sum's (one: 0 for the sum, 1074 the squares). */
+static void add_double(int64_t *c, double d, unsigned one)
+{
+    uint64_t b;
+    memcpy(&b, &d, 8);
+    uint64_t e = (b >> 52) & 0x7ff, m = b & MANT;
+    if (d == 0)
+        return;
+    m |= e ? MANT + 1 : 0;
+    add_mag(c, (int)(b >> 63), m, (unsigned)(e ? e - 1 : 0) + one);
+}
+
+/* The fold path (xfold.h) for a run of normal values with exponent
+ * fields lo..hi: returns 0 when the run does not qualify. */
+static int fold_run(struct exactsum *a, const double *x, size_t n,
+                    unsigned lo, unsigned hi)
+{
+    struct xf_plan p;
+    double ds[XF_SUM_FOLDS], dq[XF_SQ_FOLDS];
+    if (!xf_plan(&p, lo, hi))
+        return 0;
+    xf_run(&p, x, n, ds, dq);
+    /* Each fold adds a digit below 2^32 to a chunk: at most 8 a run. */
+    for (int k = 0; k < p.ks; k++)
+        add_double(a->s, ds[k], 0);
+    for (int k = 0; k < p.kq; k++)
+        add_double(a->q, dq[k], SUM_ONE);
+    if (++a->pending == XS_PENDING)
+        xs_normalize(a);
+    return 1;
+}
 
 /* One value into lane K of L.  Normal numbers only; the rest (zeros,
  * subnormals, infinities, NaN) take the rare path: a zero or NaN adds
@@ -278,6 +313,8 @@ void xs_add_f64s_skipnan(struct exactsum *a, struct xs_large *L,
         const double *p = x + i0;
         unsigned lo, hi;
         int odd = normal_range(p, len, &lo, &hi);
+        if (!odd && lo <= hi && fold_run(a, p, len, lo, hi))
+            continue;
         if (!odd && lo <= hi && hi - lo <= NARROW_SPAN) {
             struct narrow r;
             narrow_sums(p, len, lo, &r);

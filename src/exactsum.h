@@ -127,7 +127,9 @@ struct xs_large {
 /* Add the n float64 values at x (contiguous) and their squares exactly
  * into a, through the scratch L (any contents; overwritten).  NaNs are skipped,
  * not counted (for NaN-skipping statistics that count them apart);
- * infinities are counted.  Leaves a normalised. */
+ * infinities are counted.  Leaves a normalised.  Runs of 4096 values take
+ * the fold kernel (xfold.h) when it qualifies, else the narrow path
+ * (below) when their span is narrow, else L. */
 void xs_add_f64s_skipnan(struct exactsum *a, struct xs_large *L,
                          const double *x, size_t n);
 

@@ -11,6 +11,7 @@
 #include <float.h>
 
 #include "exactsum.h"
+#include "xfold.h"
 
 static double sum_of(const double *x, size_t n)
 {
@@ -400,6 +401,83 @@ static void test_rows_same_as_small(void **state)
     }
 }
 
+/* assert_runs_give at every vector level of the fold path (xfold.h)
+ * this CPU runs, and at none (the older paths take every run). */
+static void assert_levels_give(const struct exactsum *want, const double *x,
+                               size_t n)
+{
+    int top = xf_level();
+    for (int l = 0; l <= top; l++) {
+        xf_cap(l);
+        assert_runs_give(want, x, n, 20000, 5, 3);
+    }
+    xf_cap(2);
+}
+
+/* A standard-normal value (Box-Muller over rand()). */
+static double normal(void)
+{
+    double u = ((double)rand() + 1) / ((double)RAND_MAX + 2);
+    double v = (double)rand() / RAND_MAX;
+    return sqrt(-2 * log(u)) * cos(2 * M_PI * v);
+}
+
+/* Value i of adversarial set t for the fold path: standard normal; issue
+ * 21's 1e9 +- 1e3 with every seventh negated; 1e16 + 1 - 1e16; huge and
+ * tiny alternating within the folds' reach (38 binades) and beyond it;
+ * the folds' exponent bounds 2^-400 and 2^500 and just past them; NaN,
+ * zeros of both signs, infinities and subnormals among normal values;
+ * values near 1e308. */
+static double adversarial(int t, int i)
+{
+    double m = 1.0 + (double)rand() / RAND_MAX;
+    switch (t) {
+    case 0:
+        return normal();
+    case 1:
+        return (i % 7 ? 1 : -1) * (1e9 + (2.0 * rand() / RAND_MAX - 1) * 1e3);
+    case 2:
+        return i % 3 == 0 ? 1e16 : i % 3 == 1 ? 1.0 : -1e16;
+    case 3:
+        return i % 2 ? ldexp(m, 20) : -ldexp(m, -18);
+    case 4:
+        return i % 2 ? ldexp(m, 500) : ldexp(i % 4 ? m : -m, -400);
+    case 5:
+        return i < 4500 ? ldexp(i % 2 ? m : -m, i % 3 ? 500 : 501)
+                        : ldexp(i % 2 ? m : -m, i % 3 ? -400 : -401);
+    case 6:
+        return i % 13 == 0 ? NAN : i % 17 == 0 ? -0.0 : i % 19 == 0 ? 0.0
+             : i % 4999 == 0 ? INFINITY : i % 6007 == 0 ? -INFINITY
+             : i % 3001 == 0 ? ldexp(m, -1060) : normal() * 1e-3;
+    default:
+        return (i % 2 ? 1 : -1) * ldexp(m, 1022 - rand() % 3);
+    }
+}
+
+/* The fold path and the paths beside it give the state of value by
+ * value on every adversarial set, cut into runs of every length, at
+ * every vector level; 1e16 + 1 - 1e16 sums to the count of ones. */
+static void test_fold_same_as_small(void **state)
+{
+    (void)state;
+    enum { N = 9000, SETS = 8 };
+    static double x[N];
+    static struct exactsum a;
+    srand(31);
+    for (int t = 0; t < SETS; t++) {
+        xs_clear(&a);
+        for (int i = 0; i < N; i++) {
+            x[i] = adversarial(t, i);
+            if (x[i] == x[i])
+                xs_add_f64(&a, x[i]);
+        }
+        xs_normalize(&a);
+        if (t == 2)
+            assert_same(xs_sum(&a), N / 3);
+        assert_levels_give(&a, x, N);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -418,6 +496,7 @@ int main(void)
         cmocka_unit_test(test_large_same_as_small),
         cmocka_unit_test(test_narrow_same_as_small),
         cmocka_unit_test(test_rows_same_as_small),
+        cmocka_unit_test(test_fold_same_as_small),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
