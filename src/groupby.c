@@ -47,6 +47,7 @@
 #include "err.h"
 #include "exactsum.h"
 #include "gbdist.h"
+#include "hugepage.h"
 #include "stats.h"
 #include "varint.h"
 
@@ -559,7 +560,7 @@ static int hash_resize(struct gb_partial *p, uint64_t nslot,
                        struct h5b_error *err)
 {
     struct slot *s = nslot <= SIZE_MAX / sizeof *s ?
-                     calloc((size_t)nslot, sizeof *s) : NULL;
+                     hugepage_zalloc((size_t)nslot * sizeof *s) : NULL;
     if (!s)
         return err_set(err, H5B_ERUN, "out of memory for a group-by hash "
                        "table of %llu slots", (unsigned long long)nslot);
@@ -588,15 +589,19 @@ static int rows_reserve(struct gb_partial *p, struct h5b_error *err)
     uint64_t cap = p->cap < 64 ? 64 : p->cap + p->cap / 2;
     if (cap > SIZE_MAX / sizeof(struct cell) / p->ncol)
         goto fail;
-    int64_t *k = realloc(p->keys, (size_t)cap * sizeof *k);
+    int64_t *k = hugepage_realloc(p->keys, (size_t)p->cap * sizeof *k,
+                                  (size_t)cap * sizeof *k);
     if (!k)
         goto fail;
     p->keys = k;
-    unsigned char *kb = p->kw ? realloc(p->kb, (size_t)cap * p->kw) : NULL;
+    unsigned char *kb = p->kw ? hugepage_realloc(p->kb, (size_t)p->cap * p->kw,
+                                                 (size_t)cap * p->kw) : NULL;
     if (p->kw && !kb)
         goto fail;
     p->kb = p->kw ? kb : p->kb;
-    struct cell *c = realloc(p->cells, (size_t)(cap * p->ncol) * sizeof *c);
+    struct cell *c = hugepage_realloc(p->cells,
+                                      (size_t)(p->cap * p->ncol) * sizeof *c,
+                                      (size_t)(cap * p->ncol) * sizeof *c);
     if (!c)
         goto fail;
     p->cells = c;
@@ -1356,6 +1361,8 @@ int gb_decode(struct gb_partial *p, const unsigned char *buf, size_t len,
             (p->nst && !ds))
             rc = err_set(err, H5B_ERUN, "out of memory for %llu group-by "
                          "keys", (unsigned long long)nkeys);
+        hugepage_advise(keys, (size_t)nkeys * sizeof *keys);
+        hugepage_advise(cells, (size_t)(nkeys * p->ncol) * sizeof *cells);
     }
     for (uint64_t i = 0; rc == 0 && i < nkeys; i++)
         rc = get_key(p, &r, i, keys, kb, cells, xs, ds, err);

@@ -15,6 +15,7 @@
 #include "atomicfile.h"
 #include "err.h"
 #include "h5util.h"
+#include "hugepage.h"
 #include "ncdims.h"
 #include "version.h"
 
@@ -189,7 +190,7 @@ struct image_keep {
 static void *keep_malloc(size_t size, H5FD_file_image_op_t op, void *udata)
 {
     (void)op;
-    void *p = malloc(size);
+    void *p = hugepage_alloc(size);
     if (p)
         ((struct image_keep *)udata)->size = size;
     return p;
@@ -207,9 +208,11 @@ static void *keep_realloc(void *ptr, size_t size, H5FD_file_image_op_t op,
                           void *udata)
 {
     (void)op;
-    void *p = realloc(ptr, size);
+    struct image_keep *k = udata;
+    /* The core driver's buffer is the only one: k->size is ptr's size. */
+    void *p = hugepage_realloc(ptr, ptr ? k->size : 0, size);
     if (p)
-        ((struct image_keep *)udata)->size = size;
+        k->size = size;
     return p;
 }
 
