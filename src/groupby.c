@@ -581,12 +581,11 @@ static int hash_reserve(struct gb_partial *p, struct h5b_error *err)
     return p->slot && n == p->nslot ? 0 : hash_resize(p, n, err);
 }
 
-/* Make room for one more row. */
-static int rows_reserve(struct gb_partial *p, struct h5b_error *err)
+/* Make the row arrays cap rows long (cap >= p->nkeys).  On failure p is
+ * intact, some arrays perhaps already longer. */
+static int rows_resize(struct gb_partial *p, uint64_t cap,
+                       struct h5b_error *err)
 {
-    if (p->nkeys < p->cap)
-        return 0;
-    uint64_t cap = p->cap < 64 ? 64 : p->cap + p->cap / 2;
     if (cap > SIZE_MAX / sizeof(struct cell) / p->ncol)
         goto fail;
     int64_t *k = hugepage_realloc(p->keys, (size_t)p->cap * sizeof *k,
@@ -628,6 +627,35 @@ static int rows_reserve(struct gb_partial *p, struct h5b_error *err)
 fail:
     return err_set(err, H5B_ERUN, "out of memory for %llu group-by keys",
                    (unsigned long long)cap);
+}
+
+/* Make room for one more row. */
+static int rows_reserve(struct gb_partial *p, struct h5b_error *err)
+{
+    if (p->nkeys < p->cap)
+        return 0;
+    return rows_resize(p, p->cap < 64 ? 64 : p->cap + p->cap / 2, err);
+}
+
+/* Bytes of one row: its key, key bytes and cells with what they carry. */
+static uint64_t row_bytes(const struct gb_partial *p)
+{
+    uint64_t cell = sizeof(struct cell) + p->nst * sizeof(struct gbd_store) +
+                    (p->fields & F_EXACT ? sizeof(struct exactsum) : 0);
+    return sizeof(int64_t) + p->kw + p->ncol * cell;
+}
+
+void gb_reserve(struct gb_partial *p, uint64_t nkeys)
+{
+    struct h5b_error ignored;
+    uint64_t most = GB_RESERVE_MAX / row_bytes(p);
+    if (p->max_keys && nkeys > p->max_keys)
+        nkeys = p->max_keys;
+    if (p->mem_keys && nkeys > p->mem_keys)
+        nkeys = p->mem_keys;
+    nkeys = nkeys < most ? nkeys : most;
+    if (!p->broken && nkeys > p->cap)
+        rows_resize(p, nkeys, &ignored);
 }
 
 /* The row of key in p, adding an empty one if the key is new; with key

@@ -110,6 +110,16 @@ uint64_t gb_bytes(uint64_t nkeys, size_t ncol, int exact);
  * rows are sorted; 0 for int64 keys (kw 0). */
 uint64_t gb_key_extra(uint64_t nkeys, size_t kw);
 
+/* Most bytes of rows gb_reserve() asks for. */
+#define GB_RESERVE_MAX ((uint64_t)1 << 30)
+
+/* Make room in p for nkeys keys (at most max_keys, mem_keys and
+ * GB_RESERVE_MAX bytes of rows), so that an accumulator that will hold
+ * many keys is not copied each time it grows.  Only address space: the
+ * pages are touched as keys arrive (hugepage.h).  A hint: if the memory
+ * cannot be had, p is as before, perhaps with some longer arrays. */
+void gb_reserve(struct gb_partial *p, uint64_t nkeys);
+
 /* Free p; NULL is a no-op. */
 void gb_destroy(struct gb_partial *p);
 
