@@ -26,8 +26,10 @@
  * histogram over the column's one shared range and/or a sketch with the
  * whole-column sketch's accuracy, as sparse stores (gbdist.h).
  *
- * Memory: a partial holds 8 + 72 * ncol bytes per distinct key (rows grow
- * by half), and with distributions 16 bytes per store per (key, column)
+ * Memory: a partial holds 8 + 72 * ncol bytes per distinct key at most
+ * (rows grow by half; the sum is kept only for sum and mean, min and max
+ * only for min, max and quantiles: count, mean and std take 56 bytes per
+ * cell, count, var and std 40), and with distributions 16 bytes per store per (key, column)
  * plus its pairs (gbd_bytes).  gb_update() adds a hash table of 16-byte slots (load <= 0.7:
  * 23..46 bytes per key), sorts in it (with 16 bytes per key of scratch)
  * and frees it before returning.  An accumulator keeps its table between
