@@ -114,7 +114,7 @@ enum field {
     F_HIST = 64,    /* per-key histogram stores */
     F_QUANT = 128   /* per-key sketch stores (with min and max) */
 };
-/* Fields kept in a cell's extension (struct cext). */
+/* Fields kept in `mm` (F_SUM's are in `sums`). */
 #define F_MM (F_MIN | F_MAX)
 
 struct gb_partial {
@@ -333,8 +333,8 @@ static void cell_clear(struct cell *c, struct cext e)
 }
 
 /* Fold one non-NaN value: Welford relative to the shift, which is the
- * key's first value if that is finite (else 0); e (or NULL) gets the
- * value's sum, min and max. */
+ * key's first value if that is finite (else 0); e's parts, where set,
+ * get the value's sum, min and max. */
 static inline void cell_add(struct cell *c, struct cext e, double x)
 {
     if (c->n == 0 && isfinite(x))
