@@ -107,7 +107,7 @@ LOGIC     := err atomicfile samefile job plan wire chunkdec op exactsum xfold op
              op_hist op_quantile table results summary utf8 progress cli \
              checkpoint interrupt groupby gbdist readahead fileread fileid launch \
              nodes mpienv startup select op_weighted weights op_records \
-             cftime keyed
+             cftime keyed hugepage
 # Modules that talk to HDF5 or MPI.
 SYSTEM    := h5util srctype source ncdims output transport shm worker master plugin \
              filecheck wreader selread weightsread timekey \

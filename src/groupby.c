@@ -22,7 +22,11 @@
  * rows already are).
  *
  * On the wire a cell carries only the fields the requested outputs need;
- * the others decode to their empty values and are never written out.
+ * the others decode to their empty values and are never written out.  In
+ * memory too: a cell holds the counts and the shifted moments, and the
+ * Neumaier sum and min/max are parallel arrays (`sums`, `mm`) that exist
+ * only when an output reads them and move with the rows like `xs` (the
+ * merge is bound by memory: count mean std touch 56 bytes a cell, not 72).
  *
  * With exact sums ([reduce] exact = yes) every cell also has an exact
  * accumulator of its values and squares (exactsum.h) in `xs`, a parallel
@@ -47,6 +51,7 @@
 #include "err.h"
 #include "exactsum.h"
 #include "gbdist.h"
+#include "hugepage.h"
 #include "stats.h"
 #include "varint.h"
 
@@ -58,10 +63,29 @@
 #define MAGIC_LEN 8
 
 /* mean is relative to shift (the first value, if finite): the true mean
- * is shift + mean.  Empty: all zero, min = +inf, max = -inf. */
+ * is shift + mean.  Empty: all zero. */
 struct cell {
     uint64_t n, nan;
-    double shift, mean, m2, sum, comp, min, max;
+    double shift, mean, m2;
+};
+
+/* The rest of a cell, in parallel arrays kept only when an output reads
+ * them: the Neumaier sum (F_SUM: sum, and mean when it is not finite) in
+ * `sums`, min and max (F_MIN, F_MAX) in `mm`.  So count, mean and std
+ * touch 56 bytes per cell, not 72.  Empty: sums zero, min = +inf, max =
+ * -inf. */
+struct csum {
+    double sum, comp;
+};
+
+struct cmm {
+    double min, max;
+};
+
+/* A cell's extension: either part NULL where the partial has none. */
+struct cext {
+    struct csum *s;
+    struct cmm *m;
 };
 
 /* A hash slot: idx1 is the row + 1, 0 when the slot is free. */
@@ -90,6 +114,8 @@ enum field {
     F_HIST = 64,    /* per-key histogram stores */
     F_QUANT = 128   /* per-key sketch stores (with min and max) */
 };
+/* Fields kept in `mm` (F_SUM's are in `sums`). */
+#define F_MM (F_MIN | F_MAX)
 
 struct gb_partial {
     size_t ncol;            /* cells per row: nval, or 1 to count rows */
@@ -107,6 +133,8 @@ struct gb_partial {
     size_t nparts;
     struct gb_keypart part[GB_MAX_PARTS];
     struct cell *cells;     /* nkeys * ncol, key-major */
+    struct csum *sums;      /* the same shape with F_SUM, else NULL */
+    struct cmm *mm;         /* the same shape with F_MM, else NULL */
     struct exactsum *xs;    /* the same shape, with exact sums; or NULL */
     struct gbd_config *dist;    /* ncol, with histogram or quantiles */
     size_t nst;                 /* stores per cell (gbd_nstores) or 0 */
@@ -265,6 +293,8 @@ void gb_destroy(struct gb_partial *p)
     free(p->keys);
     free(p->kb);
     free(p->cells);
+    free(p->sums);
+    free(p->mm);
     free(p->xs);
     free(p->slot);
     free(p);
@@ -282,16 +312,30 @@ static struct cell *row(const struct gb_partial *p, uint64_t i)
     return p->cells + i * p->ncol;
 }
 
-static void cell_clear(struct cell *c)
+/* The extension of row i's cell in column j. */
+static struct cext ext_at(const struct gb_partial *p, uint64_t i, size_t j)
+{
+    uint64_t k = i * p->ncol + j;
+    struct cext e = {p->sums ? p->sums + k : NULL, p->mm ? p->mm + k : NULL};
+    return e;
+}
+
+/* Empty c and its extension e. */
+static void cell_clear(struct cell *c, struct cext e)
 {
     memset(c, 0, sizeof *c);
-    c->min = INFINITY;
-    c->max = -INFINITY;
+    if (e.s)
+        memset(e.s, 0, sizeof *e.s);
+    if (e.m) {
+        e.m->min = INFINITY;
+        e.m->max = -INFINITY;
+    }
 }
 
 /* Fold one non-NaN value: Welford relative to the shift, which is the
- * key's first value if that is finite (else 0). */
-static inline void cell_add(struct cell *c, double x)
+ * key's first value if that is finite (else 0); e's parts, where set,
+ * get the value's sum, min and max. */
+static inline void cell_add(struct cell *c, struct cext e, double x)
 {
     if (c->n == 0 && isfinite(x))
         c->shift = x;
@@ -300,14 +344,19 @@ static inline void cell_add(struct cell *c, double x)
     c->n++;
     c->mean += d / (double)c->n;
     c->m2 += d * (y - c->mean);
-    stats_neumaier(&c->sum, &c->comp, x);
-    c->min = x < c->min ? x : c->min;
-    c->max = x > c->max ? x : c->max;
+    if (e.s)
+        stats_neumaier(&e.s->sum, &e.s->comp, x);
+    if (e.m) {
+        e.m->min = x < e.m->min ? x : e.m->min;
+        e.m->max = x > e.m->max ? x : e.m->max;
+    }
 }
 
-/* x := x (+) y, y covering records after x's.  y's mean is moved to x's
- * shift exactly as op_moments' merge_cell does: (ys - xs) + (ym - xm). */
-static void cell_merge(struct cell *x, const struct cell *y)
+/* x := x (+) y, y covering records after x's, with their extensions xe
+ * and ye (of one partial's shape).  y's mean is moved to x's shift
+ * exactly as op_moments' merge_cell does: (ys - xs) + (ym - xm). */
+static void cell_merge(struct cell *x, struct cext xe, const struct cell *y,
+                       struct cext ye)
 {
     struct stats_mom a = {x->n, x->shift, x->mean, x->m2};
     struct stats_mom b = {y->n, y->shift, y->mean, y->m2};
@@ -316,26 +365,32 @@ static void cell_merge(struct cell *x, const struct cell *y)
     x->shift = a.shift;
     x->mean = a.mean;
     x->m2 = a.m2;
-    stats_neumaier(&x->sum, &x->comp, y->sum);
-    x->comp += y->comp;
     x->nan += y->nan;
-    x->min = y->min < x->min ? y->min : x->min;
-    x->max = y->max > x->max ? y->max : x->max;
+    if (xe.s) {
+        stats_neumaier(&xe.s->sum, &xe.s->comp, ye.s->sum);
+        xe.s->comp += ye.s->comp;
+    }
+    if (xe.m) {
+        xe.m->min = ye.m->min < xe.m->min ? ye.m->min : xe.m->min;
+        xe.m->max = ye.m->max > xe.m->max ? ye.m->max : xe.m->max;
+    }
 }
 
 /* Fold len values of one column into the cells of rows idx[]; `cells`
- * points at the column's cell in row 0.  NaN is counted, not folded. */
+ * points at the column's cell in row 0, e at its extension there (parts
+ * NULL where there are none).  NaN is counted, not folded. */
 #define GB_FOLD(SUF, T)                                                      \
-static void fold_##SUF(struct cell *cells, size_t ncol, const uint64_t *idx, \
-                       const T *v, size_t len)                               \
+static void fold_##SUF(struct cell *cells, struct cext e, size_t ncol,       \
+                       const uint64_t *idx, const T *v, size_t len)          \
 {                                                                            \
     for (size_t r = 0; r < len; r++) {                                       \
-        struct cell *c = cells + idx[r] * ncol;                              \
+        uint64_t k = idx[r] * ncol;                                          \
         double x = (double)v[r];                                             \
+        struct cext ek = {e.s ? e.s + k : NULL, e.m ? e.m + k : NULL};       \
         if (isnan(x))                                                        \
-            c->nan++;                                                        \
+            cells[k].nan++;                                                  \
         else                                                                 \
-            cell_add(c, x);                                                  \
+            cell_add(cells + k, ek, x);                                      \
     }                                                                        \
 }
 
@@ -475,24 +530,37 @@ static int fold(struct gb_partial *p, size_t j, const void *v, uint64_t r0,
             return rc;
     }
     struct cell *c = p->cells + j;
+    struct cext e = ext_at(p, 0, j);
     size_t nc = p->ncol;
     switch (p->type[j]) {
-    case H5B_INT8: fold_i8(c, nc, idx, (const int8_t *)v + r0, len); break;
-    case H5B_UINT8: fold_u8(c, nc, idx, (const uint8_t *)v + r0, len); break;
-    case H5B_INT16: fold_i16(c, nc, idx, (const int16_t *)v + r0, len); break;
+    case H5B_INT8: fold_i8(c, e, nc, idx, (const int8_t *)v + r0, len); break;
+    case H5B_UINT8:
+        fold_u8(c, e, nc, idx, (const uint8_t *)v + r0, len);
+        break;
+    case H5B_INT16:
+        fold_i16(c, e, nc, idx, (const int16_t *)v + r0, len);
+        break;
     case H5B_UINT16:
-        fold_u16(c, nc, idx, (const uint16_t *)v + r0, len);
+        fold_u16(c, e, nc, idx, (const uint16_t *)v + r0, len);
         break;
-    case H5B_INT32: fold_i32(c, nc, idx, (const int32_t *)v + r0, len); break;
+    case H5B_INT32:
+        fold_i32(c, e, nc, idx, (const int32_t *)v + r0, len);
+        break;
     case H5B_UINT32:
-        fold_u32(c, nc, idx, (const uint32_t *)v + r0, len);
+        fold_u32(c, e, nc, idx, (const uint32_t *)v + r0, len);
         break;
-    case H5B_INT64: fold_i64(c, nc, idx, (const int64_t *)v + r0, len); break;
+    case H5B_INT64:
+        fold_i64(c, e, nc, idx, (const int64_t *)v + r0, len);
+        break;
     case H5B_UINT64:
-        fold_u64(c, nc, idx, (const uint64_t *)v + r0, len);
+        fold_u64(c, e, nc, idx, (const uint64_t *)v + r0, len);
         break;
-    case H5B_FLOAT32: fold_f32(c, nc, idx, (const float *)v + r0, len); break;
-    case H5B_FLOAT64: fold_f64(c, nc, idx, (const double *)v + r0, len); break;
+    case H5B_FLOAT32:
+        fold_f32(c, e, nc, idx, (const float *)v + r0, len);
+        break;
+    case H5B_FLOAT64:
+        fold_f64(c, e, nc, idx, (const double *)v + r0, len);
+        break;
     }
     return 0;
 }
@@ -559,7 +627,7 @@ static int hash_resize(struct gb_partial *p, uint64_t nslot,
                        struct h5b_error *err)
 {
     struct slot *s = nslot <= SIZE_MAX / sizeof *s ?
-                     calloc((size_t)nslot, sizeof *s) : NULL;
+                     hugepage_zalloc((size_t)nslot * sizeof *s) : NULL;
     if (!s)
         return err_set(err, H5B_ERUN, "out of memory for a group-by hash "
                        "table of %llu slots", (unsigned long long)nslot);
@@ -580,26 +648,44 @@ static int hash_reserve(struct gb_partial *p, struct h5b_error *err)
     return p->slot && n == p->nslot ? 0 : hash_resize(p, n, err);
 }
 
-/* Make room for one more row. */
-static int rows_reserve(struct gb_partial *p, struct h5b_error *err)
+/* Make the row arrays cap rows long (cap >= p->nkeys).  On failure p is
+ * intact, some arrays perhaps already longer. */
+static int rows_resize(struct gb_partial *p, uint64_t cap,
+                       struct h5b_error *err)
 {
-    if (p->nkeys < p->cap)
-        return 0;
-    uint64_t cap = p->cap < 64 ? 64 : p->cap + p->cap / 2;
     if (cap > SIZE_MAX / sizeof(struct cell) / p->ncol)
         goto fail;
-    int64_t *k = realloc(p->keys, (size_t)cap * sizeof *k);
+    int64_t *k = hugepage_realloc(p->keys, (size_t)p->cap * sizeof *k,
+                                  (size_t)cap * sizeof *k);
     if (!k)
         goto fail;
     p->keys = k;
-    unsigned char *kb = p->kw ? realloc(p->kb, (size_t)cap * p->kw) : NULL;
+    unsigned char *kb = p->kw ? hugepage_realloc(p->kb, (size_t)p->cap * p->kw,
+                                                 (size_t)cap * p->kw) : NULL;
     if (p->kw && !kb)
         goto fail;
     p->kb = p->kw ? kb : p->kb;
-    struct cell *c = realloc(p->cells, (size_t)(cap * p->ncol) * sizeof *c);
+    struct cell *c = hugepage_realloc(p->cells,
+                                      (size_t)(p->cap * p->ncol) * sizeof *c,
+                                      (size_t)(cap * p->ncol) * sizeof *c);
     if (!c)
         goto fail;
     p->cells = c;
+    size_t had = (size_t)(p->cap * p->ncol), need = (size_t)(cap * p->ncol);
+    if (p->fields & F_SUM) {
+        struct csum *s = hugepage_realloc(p->sums, had * sizeof *s,
+                                          need * sizeof *s);
+        if (!s)
+            goto fail;
+        p->sums = s;
+    }
+    if (p->fields & F_MM) {
+        struct cmm *m = hugepage_realloc(p->mm, had * sizeof *m,
+                                         need * sizeof *m);
+        if (!m)
+            goto fail;
+        p->mm = m;
+    }
     if (p->fields & F_EXACT) {
         if (cap > SIZE_MAX / sizeof(struct exactsum) / p->ncol)
             goto fail;
@@ -623,6 +709,37 @@ static int rows_reserve(struct gb_partial *p, struct h5b_error *err)
 fail:
     return err_set(err, H5B_ERUN, "out of memory for %llu group-by keys",
                    (unsigned long long)cap);
+}
+
+/* Make room for one more row. */
+static int rows_reserve(struct gb_partial *p, struct h5b_error *err)
+{
+    if (p->nkeys < p->cap)
+        return 0;
+    return rows_resize(p, p->cap < 64 ? 64 : p->cap + p->cap / 2, err);
+}
+
+/* Bytes of one row: its key, key bytes and cells with what they carry. */
+static uint64_t row_bytes(const struct gb_partial *p)
+{
+    uint64_t cell = sizeof(struct cell) + p->nst * sizeof(struct gbd_store) +
+                    (p->fields & F_SUM ? sizeof(struct csum) : 0) +
+                    (p->fields & F_MM ? sizeof(struct cmm) : 0) +
+                    (p->fields & F_EXACT ? sizeof(struct exactsum) : 0);
+    return sizeof(int64_t) + p->kw + p->ncol * cell;
+}
+
+void gb_reserve(struct gb_partial *p, uint64_t nkeys)
+{
+    struct h5b_error ignored;
+    uint64_t most = GB_RESERVE_MAX / row_bytes(p);
+    if (p->max_keys && nkeys > p->max_keys)
+        nkeys = p->max_keys;
+    if (p->mem_keys && nkeys > p->mem_keys)
+        nkeys = p->mem_keys;
+    nkeys = nkeys < most ? nkeys : most;
+    if (!p->broken && nkeys > p->cap)
+        rows_resize(p, nkeys, &ignored);
 }
 
 /* The row of key in p, adding an empty one if the key is new; with key
@@ -659,7 +776,7 @@ static int find_or_add(struct gb_partial *p, int64_t key,
     if (p->kw)
         memcpy(p->kb + p->nkeys * p->kw, kb, p->kw);
     for (size_t j = 0; j < p->ncol; j++)
-        cell_clear(row(p, p->nkeys) + j);
+        cell_clear(row(p, p->nkeys) + j, ext_at(p, p->nkeys, j));
     for (size_t j = 0; p->xs && j < p->ncol; j++)
         xs_clear(p->xs + p->nkeys * p->ncol + j);
     if (p->nst)
@@ -774,9 +891,12 @@ static int permute_rows(struct gb_partial *p, struct slot *s,
                         struct h5b_error *err)
 {
     size_t cb = p->ncol * sizeof(struct cell);
+    size_t sb = p->sums ? p->ncol * sizeof(struct csum) : 0;
+    size_t mb = p->mm ? p->ncol * sizeof(struct cmm) : 0;
     size_t xb = p->xs ? p->ncol * sizeof(struct exactsum) : 0;
     size_t db = p->ncol * p->nst * sizeof(struct gbd_store);
-    unsigned char *tmp = malloc(cb + xb + db);
+    unsigned char *tmp = malloc(cb + sb + mb + xb + db), *te = tmp + cb;
+    unsigned char *sm = (unsigned char *)p->sums, *mm = (unsigned char *)p->mm;
     unsigned char *x = (unsigned char *)p->xs, *d = (unsigned char *)p->ds;
     if (!tmp)
         return err_set(err, H5B_ERUN, "out of memory sorting group-by keys");
@@ -785,12 +905,20 @@ static int permute_rows(struct gb_partial *p, struct slot *s,
         if (k == i)
             continue;
         memcpy(tmp, row(p, i), cb);
+        if (sb)
+            memcpy(te, sm + i * sb, sb);
+        if (mb)
+            memcpy(te + sb, mm + i * mb, mb);
         if (xb)
-            memcpy(tmp + cb, x + i * xb, xb);
+            memcpy(te + sb + mb, x + i * xb, xb);
         if (db)
-            memcpy(tmp + cb + xb, d + i * db, db);
+            memcpy(te + sb + mb + xb, d + i * db, db);
         while (k != i) {
             memcpy(row(p, j), row(p, k), cb);
+            if (sb)
+                memcpy(sm + j * sb, sm + k * sb, sb);
+            if (mb)
+                memcpy(mm + j * mb, mm + k * mb, mb);
             if (xb)
                 memcpy(x + j * xb, x + k * xb, xb);
             if (db)
@@ -800,10 +928,14 @@ static int permute_rows(struct gb_partial *p, struct slot *s,
             k = s[j].idx1 - 1;
         }
         memcpy(row(p, j), tmp, cb);
+        if (sb)
+            memcpy(sm + j * sb, te, sb);
+        if (mb)
+            memcpy(mm + j * mb, te + sb, mb);
         if (xb)
-            memcpy(x + j * xb, tmp + cb, xb);
+            memcpy(x + j * xb, te + sb + mb, xb);
         if (db)
-            memcpy(d + j * db, tmp + cb + xb, db);
+            memcpy(d + j * db, te + sb + mb + xb, db);
         s[j].idx1 = j + 1;
     }
     free(tmp);
@@ -856,6 +988,20 @@ static void rows_shrink(struct gb_partial *p)
     if (!c)
         return;
     p->cells = c;
+    if (p->sums) {
+        struct csum *e = realloc(p->sums, (size_t)(p->nkeys * p->ncol) *
+                                          sizeof *e);
+        if (!e)
+            return;
+        p->sums = e;
+    }
+    if (p->mm) {
+        struct cmm *e = realloc(p->mm, (size_t)(p->nkeys * p->ncol) *
+                                       sizeof *e);
+        if (!e)
+            return;
+        p->mm = e;
+    }
     if (p->xs) {
         struct exactsum *x = realloc(p->xs, (size_t)(p->nkeys * p->ncol) *
                                             sizeof *x);
@@ -958,7 +1104,8 @@ int gb_merge(struct gb_partial *acc, const struct gb_partial *later,
         rc = find_or_add(acc, later->keys[t],
                          later->kw ? key_at(later, t) : NULL, &i, err);
         for (size_t j = 0; rc == 0 && j < acc->ncol; j++) {
-            cell_merge(row(acc, i) + j, row(later, t) + j);
+            cell_merge(row(acc, i) + j, ext_at(acc, i, j), row(later, t) + j,
+                       ext_at(later, t, j));
             if (acc->xs)
                 xs_merge(acc->xs + i * acc->ncol + j,
                          later->xs + t * acc->ncol + j);
@@ -1101,6 +1248,7 @@ static unsigned char *put_cell(const struct gb_partial *p, uint64_t i,
                                size_t j, unsigned char *q)
 {
     const struct cell *c = row(p, i) + j;
+    struct cext e = ext_at(p, i, j);
     double f[7];
     size_t k = 0;
     q = put_varint(q, c->n);
@@ -1115,13 +1263,13 @@ static unsigned char *put_cell(const struct gb_partial *p, uint64_t i,
     if (p->fields & F_M2)
         f[k++] = c->m2;
     if (p->fields & F_SUM) {
-        f[k++] = c->sum;
-        f[k++] = c->comp;
+        f[k++] = e.s->sum;
+        f[k++] = e.s->comp;
     }
     if (p->fields & F_MIN)
-        f[k++] = c->min;
+        f[k++] = e.m->min;
     if (p->fields & F_MAX)
-        f[k++] = c->max;
+        f[k++] = e.m->max;
     for (size_t n = 0; n < k; n++, q += 8)
         h5b_put_f64(q, f[n]);
     if (p->xs)
@@ -1195,12 +1343,12 @@ static int get_f64(struct reader *r, double *d)
 /* Read column j's cell of one key into c, and its record count into
  * *total.  -1 if truncated, malformed or self-contradictory. */
 static int get_cell(const struct gb_partial *p, size_t j, struct reader *r,
-                    struct cell *c, struct exactsum *x, struct gbd_store *d,
-                    uint64_t *total)
+                    struct cell *c, struct cext e, struct exactsum *x,
+                    struct gbd_store *d, uint64_t *total)
 {
     unsigned f = p->fields;
     int bad = 0;
-    cell_clear(c);
+    cell_clear(c, e);
     if (x)
         xs_clear(x);
     if (get_varint(r, &c->n) < 0 ||
@@ -1215,14 +1363,14 @@ static int get_cell(const struct gb_partial *p, size_t j, struct reader *r,
     if (f & F_M2)
         bad |= get_f64(r, &c->m2);
     if (f & F_SUM)
-        bad |= get_f64(r, &c->sum) | get_f64(r, &c->comp);
+        bad |= get_f64(r, &e.s->sum) | get_f64(r, &e.s->comp);
     if (f & F_MIN)
-        bad |= get_f64(r, &c->min);
+        bad |= get_f64(r, &e.m->min);
     if (f & F_MAX)
-        bad |= get_f64(r, &c->max);
+        bad |= get_f64(r, &e.m->max);
     /* A non-empty cell has a min and max (its sentinels if not sent). */
-    if (isnan(c->min) || isnan(c->max) ||
-        ((f & F_MIN) && (f & F_MAX) && c->min > c->max))
+    if (e.m && (isnan(e.m->min) || isnan(e.m->max) ||
+                ((f & F_MIN) && (f & F_MAX) && e.m->min > e.m->max)))
         bad = -1;
     if (bad == 0 && x) {
         size_t k = xs_decode(x, r->p, (size_t)(r->end - r->p));
@@ -1299,8 +1447,8 @@ static int get_key_bytes(const struct gb_partial *p, struct reader *r,
  * follows key i-1 and that every column saw its records. */
 static int get_key(const struct gb_partial *p, struct reader *r, uint64_t i,
                    int64_t *keys, unsigned char *kb, struct cell *cells,
-                   struct exactsum *xs, struct gbd_store *ds,
-                   struct h5b_error *err)
+                   struct csum *sums, struct cmm *mm, struct exactsum *xs,
+                   struct gbd_store *ds, struct h5b_error *err)
 {
     uint64_t z, total = 0, t;
     if (p->kw && get_key_bytes(p, r, i, keys, kb) < 0)
@@ -1318,7 +1466,8 @@ static int get_key(const struct gb_partial *p, struct reader *r, uint64_t i,
                        (long long)keys[i], (long long)keys[i - 1]);
     for (size_t j = 0; j < p->ncol; j++) {
         size_t at = i * p->ncol + j;
-        if (get_cell(p, j, r, cells + at, xs ? xs + at : NULL,
+        struct cext e = {sums ? sums + at : NULL, mm ? mm + at : NULL};
+        if (get_cell(p, j, r, cells + at, e, xs ? xs + at : NULL,
                      ds ? ds + at * p->nst : NULL, &t) < 0)
             return err_set(err, H5B_ERUN, "group-by partial truncated or "
                            "malformed at key %lld, column %zu",
@@ -1339,26 +1488,38 @@ int gb_decode(struct gb_partial *p, const unsigned char *buf, size_t len,
     int64_t *keys = NULL;
     unsigned char *kb = NULL;
     struct cell *cells = NULL;
+    struct csum *sums = NULL;
+    struct cmm *mm = NULL;
     struct exactsum *xs = NULL;
     struct gbd_store *ds = NULL;
     uint64_t nkeys = 0;
     int exact = (p->fields & F_EXACT) != 0;
+    int has_s = (p->fields & F_SUM) != 0, has_m = (p->fields & F_MM) != 0;
     int rc = get_header(p, &r, &nkeys, err);
     if (rc == 0 && nkeys) {
         keys = malloc((size_t)nkeys * sizeof *keys);
         kb = p->kw ? malloc((size_t)nkeys * p->kw) : NULL;
         cells = malloc((size_t)(nkeys * p->ncol) * sizeof *cells);
+        if (has_s)
+            sums = malloc((size_t)(nkeys * p->ncol) * sizeof *sums);
+        if (has_m)
+            mm = malloc((size_t)(nkeys * p->ncol) * sizeof *mm);
         if (exact)
             xs = malloc((size_t)(nkeys * p->ncol) * sizeof *xs);
         if (p->nst)
             ds = calloc((size_t)(nkeys * p->ncol * p->nst), sizeof *ds);
         if (!keys || !cells || (p->kw && !kb) || (exact && !xs) ||
-            (p->nst && !ds))
+            (p->nst && !ds) || (has_s && !sums) || (has_m && !mm))
             rc = err_set(err, H5B_ERUN, "out of memory for %llu group-by "
                          "keys", (unsigned long long)nkeys);
+        hugepage_advise(keys, (size_t)nkeys * sizeof *keys);
+        hugepage_advise(cells, (size_t)(nkeys * p->ncol) * sizeof *cells);
+        hugepage_advise(sums, has_s ? (size_t)(nkeys * p->ncol) * sizeof *sums
+                                    : 0);
+        hugepage_advise(mm, has_m ? (size_t)(nkeys * p->ncol) * sizeof *mm : 0);
     }
     for (uint64_t i = 0; rc == 0 && i < nkeys; i++)
-        rc = get_key(p, &r, i, keys, kb, cells, xs, ds, err);
+        rc = get_key(p, &r, i, keys, kb, cells, sums, mm, xs, ds, err);
     if (rc == 0 && r.p != r.end)
         rc = err_set(err, H5B_ERUN, "group-by partial has %zu trailing "
                      "bytes", (size_t)(r.end - r.p));
@@ -1366,6 +1527,8 @@ int gb_decode(struct gb_partial *p, const unsigned char *buf, size_t len,
         free(keys);
         free(kb);
         free(cells);
+        free(sums);
+        free(mm);
         free(xs);
         ds_free(p, ds, nkeys);
         return rc;
@@ -1375,11 +1538,15 @@ int gb_decode(struct gb_partial *p, const unsigned char *buf, size_t len,
     free(p->keys);
     free(p->kb);
     free(p->cells);
+    free(p->sums);
+    free(p->mm);
     free(p->xs);
     free(p->slot);
     p->keys = keys;
     p->kb = kb;
     p->cells = cells;
+    p->sums = sums;
+    p->mm = mm;
     p->xs = xs;
     p->slot = NULL;
     p->nslot = 0;
@@ -1392,9 +1559,10 @@ int gb_decode(struct gb_partial *p, const unsigned char *buf, size_t len,
 /* ---- results ---------------------------------------------------------- */
 
 /* Output w of a cell with exact sums x: sum, mean, var and std from x,
- * min and max from the cell. */
+ * min and max from the cell's extension e. */
 static double exact_value(const struct gb_partial *p, const struct cell *c,
-                          const struct exactsum *x, unsigned w)
+                          struct cext e, const struct exactsum *x,
+                          unsigned w)
 {
     switch (1u << w) {
     case W_SUM: return xs_sum(x);
@@ -1402,27 +1570,28 @@ static double exact_value(const struct gb_partial *p, const struct cell *c,
     case W_VAR: return xs_var(x, c->n, (unsigned)p->ddof);
     case W_STD: return sqrt(xs_var(x, c->n, (unsigned)p->ddof));
     }
-    return c->n ? (1u << w == W_MIN ? c->min : c->max) : NAN;
+    return c->n ? (1u << w == W_MIN ? e.m->min : e.m->max) : NAN;
 }
 
-/* Output w (a want bit index into out_names) of cell c. */
+/* Output w (a want bit index into out_names) of cell c, with its
+ * extension e (whose parts are set whenever w reads them). */
 static double out_value(const struct gb_partial *p, const struct cell *c,
-                        unsigned w)
+                        struct cext e, unsigned w)
 {
     double mean = c->shift + c->mean, var = NAN;
     if (c->n > (uint64_t)p->ddof)
         var = c->m2 / (double)(c->n - (uint64_t)p->ddof);
     switch (1u << w) {
-    case W_SUM: return c->sum + c->comp;
+    case W_SUM: return e.s->sum + e.s->comp;
     /* Infinite values make the shifted mean NaN; the sum has the IEEE
      * answer (inf, or NaN for inf - inf). */
     case W_MEAN:
         return !c->n ? NAN : isfinite(mean) ? mean :
-               (c->sum + c->comp) / (double)c->n;
+               (e.s->sum + e.s->comp) / (double)c->n;
     case W_VAR: return var;
     case W_STD: return sqrt(var);
-    case W_MIN: return c->n ? c->min : NAN;
-    case W_MAX: return c->n ? c->max : NAN;
+    case W_MIN: return c->n ? e.m->min : NAN;
+    case W_MAX: return c->n ? e.m->max : NAN;
     }
     return NAN;
 }
@@ -1535,7 +1704,8 @@ static int put_quant(const struct gb_partial *p, size_t j,
     for (uint64_t i = 0; rc == 0 && i < p->nkeys; i++) {
         uint64_t r = nth(order, i);
         const struct cell *c = row(p, r) + j;
-        gbd_quantiles(d, ds_at(p, r, j), c->n, c->min, c->max, cache,
+        const struct cmm *m = p->mm + r * p->ncol + j;  /* F_QUANT: F_MM */
+        gbd_quantiles(d, ds_at(p, r, j), c->n, m->min, m->max, cache,
                       v + i * nq);
     }
     free(cache);
@@ -1577,8 +1747,9 @@ static int put_column(const struct gb_partial *p, size_t j,
             continue;
         for (uint64_t i = 0; i < p->nkeys; i++) {
             uint64_t r = nth(order, i);
-            d[i] = p->xs ? exact_value(p, row(p, r) + j, xs_at(p, r, j), w)
-                         : out_value(p, row(p, r) + j, w);
+            d[i] = p->xs ? exact_value(p, row(p, r) + j, ext_at(p, r, j),
+                                       xs_at(p, r, j), w)
+                         : out_value(p, row(p, r) + j, ext_at(p, r, j), w);
         }
         snprintf(name, sizeof name, "groupby/%s", out_names[w]);
         rc = sink->put(sink->ctx, name, H5B_FLOAT64, 1, dims, d, err);
@@ -1674,9 +1845,11 @@ int gb_keys_to_int64(h5b_type t, const void *src, uint64_t n, int64_t *dst,
 uint64_t gb_bytes(uint64_t nkeys, size_t ncol, int exact)
 {
     /* rows grow by half (cap + cap / 2), slots double at load 0.7, and a
-     * reorder holds one more slot array. */
+     * reorder holds one more slot array.  Cells are counted with their
+     * extension, which only some outputs need. */
     uint64_t row = sizeof(int64_t) + (uint64_t)(ncol ? ncol : 1) *
-                   (sizeof(struct cell) +
+                   (sizeof(struct cell) + sizeof(struct csum) +
+                    sizeof(struct cmm) +
                     (exact ? sizeof(struct exactsum) : 0));
     uint64_t per = row * 3 / 2 + sizeof(struct slot) * 3 +
                    sizeof(struct slot);

@@ -26,8 +26,10 @@
  * histogram over the column's one shared range and/or a sketch with the
  * whole-column sketch's accuracy, as sparse stores (gbdist.h).
  *
- * Memory: a partial holds 8 + 72 * ncol bytes per distinct key (rows grow
- * by half), and with distributions 16 bytes per store per (key, column)
+ * Memory: a partial holds 8 + 72 * ncol bytes per distinct key at most
+ * (rows grow by half; the sum is kept only for sum and mean, min and max
+ * only for min, max and quantiles: count, mean and std take 56 bytes per
+ * cell, count, var and std 40), and with distributions 16 bytes per store per (key, column)
  * plus its pairs (gbd_bytes).  gb_update() adds a hash table of 16-byte slots (load <= 0.7:
  * 23..46 bytes per key), sorts in it (with 16 bytes per key of scratch)
  * and frees it before returning.  An accumulator keeps its table between
@@ -109,6 +111,16 @@ uint64_t gb_bytes(uint64_t nkeys, size_t ncol, int exact);
  * beside gb_bytes(): the key bytes, grown by half, and their copy while
  * rows are sorted; 0 for int64 keys (kw 0). */
 uint64_t gb_key_extra(uint64_t nkeys, size_t kw);
+
+/* Most bytes of rows gb_reserve() asks for. */
+#define GB_RESERVE_MAX ((uint64_t)1 << 30)
+
+/* Make room in p for nkeys keys (at most max_keys, mem_keys and
+ * GB_RESERVE_MAX bytes of rows), so that an accumulator that will hold
+ * many keys is not copied each time it grows.  Only address space: the
+ * pages are touched as keys arrive (hugepage.h).  A hint: if the memory
+ * cannot be had, p is as before, perhaps with some longer arrays. */
+void gb_reserve(struct gb_partial *p, uint64_t nkeys);
 
 /* Free p; NULL is a no-op. */
 void gb_destroy(struct gb_partial *p);

@@ -879,8 +879,11 @@ int master_create_accs(const struct master_args *a,
 {
     int rc = 0;
     uint64_t t = 0;
-    for (; rc == 0 && t < a->plan->ntiles; t++)
+    for (; rc == 0 && t < a->plan->ntiles; t++) {
         rc = table_create(tile_table(a, t), &acc[t], err);
+        if (rc == 0)
+            table_reserve(tile_table(a, t), &acc[t], a->plan->nrec);
+    }
     if (rc < 0)
         master_free_accs(a, acc, t - 1);
     return rc;

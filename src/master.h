@@ -57,7 +57,8 @@ struct master_args {
     struct run_timing *timing;  /* filled in (may be NULL) */
 };
 
-/* Create acc[0..ntiles): one empty accumulator per tile of cells. */
+/* Create acc[0..ntiles): one empty accumulator per tile of cells, with
+ * room for keys as many as the plan's records (table_reserve). */
 int master_create_accs(const struct master_args *a,
                        struct table_partial *acc, struct h5b_error *err);
 

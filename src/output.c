@@ -15,6 +15,7 @@
 #include "atomicfile.h"
 #include "err.h"
 #include "h5util.h"
+#include "hugepage.h"
 #include "ncdims.h"
 #include "version.h"
 
@@ -189,7 +190,7 @@ struct image_keep {
 static void *keep_malloc(size_t size, H5FD_file_image_op_t op, void *udata)
 {
     (void)op;
-    void *p = malloc(size);
+    void *p = hugepage_alloc(size);
     if (p)
         ((struct image_keep *)udata)->size = size;
     return p;
@@ -207,6 +208,10 @@ static void *keep_realloc(void *ptr, size_t size, H5FD_file_image_op_t op,
                           void *udata)
 {
     (void)op;
+    /* Plain realloc, without advice: advising the grown image (copied
+     * or moved) raised rank 0's peak by 190 MiB with a million string
+     * keys, whose image outgrows image_guess; the first buffer is
+     * advised (keep_malloc). */
     void *p = realloc(ptr, size);
     if (p)
         ((struct image_keep *)udata)->size = size;

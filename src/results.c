@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hugepage.h"
+
 /* Append a result of the given shape to rs: a copy of data, or zeros
  * when data is NULL.  *out (if non-NULL) gets the new result. */
 static int append_w(struct results *rs, const char *group,
@@ -29,7 +31,7 @@ static int append_w(struct results *rs, const char *group,
     size_t bytes = (size_t)nelem * (width ? width : h5b_type_size(type));
     r->group = strdup(group ? group : "results");
     r->name = strdup(name);
-    r->data = data ? malloc(bytes ? bytes : 1) : calloc(bytes ? bytes : 1, 1);
+    r->data = data ? hugepage_alloc(bytes) : hugepage_zalloc(bytes);
     if (!r->group || !r->name || !r->data) {
         free(r->group);
         free(r->name);

@@ -297,6 +297,13 @@ int table_create(const struct table *t, struct table_partial *tp,
     return rc;
 }
 
+void table_reserve(const struct table *t, struct table_partial *tp,
+                   uint64_t records)
+{
+    if (t->grouped && tp->gb)
+        gb_reserve(tp->gb, records);
+}
+
 /* Make room for n bytes of scratch. */
 static int reserve(struct table *t, size_t n, struct h5b_error *err)
 {

@@ -164,6 +164,12 @@ int table_group(struct table *t, const char *const *outputs, int ddof,
 
 void table_free(struct table *t);
 
+/* Hint that the empty partial tp will take in partials of about records
+ * records in all: a grouped table makes room for that many keys
+ * (gb_reserve); others ignore it. */
+void table_reserve(const struct table *t, struct table_partial *tp,
+                   uint64_t records);
+
 /* Create an empty partial (all columns). */
 int table_create(const struct table *t, struct table_partial *tp,
                  struct h5b_error *err);

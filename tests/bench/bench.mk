@@ -58,7 +58,7 @@ GROUPBY_ARGS ?=
 # (tests/bench/gb_merge.c: 92 partials over 1 million keys, 5 rounds).
 GB_MERGE_OBJS := $(addprefix $(BUILD)/obj/,groupby.o gbdist.o op_hist.o \
                                            op_quantile.o err.o utf8.o exactsum.o xfold.o \
-                                           results.o)
+                                           results.o hugepage.o)
 $(BUILD)/gb_merge: tests/bench/gb_merge.c $(GB_MERGE_OBJS) tests/bench/bench.mk
 	$(HOSTCC) $(BENCH_CFLAGS) -D_POSIX_C_SOURCE=200809L -Iinclude -Isrc $< \
 	    $(GB_MERGE_OBJS) -o $@ $(BENCH_LIBS) -lm

@@ -269,6 +269,9 @@ static void merge(struct gb_partial *acc, const struct gb_partial *later)
         fail_msg("gb_merge: %s", err.msg);
 }
 
+/* Keys that run_cuts reserves room for in its accumulator (gb_reserve). */
+static uint64_t acc_reserve;
+
 /* The master over partitions [cut[i], cut[i+1]): partition i is shipped
  * when bit (i % 64) of ship_mask is set, else merged as rank 0 would
  * merge its own; merged in order into an empty accumulator. */
@@ -280,6 +283,7 @@ static struct gb_partial *run_cuts(const struct gb_config *c,
     struct h5b_error err = {""};
     struct gb_partial *acc = NULL;
     assert_int_equal(gb_create(c, &acc, &err), 0);
+    gb_reserve(acc, acc_reserve);
     for (size_t i = 0; i + 1 < ncut; i++) {
         struct gb_partial *p = reduce(c, d->keys, d->col, cut[i], cut[i + 1],
                                       0);
@@ -639,8 +643,14 @@ static void test_same_boundaries_same_bytes(void **state)
     struct gb_partial *a = run_cuts(&c, &d, cuts, nc, 0);
     struct gb_partial *b = run_cuts(&c, &d, cuts, nc, ~0ull);
     struct gb_partial *m = run_cuts(&c, &d, cuts, nc, 0x55);
+    /* room reserved for every record (as rank 0 does) is only room */
+    acc_reserve = d.n;
+    struct gb_partial *r = run_cuts(&c, &d, cuts, nc, 0x55);
+    acc_reserve = 0;
     assert_same_bytes(a, b);
     assert_same_bytes(a, m);
+    assert_same_bytes(a, r);
+    gb_destroy(r);
     struct results ra, rb;
     finalize(a, &ra);
     finalize(b, &rb);
@@ -1125,6 +1135,7 @@ static void test_max_keys(void **state)
     assert_int_equal(gb_update(p, keys, col, 2, &err), 0);  /* 5 1 */
     assert_int_equal(gb_update(q, keys + 3, (const void *[]){v + 3}, 2,
                                &err), 0);                   /* 2 3 */
+    gb_reserve(p, 1000);    /* room is not a licence for more keys */
     assert_int_equal(gb_merge(p, q, &err), H5B_EINPUT);
     gb_destroy(p);
     c.max_keys = 0;
@@ -1495,6 +1506,7 @@ static struct gb_partial *merge_cuts(const struct gb_config *c,
     struct h5b_error err = {""};
     struct gb_partial *acc = NULL;
     assert_int_equal(gb_create(c, &acc, &err), 0);
+    gb_reserve(acc, acc_reserve);
     for (size_t i = 0; i + 1 < ncut; i++) {
         struct gb_partial *p = NULL;
         const void *v[NCOL];
