@@ -29,6 +29,17 @@ void *hugepage_alloc(size_t len)
     return p;
 }
 
+void *hugepage_block(size_t len)
+{
+    void *p = NULL;
+    if (len < HUGEPAGE_BYTES)
+        return malloc(len ? len : 1);
+    if (posix_memalign(&p, HUGEPAGE_BYTES, len) != 0)
+        return NULL;
+    hugepage_advise(p, len);
+    return p;
+}
+
 void *hugepage_zalloc(size_t len)
 {
     void *p = hugepage_alloc(len);

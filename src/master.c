@@ -42,6 +42,7 @@
 #include "err.h"
 #include "fileread.h"
 #include "h5util.h"
+#include "hugepage.h"
 #include "interrupt.h"
 #include "readahead.h"
 #include "transport.h"
@@ -835,13 +836,14 @@ static int run_solo(const struct master_args *a, struct table_partial *acc,
     unsigned char *buf = NULL;
     unsigned long long theirs = 0;
     int rc = 0;
+    size_t stride = (bytes + 63) & ~(size_t)63;
     if (a->read_ahead && !a->twin[0])
         rc = readahead_start(&ra, a->start, a->plan->nparts, 1, 2, bytes,
                              &ops, err);
-    else if (!(buf = malloc(bytes ? bytes : 1)) ||
-             (a->twin[0] && !(tw.buf = malloc(bytes ? bytes : 1))))
-        rc = err_set(err, H5B_ERUN, "out of memory for a %zu-byte partition "
-                     "buffer", bytes);
+    else if (!(buf = hugepage_block(a->twin[0] ? 2 * stride : bytes)))
+        rc = err_set(err, H5B_ERUN, "out of memory for %d %zu-byte "
+                     "partition buffers", a->twin[0] ? 2 : 1, bytes);
+    tw.buf = buf && a->twin[0] ? buf + stride : NULL;
     if (rc == 0 && a->twin[0])
         rc = readahead_start(&ra, a->start + 1, a->plan->nparts, 2, 2,
                              sizeof(struct table_partial), &twin_ops, err);
@@ -862,7 +864,6 @@ static int run_solo(const struct master_args *a, struct table_partial *acc,
     fileread_close(&so.file);
     fileread_close(&tw.so.file);
     free(buf);
-    free(tw.buf);
     return rc;
 }
 

@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "err.h"
+#include "hugepage.h"
 #include "progress.h"
 
 enum slot_state { SLOT_FREE, SLOT_READING, SLOT_FULL };
@@ -45,6 +46,7 @@ struct readahead {
     _Atomic int stop;
     int sleepers;           /* threads in pthread_cond_wait (under mu) */
     struct slot *slot;
+    unsigned char *block;   /* every slot's buffer, one after another */
     pthread_mutex_t mu;
     pthread_cond_t cv;
     pthread_t thread;
@@ -121,8 +123,7 @@ static void *reader_main(void *arg)
 /* Free ra and its buffers (the thread is not running). */
 static void ra_free(struct readahead *ra)
 {
-    for (int s = 0; ra->slot && s < ra->nbuf; s++)
-        free(ra->slot[s].buf);
+    free(ra->block);
     free(ra->slot);
     pthread_cond_destroy(&ra->cv);
     pthread_mutex_destroy(&ra->mu);
@@ -156,9 +157,11 @@ int readahead_start(struct readahead **out, uint64_t first, uint64_t last,
     pthread_mutex_init(&ra->mu, NULL);
     pthread_cond_init(&ra->cv, NULL);
     ra->slot = calloc((size_t)ra->nbuf, sizeof *ra->slot);
-    int ok = ra->slot != NULL;
+    size_t stride = bytes ? (bytes + 63) & ~(size_t)63 : 64;
+    int ok = ra->slot != NULL && stride <= SIZE_MAX / (size_t)ra->nbuf &&
+             (ra->block = hugepage_block(stride * (size_t)ra->nbuf));
     for (int s = 0; ok && s < ra->nbuf; s++)
-        ok = (ra->slot[s].buf = malloc(bytes ? bytes : 1)) != NULL;
+        ra->slot[s].buf = ra->block + (size_t)s * stride;
     if (!ok) {
         ra_free(ra);
         return err_set(err, H5B_ERUN, "out of memory for %d read-ahead "

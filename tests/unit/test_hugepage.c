@@ -100,12 +100,35 @@ static void zalloc_is_zero(void **state)
     free(p);
 }
 
+/* A block of 2 MiB or more starts on a huge page boundary (so two 1 MiB
+ * buffers in it share one huge page); a smaller one is plain memory. */
+static void blocks_are_aligned(void **state)
+{
+    (void)state;
+    unsigned char *p = hugepage_block(2 * HP);
+    assert_non_null(p);
+    assert_int_equal((uintptr_t)p % HP, 0);
+    fill(p, 2 * HP, 3);
+    assert_true(same(p, 2 * HP, 3));
+    free(p);
+    p = hugepage_block(HP + 100);
+    assert_non_null(p);
+    assert_int_equal((uintptr_t)p % HP, 0);
+    free(p);
+    p = hugepage_block(100);
+    assert_non_null(p);
+    fill(p, 100, 5);
+    free(p);
+    free(hugepage_block(0));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(advises_whole_aligned_blocks),
         cmocka_unit_test(reallocs_keep_contents),
         cmocka_unit_test(zalloc_is_zero),
+        cmocka_unit_test(blocks_are_aligned),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
