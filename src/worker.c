@@ -34,6 +34,7 @@
 #include "chunkdec.h"
 #include "err.h"
 #include "fileread.h"
+#include "hugepage.h"
 #include "memlimits.h"
 #include "progress.h"
 #include "transport.h"
@@ -104,7 +105,7 @@ static int values_room(struct worker *w, const struct wire_work *wk,
                        "more than announced", (unsigned long long)wk->index,
                        (unsigned long long)wk->nrec);
     *need = (size_t)wk->nrec * rec;
-    if (!w->values && !(w->values = malloc(w->slot_bytes)))
+    if (!w->values && !(w->values = hugepage_buffer(w->slot_bytes, NULL)))
         return err_set(err, H5B_ERUN, "out of memory for a %zu-byte "
                        "partition", w->slot_bytes);
     return 0;

@@ -122,6 +122,25 @@ static void blocks_are_aligned(void **state)
     free(hugepage_block(0));
 }
 
+/* A buffer of half a huge page or more gets a whole one (or more, whole);
+ * a smaller one only its bytes. */
+static void buffers_round_to_huge_pages(void **state)
+{
+    (void)state;
+    size_t cap = 0;
+    unsigned char *p = hugepage_buffer(HP / 2 + 72, &cap);
+    assert_non_null(p);
+    assert_int_equal(cap, HP);
+    assert_int_equal((uintptr_t)p % HP, 0);
+    fill(p, cap, 9);
+    free(p);
+    free(hugepage_buffer(HP + 1, &cap));
+    assert_int_equal(cap, 2 * HP);
+    free(hugepage_buffer(HP / 2 - 1, &cap));
+    assert_int_equal(cap, HP / 2 - 1);
+    free(hugepage_buffer(4096, NULL));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -129,6 +148,7 @@ int main(void)
         cmocka_unit_test(reallocs_keep_contents),
         cmocka_unit_test(zalloc_is_zero),
         cmocka_unit_test(blocks_are_aligned),
+        cmocka_unit_test(buffers_round_to_huge_pages),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
