@@ -40,11 +40,16 @@ void *hugepage_block(size_t len)
     return p;
 }
 
-void *hugepage_buffer(size_t len, size_t *cap)
+size_t hugepage_buffer_bytes(size_t len)
 {
     size_t mask = HUGEPAGE_BYTES - 1;
-    size_t n = len >= HUGEPAGE_BYTES / 2 && len <= SIZE_MAX - mask
-               ? (len + mask) & ~mask : len;
+    return len >= HUGEPAGE_BYTES / 2 && len <= SIZE_MAX - mask
+           ? (len + mask) & ~mask : len;
+}
+
+void *hugepage_buffer(size_t len, size_t *cap)
+{
+    size_t n = hugepage_buffer_bytes(len);
     if (cap)
         *cap = n;
     return hugepage_block(n);

@@ -43,6 +43,9 @@ void *hugepage_block(size_t len);
  * allocated. */
 void *hugepage_buffer(size_t len, size_t *cap);
 
+/* The bytes hugepage_buffer(len) allocates (for the memory plan). */
+size_t hugepage_buffer_bytes(size_t len);
+
 /* hugepage_alloc(len) set to zero, like calloc(len, 1); NULL if out of
  * memory. */
 void *hugepage_zalloc(size_t len);

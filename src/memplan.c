@@ -6,6 +6,7 @@
 #include "err.h"
 #include "gbdist.h"
 #include "groupby.h"
+#include "hugepage.h"
 #include "op.h"
 
 const char *memplan_size(uint64_t bytes, char *buf, size_t n)
@@ -161,7 +162,8 @@ static void plan_worker(const struct memplan_job *j, struct memplan *m)
     if (j->nworkers == 0)
         return;
     r->part[MP_BUFFERS] = mul((uint64_t)j->prefetch, j->slot_bytes);
-    r->part[MP_SCRATCH] = add(j->worker_values ? j->slot_bytes : 0,
+    r->part[MP_SCRATCH] = add(j->worker_values
+                              ? hugepage_buffer_bytes(j->slot_bytes) : 0,
                               table_scratch(j, j->workers_decode ||
                                                j->workers_read,
                                             j->workers_read ? 3 : 2));

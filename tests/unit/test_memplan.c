@@ -182,6 +182,12 @@ static void test_decode_scratch(void **state)
     j.helps = 1;                /* rank 0 reads its own through HDF5 */
     memplan_build(&j, &m);
     assert_int_equal(m.rank0.part[MP_SCRATCH], 3 * 500);
+    /* a values buffer of 1 MiB and more takes whole 2 MiB huge pages */
+    j = job_of(1000, 2, 2);
+    j.slot_bytes = (1 << 20) + 72;
+    j.worker_values = 1;
+    memplan_build(&j, &m);
+    assert_int_equal(m.worker.part[MP_SCRATCH], 2 << 20);
 }
 
 /* group_by on a field: every state per key, a partial holding at most its
