@@ -83,59 +83,118 @@ static uint64_t unique(int64_t *v, uint64_t n)
     return m;
 }
 
-/* The keys of the whole key dataset of file i into keys (nrec of them). */
-static int file_keys(const struct source *s, int part,
-                     const struct cftime *tc, size_t i, int64_t *keys,
+/* Records of a key dataset read at a time while counting: 1 MiB of keys
+ * (and as much of time values), whatever the file's length. */
+#define KEY_PIECE ((uint64_t)1 << 17)
+
+/* What counting the keys holds: a piece of a file's keys (and of its
+ * time values, for a time key), and the distinct keys so far, sorted. */
+struct keycount {
+    int part;
+    const struct cftime *tc;
+    int64_t *keys;          /* KEY_PIECE */
+    double *v;              /* KEY_PIECE, for a time key */
+    int64_t *all, *merged;  /* the distinct keys; room to merge into */
+    uint64_t nall, cap;
+};
+
+/* Keys of records [start, start + n) of the key dataset did of file
+ * path into kc->keys. */
+static int piece_keys(struct keycount *kc, hid_t did, const char *path,
+                      const char *key, uint64_t start, uint64_t n,
+                      struct h5b_error *err)
+{
+    hsize_t off = start, cnt = n;
+    hid_t fsp = H5Dget_space(did), msp = H5Screate_simple(1, &cnt, NULL);
+    int rc = fsp < 0 || msp < 0 ||
+             H5Sselect_hyperslab(fsp, H5S_SELECT_SET, &off, NULL, &cnt,
+                                 NULL) < 0 ||
+             H5Dread(did, kc->v ? H5T_NATIVE_DOUBLE : H5T_NATIVE_INT64, msp,
+                     fsp, H5P_DEFAULT, kc->v ? (void *)kc->v
+                                             : (void *)kc->keys) < 0
+             ? err_set(err, H5B_ERUN, "%s: cannot read group_by key '%s'",
+                       path, key) : 0;
+    for (uint64_t r = 0; rc == 0 && kc->v && r < n; r++)
+        if (cftime_key(kc->tc, kc->part, kc->v[r], &kc->keys[r]) < 0)
+            rc = err_set(err, H5B_EINPUT, "%s: group_by: value %g of '%s' "
+                         "at index %llu is not a date", path, kc->v[r], key,
+                         (unsigned long long)(start + r));
+    H5E_BEGIN_TRY {
+        H5Sclose(msp);
+        H5Sclose(fsp);
+    } H5E_END_TRY;
+    return rc;
+}
+
+/* Merge the n sorted distinct keys of a piece into kc->all. */
+static int merge_keys(struct keycount *kc, uint64_t n, struct h5b_error *err)
+{
+    if (kc->nall + n > kc->cap) {
+        uint64_t cap = (kc->nall + n) * 2;
+        int64_t *a = realloc(kc->all, cap * sizeof *a);
+        int64_t *m = a ? realloc(kc->merged, cap * sizeof *m) : NULL;
+        if (a)
+            kc->all = a;
+        if (m)
+            kc->merged = m;
+        if (!a || !m)
+            return err_set(err, H5B_ERUN, "out of memory for %llu distinct "
+                           "group_by keys", (unsigned long long)cap);
+        kc->cap = cap;
+    }
+    uint64_t i = 0, j = 0, k = 0;
+    while (i < kc->nall || j < n) {
+        int64_t x = j == n || (i < kc->nall && kc->all[i] <= kc->keys[j])
+                    ? kc->all[i] : kc->keys[j];
+        i += i < kc->nall && kc->all[i] == x;
+        j += j < n && kc->keys[j] == x;
+        kc->merged[k++] = x;
+    }
+    int64_t *t = kc->all;
+    kc->all = kc->merged;
+    kc->merged = t;
+    kc->nall = k;
+    return 0;
+}
+
+/* Add the distinct keys of file i, a piece at a time. */
+static int file_keys(struct keycount *kc, const struct source *s, size_t i,
                      struct h5b_error *err)
 {
-    uint64_t n = s->file[i].nrec;
-    double *v = part >= 0 ? malloc(n * sizeof *v + 1) : NULL;
-    hid_t fid = H5Fopen(s->file[i].path, H5F_ACC_RDONLY, H5P_DEFAULT);
-    hid_t did = fid >= 0 ? H5Dopen2(fid, s->key_path[0], H5P_DEFAULT)
+    const char *path = s->file[i].path, *key = s->key_path[0];
+    hid_t fid = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    hid_t did = fid >= 0 ? H5Dopen2(fid, key, H5P_DEFAULT)
                          : H5I_INVALID_HID;
-    int rc = 0;
-    if (did < 0 || (part >= 0 && !v) ||
-        H5Dread(did, v ? H5T_NATIVE_DOUBLE : H5T_NATIVE_INT64, H5S_ALL,
-                H5S_ALL, H5P_DEFAULT, v ? (void *)v : (void *)keys) < 0)
-        rc = err_set(err, H5B_ERUN, "%s: cannot read group_by key '%s'",
-                     s->file[i].path, s->key_path[0]);
-    for (uint64_t r = 0; rc == 0 && v && r < n; r++)
-        if (cftime_key(tc, part, v[r], &keys[r]) < 0)
-            rc = err_set(err, H5B_EINPUT, "%s: group_by: value %g of '%s' "
-                         "at index %llu is not a date", s->file[i].path,
-                         v[r], s->key_path[0], (unsigned long long)r);
+    int rc = did < 0 ? err_set(err, H5B_ERUN, "%s: cannot read group_by "
+                               "key '%s'", path, key) : 0;
+    for (uint64_t at = 0; rc == 0 && at < s->file[i].nrec; at += KEY_PIECE) {
+        uint64_t n = s->file[i].nrec - at < KEY_PIECE
+                     ? s->file[i].nrec - at : KEY_PIECE;
+        rc = piece_keys(kc, did, path, key, at, n, err);
+        if (rc == 0)
+            rc = merge_keys(kc, unique(kc->keys, n), err);
+    }
     H5E_BEGIN_TRY {
         H5Dclose(did);
         H5Fclose(fid);
     } H5E_END_TRY;
-    free(v);
     return rc;
 }
 
 int timekey_count(const struct source *s, int part, const struct cftime *tc,
                   uint64_t *nkeys, struct h5b_error *err)
 {
-    int64_t *all = NULL, *keys = NULL;
-    uint64_t nall = 0;
-    int rc = 0;
-    for (size_t i = 0; rc == 0 && i < s->nfiles; i++) {
-        uint64_t n = s->file[i].nrec;
-        keys = realloc(keys, n * sizeof *keys + 1);
-        rc = keys ? file_keys(s, part, tc, i, keys, err)
-                  : err_set(err, H5B_ERUN, "out of memory for keys");
-        n = rc == 0 ? unique(keys, n) : 0;
-        int64_t *grown = rc == 0 ? realloc(all, (nall + n) * sizeof *all + 1)
-                                 : NULL;
-        if (rc == 0 && !grown)
-            rc = err_set(err, H5B_ERUN, "out of memory for keys");
-        if (rc == 0) {
-            all = grown;
-            memcpy(all + nall, keys, n * sizeof *keys);
-            nall = unique(all, nall + n);
-        }
-    }
-    free(keys);
-    free(all);
-    *nkeys = nall;
+    struct keycount kc = {.part = part, .tc = tc};
+    kc.keys = malloc(KEY_PIECE * sizeof *kc.keys);
+    kc.v = part >= 0 ? malloc(KEY_PIECE * sizeof *kc.v) : NULL;
+    int rc = !kc.keys || (part >= 0 && !kc.v)
+             ? err_set(err, H5B_ERUN, "out of memory for keys") : 0;
+    for (size_t i = 0; rc == 0 && i < s->nfiles; i++)
+        rc = file_keys(&kc, s, i, err);
+    *nkeys = kc.nall;
+    free(kc.keys);
+    free(kc.v);
+    free(kc.all);
+    free(kc.merged);
     return rc;
 }

@@ -7,9 +7,10 @@
  * dimension name); its path then becomes the key dataset the source
  * reads after each partition's values (source_opts.key_time).  The key
  * count is the distinct keys of every record of every file, read once
- * before the run (8 bytes per record of a file at a time): an upper
- * bound of what a selection keeps, for the memory estimate of keyed
- * tables (keys x columns x state, README).
+ * before the run in pieces of 2^17 records (2 MiB at most, whatever the
+ * files' lengths, beside 16 bytes per distinct key): an upper bound of
+ * what a selection keeps, for the memory estimate of keyed tables (keys
+ * x columns x state, README).
  */
 #ifndef H5B_TIMEKEY_H
 #define H5B_TIMEKEY_H

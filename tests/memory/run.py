@@ -35,6 +35,11 @@ Cases:
                   (two more partials of 16 MiB, README read_ahead); with a
                   memory_limit 16 MiB below that plan, the run is not
                   refused but reads ahead only
+  keyed-count     group_by = /key on a field of 4 million records of 2
+                  cells: counting the distinct keys before the plan reads
+                  the key dataset in pieces, so rank 0's peak RSS stays
+                  under 48 MiB (it held the file's whole key column, 32
+                  MiB, beside the process: about 70 MiB)
   json            a real run with --format json under mpirun -n 2: the
                   summary's memory object holds an estimate and a peak RSS
                   for rank 0 and the worker
@@ -216,6 +221,25 @@ def case_twin_fallback(tool, tmp):
            f"memory_limit {limit}: {reading!r}, {tight} MiB against {total}")
 
 
+def case_keyed_count(tool, tmp):
+    n = 4_000_000
+    with h5py.File(tmp / "keyed.h5", "w") as f:
+        f.create_dataset("field", data=np.ones((n, 2)))
+        f.create_dataset("key", data=(np.arange(n, dtype="i8") // 7) % 12)
+    job = write_job(tmp, "keyed", part="1M", dataset_file="keyed.h5")
+    text = job.read_text().replace("dataset = /values", "dataset = /field")
+    job.write_text(text.replace("[reduce]", "[reduce]\ngroup_by = /key"))
+    r = run(tool, tmp, "keyed-count", 0, [job, "--format", "json", "-q"])
+    (tmp / "keyed.h5").unlink()
+    expect_clean(r)
+    expect(r.rc == 0, f"exit {r.describe()}: {r.stderr[-300:]!r}")
+    doc = json.loads(r.stdout)
+    rss = doc["memory"]["peak_rss_bytes"]["rank0"]
+    expect(rss < 48 * MIB, f"rank 0's peak RSS {rss / MIB:.1f} MiB counting 12 keys "
+                           f"of {n} records")
+    (tmp / "out/result.h5").unlink()
+
+
 def case_json(tool, tmp):
     job = write_job(tmp, "json", part="1M", dataset_file="small.h5")
     r = run(tool, tmp, "json", 2, [job, "--format", "json", "-q"])
@@ -268,6 +292,7 @@ def main():
             cases.append((name, lambda t, d, r=ranks, o=over: case_limit(t, d, r, o)))
     cases += [("prlimit-as", case_prlimit_as), ("slurm-per-cpu", case_slurm_per_cpu),
               ("window-fails", case_window_fails), ("twin-fallback", case_twin_fallback),
+              ("keyed-count", case_keyed_count),
               ("json", case_json),
               ("own-peak", case_own_peak)]
     report = Report()
