@@ -969,53 +969,30 @@ static int sort_rows(struct gb_partial *p, struct h5b_error *err)
     return rc;
 }
 
-/* Give back the unused tail of the row arrays (a failure keeps them). */
+/* a shrunk to bytes; a itself when it is NULL or realloc fails (it stays
+ * valid, only longer than needed). */
+static void *shrunk(void *a, size_t bytes)
+{
+    void *b = a && bytes ? realloc(a, bytes) : NULL;
+    return b ? b : a;
+}
+
+/* Give back the unused tail of the row arrays (a failure keeps them
+ * longer, which cap allows: it is at most every array's length). */
 static void rows_shrink(struct gb_partial *p)
 {
     if (p->cap == p->nkeys || p->nkeys == 0)
         return;
-    int64_t *k = realloc(p->keys, (size_t)p->nkeys * sizeof *k);
-    if (!k)
-        return;
-    p->keys = k;
-    unsigned char *kb = p->kw ? realloc(p->kb, (size_t)p->nkeys * p->kw)
-                              : NULL;
-    if (p->kw && !kb)
-        return;
-    p->kb = p->kw ? kb : p->kb;
-    struct cell *c = realloc(p->cells, (size_t)(p->nkeys * p->ncol) *
-                                       sizeof *c);
-    if (!c)
-        return;
-    p->cells = c;
-    if (p->sums) {
-        struct csum *e = realloc(p->sums, (size_t)(p->nkeys * p->ncol) *
-                                          sizeof *e);
-        if (!e)
-            return;
-        p->sums = e;
-    }
-    if (p->mm) {
-        struct cmm *e = realloc(p->mm, (size_t)(p->nkeys * p->ncol) *
-                                       sizeof *e);
-        if (!e)
-            return;
-        p->mm = e;
-    }
-    if (p->xs) {
-        struct exactsum *x = realloc(p->xs, (size_t)(p->nkeys * p->ncol) *
-                                            sizeof *x);
-        if (!x)
-            return;
-        p->xs = x;
-    }
-    if (p->nst) {
-        struct gbd_store *d = realloc(p->ds, (size_t)(p->nkeys * p->ncol *
-                                                      p->nst) * sizeof *d);
-        if (!d)
-            return;
-        p->ds = d;
-    }
+    size_t rows = (size_t)p->nkeys, cells = (size_t)(p->nkeys * p->ncol);
+    p->keys = shrunk(p->keys, rows * sizeof *p->keys);
+    if (p->kw)
+        p->kb = shrunk(p->kb, rows * p->kw);
+    p->cells = shrunk(p->cells, cells * sizeof *p->cells);
+    p->sums = shrunk(p->sums, cells * sizeof *p->sums);
+    p->mm = shrunk(p->mm, cells * sizeof *p->mm);
+    p->xs = shrunk(p->xs, cells * sizeof *p->xs);
+    if (p->nst)
+        p->ds = shrunk(p->ds, cells * p->nst * sizeof *p->ds);
     p->cap = p->nkeys;
 }
 
