@@ -236,3 +236,21 @@ done:
         H5Aclose(a);
     } H5E_END_TRY;
 }
+
+int h5util_read_slab(hid_t did, hid_t memtype, int rank, const hsize_t *off,
+                     const hsize_t *stride, const hsize_t *cnt, void *buf,
+                     char *why, size_t n)
+{
+    hid_t fsp = H5Dget_space(did), msp = H5Screate_simple(rank, cnt, NULL);
+    int rc = fsp < 0 || msp < 0 ||
+             H5Sselect_hyperslab(fsp, H5S_SELECT_SET, off, stride, cnt,
+                                 NULL) < 0 ||
+             H5Dread(did, memtype, msp, fsp, H5P_DEFAULT, buf) < 0 ? -1 : 0;
+    if (rc < 0)
+        h5util_detail(why, n);
+    H5E_BEGIN_TRY {
+        H5Sclose(fsp);
+        H5Sclose(msp);
+    } H5E_END_TRY;
+    return rc;
+}

@@ -19,6 +19,13 @@ void h5util_quiet(void);
  * "" if none.  Clears the stack. */
 const char *h5util_detail(char *buf, size_t n);
 
+/* Read the hyperslab off/cnt (rank dims; stride: NULL for 1) of dataset
+ * did into buf as memtype: 0, or -1 with HDF5's reason in why (n bytes),
+ * taken before any close clears it. */
+int h5util_read_slab(hid_t did, hid_t memtype, int rank, const hsize_t *off,
+                     const hsize_t *stride, const hsize_t *cnt, void *buf,
+                     char *why, size_t n);
+
 /* Native memory type for t (a library constant, not to be closed). */
 hid_t h5util_native(h5b_type t);
 

@@ -589,27 +589,6 @@ static void close_current(struct source *s)
     s->memtype = memtype;
 }
 
-/* Read the hyperslab off/cnt (rank dims; stride: NULL for 1) of did into
- * buf as memtype; on failure HDF5's reason goes to why (before any close
- * clears it). */
-static herr_t read_slab(hid_t did, hid_t memtype, int rank,
-                        const hsize_t *off, const hsize_t *stride,
-                        const hsize_t *cnt, void *buf, char *why, size_t n)
-{
-    hid_t fsp = H5Dget_space(did), msp = H5Screate_simple(rank, cnt, NULL);
-    herr_t rc = fsp < 0 || msp < 0 ||
-                H5Sselect_hyperslab(fsp, H5S_SELECT_SET, off, stride, cnt,
-                                    NULL) < 0 ||
-                H5Dread(did, memtype, msp, fsp, H5P_DEFAULT, buf) < 0 ? -1 : 0;
-    if (rc < 0)
-        h5util_detail(why, n);
-    H5E_BEGIN_TRY {
-        H5Sclose(fsp);
-        H5Sclose(msp);
-    } H5E_END_TRY;
-    return rc;
-}
-
 /* Make file i the open one. */
 static int switch_file(struct source *s, size_t i, struct h5b_error *err)
 {
@@ -649,7 +628,7 @@ int source_read(struct source *s, size_t i, uint64_t start, uint64_t count,
         cnt[1] = ncols;
     }
     const char *what = s->dataset;
-    if (read_slab(s->did, s->memtype, s->rank, off, step, cnt, buf, why,
+    if (h5util_read_slab(s->did, s->memtype, s->rank, off, step, cnt, buf, why,
                   sizeof why) < 0)
         rc = H5B_ERUN;
     /* the keys follow the values read: whole records, or a tile's */
@@ -659,7 +638,7 @@ int source_read(struct source *s, size_t i, uint64_t start, uint64_t count,
     for (size_t k = 0; rc == 0 && k < s->nkeyds; k++) {
         what = s->key_path[k];
         hid_t kt = srctype_key_memtype(s, k);
-        if (kt < 0 || read_slab(s->kid[k], kt, 1, off, step, cnt, keys, why,
+        if (kt < 0 || h5util_read_slab(s->kid[k], kt, 1, off, step, cnt, keys, why,
                                 sizeof why) < 0)
             rc = H5B_ERUN;
         keys += count * table_type_size(s->col[s->ncol - s->nkeyds + k].type);

@@ -8,6 +8,7 @@
 
 #include "cftime.h"
 #include "err.h"
+#include "h5util.h"
 #include "ncdims.h"
 
 int timekey_resolve(const char *file, const char *dataset,
@@ -105,13 +106,11 @@ static int piece_keys(struct keycount *kc, hid_t did, const char *path,
                       struct h5b_error *err)
 {
     hsize_t off = start, cnt = n;
-    hid_t fsp = H5Dget_space(did), msp = H5Screate_simple(1, &cnt, NULL);
-    int rc = fsp < 0 || msp < 0 ||
-             H5Sselect_hyperslab(fsp, H5S_SELECT_SET, &off, NULL, &cnt,
-                                 NULL) < 0 ||
-             H5Dread(did, kc->v ? H5T_NATIVE_DOUBLE : H5T_NATIVE_INT64, msp,
-                     fsp, H5P_DEFAULT, kc->v ? (void *)kc->v
-                                             : (void *)kc->keys) < 0
+    char why[256];
+    int rc = h5util_read_slab(did, kc->v ? H5T_NATIVE_DOUBLE
+                                         : H5T_NATIVE_INT64, 1, &off, NULL,
+                              &cnt, kc->v ? (void *)kc->v : (void *)kc->keys,
+                              why, sizeof why) < 0
              ? err_set(err, H5B_ERUN, "%s: cannot read group_by key '%s'",
                        path, key) : 0;
     for (uint64_t r = 0; rc == 0 && kc->v && r < n; r++)
@@ -119,10 +118,6 @@ static int piece_keys(struct keycount *kc, hid_t did, const char *path,
             rc = err_set(err, H5B_EINPUT, "%s: group_by: value %g of '%s' "
                          "at index %llu is not a date", path, kc->v[r], key,
                          (unsigned long long)(start + r));
-    H5E_BEGIN_TRY {
-        H5Sclose(msp);
-        H5Sclose(fsp);
-    } H5E_END_TRY;
     return rc;
 }
 
