@@ -109,7 +109,7 @@ LOGIC     := err atomicfile samefile job plan wire chunkdec op exactsum xfold op
              nodes mpienv startup select op_weighted weights op_records \
              cftime keyed hugepage
 # Modules that talk to HDF5 or MPI.
-SYSTEM    := h5util srctype source ncdims output transport shm worker master plugin \
+SYSTEM    := h5util h5head srctype source ncdims output transport shm worker master plugin \
              filecheck wreader selread weightsread timekey \
              memrun dryrun rangepass run
 OBJS      := $(addprefix $(BUILD)/obj/,$(addsuffix .o,$(LOGIC) $(SYSTEM)))

@@ -261,13 +261,9 @@ static uint64_t fingerprint(const struct prep *p)
         h = ckpt_hash(h, e->value, strlen(e->value) + 1);
     }
     for (size_t i = 0; i < p->nfiles; i++) {
-        struct stat st;
-        uint64_t v[3] = {0, 0, 0};
-        if (stat(p->files[i], &st) == 0) {
-            v[0] = (uint64_t)st.st_size;
-            v[1] = (uint64_t)st.st_mtim.tv_sec;
-            v[2] = (uint64_t)st.st_mtim.tv_nsec;
-        }
+        const struct source_file *f = &p->src.file[i];
+        uint64_t v[3] = {f->bytes, (uint64_t)f->mtime_s,
+                         (uint64_t)f->mtime_ns};
         h = ckpt_hash(h, p->files[i], strlen(p->files[i]) + 1);
         h = ckpt_hash(h, v, sizeof v);
     }

@@ -38,10 +38,12 @@ static void identify(const char *path, struct ident *id)
     char dir[4096];
     const char *slash = strrchr(path, '/');
     memset(id, 0, sizeof *id);
+    id->base = slash ? slash + 1 : path;
     if (stat(path, &st) == 0) {
         id->exists = 1;
         id->dev = st.st_dev;
         id->ino = st.st_ino;
+        return;             /* same() compares directories of new paths only */
     }
     atomicfile_dir(path, dir, sizeof dir);
     if (stat(dir, &st) == 0) {
@@ -49,7 +51,6 @@ static void identify(const char *path, struct ident *id)
         id->ddev = st.st_dev;
         id->dino = st.st_ino;
     }
-    id->base = slash ? slash + 1 : path;
 }
 
 /* The same file (both exist), or the same entry (neither exists yet). */

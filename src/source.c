@@ -11,12 +11,18 @@
 
 #include "chunkdec.h"
 #include "err.h"
+#include "h5head.h"
 #include "h5util.h"
 #include "memplan.h"
 #include "srctype.h"
 
 /* Open path read-only as HDF5, with a message that says why not. */
-static int open_file(const char *path, hid_t *fid, struct h5b_error *err)
+/* Open path read-only as HDF5 through file access list fapl into *fid;
+ * when f is not NULL, record the file's size and modification time there
+ * (the one stat of a check: the extent check and the checkpoint's
+ * fingerprint use it). */
+static int open_file(const char *path, hid_t fapl, hid_t *fid,
+                     struct source_file *f, struct h5b_error *err)
 {
     char why[256];
     struct stat st;
@@ -25,9 +31,14 @@ static int open_file(const char *path, hid_t *fid, struct h5b_error *err)
         return err_set(err, H5B_EINPUT, "%s: %s", path, strerror(errno));
     if (!S_ISREG(st.st_mode))
         return err_set(err, H5B_EINPUT, "%s: not a regular file", path);
+    if (f) {
+        f->bytes = (uint64_t)st.st_size;
+        f->mtime_s = (int64_t)st.st_mtim.tv_sec;
+        f->mtime_ns = (int64_t)st.st_mtim.tv_nsec;
+    }
     /* Open first and ask why only on failure: H5Fis_hdf5 opens the file
      * once more, which over a thousand small files was 7% of checking. */
-    *fid = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    *fid = H5Fopen(path, H5F_ACC_RDONLY, fapl);
     if (*fid >= 0)
         return 0;
     h5util_detail(why, sizeof why);
@@ -124,18 +135,15 @@ static void list_reducible(hid_t fid, char *buf, size_t n)
 }
 
 /* Open the dataset with the chunk cache off (see source.h). */
-static int open_dataset(hid_t fid, const char *path, const char *dataset,
-                        hid_t *did, struct h5b_error *err)
+static int open_dataset(const struct source *s, hid_t fid, const char *path,
+                        const char *dataset, hid_t *did,
+                        struct h5b_error *err)
 {
     char why[256] = "";
-    hid_t dapl = H5Pcreate(H5P_DATASET_ACCESS);
-    *did = H5I_INVALID_HID;
-    if (dapl >= 0 && H5Pset_chunk_cache(dapl, 1, 0, 1.0) >= 0)
-        *did = H5Dopen2(fid, dataset, dapl);
+    *did = s->dapl >= 0 ? H5Dopen2(fid, dataset, s->dapl)
+                        : H5I_INVALID_HID;
     if (*did < 0)
         h5util_detail(why, sizeof why);
-    if (dapl >= 0)
-        H5Pclose(dapl);
     if (*did < 0 && H5LTpath_valid(fid, dataset, 0) == 0) {
         char list[1600];
         list_reducible(fid, list, sizeof list);
@@ -450,12 +458,6 @@ overflow:
 }
 
 /* The size of the file at path in bytes, or 0 if unknown. */
-static uint64_t file_size(const char *path)
-{
-    struct stat st;
-    return stat(path, &st) == 0 ? (uint64_t)st.st_size : 0;
-}
-
 /* Open, check and close file i. */
 static int inspect_file(struct source *s, size_t i,
                         const struct source_opts *o, struct h5b_error *err)
@@ -464,10 +466,11 @@ static int inspect_file(struct source *s, size_t i,
     hid_t kid = H5I_INVALID_HID;
     struct dset ds = {H5I_INVALID_HID, H5I_INVALID_HID, H5I_INVALID_HID,
                       H5I_INVALID_HID};
-    int rc = open_file(s->file[i].path, &fid, err);
+    int rc = open_file(s->file[i].path, h5head_fapl(), &fid, &s->file[i],
+                       err);
     size_t k = 0;
     if (rc == 0)
-        rc = open_dataset(fid, s->file[i].path, s->dataset, &did, err);
+        rc = open_dataset(s, fid, s->file[i].path, s->dataset, &did, err);
     if (rc == 0)
         dset_open(did, &ds);
     if (rc == 0)
@@ -482,14 +485,15 @@ static int inspect_file(struct source *s, size_t i,
         describe_layout(&ds, s->rank, &s->file[i]);
     if (rc == 0)
         raw_layout(&ds, s, &s->file[i]);
-    uint64_t file_bytes = rc == 0 ? file_size(s->file[i].path) : 0;
+    uint64_t file_bytes = rc == 0 ? s->file[i].bytes : 0;
     if (rc == 0)
         rc = check_extent(did, s->file[i].path, s->dataset, file_bytes, err);
     if (rc == 0)
         direct_layout(&ds, s, &s->file[i], file_bytes);
     dset_close(&ds);
     for (; rc == 0 && k < s->nkeyds; k++) {
-        rc = open_dataset(fid, s->file[i].path, s->key_path[k], &kid, err);
+        rc = open_dataset(s, fid, s->file[i].path, s->key_path[k], &kid,
+                          err);
         if (rc == 0)
             rc = srctype_key(s, kid, k, s->file[i].path, i == 0,
                              s->file[i].nrec, err);
@@ -544,10 +548,17 @@ int source_open(struct source *s, char *const *files, size_t n,
 {
     memset(s, 0, sizeof *s);
     reset_handles(s);
+    s->dapl = H5I_INVALID_HID;
     int rc = key_datasets(s, o->group_by, err);
     if (rc < 0)
         goto fail;
     s->key_time = o->key_time;
+    s->dapl = H5Pcreate(H5P_DATASET_ACCESS);
+    if (s->dapl < 0 || H5Pset_chunk_cache(s->dapl, 1, 0, 1.0) < 0) {
+        rc = err_set(err, H5B_ERUN, "HDF5 could not make a dataset access "
+                     "property list");
+        goto fail;
+    }
     s->dataset = strdup(dataset);
     s->file = calloc(n ? n : 1, sizeof *s->file);
     if (!s->dataset || !s->file) {
@@ -595,11 +606,12 @@ static int switch_file(struct source *s, size_t i, struct h5b_error *err)
     if (s->fid >= 0 && s->cur == i)
         return 0;
     close_current(s);
-    int rc = open_file(s->file[i].path, &s->fid, err);
+    int rc = open_file(s->file[i].path, H5P_DEFAULT, &s->fid, NULL, err);
     if (rc == 0)
-        rc = open_dataset(s->fid, s->file[i].path, s->dataset, &s->did, err);
+        rc = open_dataset(s, s->fid, s->file[i].path, s->dataset, &s->did,
+                          err);
     for (size_t k = 0; rc == 0 && k < s->nkeyds; k++)
-        rc = open_dataset(s->fid, s->file[i].path, s->key_path[k],
+        rc = open_dataset(s, s->fid, s->file[i].path, s->key_path[k],
                           &s->kid[k], err);
     s->cur = i;
     return rc == 0 ? 0 : H5B_ERUN;
@@ -783,6 +795,8 @@ void source_close(struct source *s)
     H5E_BEGIN_TRY {
         if (s->memtype >= 0)
             H5Tclose(s->memtype);
+        if (s->dapl >= 0)
+            H5Pclose(s->dapl);
     } H5E_END_TRY;
     for (size_t i = 0; s->file && i < s->nfiles; i++)
         free(s->file[i].path);
@@ -791,4 +805,5 @@ void source_close(struct source *s)
     free(s->key_buf);
     memset(s, 0, sizeof *s);
     reset_handles(s);
+    s->dapl = H5I_INVALID_HID;
 }

@@ -58,6 +58,9 @@ struct source_file {
      * them (no conversion, no compound, no key dataset) and wholly inside
      * the file; 0 when not. */
     uint64_t direct_pos;
+    /* The file as its check found it (stat): size and modification time. */
+    uint64_t bytes;
+    int64_t mtime_s, mtime_ns;
 };
 
 #define SOURCE_MAX_KEYS GB_MAX_PARTS
@@ -100,6 +103,7 @@ struct source {
     /* The file of the last read. */
     size_t cur;
     hid_t fid, did, kid[SOURCE_MAX_KEYS];
+    hid_t dapl;             /* every dataset open: a one-slot chunk cache */
 };
 
 /* Check and describe dataset in files[0..n), with options o (fields of a

@@ -140,6 +140,12 @@ def layout_cases():
             dataset="/a/b/c/values2"),
         one("root-dataset", Input("data/v.h5", full_range("u4", (777,), 6), dataset="/values"),
             dataset="/values"),
+        # All of HDF5's metadata past the 8 KiB that checks read at open
+        # (h5head.h), the signature found only at 16 KiB.
+        one("userblock-16K", Input("data/v.h5", f8_block(), "chunked", (100, 5, 2),
+                                   userblock=16384), partition="4K", min_partitions=2),
+        one("userblock-contiguous", Input("data/v.h5", f8_block(), userblock=16384),
+            partition="4K", min_partitions=2),
     ]
 
 

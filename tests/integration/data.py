@@ -32,13 +32,15 @@ class Input:
     chunks: tuple = None
     unlimited: bool = False
     dataset: str = "/group/values"
+    userblock: int = 0          # bytes before HDF5's superblock (h5py userblock_size)
 
 
 def write_input(case_dir, inp):
     """Create case_dir/inp.path holding inp.data at inp.dataset."""
     path = case_dir / inp.path
     path.parent.mkdir(parents=True, exist_ok=True)
-    with h5py.File(path, "a") as f:
+    ub = {"userblock_size": inp.userblock} if inp.userblock and not path.exists() else {}
+    with h5py.File(path, "a", **ub) as f:
         parent, _, name = inp.dataset.strip("/").rpartition("/")
         group = f.require_group(parent) if parent else f
         if inp.layout == "compact":
