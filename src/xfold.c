@@ -21,9 +21,10 @@
  * paths, also exact, take the run): a baseline SSE2 build of this loop
  * measured 2.9 ns a value on standard-normal data, slower than those.
  *
- * Measured (`make bench-xsum`, CPU time, values from memory): 0.47 ns a
- * value (AVX-512) and 0.96 (AVX2) on standard-normal data, 0.37 and 0.70
- * on issue 21's 1e9 +- 1e3.
+ * Measured (`make bench-xsum`, CPU time, values from memory, medians of
+ * 9 alternating with the build before DEPOSIT's FMA, load 1.2): 0.37 ns a
+ * value (AVX-512, was 0.43) and 0.72 (AVX2, was 0.88) on standard-normal
+ * data, 0.30 (0.36) and 0.51 (0.64) on issue 21's 1e9 +- 1e3.
  */
 #include <math.h>
 #include <string.h>
@@ -73,8 +74,9 @@ int xf_plan(struct xf_plan *p, unsigned lo, unsigned hi)
 /* Deposit R into fold S (see xfold.h); R becomes the remainder.  SUB(A,
  * B) is A - B as one FMA, A * 1 - B (the same rounding: A * 1 is exact):
  * the loop is bound by the add units, and the remainder's subtraction,
- * off the fold's chain of adds, moves to the multiply units (make bench-xsum: 0.42 -> 0.37 ns a value with AVX-512,
- * 0.89 -> 0.76 with AVX2, standard normal). */
+ * off the fold's chain of adds, moves to the multiply units (make
+ * bench-xsum: 0.43 -> 0.37 ns a value with AVX-512, 0.88 -> 0.72 with
+ * AVX2, standard normal; the other subtraction too was slower). */
 #define DEPOSIT(S, R, SUB)                                                   \
     do {                                                                     \
         __typeof__(S) q_ = (S) + (R);                                        \
