@@ -314,8 +314,7 @@ void xs_span_init(struct xs_span *sp)
 void xs_span_add(struct xs_span *sp, const double *x, size_t n)
 {
     struct xscan_range r;
-    struct xscan_tally t = {0, INFINITY, -INFINITY};   /* not needed */
-    xscan_run(x, n, &r, &t);
+    xscan_range(x, n, &r);
     sp->odd |= r.odd;
     sp->lo = r.lo < sp->lo ? r.lo : sp->lo;
     sp->hi = r.hi > sp->hi ? r.hi : sp->hi;

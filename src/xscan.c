@@ -17,6 +17,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "simd.h"
 #include "xscan.h"
 
 #pragma GCC diagnostic ignored "-Wpsabi" /* vectors never cross a call */
@@ -66,6 +67,26 @@ static void range_from(const double *x, size_t n, double mx, double mn,
     r->lo = hi == 0 ? EXPONENTS : (unsigned)(lo >> 52);
     r->hi = (unsigned)(hi >> 52);
     r->odd = 0;
+}
+
+H5B_CLONES H5B_VECTORISE
+void xscan_range(const double *x, size_t n, struct xscan_range *r)
+{
+    int64_t mn = ABS_BITS - 1, mx = 0;
+    for (size_t i = 0; i < n; i++) {
+        int64_t b;
+        memcpy(&b, &x[i], 8);
+        b &= ABS_BITS;
+        int64_t up = b > INF_BITS ? 0 : b;          /* NaN: as a zero */
+        int64_t down = (b - 1) & ABS_BITS;          /* zero: past NaN */
+        mx = up > mx ? up : mx;
+        mn = down < mn ? down : mn;
+    }
+    mn = mn + 1 > INF_BITS ? INF_BITS : mn + 1;     /* none: +inf */
+    double hi, lo;
+    memcpy(&hi, &mx, 8);
+    memcpy(&lo, &mn, 8);
+    range_from(x, n, hi, lo, r);
 }
 
 /* The magnitudes of the n values at p, one at a time (a block's tail). */

@@ -10,7 +10,8 @@
  * op_moments' pass 1 does: blocks of XSCAN_BLOCK values from the start
  * of the data, 16 lanes (value i of a block in lane i mod 16) and a scalar
  * tail, the earlier lane, block and call winning; so the same bits as the
- * default path's, with or without exact sums.  No MPI, no HDF5.
+ * default path's, with or without exact sums.  xscan_range finds the
+ * range alone, for short pieces.  No MPI, no HDF5.
  */
 #ifndef H5B_XSCAN_H
 #define H5B_XSCAN_H
@@ -42,7 +43,13 @@ struct xscan_range {
 void xscan_run(const double *x, size_t n, struct xscan_range *r,
                struct xscan_tally *t);
 
-/* The vector versions the CPU runs: 0 none (a portable loop), 1 AVX-512. */
+/* Only the range of the n values at x, in a loop the compiler vectorises
+ * (simd.h): for many short pieces, as the rows of a field, where
+ * xscan_run's blocks and lanes would cost more than they scan. */
+void xscan_range(const double *x, size_t n, struct xscan_range *r);
+
+/* The versions of xscan_run the CPU runs: 0 the portable one, 1 AVX2,
+ * 2 AVX-512. */
 int xscan_level(void);
 
 /* Cap xscan_level() at level (tests run each version on one machine).
