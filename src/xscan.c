@@ -1,9 +1,9 @@
 /* xscan.c -- the range and tally pass of exact sums (xscan.h).
  *
- * Everything is kept as doubles, lane by lane: the largest magnitude and
- * the smallest nonzero one (magnitudes of doubles order as their bits,
- * and a NaN fails every comparison, so it is skipped), the count of
- * non-NaN values, the minimum and the maximum.  A run whose extreme
+ * Lane by lane: the largest magnitude and the smallest nonzero one
+ * (magnitudes of doubles order as their bits, and a NaN fails every
+ * comparison, so it is skipped; the AVX-512 step finds the smallest on
+ * the bits), the count of non-NaN values, the minimum and the maximum.  A run whose extreme
  * magnitudes are an infinity or a subnormal is rescanned value by value
  * for its range (rare).  The minimum and maximum are op_moments' pass 1:
  * "replace only when strictly beyond", lane by lane, the 16 lanes combined
