@@ -102,7 +102,7 @@ endif
 
 # ---- sources --------------------------------------------------------------
 # Logic modules: no MPI, no HDF5; unit-tested without mpirun.
-LOGIC     := err atomicfile samefile job plan wire chunkdec op exactsum xfold op_moments \
+LOGIC     := err atomicfile samefile job plan wire chunkdec op exactsum xfold xscan op_moments \
              memplan memlimits cfmeta suggest \
              op_hist op_quantile table results summary utf8 progress cli \
              checkpoint interrupt groupby gbdist readahead fileread fileid launch \

@@ -20,6 +20,7 @@
 #include "exactsum.h"
 #include "simd.h"
 #include "xfold.h"
+#include "xscan.h"
 
 /* Digits of the largest big integer: Sx^2 (2 * 70 digits) and n Sxx
  * (136 + 2), each shifted up by SHIFT_DIGITS. */
@@ -114,60 +115,6 @@ static void large_flush(struct exactsum *a, struct xs_large *L, unsigned lo,
 }
 
 #define MANT ((UINT64_C(1) << 52) - 1)
-
-/* The lowest and highest exponent fields of the normal numbers among the
- * n values at x (lo > hi when there is none): the entries a flush must
- * visit.  Returns nonzero when a subnormal or an infinity is among them
- * (zeros and NaN add nothing).  It works on the magnitudes' bits, whose
- * integer order is the order of the values: the largest below NaN's and
- * the smallest above zero's; element-wise integer min and max, which the
- * compiler vectorises for each x86-64 level (simd.h). */
-#define ABS_BITS INT64_C(0x7fffffffffffffff)
-#define INF_BITS INT64_C(0x7ff0000000000000)
-#define MIN_NORMAL_BITS INT64_C(0x0010000000000000)
-
-/* The same range, value by value: for runs that hold an infinity or a
- * subnormal, where the extremes of the magnitudes are not normal. */
-static void normal_range_slow(const double *x, size_t n, unsigned *lo,
-                              unsigned *hi)
-{
-    unsigned mn = XS_EXPONENTS, mx = 0;
-    for (size_t i = 0; i < n; i++) {
-        uint64_t b;
-        memcpy(&b, &x[i], 8);
-        unsigned e = (unsigned)(b >> 52) & 0x7ff;
-        if (e >= 1 && e <= 0x7fe) {
-            mn = e < mn ? e : mn;
-            mx = e > mx ? e : mx;
-        }
-    }
-    *lo = mn;
-    *hi = mx;
-}
-
-H5B_CLONES H5B_VECTORISE
-static int normal_range(const double *x, size_t n, unsigned *lo, unsigned *hi)
-{
-    int64_t mn = ABS_BITS - 1, mx = 0;
-    for (size_t i = 0; i < n; i++) {
-        int64_t b;
-        memcpy(&b, &x[i], 8);
-        b &= ABS_BITS;
-        int64_t up = b > INF_BITS ? 0 : b;          /* NaN: as a zero */
-        int64_t down = (b - 1) & ABS_BITS;          /* zero: past NaN */
-        mx = up > mx ? up : mx;
-        mn = down < mn ? down : mn;
-    }
-    mn += 1;                    /* the smallest nonzero magnitude */
-    if (mx == INF_BITS || mn < MIN_NORMAL_BITS) {
-        normal_range_slow(x, n, lo, hi);    /* an infinity or a subnormal */
-        return 1;
-    }
-    /* mx == 0: no normal number (mn is then ABS_BITS, past INF_BITS) */
-    *lo = mx == 0 ? XS_EXPONENTS : (unsigned)(mn >> 52);
-    *hi = (unsigned)(mx >> 52);
-    return 0;
-}
 
 /* The narrow path: a run whose normal numbers span at most NARROW_SPAN + 1
  * binades, with no subnormal or infinity (most runs of measured data).
@@ -304,44 +251,59 @@ static void rare(struct exactsum *a, double v)
     xs_add_f64(a, v);
 }
 
-void xs_add_f64s_skipnan(struct exactsum *a, struct xs_large *L,
-                         const double *x, size_t n)
+/* Add the run of len values at p, whose range r is, to a (L scratch). */
+static void add_run(struct exactsum *a, struct xs_large *L, const double *p,
+                    size_t len, const struct xscan_range *r)
+{
+    unsigned lo = r->lo, hi = r->hi;
+    size_t i = 0;
+    if (!r->odd && lo <= hi && fold_run(a, p, len, lo, hi))
+        return;
+    if (!r->odd && lo <= hi && hi - lo <= NARROW_SPAN) {
+        struct narrow nr;
+        narrow_sums(p, len, lo, &nr);
+        narrow_flush(a, &nr, lo);
+        return;
+    }
+    /* Only the entries of the run's exponents are used: zero those. */
+    for (int k = 0; k < XS_LANES && lo <= hi; k++) {
+        memset(&L->s[k][lo], 0, (hi - lo + 1) * sizeof L->s[k][0]);
+        memset(&L->q[k][lo], 0, (hi - lo + 1) * sizeof L->q[k][0]);
+    }
+    for (; i + XS_LANES <= len; i += XS_LANES) {
+        LARGE_ONE(0, p[i]);
+        LARGE_ONE(1, p[i + 1]);
+        LARGE_ONE(2, p[i + 2]);
+        LARGE_ONE(3, p[i + 3]);
+        LARGE_ONE(4, p[i + 4]);
+        LARGE_ONE(5, p[i + 5]);
+        LARGE_ONE(6, p[i + 6]);
+        LARGE_ONE(7, p[i + 7]);
+    }
+    for (; i < len; i++)
+        LARGE_ONE(0, p[i]);
+    if (lo <= hi)
+        large_flush(a, L, lo, hi);
+}
+
+void xs_add_f64s_tally(struct exactsum *a, struct xs_large *L,
+                       const double *x, size_t n, struct xscan_tally *t)
 {
     xs_normalize(a);
     for (size_t i0 = 0; i0 < n; i0 += LARGE_RUN) {
-        size_t len = n - i0 < LARGE_RUN ? n - i0 : LARGE_RUN, i = 0;
-        const double *p = x + i0;
-        unsigned lo, hi;
-        int odd = normal_range(p, len, &lo, &hi);
-        if (!odd && lo <= hi && fold_run(a, p, len, lo, hi))
-            continue;
-        if (!odd && lo <= hi && hi - lo <= NARROW_SPAN) {
-            struct narrow r;
-            narrow_sums(p, len, lo, &r);
-            narrow_flush(a, &r, lo);
-            continue;
-        }
-        /* Only the entries of the run's exponents are used: zero those. */
-        for (int k = 0; k < XS_LANES && lo <= hi; k++) {
-            memset(&L->s[k][lo], 0, (hi - lo + 1) * sizeof L->s[k][0]);
-            memset(&L->q[k][lo], 0, (hi - lo + 1) * sizeof L->q[k][0]);
-        }
-        for (; i + XS_LANES <= len; i += XS_LANES) {
-            LARGE_ONE(0, p[i]);
-            LARGE_ONE(1, p[i + 1]);
-            LARGE_ONE(2, p[i + 2]);
-            LARGE_ONE(3, p[i + 3]);
-            LARGE_ONE(4, p[i + 4]);
-            LARGE_ONE(5, p[i + 5]);
-            LARGE_ONE(6, p[i + 6]);
-            LARGE_ONE(7, p[i + 7]);
-        }
-        for (; i < len; i++)
-            LARGE_ONE(0, p[i]);
-        if (lo <= hi)
-            large_flush(a, L, lo, hi);
+        size_t len = n - i0 < LARGE_RUN ? n - i0 : LARGE_RUN;
+        struct xscan_range r;
+        xscan_run(x + i0, len, &r, t);
+        add_run(a, L, x + i0, len, &r);
     }
     xs_normalize(a);
+}
+
+void xs_add_f64s_skipnan(struct exactsum *a, struct xs_large *L,
+                         const double *x, size_t n)
+{
+    struct xscan_tally t = {0, INFINITY, -INFINITY};
+    xs_add_f64s_tally(a, L, x, n, &t);
 }
 
 void xs_span_init(struct xs_span *sp)
@@ -351,10 +313,11 @@ void xs_span_init(struct xs_span *sp)
 
 void xs_span_add(struct xs_span *sp, const double *x, size_t n)
 {
-    unsigned lo, hi;
-    sp->odd |= normal_range(x, n, &lo, &hi);
-    sp->lo = lo < sp->lo ? lo : sp->lo;
-    sp->hi = hi > sp->hi ? hi : sp->hi;
+    struct xscan_range r;
+    xscan_range(x, n, &r);
+    sp->odd |= r.odd;
+    sp->lo = r.lo < sp->lo ? r.lo : sp->lo;
+    sp->hi = r.hi > sp->hi ? r.hi : sp->hi;
 }
 
 int xs_span_narrow(const struct xs_span *sp)

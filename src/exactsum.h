@@ -32,6 +32,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "xscan.h"
+
 /* Chunks of the sum (lowest bit 2^-1074; 2^64 values of up to 2^1024 need
  * bits to 2^1088) and of the squares (lowest bit 2^-2148, up to 2^2112). */
 #define XS_SUM_CHUNKS 70
@@ -132,6 +134,13 @@ struct xs_large {
  * (below) when their span is narrow, else L. */
 void xs_add_f64s_skipnan(struct exactsum *a, struct xs_large *L,
                          const double *x, size_t n);
+
+/* xs_add_f64s_skipnan that also adds the values' count, minimum and
+ * maximum to t, from the pass that plans each run (xscan.h: x must start
+ * a block of XSCAN_BLOCK values for its ties to break as op_moments'
+ * pass 1 does). */
+void xs_add_f64s_tally(struct exactsum *a, struct xs_large *L,
+                       const double *x, size_t n, struct xscan_tally *t);
 
 /* Many sums at once, row by row: records of up to XS_ROW_CELLS values
  * (one per cell, each cell its own sum), as a per-cell reduction of a

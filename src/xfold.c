@@ -21,9 +21,10 @@
  * paths, also exact, take the run): a baseline SSE2 build of this loop
  * measured 2.9 ns a value on standard-normal data, slower than those.
  *
- * Measured (`make bench-xsum`, CPU time, values from memory): 0.47 ns a
- * value (AVX-512) and 0.96 (AVX2) on standard-normal data, 0.37 and 0.70
- * on issue 21's 1e9 +- 1e3.
+ * Measured (`make bench-xsum`, CPU time, values from memory, medians of
+ * 9 alternating with the build before DEPOSIT's FMA, load 1.2): 0.37 ns a
+ * value (AVX-512, was 0.43) and 0.72 (AVX2, was 0.88) on standard-normal
+ * data, 0.30 (0.36) and 0.51 (0.64) on issue 21's 1e9 +- 1e3.
  */
 #include <math.h>
 #include <string.h>
@@ -70,33 +71,38 @@ int xf_plan(struct xf_plan *p, unsigned lo, unsigned hi)
     return 0;
 }
 
-/* Deposit R into fold S (see xfold.h); R becomes the remainder. */
-#define DEPOSIT(S, R)                                                        \
+/* Deposit R into fold S (see xfold.h); R becomes the remainder.  SUB(A,
+ * B) is A - B as one FMA, A * 1 - B (the same rounding: A * 1 is exact):
+ * the loop is bound by the add units, and the remainder's subtraction,
+ * off the fold's chain of adds, moves to the multiply units (make
+ * bench-xsum: 0.43 -> 0.37 ns a value with AVX-512, 0.88 -> 0.72 with
+ * AVX2, standard normal; the other subtraction too was slower). */
+#define DEPOSIT(S, R, SUB)                                                   \
     do {                                                                     \
         __typeof__(S) q_ = (S) + (R);                                        \
         __typeof__(S) h_ = q_ - (S);                                         \
         (S) = q_;                                                            \
-        (R) = (R) - h_;                                                      \
+        (R) = SUB((R), h_);                                                  \
     } while (0)
 
 /* One step of FOLD_KERNEL on the values in V: the NaN lanes zeroed, the
  * values down the sum's folds, p and e down the squares'.  The last fold
  * is a plain add: its ulp is at most the values' grain, so it is exact
  * and leaves no remainder. */
-#define FOLD_STEP(V, VT, LT, PROD, KS, KQ)                                   \
+#define FOLD_STEP(V, VT, LT, PROD, SUB, KS, KQ)                              \
     do {                                                                     \
         VT r_, p_, e_;                                                       \
         (V) = (VT)((LT)(V) & (LT)((V) == (V)));                              \
         r_ = (V);                                                            \
         for (int k = 0; k < KS - 1; k++)                                     \
-            DEPOSIT(S[k], r_);                                               \
+            DEPOSIT(S[k], r_, SUB);                                          \
         S[KS - 1] += r_;                                                     \
         p_ = (V) * (V);                                                      \
         PROD(V, p_, e_);                                                     \
-        DEPOSIT(Q[0], p_);                                                   \
+        DEPOSIT(Q[0], p_, SUB);                                              \
         for (int k = 1; k < KQ - 1; k++) {                                   \
-            DEPOSIT(Q[k], p_);                                               \
-            DEPOSIT(Q[k], e_);                                               \
+            DEPOSIT(Q[k], p_, SUB);                                          \
+            DEPOSIT(Q[k], e_, SUB);                                          \
         }                                                                    \
         Q[KQ - 1] += p_;                                                     \
         Q[KQ - 1] += e_;                                                     \
@@ -104,8 +110,9 @@ int xf_plan(struct xf_plan *p, unsigned lo, unsigned hi)
 
 /* NAME (attributes ATTR): fold the n values at x into KS and KQ folds
  * planned by p and write their sums to ds and dq; PROD the exact
- * product.  A last partial vector is padded with zeros. */
-#define FOLD_KERNEL(NAME, ATTR, VT, LT, PROD, KS, KQ)                        \
+ * product, SUB DEPOSIT's subtraction.  A last partial vector is padded
+ * with zeros. */
+#define FOLD_KERNEL(NAME, ATTR, VT, LT, PROD, SUB, KS, KQ)                   \
     ATTR static void NAME(const struct xf_plan *p, const double *x,          \
                           size_t n, double *ds, double *dq)                  \
     {                                                                        \
@@ -118,18 +125,18 @@ int xf_plan(struct xf_plan *p, unsigned lo, unsigned hi)
             Q[k] = (VT){0} + p->mq[k];                                       \
         for (; i + W_ <= n; i += W_) {                                       \
             memcpy(&v, x + i, sizeof v);                                     \
-            FOLD_STEP(v, VT, LT, PROD, KS, KQ);                              \
+            FOLD_STEP(v, VT, LT, PROD, SUB, KS, KQ);                         \
         }                                                                    \
         if (i < n) {                                                         \
             double t_[W_] = {0};                                             \
             memcpy(t_, x + i, (n - i) * sizeof t_[0]);                       \
             memcpy(&v, t_, sizeof v);                                        \
-            FOLD_STEP(v, VT, LT, PROD, KS, KQ);                              \
+            FOLD_STEP(v, VT, LT, PROD, SUB, KS, KQ);                         \
         }                                                                    \
         for (int k = 0; k < KS; k++)                                         \
-            LANES_SUM(S[k], p->ms[k], ds[k]);                               \
+            LANES_SUM(S[k], p->ms[k], ds[k]);                                \
         for (int k = 0; k < KQ; k++)                                         \
-            LANES_SUM(Q[k], p->mq[k], dq[k]);                               \
+            LANES_SUM(Q[k], p->mq[k], dq[k]);                                \
     }
 
 /* OUT := the sum of V's lanes less M each: exact, as the drifts of one
@@ -157,14 +164,20 @@ typedef void kernel(const struct xf_plan *, const double *, size_t,
 #define PROD_FMA8(X, P, E)                                                   \
     ((E) = (xf_v8)_mm512_fmsub_pd((__m512d)(X), (__m512d)(X), (__m512d)(P)))
 
+/* A - B as A * 1 - B in one FMA of 4 lanes or of 8 (DEPOSIT). */
+#define SUB_FMA4(A, B)                                                       \
+    ((xf_v4)_mm256_fmsub_pd((__m256d)(A), _mm256_set1_pd(1.0), (__m256d)(B)))
+#define SUB_FMA8(A, B)                                                       \
+    ((xf_v8)_mm512_fmsub_pd((__m512d)(A), _mm512_set1_pd(1.0), (__m512d)(B)))
+
 #define AVX2 __attribute__((target("avx2,fma")))
 #define AVX512 __attribute__((target("avx512f")))
-FOLD_KERNEL(avx2_23, AVX2, xf_v4, xf_l4, PROD_FMA4, 2, 3)
-FOLD_KERNEL(avx2_24, AVX2, xf_v4, xf_l4, PROD_FMA4, 2, 4)
-FOLD_KERNEL(avx2_35, AVX2, xf_v4, xf_l4, PROD_FMA4, 3, 5)
-FOLD_KERNEL(avx512_23, AVX512, xf_v8, xf_l8, PROD_FMA8, 2, 3)
-FOLD_KERNEL(avx512_24, AVX512, xf_v8, xf_l8, PROD_FMA8, 2, 4)
-FOLD_KERNEL(avx512_35, AVX512, xf_v8, xf_l8, PROD_FMA8, 3, 5)
+FOLD_KERNEL(avx2_23, AVX2, xf_v4, xf_l4, PROD_FMA4, SUB_FMA4, 2, 3)
+FOLD_KERNEL(avx2_24, AVX2, xf_v4, xf_l4, PROD_FMA4, SUB_FMA4, 2, 4)
+FOLD_KERNEL(avx2_35, AVX2, xf_v4, xf_l4, PROD_FMA4, SUB_FMA4, 3, 5)
+FOLD_KERNEL(avx512_23, AVX512, xf_v8, xf_l8, PROD_FMA8, SUB_FMA8, 2, 3)
+FOLD_KERNEL(avx512_24, AVX512, xf_v8, xf_l8, PROD_FMA8, SUB_FMA8, 2, 4)
+FOLD_KERNEL(avx512_35, AVX512, xf_v8, xf_l8, PROD_FMA8, SUB_FMA8, 3, 5)
 
 static kernel *const kernels[2][NKINDS] = {
     {avx2_23, avx2_24, avx2_35},

@@ -57,7 +57,7 @@ GROUPBY_ARGS ?=
 # `make bench-gbmerge`: rank 0's group-by merge alone, no MPI and no file
 # (tests/bench/gb_merge.c: 92 partials over 1 million keys, 5 rounds).
 GB_MERGE_OBJS := $(addprefix $(BUILD)/obj/,groupby.o gbdist.o op_hist.o \
-                                           op_quantile.o err.o utf8.o exactsum.o xfold.o \
+                                           op_quantile.o err.o utf8.o exactsum.o xfold.o xscan.o \
                                            results.o hugepage.o)
 $(BUILD)/gb_merge: tests/bench/gb_merge.c $(GB_MERGE_OBJS) tests/bench/bench.mk
 	$(HOSTCC) $(BENCH_CFLAGS) -D_POSIX_C_SOURCE=200809L -Iinclude -Isrc $< \
@@ -83,7 +83,7 @@ bench-groupby: all
 # (tests/bench/xs_kernel.c: 2^24 standard-normal values and 2^24 of issue
 # 21's 1e9 +- 1e3, ns a value of xs_add_f64s_skipnan and of the fold
 # kernel at each vector level, 5 rounds).
-XS_KERNEL_OBJS := $(addprefix $(BUILD)/obj/,exactsum.o xfold.o)
+XS_KERNEL_OBJS := $(addprefix $(BUILD)/obj/,exactsum.o xfold.o xscan.o)
 $(BUILD)/xs_kernel: tests/bench/xs_kernel.c $(XS_KERNEL_OBJS) tests/bench/bench.mk
 	$(HOSTCC) $(BENCH_CFLAGS) -D_GNU_SOURCE -Isrc $< $(XS_KERNEL_OBJS) -o $@ -lm
 .PHONY: bench-xsum

@@ -5,11 +5,13 @@
  * the values of issue 21 (1e9 + uniform[-1e3, 1e3], every seventh
  * negated).  Times xs_add_f64s_skipnan (Σx and Σx² exact, the path a
  * one-cell float64 moments reduction takes) over all of them, REPS times
- * (argv[1], default 5), and the fold kernel of xfold.c alone at each
- * vector level the CPU runs, and prints each round's ns a value and the
- * sum (the same bits on every path); the kernel alone runs over the
- * planned runs back to back, from memory like the rest.  Times are the
- * thread's CPU time (the machine is shared).  One process, no MPI, no file. */
+ * (argv[1], default 5), and over the first 1 MiB again and again (a
+ * partition in the cache, as a run reduces it), and the fold kernel of
+ * xfold.c alone at each vector level the CPU runs, and prints each
+ * round's ns a value and the sum (the same bits on every path); the
+ * kernel alone runs over the planned runs back to back, from memory like
+ * the rest.  Times are the thread's CPU time (the machine is shared).
+ * One process, no MPI, no file. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +21,9 @@
 #include "xfold.h"
 
 #define N (1u << 24)
+/* A partition of the default 1 MiB, which a run reduces while it is
+ * still in the cache the read filled. */
+#define PART (1u << 17)
 
 /* CPU time of this thread: the machine is shared, and the kernel's own
  * cost is what is compared. */
@@ -105,6 +110,15 @@ int main(int argc, char **argv)
             double t = now() - t0;
             printf("%s: xs_add_f64s_skipnan %.3f ns/value (sum %.17g)\n",
                    name, 1e9 * t / N, xs_sum(&a));
+        }
+        for (int r = 0; r < reps; r++) {
+            xs_clear(&a);
+            double t0 = now();
+            for (size_t i = 0; i < N; i += PART)
+                xs_add_f64s_skipnan(&a, &L, x, PART);
+            double t = now() - t0;
+            printf("%s: xs_add_f64s_skipnan, 1 MiB in cache %.3f ns/value\n",
+                   name, 1e9 * t / N);
         }
         size_t np = plan_runs(x, plans, at);
         for (int level = 1; level <= xf_level(); level++)

@@ -12,6 +12,7 @@
 
 #include "exactsum.h"
 #include "xfold.h"
+#include "xscan.h"
 
 static double sum_of(const double *x, size_t n)
 {
@@ -402,16 +403,21 @@ static void test_rows_same_as_small(void **state)
 }
 
 /* assert_runs_give at every vector level of the fold path (xfold.h)
- * this CPU runs, and at none (the older paths take every run). */
+ * this CPU runs, and at none (the older paths take every run), each with
+ * every version of the scan that plans the runs (xscan.h). */
 static void assert_levels_give(const struct exactsum *want, const double *x,
                                size_t n)
 {
-    int top = xf_level();
-    for (int l = 0; l <= top; l++) {
-        xf_cap(l);
-        assert_runs_give(want, x, n, 20000, 5, 3);
+    int top = xf_level(), stop = xscan_level();
+    for (int s = 0; s <= stop; s++) {
+        xscan_cap(s);
+        for (int l = 0; l <= top; l++) {
+            xf_cap(l);
+            assert_runs_give(want, x, n, 20000, 5, 3);
+        }
     }
     xf_cap(2);
+    xscan_cap(2);
 }
 
 /* A standard-normal value (Box-Muller over rand()). */
@@ -478,6 +484,101 @@ static void test_fold_same_as_small(void **state)
     }
 }
 
+/* v replaces *m when BELOW (strictly): the first of equals stays. */
+static void keep_first(double *m, double v, int below)
+{
+    if (below ? v < *m : v > *m)
+        *m = v;
+}
+
+/* The count, min and max of op_moments' pass 1 over the n values at x
+ * (blocks of XSCAN_BLOCK, 16 lanes, a scalar tail; the first of equal
+ * values kept at each step), value by value. */
+static struct xscan_tally pass1_reference(const double *x, size_t n)
+{
+    struct xscan_tally t = {0, INFINITY, -INFINITY};
+    for (size_t b0 = 0; b0 < n; b0 += XSCAN_BLOCK) {
+        size_t len = n - b0 < XSCAN_BLOCK ? n - b0 : XSCAN_BLOCK;
+        size_t body = len - len % 16;
+        double bmn = INFINITY, bmx = -INFINITY;
+        for (size_t l = 0; l < 16 && body; l++) {
+            double lmn = INFINITY, lmx = -INFINITY;
+            for (size_t j = l; j < body; j += 16) {
+                keep_first(&lmn, x[b0 + j], 1);
+                keep_first(&lmx, x[b0 + j], 0);
+            }
+            keep_first(&bmn, lmn, 1);
+            keep_first(&bmx, lmx, 0);
+        }
+        for (size_t j = body; j < len; j++) {
+            keep_first(&bmn, x[b0 + j], 1);
+            keep_first(&bmx, x[b0 + j], 0);
+        }
+        keep_first(&t.min, bmn, 1);
+        keep_first(&t.max, bmx, 0);
+        for (size_t j = 0; j < len; j++)
+            t.n += x[b0 + j] == x[b0 + j];
+    }
+    return t;
+}
+
+/* Value i of a tally set: zeros of both signs (alone, below and above
+ * every other value, and rare), NaN, infinities, subnormals, normal
+ * values. */
+static double tally_value(int set, int i)
+{
+    double z = (i * 7919) % 5 < 2 ? -0.0 : 0.0;
+    switch (set) {
+    case 0:
+        return z;
+    case 1:
+        return i % 11 == 0 ? NAN : i % 3 == 0 ? z : 1.0 + i;
+    case 2:
+        return i % 11 == 0 ? NAN : i % 3 == 0 ? z : -1.0 - i;
+    case 3:     /* a rare +0 and -0, in lanes 4 and 9 of 16 */
+        return i % 512 == 100 ? 0.0 : i % 512 == 201 ? -0.0 : 1.0 + i;
+    default:
+        return adversarial(6, i);
+    }
+}
+
+/* xs_add_f64s_tally's count, min and max are those of op_moments' pass 1
+ * bit for bit (the sign of a zero included) at every version of the scan,
+ * over lengths with and without tails and in calls of whole blocks. */
+static void test_tally_as_pass1(void **state)
+{
+    (void)state;
+    enum { N = 9000 };
+    static double x[N];
+    static struct exactsum a;
+    static struct xs_large L;
+    static const size_t lens[] = {1, 17, 1000, 1024, 4097, N};
+    int stop = xscan_level();
+    srand(37);
+    for (int set = 0; set < 5; set++) {
+        for (int i = 0; i < N; i++)
+            x[i] = tally_value(set, i);
+        for (size_t k = 0; k < sizeof lens / sizeof lens[0]; k++) {
+            struct xscan_tally want = pass1_reference(x, lens[k]);
+            for (int s = 0; s <= stop; s++) {
+                xscan_cap(s);
+                for (size_t step = XSCAN_BLOCK; step <= N; step *= 3) {
+                    struct xscan_tally t = {0, INFINITY, -INFINITY};
+                    xs_clear(&a);
+                    for (size_t i = 0; i < lens[k]; i += step)
+                        xs_add_f64s_tally(&a, &L, x + i,
+                                          lens[k] - i < step ? lens[k] - i
+                                                             : step, &t);
+                    assert_int_equal(t.n, want.n);
+                    assert_same(t.min, want.min);
+                    assert_same(t.max, want.max);
+                }
+            }
+            xscan_cap(2);
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -497,6 +598,7 @@ int main(void)
         cmocka_unit_test(test_narrow_same_as_small),
         cmocka_unit_test(test_rows_same_as_small),
         cmocka_unit_test(test_fold_same_as_small),
+        cmocka_unit_test(test_tally_as_pass1),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

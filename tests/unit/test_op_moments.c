@@ -1171,6 +1171,49 @@ static void test_exact_same_bits_any_split(void **state)
     free(x);
 }
 
+/* One float64 cell: exact = yes takes count, NaN count, min and max from
+ * the pass that plans its exact sums (xscan.h); they are the default
+ * path's bits, the sign of a zero minimum or maximum included, on NaN,
+ * zeros of both signs, infinities and a length with a tail. */
+static void test_exact_tally_as_default(void **state)
+{
+    (void)state;
+    enum { N = 5000 + 13 };
+    static const char *const names[] = {"count", "nan_count", "min", "max"};
+    static double x[N];
+    struct h5b_op_config plain = {.type = H5B_FLOAT64, .ncell = 1};
+    struct h5b_op_config exact = {.type = H5B_FLOAT64, .ncell = 1,
+                                  .arg = exact_arg, .arg_ctx = "0"};
+    for (int t = 0; t < 3; t++) {
+        for (int i = 0; i < N; i++) {
+            /* a rare zero of each sign, in lanes 4 and 9 of 16 */
+            int z = i % 512 == 100 || i % 512 == 201;
+            double s = i % 512 == 100 ? 0.0 : -0.0;
+            x[i] = i % 11 == 0 ? NAN : z ? s
+                 : t == 0 ? 1.0 + i : t == 1 ? -1.0 - i
+                 : i % 999 == 0 ? -INFINITY : s;
+        }
+        struct capture cap[2];
+        const struct h5b_op_config *shape[2] = {&plain, &exact};
+        for (int k = 0; k < 2; k++) {
+            struct opset set;
+            struct partial p;
+            struct h5b_error err = {""};
+            assert_int_equal(opset_init(&set, shape[k], all_ops, &err), 0);
+            reduce(&set, x, sizeof x, &p);
+            finalize(&set, &p, &cap[k]);
+            opset_destroy(&set, &p);
+        }
+        for (int i = 0; i < 4; i++) {
+            double a = (double)value(get(&cap[0], names[i]), 0);
+            double b = (double)value(get(&cap[1], names[i]), 0);
+            assert_memory_equal(&a, &b, sizeof a);
+        }
+        capture_free(&cap[0]);
+        capture_free(&cap[1]);
+    }
+}
+
 /* Many cells: the gathered large-accumulator path (a partial of 3000
  * records) and the value-by-value path (partials under 256 records) give
  * the same bits. */
@@ -1549,6 +1592,7 @@ int main(void)
         cmocka_unit_test(test_same_boundaries_same_bytes),
         cmocka_unit_test(test_round_trip_is_bit_exact),
         cmocka_unit_test(test_exact_same_bits_any_split),
+        cmocka_unit_test(test_exact_tally_as_default),
         cmocka_unit_test(test_exact_cells_both_paths_same_bits),
         cmocka_unit_test(test_other_boundaries_within_1e13),
         cmocka_unit_test(test_one_cut_at_every_position),
