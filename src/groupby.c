@@ -1065,6 +1065,77 @@ static int same_config(const struct gb_partial *a, const struct gb_partial *b,
     return 0;
 }
 
+/* Keys of `later` merged a batch at a time: their hash slots are fetched
+ * ahead of the lookups and their rows ahead of the cells' merges, so that
+ * the cache misses of a batch overlap instead of queueing (a merge into a
+ * million keys is bound by them).  Each key occurs once in a partial, so
+ * its cells are still merged in partition order. */
+#define MERGE_BATCH 16
+
+/* Ask for every cache line of the n bytes at a.  Always inlined: GCC
+ * takes a function of prefetches alone for one without effect and drops
+ * the calls (the row prefetches were missing from the binary). */
+static inline __attribute__((always_inline)) void
+prefetch_bytes(const void *a, size_t n)
+{
+    const char *c = a, *end = c + n;
+    for (; c < end; c += 64)
+        __builtin_prefetch(c);
+    __builtin_prefetch(end - 1);
+}
+
+/* Ask for the memory of row i's cells (and their extensions). */
+static inline __attribute__((always_inline)) void
+prefetch_row(const struct gb_partial *p, uint64_t i)
+{
+    prefetch_bytes(row(p, i), p->ncol * sizeof(struct cell));
+    if (p->sums)
+        prefetch_bytes(p->sums + i * p->ncol, p->ncol * sizeof *p->sums);
+    if (p->mm)
+        prefetch_bytes(p->mm + i * p->ncol, p->ncol * sizeof *p->mm);
+}
+
+/* Merge row t of later (its cells) into row i of acc. */
+static int merge_row(struct gb_partial *acc, uint64_t i,
+                     const struct gb_partial *later, uint64_t t,
+                     struct h5b_error *err)
+{
+    int rc = 0;
+    for (size_t j = 0; rc == 0 && j < acc->ncol; j++) {
+        cell_merge(row(acc, i) + j, ext_at(acc, i, j), row(later, t) + j,
+                   ext_at(later, t, j));
+        if (acc->xs)
+            xs_merge(acc->xs + i * acc->ncol + j,
+                     later->xs + t * acc->ncol + j);
+        if (acc->nst)
+            rc = gbd_merge(&acc->dist[j], ds_at(acc, i, j),
+                           ds_at(later, t, j), err);
+    }
+    return rc;
+}
+
+/* Merge the n (<= MERGE_BATCH) keys of later from t0 into acc: slots
+ * fetched, keys found or added in order, rows fetched, then merged. */
+static int merge_batch(struct gb_partial *acc, const struct gb_partial *later,
+                       uint64_t t0, size_t n, struct h5b_error *err)
+{
+    uint64_t idx[MERGE_BATCH];
+    for (size_t b = 0; acc->slot && b < n; b++)
+        __builtin_prefetch(acc->slot + (mix(later->keys[t0 + b]) &
+                                        (acc->nslot - 1)));
+    int rc = 0;
+    for (size_t b = 0; rc == 0 && b < n; b++) {
+        uint64_t t = t0 + b;
+        rc = find_or_add(acc, later->keys[t],
+                         later->kw ? key_at(later, t) : NULL, &idx[b], err);
+        if (rc == 0)
+            prefetch_row(acc, idx[b]);
+    }
+    for (size_t b = 0; rc == 0 && b < n; b++)
+        rc = merge_row(acc, idx[b], later, t0 + b, err);
+    return rc;
+}
+
 int gb_merge(struct gb_partial *acc, const struct gb_partial *later,
              struct h5b_error *err)
 {
@@ -1076,20 +1147,10 @@ int gb_merge(struct gb_partial *acc, const struct gb_partial *later,
     if (acc->broken || later->broken)
         return err_set(err, H5B_ERUN, "group-by partial unusable after an "
                        "earlier failure");
-    for (uint64_t t = 0; rc == 0 && t < later->nkeys; t++) {
-        uint64_t i;
-        rc = find_or_add(acc, later->keys[t],
-                         later->kw ? key_at(later, t) : NULL, &i, err);
-        for (size_t j = 0; rc == 0 && j < acc->ncol; j++) {
-            cell_merge(row(acc, i) + j, ext_at(acc, i, j), row(later, t) + j,
-                       ext_at(later, t, j));
-            if (acc->xs)
-                xs_merge(acc->xs + i * acc->ncol + j,
-                         later->xs + t * acc->ncol + j);
-            if (acc->nst)
-                rc = gbd_merge(&acc->dist[j], ds_at(acc, i, j),
-                               ds_at(later, t, j), err);
-        }
+    for (uint64_t t = 0; rc == 0 && t < later->nkeys; t += MERGE_BATCH) {
+        uint64_t n = later->nkeys - t < MERGE_BATCH ? later->nkeys - t
+                                                     : MERGE_BATCH;
+        rc = merge_batch(acc, later, t, (size_t)n, err);
     }
     acc->broken = rc < 0;
     return rc;
@@ -1696,45 +1757,110 @@ static int put_quant(const struct gb_partial *p, size_t j,
     return rc;
 }
 
+/* Column j's one-number outputs, for every key in order: filled by one
+ * pass over the rows for all columns (outputs_fill; a pass per output and
+ * column read the rows, in key order scattered, a dozen times) and then
+ * handed to the results, not copied (outputs_put).  A NULL array is not
+ * an output of the column. */
+struct col_outputs {
+    uint64_t *count, *nan;      /* nan: float columns only */
+    double *v[N_SCALAR];        /* the wanted ones */
+};
+
+static void outputs_free(struct col_outputs *o, size_t ncol)
+{
+    for (size_t j = 0; o && j < ncol; j++) {
+        free(o[j].count);
+        free(o[j].nan);
+        for (unsigned w = 0; w < N_SCALAR; w++)
+            free(o[j].v[w]);
+    }
+    free(o);
+}
+
+/* The arrays of every column's outputs (8 bytes a key each), or NULL
+ * with err set. */
+static struct col_outputs *outputs_alloc(const struct gb_partial *p,
+                                         struct h5b_error *err)
+{
+    size_t bytes = p->nkeys ? (size_t)p->nkeys * 8 : 8;
+    struct col_outputs *o = calloc(p->ncol, sizeof *o);
+    int ok = o != NULL;
+    for (size_t j = 0; ok && j < p->ncol; j++) {
+        o[j].count = hugepage_alloc(bytes);
+        o[j].nan = is_float(p->type[j]) ? hugepage_alloc(bytes) : NULL;
+        ok = o[j].count && (o[j].nan || !is_float(p->type[j]));
+        for (unsigned w = 0; ok && w < N_SCALAR; w++) {
+            o[j].v[w] = p->want & (1u << w) ? hugepage_alloc(bytes) : NULL;
+            ok = o[j].v[w] || !(p->want & (1u << w));
+        }
+    }
+    if (ok)
+        return o;
+    outputs_free(o, p->ncol);
+    err_set(err, H5B_ERUN, "out of memory for the outputs of %llu group-by "
+            "keys", (unsigned long long)p->nkeys);
+    return NULL;
+}
+
+/* Fill o for every key in the order given. */
+static void outputs_fill(const struct gb_partial *p, const struct slot *order,
+                         struct col_outputs *o)
+{
+    for (uint64_t i = 0; i < p->nkeys; i++) {
+        uint64_t r = nth(order, i);
+        if (i + MERGE_BATCH < p->nkeys)
+            prefetch_row(p, nth(order, i + MERGE_BATCH));
+        for (size_t j = 0; j < p->ncol; j++) {
+            const struct cell *c = row(p, r) + j;
+            o[j].count[i] = c->n;
+            if (o[j].nan)
+                o[j].nan[i] = c->nan;
+            for (unsigned w = 0; w < N_SCALAR; w++)
+                if (o[j].v[w])
+                    o[j].v[w][i] = p->xs ? exact_value(p, c, ext_at(p, r, j),
+                                                       xs_at(p, r, j), w)
+                                         : out_value(p, c, ext_at(p, r, j), w);
+        }
+    }
+}
+
+/* Hand *a (nkeys values of type t) to rs as `name`; *a is NULL after. */
+static int adopt(struct results *rs, const char *name, h5b_type t,
+                 uint64_t nkeys, void *a, void **slot, struct h5b_error *err)
+{
+    uint64_t dims[1] = {nkeys};
+    *slot = NULL;
+    return results_adopt(rs, name, t, 1, dims, a, err);
+}
+
 /* Write column j's results, keys in the order given, with buf (room for
- * nkeys 8-byte values) as scratch. */
+ * nkeys 8-byte values) as scratch and its outputs o, which rs takes. */
 static int put_column(const struct gb_partial *p, size_t j,
                       const struct slot *order, void *buf,
-                      struct results *rs, struct h5b_error *err)
+                      struct col_outputs *o, struct results *rs,
+                      struct h5b_error *err)
 {
     struct h5b_sink sinkv = results_sink(rs);
-    const struct h5b_sink *sink = &sinkv;
-    uint64_t dims[1] = {p->nkeys};
-    uint64_t *u = buf;
-    double *d = buf;
     char name[32];
     int rc = put_keys(p, order, buf, rs, err);
-    for (uint64_t i = 0; rc == 0 && i < p->nkeys; i++)
-        u[i] = row(p, nth(order, i))[j].n;
     if (rc == 0)
-        rc = sink->put(sink->ctx, "groupby/count", H5B_UINT64, 1, dims, u,
-                       err);
-    for (uint64_t i = 0; rc == 0 && i < p->nkeys; i++)
-        u[i] = row(p, nth(order, i))[j].nan;
-    if (rc == 0 && is_float(p->type[j]))
-        rc = sink->put(sink->ctx, "groupby/nan_count", H5B_UINT64, 1, dims,
-                       u, err);
+        rc = adopt(rs, "groupby/count", H5B_UINT64, p->nkeys, o->count,
+                   (void **)&o->count, err);
+    if (rc == 0 && o->nan)
+        rc = adopt(rs, "groupby/nan_count", H5B_UINT64, p->nkeys, o->nan,
+                   (void **)&o->nan, err);
     for (unsigned w = 0; rc == 0 && w < N_SCALAR; w++) {
-        if (!(p->want & (1u << w)))
+        if (!o->v[w])
             continue;
-        for (uint64_t i = 0; i < p->nkeys; i++) {
-            uint64_t r = nth(order, i);
-            d[i] = p->xs ? exact_value(p, row(p, r) + j, ext_at(p, r, j),
-                                       xs_at(p, r, j), w)
-                         : out_value(p, row(p, r) + j, ext_at(p, r, j), w);
-        }
         snprintf(name, sizeof name, "groupby/%s", out_names[w]);
-        rc = sink->put(sink->ctx, name, H5B_FLOAT64, 1, dims, d, err);
+        rc = adopt(rs, name, H5B_FLOAT64, p->nkeys, o->v[w],
+                   (void **)&o->v[w], err);
     }
     if (rc == 0 && (p->want & W_HIST))
-        rc = put_hist(p, j, order, sink, err);
+        rc = put_hist(p, j, order, &sinkv, err);
     if (rc == 0 && (p->want & W_QUANT))
-        rc = put_quant(p, j, order, sink, err);
+        rc = put_quant(p, j, order, &sinkv, err);
     return rc;
 }
 
@@ -1749,15 +1875,21 @@ int gb_finalize(const struct gb_partial *p, const char *const *group_names,
     if (key_order(p, &order, err) < 0)
         return H5B_ERUN;
     void *buf = malloc(p->nkeys ? (size_t)p->nkeys * 8 : 1);
-    int rc = buf ? 0 : err_set(err, H5B_ERUN, "out of memory writing %llu "
-                               "group-by keys", (unsigned long long)p->nkeys);
+    struct col_outputs *o = buf ? outputs_alloc(p, err) : NULL;
+    int rc = o ? 0 : buf ? H5B_ERUN
+                         : err_set(err, H5B_ERUN, "out of memory writing "
+                                   "%llu group-by keys",
+                                   (unsigned long long)p->nkeys);
+    if (rc == 0)
+        outputs_fill(p, order, o);
     for (size_t j = 0; rc == 0 && j < p->ncol; j++) {
         rs->group = group_names[j];
-        rc = put_column(p, j, order, buf, rs, err);
+        rc = put_column(p, j, order, buf, &o[j], rs, err);
         if (rc < 0)
             err_prefix(err, rc, "group_by column %s", group_names[j]);
     }
     rs->group = group;
+    outputs_free(o, p->ncol);
     free(buf);
     free(order);
     return rc;

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "atomicfile.h"
+#include "cfmeta.h"
 #include "err.h"
 #include "h5util.h"
 #include "hugepage.h"
@@ -135,13 +136,42 @@ static int put_result(hid_t fid, hid_t gcpl, hid_t dcpl,
     return rc;
 }
 
-/* Bytes to reserve for the image of rs: the values plus room for the
- * metadata, in whole MiB (the core driver grows by this much at a time). */
+/* Whether result r is also copied as an axis' coordinate variable
+ * (ncdims.h: a sibling named by cfmeta_axis_coord, such as the keys of a
+ * group-by column, which every column's group holds as its `key`). */
+static int copied_as_coordinate(const struct result *r)
+{
+    const char *slash = strrchr(r->name, '/');
+    const char *leaf = slash ? slash + 1 : r->name;
+    const char *axes[] = {"key", "quantile"};
+    for (size_t i = 0; i < sizeof axes / sizeof *axes; i++)
+        if (strcmp(leaf, cfmeta_axis_coord(axes[i])) == 0)
+            return 1;
+    return 0;
+}
+
+/* Bytes of result r in the file: its values, or for strings (written
+ * variable-length) a 16-byte reference each and a global heap object of
+ * 16 bytes of header and the string rounded up to 8. */
+static size_t result_bytes(const struct result *r)
+{
+    size_t each = r->str_width ? 32 + ((r->str_width + 7) & ~(size_t)7)
+                               : h5b_type_size(r->type);
+    return (size_t)r->nelem * each;
+}
+
+/* Bytes to reserve for the image of rs: the values, those also written as
+ * a coordinate twice, plus room for the metadata, in whole MiB.  The core
+ * driver grows by this much at a time, and growing moves the image into
+ * pages it zeroes one 4 KiB fault at a time (a third of the writing of a
+ * million group-by keys), so the guess should not fall short. */
 static size_t image_guess(const struct results *rs)
 {
     size_t n = 1 << 20;
     for (size_t i = 0; i < rs->n; i++)
-        n += (size_t)rs->r[i].nelem * h5b_type_size(rs->r[i].type) + 4096;
+        n += result_bytes(&rs->r[i]) * (copied_as_coordinate(&rs->r[i]) ? 2
+                                                                      : 1) +
+             4096;
     return (n + (1 << 20) - 1) & ~(size_t)((1 << 20) - 1);
 }
 

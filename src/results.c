@@ -7,38 +7,44 @@
 
 #include "hugepage.h"
 
-/* Append a result of the given shape to rs: a copy of data, or zeros
- * when data is NULL.  *out (if non-NULL) gets the new result. */
-static int append_w(struct results *rs, const char *group,
-                    const char *name, h5b_type type, uint32_t width,
-                    int per_cell, int rank, const uint64_t *dims,
-                    const void *data, struct result **out,
-                    struct h5b_error *err)
+/* Append a result of the given shape to rs: owned itself when non-NULL
+ * (rs takes it, even on failure), else a copy of data, or zeros when data
+ * is NULL.  *out (if non-NULL) gets the new result. */
+static int append_own(struct results *rs, const char *group,
+                      const char *name, h5b_type type, uint32_t width,
+                      int per_cell, int rank, const uint64_t *dims,
+                      const void *data, void *owned, struct result **out,
+                      struct h5b_error *err)
 {
     uint64_t nelem = 1;
     if (rank < 0 || rank > H5B_MAX_RANK || !h5b_type_size(type))
         return h5b_fail(err, "result '%s': bad rank or type", name);
     for (int d = 0; d < rank; d++)
         if (__builtin_mul_overflow(nelem, dims[d], &nelem) ||
-            nelem > SIZE_MAX / 8)
+            nelem > SIZE_MAX / 8) {
+            free(owned);
             return h5b_fail(err, "result '%s': size overflows", name);
+        }
     struct result *grown = realloc(rs->r, (rs->n + 1) * sizeof *grown);
-    if (!grown)
+    if (!grown) {
+        free(owned);
         return h5b_fail(err, "out of memory for result '%s'", name);
+    }
     rs->r = grown;
     struct result *r = &rs->r[rs->n];
     memset(r, 0, sizeof *r);
     size_t bytes = (size_t)nelem * (width ? width : h5b_type_size(type));
     r->group = strdup(group ? group : "results");
     r->name = strdup(name);
-    r->data = data ? hugepage_alloc(bytes) : hugepage_zalloc(bytes);
+    r->data = owned ? owned : data ? hugepage_alloc(bytes)
+                                   : hugepage_zalloc(bytes);
     if (!r->group || !r->name || !r->data) {
         free(r->group);
         free(r->name);
         free(r->data);
         return h5b_fail(err, "out of memory for result '%s'", name);
     }
-    if (data)
+    if (data && !owned)
         memcpy(r->data, data, bytes);
     r->type = type;
     r->str_width = width;
@@ -51,6 +57,27 @@ static int append_w(struct results *rs, const char *group,
     if (out)
         *out = r;
     return 0;
+}
+
+/* append_own of a copy of data (or zeros). */
+static int append_w(struct results *rs, const char *group,
+                    const char *name, h5b_type type, uint32_t width,
+                    int per_cell, int rank, const uint64_t *dims,
+                    const void *data, struct result **out,
+                    struct h5b_error *err)
+{
+    return append_own(rs, group, name, type, width, per_cell, rank, dims,
+                      data, NULL, out, err);
+}
+
+int results_adopt(struct results *rs, const char *name, h5b_type type,
+                  int rank, const uint64_t *dims, void *data,
+                  struct h5b_error *err)
+{
+    if (!data)
+        return h5b_fail(err, "result '%s': nothing to adopt", name);
+    return append_own(rs, rs->group, name, type, 0, 0, rank, dims, data,
+                      data, NULL, err);
 }
 
 /* append_w of a numeric result. */

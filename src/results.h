@@ -44,6 +44,14 @@ int results_put_strings(struct results *rs, const char *name,
                         uint32_t width, uint64_t n,
                         const void *data, struct h5b_error *err);
 
+/* Append to rs, under rs->group, the numeric result `name` whose values
+ * are data itself, not a copy: rs owns data from the call on (freed by
+ * results_free, or at once on failure), so it must come from malloc or
+ * hugepage_alloc and hold the product of dims values of type. */
+int results_adopt(struct results *rs, const char *name, h5b_type type,
+                  int rank, const uint64_t *dims, void *data,
+                  struct h5b_error *err);
+
 /* A sink that appends a copy of each result to rs under rs->group. */
 struct h5b_sink results_sink(struct results *rs);
 
