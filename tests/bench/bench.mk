@@ -5,6 +5,7 @@
 #   make bench BENCH_SIZE_GB=0.25 REPS=3   quick run
 #   make bench BENCH_ARGS="--sweep"    also partition_size / prefetch sweeps
 #   make bench BENCH_ARGS="--rss-scale" also peak RSS with 1 GiB vs 8 GiB
+#   make bench BENCH_GROUPBY_ARGS=     without the group-by row (1M keys)
 #   make bench BENCH_ARGS="--no-main --whole-gb 2" only the whole-process
 #                                      rows (2 GiB; default 0.25,2,8 GiB), the
 #                                      1,000 files and the packed field
@@ -37,10 +38,17 @@ BENCH_DEB_PKGS := cdo python3-dask
 bench-deps:
 	@$(MAKE) --no-print-directory deps DEB_PKGS="$(BENCH_DEB_PKGS)"
 
+# After bench.py, the group-by row of issue 19: a million int64 keys, 3
+# columns, 1 and 3 ranks against pandas (tests/bench/groupby_keys.py;
+# BENCH_GROUPBY_ARGS= "" skips it).
+BENCH_GROUPBY_ARGS ?= --kinds int --ranks 1,3 --reps 3
+
 bench: deps bench-deps
 	$(MAKE) all $(BUILD)/bare_read
 	$(MPIRUN_ENV) $(PYTHON) tests/bench/bench.py --bin $(BUILD)/h5batch \
 	    --gen $(BUILD)/h5batch-gen --bare $(BUILD)/bare_read $(BENCH_ARGS)
+	$(if $(strip $(BENCH_GROUPBY_ARGS)),$(MPIRUN_ENV) $(PYTHON) \
+	    tests/bench/groupby_keys.py --bin $(BUILD)/h5batch $(BENCH_GROUPBY_ARGS))
 
 bench-nodes: deps slurm-deps multinode-deps
 	$(MAKE) all
