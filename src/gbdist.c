@@ -185,9 +185,13 @@ static int store_merge(struct gbd_store *acc, const struct gbd_store *t,
             a[k++] = t->a[j++];
         else if ((uint64_t)acc->a[i].count + t->a[j].count > UINT32_MAX)
             break;
-        else
+        else {
+            /* initializers are indeterminately sequenced: no i++ inside */
             a[k++] = (struct gbd_pair){acc->a[i].code,
-                                       acc->a[i++].count + t->a[j++].count};
+                                       acc->a[i].count + t->a[j].count};
+            i++;
+            j++;
+        }
     }
     struct gbd_store m = {a, k, (uint32_t)n};
     if (k && k < n) {
