@@ -511,7 +511,7 @@ int prep_read_ahead_ok(const struct prep *p)
 int prep_twin_ok(const struct prep *p)
 {
     return p->size == 1 && prep_read_ahead_ok(p) && p->job.nplugins == 0 &&
-           !job_get(&p->job, "reduce", "group_by") && !p->twin_off;
+           !p->twin_off;
 }
 
 /* Why rank 0, with workers, does not reduce a partition itself when
