@@ -504,10 +504,11 @@ int prep_read_ahead_ok(const struct prep *p)
 /* Rank 0 alone with read-ahead has two CPUs: the second thread, instead
  * of only reading, reads and reduces every other partition (its own
  * tables, master.c), and the main thread merges in order.  Only for the
- * built-in operators outside group-by: a plugin's may keep state of its
- * own that two threads would share, and group-by and climatology
- * partials are large, their merge on rank 0 being the job's cost.  Nor
- * when its partials do not fit the memory limit (check_memory). */
+ * built-in operators: a plugin's may keep state of its own that two
+ * threads would share.  Group-by and climatologies too: their merge is
+ * the job's cost, but the tables the second thread builds meanwhile are
+ * not.  Nor when its partials do not fit the memory limit
+ * (check_memory). */
 int prep_twin_ok(const struct prep *p)
 {
     return p->size == 1 && prep_read_ahead_ok(p) && p->job.nplugins == 0 &&
