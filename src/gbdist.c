@@ -165,48 +165,72 @@ int gbd_add(const struct gbd_config *c, struct gbd_store *st, double x,
     return c->quant ? store_add(st, quant_code(&c->sp, x), 1, err) : 0;
 }
 
-/* acc := acc (+) t for one store. */
+/* Whether some code held by both a and b has counts summing past
+ * UINT32_MAX (checked before acc changes, so a refused merge leaves it
+ * as it was). */
+static int counts_overflow(const struct gbd_store *a, const struct gbd_store *b)
+{
+    for (uint32_t i = 0, j = 0; i < a->n && j < b->n;) {
+        if (a->a[i].code < b->a[j].code)
+            i++;
+        else if (b->a[j].code < a->a[i].code)
+            j++;
+        else if ((uint64_t)a->a[i++].count + b->a[j++].count > UINT32_MAX)
+            return 1;
+    }
+    return 0;
+}
+
+/* acc := acc (+) t for one store, in place: acc grows to hold both (by
+ * doubling, as store_add grows it), the pairs are merged from the back,
+ * and the gap that codes held by both leave is closed.  A merge of a
+ * million keys' stores was a third allocator calls when each built a new
+ * array. */
 static int store_merge(struct gbd_store *acc, const struct gbd_store *t,
                        int sketch, struct h5b_error *err)
 {
     if (!t->n)
         return 0;
     uint64_t n = (uint64_t)acc->n + t->n;
-    struct gbd_pair *a = n <= UINT32_MAX ? malloc((size_t)n * sizeof *a)
-                                         : NULL;
-    if (!a)
-        return err_set(err, H5B_ERUN, "out of memory merging a per-key "
-                       "distribution");
-    uint32_t i = 0, j = 0, k = 0;
-    while (i < acc->n || j < t->n) {
-        if (j == t->n || (i < acc->n && acc->a[i].code < t->a[j].code))
-            a[k++] = acc->a[i++];
-        else if (i == acc->n || t->a[j].code < acc->a[i].code)
-            a[k++] = t->a[j++];
-        else if ((uint64_t)acc->a[i].count + t->a[j].count > UINT32_MAX)
-            break;
-        else {
-            /* initializers are indeterminately sequenced: no i++ inside */
-            a[k++] = (struct gbd_pair){acc->a[i].code,
-                                       acc->a[i].count + t->a[j].count};
-            i++;
-            j++;
-        }
-    }
-    struct gbd_store m = {a, k, (uint32_t)n};
-    if (k && k < n) {
-        struct gbd_pair *sh = realloc(a, (size_t)k * sizeof *a);
-        m.a = sh ? sh : a;
-        m.cap = sh ? k : m.cap;
-    }
-    if (i < acc->n || j < t->n || (sketch && collapse(&m) < 0)) {
-        free(m.a);
+    if (counts_overflow(acc, t))
         return err_set(err, H5B_EINPUT, "group_by: more than %u values of "
                        "one key in one histogram or sketch bucket",
                        (unsigned)UINT32_MAX);
+    if (n > acc->cap) {
+        uint64_t cap = (uint64_t)acc->cap * 2 > n ? (uint64_t)acc->cap * 2 : n;
+        cap = cap < UINT32_MAX ? cap : UINT32_MAX;
+        struct gbd_pair *a = n <= UINT32_MAX
+                                 ? realloc(acc->a, (size_t)cap * sizeof *a)
+                                 : NULL;
+        if (!a)
+            return err_set(err, H5B_ERUN, "out of memory merging a per-key "
+                           "distribution");
+        acc->a = a;
+        acc->cap = (uint32_t)cap;
     }
-    free(acc->a);
-    *acc = m;
+    struct gbd_pair *a = acc->a;
+    uint32_t i = acc->n, j = t->n, k = (uint32_t)n;
+    while (j > 0) {
+        if (i > 0 && a[i - 1].code > t->a[j - 1].code) {
+            a[--k] = a[--i];
+        } else if (i > 0 && a[i - 1].code == t->a[j - 1].code) {
+            a[k - 1] = (struct gbd_pair){a[i - 1].code,
+                                         a[i - 1].count + t->a[j - 1].count};
+            k--;
+            i--;
+            j--;
+        } else {
+            a[--k] = t->a[--j];
+        }
+    }
+    /* a[0, i) are in place; the merged tail is a[k, n) */
+    if (k > i)
+        memmove(a + i, a + k, (size_t)(n - k) * sizeof *a);
+    acc->n = i + (uint32_t)(n - k);
+    if (sketch && collapse(acc) < 0)
+        return err_set(err, H5B_EINPUT, "group_by: more than %u values of "
+                       "one key in one histogram or sketch bucket",
+                       (unsigned)UINT32_MAX);
     return 0;
 }
 

@@ -338,6 +338,35 @@ static void test_groupby_wire(void **state)
     free(b);
 }
 
+/* A merge whose counts of one bucket would pass 2^32 - 1 is refused, in
+ * the histogram's store and in the sketch's, and leaves the accumulator
+ * as it was (the refusal is checked before the in-place merge). */
+static void test_merge_refuses_overflow(void **state)
+{
+    (void)state;
+    struct h5b_op_config cfg = config();
+    struct gbd_config c = dist_config(&cfg);
+    for (int s = 0; s < 2; s++) {
+        struct h5b_error err = {""};
+        struct gbd_store acc[2] = {{0}}, t[2] = {{0}};
+        for (int i = 0; i < 3; i++)
+            if (gbd_add(&c, acc, 0.5 + i, &err) < 0 ||
+                gbd_add(&c, t, 0.5 + i, &err) < 0)
+                fail_msg("add: %s", err.msg);
+        uint32_t n0 = acc[s].n;
+        assert_true(n0 > 0 && n0 <= 8);
+        acc[s].a[n0 - 1].count = UINT32_MAX;
+        struct gbd_pair before[8];
+        memcpy(before, acc[s].a, n0 * sizeof *before);
+        assert_int_not_equal(gbd_merge(&c, acc, t, &err), 0);
+        assert_contains(err.msg, "more than");
+        assert_int_equal(acc[s].n, n0);
+        assert_memory_equal(acc[s].a, before, n0 * sizeof *before);
+        gbd_clear(&c, acc);
+        gbd_clear(&c, t);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -346,6 +375,7 @@ int main(void)
         cmocka_unit_test(test_decode_refuses),
         cmocka_unit_test(test_small_keys_small_stores),
         cmocka_unit_test(test_groupby_wire),
+        cmocka_unit_test(test_merge_refuses_overflow),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
