@@ -61,27 +61,68 @@ int tr_patient(void)
     return patient;
 }
 
-/* MPI_Probe, but on an oversubscribed node it gives the CPU away while
- * it waits: Open MPI's probe polls and keeps a core busy, and there that
- * core is taken from the ranks that have work.  Polls for PATIENT_SPIN_S,
- * then naps PATIENT_NAP_NS (plus the kernel's timer slack) between
- * polls. */
+/* Waiting on an oversubscribed node gives the CPU away: Open MPI's
+ * probe and wait poll and keep a core busy, and there that core is taken
+ * from the ranks that have work (a worker waiting for its next partition
+ * takes it from rank 0).  A wait polls for PATIENT_SPIN_S, then naps
+ * between polls, PATIENT_NAP_NS at first and twice as long after each
+ * nap up to PATIENT_NAP_MAX_NS (plus the kernel's timer slack): a long
+ * wait, such as the workers' while rank 0 writes the results, then costs
+ * a few hundred wake-ups a second instead of tens of thousands. */
 #define PATIENT_SPIN_S 50e-6
-#define PATIENT_NAP_NS 20000
+#define PATIENT_NAP_NS 20000L
+#define PATIENT_NAP_MAX_NS 500000L
+
+struct patience {
+    double t0;
+    long nap_ns;
+};
+
+static struct patience patience_start(void)
+{
+    return (struct patience){progress_clock(), PATIENT_NAP_NS};
+}
+
+/* Called after each poll that found nothing. */
+static void patience_nap(struct patience *p)
+{
+    if (progress_clock() - p->t0 <= PATIENT_SPIN_S)
+        return;
+    struct timespec nap = {0, p->nap_ns};
+    nanosleep(&nap, NULL);
+    p->nap_ns = p->nap_ns * 2 < PATIENT_NAP_MAX_NS ? p->nap_ns * 2
+                                                  : PATIENT_NAP_MAX_NS;
+}
+
+/* MPI_Probe, patient on an oversubscribed node. */
 static int probe(int src, MPI_Status *st)
 {
     if (!patient)
         return MPI_Probe(src, TR_TAG, MPI_COMM_WORLD, st);
-    double t0 = progress_clock();
+    struct patience p = patience_start();
     for (;;) {
         int flag = 0;
         int rc = MPI_Iprobe(src, TR_TAG, MPI_COMM_WORLD, &flag, st);
         if (rc != MPI_SUCCESS || flag)
             return rc;
-        if (progress_clock() - t0 > PATIENT_SPIN_S) {
-            struct timespec nap = {0, PATIENT_NAP_NS};
-            nanosleep(&nap, NULL);
-        }
+        patience_nap(&p);
+    }
+}
+
+int tr_wait(MPI_Request *req, MPI_Status *st, struct h5b_error *err)
+{
+    MPI_Status ignored;
+    if (!patient)
+        return tr_check(MPI_Wait(req, st ? st : MPI_STATUS_IGNORE), "wait",
+                        err);
+    struct patience p = patience_start();
+    for (;;) {
+        int done = 0;
+        int rc = tr_check(MPI_Test(req, &done, st ? st : &ignored), "test",
+                          err);
+        if (rc < 0 || done)
+            return rc;
+        patience_nap(&p);
     }
 }
 

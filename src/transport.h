@@ -27,7 +27,7 @@ int tr_init(int *rank, int *size, struct h5b_error *err);
 
 /* Collective over node (the ranks of one node): find out whether the
  * node has more ranks than CPUs (the union of their affinity masks).  If
- * so, tr_recv naps between polls instead of spinning. */
+ * so, tr_recv and tr_wait nap between polls instead of spinning. */
 int tr_node_init(MPI_Comm node, struct h5b_error *err);
 
 /* Whether tr_node_init found this node oversubscribed. */
@@ -44,6 +44,10 @@ int tr_isend(const void *buf, size_t len, int dest, MPI_Request *req,
  * it as needed; *from gets the sender.  Spins while it waits, or on an
  * oversubscribed node (tr_node_init) naps. */
 int tr_recv(int src, struct tr_buf *b, int *from, struct h5b_error *err);
+
+/* MPI_Wait on *req (st may be NULL), napping between polls on an
+ * oversubscribed node as tr_recv does. */
+int tr_wait(MPI_Request *req, MPI_Status *st, struct h5b_error *err);
 
 /* Non-blocking: 1 if a message from src is waiting, else 0. */
 int tr_pending(int src, struct h5b_error *err);

@@ -183,7 +183,7 @@ static int out_buffer(struct worker *w, size_t n, struct wout **o,
                       struct h5b_error *err)
 {
     struct wout *b = &w->out[w->next_out];
-    int rc = tr_check(MPI_Wait(&b->req, MPI_STATUS_IGNORE), "wait", err);
+    int rc = tr_wait(&b->req, NULL, err);
     if (rc < 0)
         return rc;
     if (n > b->msg.cap) {
@@ -285,7 +285,7 @@ static int serve(struct worker *w, int32_t *status, struct h5b_error *err)
         MPI_Status st;
         int count = 0, kind = 0, s = w->fifo[w->head];
         double t0 = progress_clock();
-        int rc = tr_check(MPI_Wait(&w->slot[s].req, &st), "wait", err);
+        int rc = tr_wait(&w->slot[s].req, &st, err);
         double t1 = progress_clock();
         w->idle += t1 - t0;
         if (rc == 0)
