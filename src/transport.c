@@ -111,15 +111,14 @@ static int probe(int src, MPI_Status *st)
 
 int tr_wait(MPI_Request *req, MPI_Status *st, struct h5b_error *err)
 {
-    MPI_Status ignored;
+    if (!st)
+        st = MPI_STATUS_IGNORE;
     if (!patient)
-        return tr_check(MPI_Wait(req, st ? st : MPI_STATUS_IGNORE), "wait",
-                        err);
+        return tr_check(MPI_Wait(req, st), "wait", err);
     struct patience p = patience_start();
     for (;;) {
         int done = 0;
-        int rc = tr_check(MPI_Test(req, &done, st ? st : &ignored), "test",
-                          err);
+        int rc = tr_check(MPI_Test(req, &done, st), "test", err);
         if (rc < 0 || done)
             return rc;
         patience_nap(&p);
